@@ -14,7 +14,7 @@ from norms.weeks import IsoWeek
 
 Condition = Literal["average_rating", "aspect_ratings", "reviews_per_month", "items_sold_per_month"]
 
-# Items sold in a week: the first of these with a denominator.
+# Items sold in a week: the first of these with a denominator (0 means no data, §3).
 _ITEMS_SOLD_FROM = (Indicator.CASE_ITEM_RATIO, Indicator.RETURNS, Indicator.FULFILMENT)
 
 
@@ -60,7 +60,7 @@ def items_sold(by_indicator: Mapping[Indicator, Measurement]) -> int | None:
     """Items sold in one week, from the first indicator that counts them."""
     for indicator in _ITEMS_SOLD_FROM:
         m = by_indicator.get(indicator)
-        if m is not None and m.denominator is not None:
+        if m is not None and m.denominator:
             return m.denominator
     return None
 
@@ -74,7 +74,9 @@ def gold_label(
     """Evaluate every gold-label condition for ``week``."""
     window = [week.shift(-i) for i in range(policy.gold_window_weeks)]
     reviews_weeks = [
-        m for w in window if (m := measurements.get(w, {}).get(Indicator.REVIEWS)) is not None
+        m
+        for w in window
+        if (m := measurements.get(w, {}).get(Indicator.REVIEWS)) is not None and m.denominator
     ]
     reviews = sum(m.denominator or 0 for m in reviews_weeks)
     items = sum(n for w in window if (n := items_sold(measurements.get(w, {}))) is not None)

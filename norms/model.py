@@ -60,7 +60,8 @@ class Measurement:
     @property
     def effective_value(self) -> float | None:
         """The given value, else numerator / denominator; ``None`` for a week without data."""
-        if self.has_counts and self.denominator == 0:
+        # A week whose denominator is 0 (no orders, no calls, no reviews) has no data.
+        if self.denominator == 0:
             return None
         if self.value is not None:
             return self.value

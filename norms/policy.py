@@ -103,11 +103,15 @@ def parse_policy(text: str, *, source: str = "<policy>") -> Policy:
             raise PolicyError(
                 f"{source}: track.ladder[{i}] is {step!r}; use one of {_LADDER_KINDS}"
             )
-    if not ladder_raw or ladder_raw[-1] != "closure":
-        raise PolicyError(f"{source}: track.ladder must end with 'closure'")
+    if not ladder_raw or ladder_raw[-1] != "closure" or "closure" in ladder_raw[:-1]:
+        raise PolicyError(f"{source}: track.ladder must end with 'closure', and only there")
     ladder = cast(tuple[LadderKind, ...], tuple(ladder_raw))
     rules: dict[Indicator, IndicatorRule] = {}
     indicators = reader.table("indicators")
+    # Checked first: a misspelt name should be reported as such, not as a missing one.
+    unknown = set(indicators.data) - {i.value for i in INDICATORS}
+    if unknown:
+        raise PolicyError(f"{source}: unknown indicator(s) {sorted(unknown)} in [indicators]")
     for indicator in INDICATORS:
         rule = indicators.table(indicator.value)
         norm = rule.optional_number("norm")
@@ -118,9 +122,6 @@ def parse_policy(text: str, *, source: str = "<policy>") -> Policy:
             minimum=rule.optional_int("minimum"),
             escalates=rule.boolean("escalates"),
         )
-    unknown = set(indicators.data) - {i.value for i in INDICATORS}
-    if unknown:
-        raise PolicyError(f"{source}: unknown indicator(s) {sorted(unknown)} in [indicators]")
     plan_from_step = track.positive_int("plan_from_step")
     if plan_from_step > len(ladder):
         raise PolicyError(f"{source}: track.plan_from_step is beyond the ladder")

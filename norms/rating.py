@@ -67,7 +67,8 @@ def _weighted(weeks: list[tuple[IsoWeek, Measurement]]) -> RatingForWeek | None:
     if count == 0:
         return None
     total = sum((m.value or 0.0) * (m.denominator or 0) for _, m in weeks)
-    return RatingForWeek(average=total / count, reviews=count, source="computed")
+    # Rounding drops float noise (5.000000000000001) that would miss "at or below 5.0".
+    return RatingForWeek(average=round(total / count, 9), reviews=count, source="computed")
 
 
 def rating_risk(policy: Policy, rating: RatingForWeek | None) -> RatingRisk:
