@@ -1,0 +1,1 @@
+"""Chat channels: thin adapters between a platform and the service layer."""

@@ -1,0 +1,99 @@
+"""The console chat: the same commands as Telegram, on standard input and output."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+from typing import Any, TextIO, cast
+
+from bot.service import ChatContext, Reply, Service
+from bot.store import Chat
+from messages import Language, render
+
+CONSOLE = "console"
+ADMIN_ADDRESS = "local"
+
+
+class ConsoleSender:
+    """Delivers outbox messages for the console chat by printing them."""
+
+    platform = CONSOLE
+
+    def __init__(self, out: TextIO | None = None) -> None:
+        self.out = out or sys.stdout
+
+    async def send(self, address: str, body: dict[str, Any]) -> str | None:
+        self.out.write(body["text"].rstrip() + "\n\n")
+        self.out.flush()
+        return None
+
+
+class ConsoleChat:
+    """Reads commands line by line and prints the replies as plain text."""
+
+    def __init__(
+        self,
+        service: Service,
+        chat: Chat,
+        *,
+        admin: bool,
+        out: TextIO | None = None,
+        inp: TextIO | None = None,
+        image_dir: Path = Path("data"),
+    ) -> None:
+        self.service = service
+        self.chat = chat
+        self.admin = admin
+        self.out = out or sys.stdout
+        self.inp = inp or sys.stdin
+        self.image_dir = image_dir
+
+    async def refresh(self) -> None:
+        fresh = await self.service.store.chats.get(self.chat.id)
+        if fresh is not None:
+            self.chat = fresh
+
+    def context(self) -> ChatContext:
+        return ChatContext(self.chat, user_id=None, is_admin=self.admin)
+
+    async def serve(self) -> None:
+        """Answer until end of input."""
+        interactive = self.inp.isatty()
+        while True:
+            if interactive:
+                self.out.write("> ")
+                self.out.flush()
+            line = await asyncio.to_thread(self.inp.readline)
+            if not line:
+                return
+            if not line.strip():
+                continue
+            await self.answer(line)
+
+    async def answer(self, line: str) -> None:
+        replies = await self.service.handle(self.context(), line)
+        await self.refresh()
+        for reply in replies:
+            await self.show(reply)
+
+    async def show(self, reply: Reply) -> None:
+        if reply.choices and reply.command:
+            # No buttons here: answer for each seller the chat follows.
+            for seller in reply.choices:
+                for answer in await self.service.handle(
+                    self.context(), f"/{reply.command} {seller.id}"
+                ):
+                    await self.show(answer)
+            return
+        lang = cast(Language, self.chat.language)
+        text = render(reply.kind, reply.data, fmt="text", lang=lang).text
+        if reply.image is not None:
+            self.image_dir.mkdir(parents=True, exist_ok=True)
+            seller = reply.data.get("seller")
+            name = f"history-{getattr(seller, 'id', 'chart')}.png"
+            path = self.image_dir / name
+            path.write_bytes(reply.image)
+            text = f"{text.rstrip()}\n[{path}]"
+        self.out.write(text.rstrip() + "\n\n")
+        self.out.flush()

@@ -1,0 +1,464 @@
+"""The ``normwacht`` command line. Exit codes: 0 done, 1 unexpected failure, 2 rejected input."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from bot.clock import Clock, clock_from_env
+from bot.config import Config, ConfigError, load_config
+from bot.store import SellerExists, Store
+from norms import INDICATORS, Exemption, Indicator, IsoWeek
+
+EXIT_OK, EXIT_FAILURE, EXIT_REJECTED = 0, 1, 2
+
+
+class Rejected(Exception):
+    """Input or arguments rejected: printed as is, exit code 2, nothing changed."""
+
+
+@dataclass
+class Context:
+    config: Config
+    store: Store
+    clock: Clock
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    def today(self) -> Any:
+        return self.now().astimezone(self.config.timezone).date()
+
+
+Handler = Callable[[argparse.Namespace, Context], Awaitable[int]]
+
+
+def week_arg(text: str) -> IsoWeek:
+    try:
+        return IsoWeek.parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
+def indicator_arg(text: str) -> Indicator:
+    try:
+        return Indicator(text.upper())
+    except ValueError as exc:
+        names = ", ".join(i.value for i in INDICATORS)
+        raise argparse.ArgumentTypeError(f"unknown indicator {text!r}; use one of {names}") from exc
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> Any:  # argparse exits 2 itself; keep its wording short
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_REJECTED, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(
+        prog="normwacht",
+        description="Normwacht watches bol.com service norms and warns sellers in time.",
+    )
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
+
+    run = sub.add_parser("run", help="start the bot: channels, scheduler and delivery")
+    run.add_argument("--demo", action="store_true", help="start on a fresh copy of the sample data")
+    run.set_defaults(handler=cmd_run, needs_store=False)
+
+    seller = sub.add_parser("seller", help="add, list and link sellers")
+    ssub = seller.add_subparsers(dest="seller_command", required=True, metavar="ACTION")
+    add = ssub.add_parser("add", help="add a seller")
+    add.add_argument("id", help="the seller id used in data files (e.g. shop-1)")
+    add.add_argument("--name", required=True, help="the shop name people read")
+    add.add_argument("--language", choices=("nl", "en"), help="language of its messages")
+    add.set_defaults(handler=cmd_seller_add)
+    ssub.add_parser("list", help="list the sellers").set_defaults(handler=cmd_seller_list)
+    cred = ssub.add_parser(
+        "credentials", help="store bol.com API credentials (the secret is read from stdin)"
+    )
+    cred.add_argument("id")
+    cred.add_argument("--client-id", required=True)
+    cred.set_defaults(handler=cmd_seller_credentials)
+    code = ssub.add_parser("link-code", help="print a one-time code that links a chat")
+    code.add_argument("id")
+    code.set_defaults(handler=cmd_seller_link_code)
+    reopen = ssub.add_parser("reopen", help="reopen a seller whose track was closed")
+    reopen.add_argument("id")
+    reopen.set_defaults(handler=cmd_seller_reopen)
+
+    imp = sub.add_parser("import", help="import weekly data (CSV, XLSX, JSON) in one transaction")
+    imp.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    imp.add_argument(
+        "--create-sellers", action="store_true", help="add unknown sellers instead of refusing"
+    )
+    imp.set_defaults(handler=cmd_import)
+
+    exempt = sub.add_parser("exempt", help="declare weeks bol.com does not count")
+    esub = exempt.add_subparsers(dest="exempt_command", required=True, metavar="ACTION")
+    eadd = esub.add_parser("add", help="declare an exemption")
+    eadd.add_argument("--week", required=True, type=week_arg, help="e.g. 2026-W46")
+    eadd.add_argument("--indicator", action="append", type=indicator_arg, default=[])
+    eadd.add_argument("--seller", action="append", default=[])
+    eadd.add_argument("--reason", required=True)
+    eadd.set_defaults(handler=cmd_exempt_add)
+    esub.add_parser("list", help="list exemptions").set_defaults(handler=cmd_exempt_list)
+
+    plan = sub.add_parser("plan", help="record an improvement plan as submitted or approved")
+    plan.add_argument("status", choices=("submitted", "approved"))
+    plan.add_argument("id", help="the seller id")
+    plan.set_defaults(handler=cmd_plan)
+
+    check = sub.add_parser("check", help="evaluate a week and plan its notifications")
+    check.add_argument("--week", required=True, type=week_arg)
+    check.add_argument("--seller", action="append", default=[])
+    check.add_argument("--dry-run", action="store_true", help="plan nothing")
+    check.add_argument("--json", action="store_true", help="one JSON object per seller per line")
+    check.set_defaults(handler=cmd_check)
+
+    poll = sub.add_parser("poll", help="fetch a week from the bol.com API")
+    poll.add_argument("--week", required=True, type=week_arg)
+    poll.add_argument("--seller", action="append", default=[])
+    poll.set_defaults(handler=cmd_poll)
+
+    sub.add_parser("deliver", help="send what is due in the outbox, then exit").set_defaults(
+        handler=cmd_deliver
+    )
+    digest = sub.add_parser("digest", help="plan the weekly digest now")
+    digest.add_argument("--seller", action="append", default=[])
+    digest.set_defaults(handler=cmd_digest)
+
+    sent = sub.add_parser("sent", help="what was sent, when, to whom, and its text")
+    sent.add_argument("--seller")
+    sent.add_argument("--week", type=week_arg)
+    sent.set_defaults(handler=cmd_sent)
+
+    chat = sub.add_parser("chat", help="the console chat (the same commands as Telegram)")
+    chat.add_argument("--seller", help="follow this seller (default: all)")
+    chat.set_defaults(handler=cmd_chat)
+
+    sub.add_parser("keygen", help="print a new NORMWACHT_SECRET_KEY").set_defaults(
+        handler=cmd_keygen, needs_store=False
+    )
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``normwacht`` console script."""
+    args = build_parser().parse_args(argv)
+    try:
+        config = load_config()
+        clock = clock_from_env()
+    except (ConfigError, ValueError) as exc:
+        print(f"normwacht: {exc}", file=sys.stderr)
+        return EXIT_REJECTED
+    try:
+        code = asyncio.run(_dispatch(args, config, clock))
+    except Rejected as exc:
+        print(f"normwacht: {exc}", file=sys.stderr)
+        return EXIT_REJECTED
+    except KeyboardInterrupt:
+        return 130
+    return code
+
+
+async def _dispatch(args: argparse.Namespace, config: Config, clock: Clock) -> int:
+    handler: Handler = args.handler
+    if not getattr(args, "needs_store", True):
+        return await handler(args, Context(config, None, clock))  # type: ignore[arg-type]
+    store = await Store.open(config.db_path)
+    try:
+        return await handler(args, Context(config, store, clock))
+    finally:
+        await store.close()
+
+
+# --- sellers ---------------------------------------------------------------------------
+
+
+async def cmd_seller_add(args: argparse.Namespace, ctx: Context) -> int:
+    seller_id = args.id.strip()
+    if not seller_id or any(c.isspace() for c in seller_id):
+        raise Rejected(f"seller id {args.id!r} must be one word without spaces")
+    if not args.name.strip():
+        raise Rejected("--name must not be empty")
+    try:
+        await ctx.store.sellers.add(
+            seller_id, args.name.strip(), args.language or ctx.config.language, ctx.now()
+        )
+    except SellerExists as exc:
+        raise Rejected(f"seller {seller_id!r} exists already") from exc
+    print(f"added seller {seller_id} ({args.name.strip()})")
+    return EXIT_OK
+
+
+async def cmd_seller_list(args: argparse.Namespace, ctx: Context) -> int:
+    sellers = await ctx.store.sellers.all()
+    with_credentials = set(await ctx.store.sellers.with_credentials())
+    if not sellers:
+        print("no sellers yet: add one with normwacht seller add ID --name NAME")
+    for s in sellers:
+        api = "bol.com API" if s.id in with_credentials else "uploads"
+        print(f"{s.id}\t{s.name}\t{s.language}\t{api}")
+    return EXIT_OK
+
+
+async def _known_seller(ctx: Context, seller_id: str) -> None:
+    if await ctx.store.sellers.get(seller_id) is None:
+        raise Rejected(f"unknown seller {seller_id!r} (see normwacht seller list)")
+
+
+async def cmd_seller_credentials(args: argparse.Namespace, ctx: Context) -> int:
+    from bot.secrets import SecretBox
+
+    await _known_seller(ctx, args.id)
+    if ctx.config.secret_key is None:
+        raise Rejected("NORMWACHT_SECRET_KEY: required to store credentials (normwacht keygen)")
+    secret = sys.stdin.readline().strip()
+    if not secret:
+        raise Rejected("no client secret on standard input")
+    box = SecretBox(ctx.config.secret_key)
+    await ctx.store.sellers.set_credentials(args.id, args.client_id, box.seal(secret), ctx.now())
+    print(f"stored bol.com credentials for {args.id} (encrypted)")
+    return EXIT_OK
+
+
+async def cmd_seller_link_code(args: argparse.Namespace, ctx: Context) -> int:
+    await _known_seller(ctx, args.id)
+    code = await ctx.store.chats.create_link_code(args.id, ctx.now())
+    print(code)
+    print(
+        f"Send /start {code} to the bot in Telegram (valid 7 days, once) to link that chat "
+        f"to {args.id}.",
+        file=sys.stderr,
+    )
+    return EXIT_OK
+
+
+async def cmd_seller_reopen(args: argparse.Namespace, ctx: Context) -> int:
+    await _known_seller(ctx, args.id)
+    await ctx.store.data.add_reopen(args.id, ctx.today(), "operator", ctx.now())
+    print(f"reopened {args.id}: the next failing week starts a new track")
+    return EXIT_OK
+
+
+async def cmd_plan(args: argparse.Namespace, ctx: Context) -> int:
+    await _known_seller(ctx, args.id)
+    await ctx.store.data.add_plan_event(args.id, ctx.today(), args.status, "operator", ctx.now())
+    print(f"improvement plan of {args.id}: {args.status}")
+    return EXIT_OK
+
+
+# --- data ------------------------------------------------------------------------------
+
+
+async def cmd_import(args: argparse.Namespace, ctx: Context) -> int:
+    from bot.importer import ImportFile, ImportRejected, import_files
+    from bot.progress import Progress
+
+    for path in args.files:
+        if not path.is_file():
+            raise Rejected(f"{path}: no such file")
+    progress = Progress("import", enabled=sys.stderr.isatty())
+    try:
+        result = await import_files(
+            ctx.store,
+            [ImportFile(p, str(p)) for p in args.files],
+            policy=ctx.config.policy,
+            today=ctx.today(),
+            now=ctx.now(),
+            create_sellers=args.create_sellers,
+            language=ctx.config.language,
+            progress=progress.update,
+        )
+    except ImportRejected as exc:
+        progress.close()
+        for issue in exc.issues:
+            print(issue, file=sys.stderr)
+        if exc.total > len(exc.issues):
+            print(f"... and {exc.total - len(exc.issues)} more", file=sys.stderr)
+        print(
+            f"normwacht: import rejected: {exc.total} problem(s); nothing was changed",
+            file=sys.stderr,
+        )
+        return EXIT_REJECTED
+    progress.close()
+    weeks = sorted({w for _, w in result.weeks})
+    span = f"{weeks[0]}..{weeks[-1]}" if len(weeks) > 1 else (str(weeks[0]) if weeks else "-")
+    print(
+        f"imported {result.measurements} measurement(s) and {result.ratings} shop rating(s) "
+        f"for {len(result.sellers)} seller(s), weeks {span}"
+    )
+    if result.created_sellers:
+        print(f"added seller(s): {', '.join(result.created_sellers)}")
+    return EXIT_OK
+
+
+async def cmd_exempt_add(args: argparse.Namespace, ctx: Context) -> int:
+    if not args.reason.strip():
+        raise Rejected("--reason must not be empty")
+    for seller_id in args.seller:
+        await _known_seller(ctx, seller_id)
+    exemption = Exemption(
+        week=args.week,
+        reason=args.reason.strip(),
+        indicators=frozenset(args.indicator),
+        sellers=frozenset(args.seller),
+    )
+    await ctx.store.data.add_exemption(exemption, ctx.now())
+    print(f"exempted {_describe(exemption)}")
+    return EXIT_OK
+
+
+def _describe(e: Exemption) -> str:
+    what = ", ".join(sorted(i.value for i in e.indicators)) or "all indicators"
+    who = ", ".join(sorted(e.sellers)) or "all sellers"
+    return f"{e.week}: {what}; {who}; {e.reason}"
+
+
+async def cmd_exempt_list(args: argparse.Namespace, ctx: Context) -> int:
+    exemptions = await ctx.store.data.exemptions()
+    if not exemptions:
+        print("no exemptions")
+    for e in exemptions:
+        print(_describe(e))
+    return EXIT_OK
+
+
+async def cmd_check(args: argparse.Namespace, ctx: Context) -> int:
+    from bot.notify import admin_chats
+    from bot.weekly import run_check
+
+    for seller_id in args.seller:
+        await _known_seller(ctx, seller_id)
+    if args.week.monday > ctx.today():
+        raise Rejected(f"week {args.week} has not started yet")
+    outcome = await run_check(
+        ctx.store,
+        ctx.config.policy,
+        args.week,
+        now=ctx.now(),
+        seller_ids=args.seller or None,
+        dry_run=args.dry_run,
+        admin_chats=await admin_chats(ctx.store, ctx.config, ctx.now()),
+    )
+    if args.json:
+        for report in outcome.reports:
+            print(json.dumps(report.to_json(), ensure_ascii=False))
+        return EXIT_OK
+    for report in outcome.reports:
+        track = report.track
+        state = f"{track.state} step {track.step}" if track else "none"
+        alerts = ", ".join(report.alerts) or "-"
+        verdict = "FAILING" if report.failing_week else ("no data" if not report.has_data else "ok")
+        print(f"{report.seller_id}\t{report.week}\t{verdict}\ttrack {state}\talerts: {alerts}")
+    if outcome.missing:
+        print(f"no data this week: {', '.join(outcome.missing)}")
+    if not args.dry_run:
+        print(f"planned {outcome.planned} new message(s)")
+    return EXIT_OK
+
+
+async def cmd_sent(args: argparse.Namespace, ctx: Context) -> int:
+    records = await ctx.store.outbox.history(args.seller, str(args.week) if args.week else None)
+    if not records:
+        print("nothing sent or planned for that selection")
+    for r in records:
+        when = (
+            r.sent_at.astimezone(ctx.config.timezone).strftime("%Y-%m-%d %H:%M")
+            if r.sent_at
+            else r.state
+        )
+        sections = f" [{', '.join(s.split('@')[0] for s in r.sections)}]" if r.sections else ""
+        print(
+            f"--- #{r.id} {r.seller_id or '-'} {r.week or ''} {r.kind}{sections} -> "
+            f"{r.platform}:{r.address} · {when} · template {r.template}"
+            + (f" · policy {r.policy}" if r.policy else "")
+            + (f" · last error: {r.last_error}" if r.last_error else "")
+        )
+        print(r.text)
+    return EXIT_OK
+
+
+async def cmd_keygen(args: argparse.Namespace, ctx: Context) -> int:
+    from bot.secrets import new_key
+
+    print(new_key())
+    return EXIT_OK
+
+
+# --- runtime ---------------------------------------------------------------------------
+
+
+async def cmd_run(args: argparse.Namespace, ctx: Context) -> int:
+    from bot.app import run_bot
+
+    return await run_bot(ctx.config, ctx.clock, demo=args.demo)
+
+
+async def cmd_chat(args: argparse.Namespace, ctx: Context) -> int:
+    from bot.channels.console import ADMIN_ADDRESS, CONSOLE, ConsoleChat
+    from bot.service import Service
+
+    service = Service(ctx.store, ctx.config, ctx.clock)
+    if args.seller:
+        await _known_seller(ctx, args.seller)
+        chat = await service.chat_for(CONSOLE, f"{ADMIN_ADDRESS}:{args.seller}")
+        await ctx.store.chats.link(chat.id, args.seller, "console", ctx.now())
+        await ConsoleChat(service, chat, admin=False).serve()
+    else:
+        chat = await service.chat_for(CONSOLE, ADMIN_ADDRESS)
+        await ConsoleChat(service, chat, admin=True).serve()
+    return EXIT_OK
+
+
+async def cmd_deliver(args: argparse.Namespace, ctx: Context) -> int:
+    from bot.app import delivery_senders
+    from bot.delivery import DeliveryWorker
+
+    async with delivery_senders(ctx.config) as senders:
+        worker = DeliveryWorker(ctx.store, senders, ctx.config, ctx.clock)
+        recovered = await worker.start()
+        sent = await worker.run_once()
+    counts = await ctx.store.outbox.counts()
+    waiting = counts.get("pending", 0) + counts.get("failed", 0)
+    note = f", {recovered} recovered from an interrupted run" if recovered else ""
+    print(f"sent {sent} message(s){note}; {waiting} waiting; {counts.get('dead', 0)} undeliverable")
+    return EXIT_OK
+
+
+async def cmd_digest(args: argparse.Namespace, ctx: Context) -> int:
+    from bot.digest import plan_digests
+    from bot.service import Service
+
+    for seller_id in args.seller:
+        await _known_seller(ctx, seller_id)
+    service = Service(ctx.store, ctx.config, ctx.clock)
+    planned = await plan_digests(service, now=ctx.now(), seller_ids=args.seller or None)
+    print(f"planned {planned} digest(s)")
+    return EXIT_OK
+
+
+async def cmd_poll(args: argparse.Namespace, ctx: Context) -> int:
+    from bot.ingest.poll import poll_week
+
+    for seller_id in args.seller:
+        await _known_seller(ctx, seller_id)
+    if ctx.config.secret_key is None:
+        raise Rejected("NORMWACHT_SECRET_KEY: required to read stored credentials")
+    summary = await poll_week(
+        ctx.store,
+        ctx.config,
+        args.week,
+        now=ctx.now(),
+        seller_ids=args.seller or None,
+        show_progress=sys.stderr.isatty(),
+    )
+    print(summary.describe())
+    return EXIT_OK if not summary.failed else EXIT_FAILURE

@@ -1,0 +1,179 @@
+"""Configuration from the environment (or a ``.env`` file), validated once at start."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import time
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from norms import DEFAULT_POLICY, Policy, PolicyError, load_policy
+
+
+class ConfigError(ValueError):
+    """A setting that stops start-up; the message names the variable and what is wrong."""
+
+
+@dataclass(frozen=True, slots=True)
+class QuietHours:
+    """Local hours in which non-urgent messages wait (may wrap past midnight)."""
+
+    start: time
+    end: time
+
+    def contains(self, moment: time) -> bool:
+        if self.start <= self.end:
+            return self.start <= moment < self.end
+        return moment >= self.start or moment < self.end
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """Every setting of INTERFACES.md, parsed."""
+
+    db_path: Path
+    policy: Policy
+    timezone: ZoneInfo
+    language: str
+    secret_key: bytes | None
+    admins: frozenset[str]
+    telegram_token: str | None
+    telegram_api_url: str
+    slack_bot_token: str | None
+    slack_app_token: str | None
+    slack_signing_secret: str | None
+    slack_api_url: str
+    http_port: int
+    quiet_hours: QuietHours | None
+    bol_api_url: str
+    bol_login_url: str
+
+    def is_admin(self, platform: str, user_id: str | None) -> bool:
+        return user_id is not None and f"{platform}:{user_id}" in self.admins
+
+
+def read_dotenv(path: Path) -> dict[str, str]:
+    """``KEY=value`` lines of a ``.env`` file; comments and blank lines are skipped."""
+    values: dict[str, str] = {}
+    if not path.is_file():
+        return values
+    for raw in path.read_text("utf-8").splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.partition("=")
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+            value = value[1:-1]
+        values[key.strip()] = value
+    return values
+
+
+def load_config(env: Mapping[str, str] | None = None, dotenv: Path | None = Path(".env")) -> Config:
+    """Read the configuration: the environment wins over ``.env``; empty means unset."""
+    merged: dict[str, str] = read_dotenv(dotenv) if dotenv is not None else {}
+    merged.update(os.environ if env is None else env)
+
+    def get(name: str, default: str | None = None) -> str | None:
+        value = merged.get(name, "").strip()
+        return value or default
+
+    def required(name: str, default: str) -> str:
+        value = get(name, default)
+        assert value is not None
+        return value
+
+    try:
+        policy = load_policy(required("NORMWACHT_POLICY", DEFAULT_POLICY))
+    except PolicyError as exc:
+        raise ConfigError(f"NORMWACHT_POLICY: {exc}") from exc
+    try:
+        timezone = ZoneInfo(required("NORMWACHT_TIMEZONE", "Europe/Amsterdam"))
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError(
+            "NORMWACHT_TIMEZONE: not a known time zone (e.g. Europe/Amsterdam)"
+        ) from exc
+    language = required("NORMWACHT_LANGUAGE", "nl")
+    if language not in ("nl", "en"):
+        raise ConfigError("NORMWACHT_LANGUAGE: must be nl or en")
+    return Config(
+        db_path=Path(required("NORMWACHT_DB", "data/normwacht.sqlite3")),
+        policy=policy,
+        timezone=timezone,
+        language=language,
+        secret_key=_secret_key(get("NORMWACHT_SECRET_KEY")),
+        admins=_admins(get("NORMWACHT_ADMINS")),
+        telegram_token=get("TELEGRAM_BOT_TOKEN"),
+        telegram_api_url=_url(
+            "TELEGRAM_API_URL", required("TELEGRAM_API_URL", "https://api.telegram.org")
+        ),
+        slack_bot_token=get("SLACK_BOT_TOKEN"),
+        slack_app_token=get("SLACK_APP_TOKEN"),
+        slack_signing_secret=get("SLACK_SIGNING_SECRET"),
+        slack_api_url=_url("SLACK_API_URL", required("SLACK_API_URL", "https://slack.com/api/")),
+        http_port=_port(required("NORMWACHT_HTTP_PORT", "8080")),
+        quiet_hours=_quiet_hours(required("NORMWACHT_QUIET_HOURS", "21:00-08:00")),
+        bol_api_url=_url("BOL_API_URL", required("BOL_API_URL", "https://api.bol.com")),
+        bol_login_url=_url("BOL_LOGIN_URL", required("BOL_LOGIN_URL", "https://login.bol.com")),
+    )
+
+
+def _url(name: str, value: str) -> str:
+    if not re.match(r"^https?://[^\s/]+", value):
+        raise ConfigError(f"{name}: must be an http(s) URL")
+    return value
+
+
+def _port(value: str) -> int:
+    if not value.isdigit() or not 0 < int(value) < 65536:
+        raise ConfigError("NORMWACHT_HTTP_PORT: must be a port number 1-65535")
+    return int(value)
+
+
+def _secret_key(value: str | None) -> bytes | None:
+    if value is None:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(value.encode("ascii"))
+    except (binascii.Error, ValueError, UnicodeEncodeError):
+        raw = b""
+    if len(raw) != 32:
+        raise ConfigError(
+            "NORMWACHT_SECRET_KEY: must be 32 random bytes in URL-safe base64 "
+            "(make one with: normwacht keygen)"
+        )
+    return value.encode("ascii")
+
+
+def _admins(value: str | None) -> frozenset[str]:
+    if value is None:
+        return frozenset()
+    admins = set()
+    for item in (part.strip() for part in value.split(",")):
+        if not item:
+            continue
+        platform, _, user = item.partition(":")
+        if platform not in ("telegram", "slack") or not user:
+            raise ConfigError(
+                f"NORMWACHT_ADMINS: {item!r} must look like telegram:<user id> or slack:<user id>"
+            )
+        admins.add(f"{platform}:{user}")
+    return frozenset(admins)
+
+
+def _quiet_hours(value: str) -> QuietHours | None:
+    if value.lower() == "off":
+        return None
+    match = re.fullmatch(r"(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})", value)
+    if match is None:
+        raise ConfigError("NORMWACHT_QUIET_HOURS: must look like 21:00-08:00, or off")
+    h1, m1, h2, m2 = (int(g) for g in match.groups())
+    try:
+        return QuietHours(time(h1, m1), time(h2, m2))
+    except ValueError as exc:
+        raise ConfigError("NORMWACHT_QUIET_HOURS: not valid times of day") from exc

@@ -1,0 +1,254 @@
+"""The delivery worker: sends what is due in the outbox, paced, retried, never lost.
+
+Every platform has a ``Sender`` that raises one of the ``SendError`` kinds below, so the
+worker decides retries the same way for Telegram, Slack and the console.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from bot.clock import Clock
+from bot.config import Config, QuietHours
+from bot.notify import tell_admins
+from bot.store import OutboxItem, Store
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 8
+BACKOFF_BASE_S = 2.0
+BACKOFF_MAX_S = 600.0
+
+
+class SendError(Exception):
+    """A message did not go out."""
+
+
+class RetryLater(SendError):
+    """The platform asked us to wait exactly ``seconds`` (HTTP 429)."""
+
+    def __init__(self, seconds: float, detail: str = "rate limited") -> None:
+        super().__init__(f"{detail}: retry after {seconds:g}s")
+        self.seconds = seconds
+
+
+class Transient(SendError):
+    """A 5xx, a timeout or a broken connection: try again with backoff."""
+
+
+class Unreachable(SendError):
+    """The destination is gone (blocked the bot, channel not found): stop sending to it."""
+
+
+class Rejected(SendError):
+    """The platform refused this message for good (a bad request)."""
+
+
+class Sender(Protocol):
+    platform: str
+
+    async def send(self, address: str, body: dict[str, Any]) -> str | None:
+        """Send ``body`` to ``address``; returns the platform's message id."""
+
+
+@dataclass(frozen=True, slots=True)
+class Pacing:
+    """Sending limits of one platform."""
+
+    per_second: float
+    per_chat_interval_s: float
+    per_group_per_minute: int | None = None
+
+
+PACING = {
+    "telegram": Pacing(per_second=30.0, per_chat_interval_s=1.0, per_group_per_minute=20),
+    "slack": Pacing(per_second=20.0, per_chat_interval_s=1.0),
+    "console": Pacing(per_second=1000.0, per_chat_interval_s=0.0),
+}
+
+
+class Pacer:
+    """Spaces sends: a global rate per platform and a minimum interval per chat."""
+
+    def __init__(self, pacing: Pacing, now: Callable[[], float]) -> None:
+        self.pacing = pacing
+        self._now = now
+        self._next_global = 0.0
+        self._next_chat: dict[str, float] = defaultdict(float)
+        self._group_sends: dict[str, list[float]] = defaultdict(list)
+        self._paused_until = 0.0
+
+    def pause(self, seconds: float) -> None:
+        self._paused_until = max(self._paused_until, self._now() + seconds)
+
+    def reserve(self, address: str) -> float:
+        """Reserve the next send slot for ``address``; returns the delay until it."""
+        now = self._now()
+        at = max(now, self._paused_until, self._next_chat[address], self._next_global)
+        if self.pacing.per_group_per_minute and address.startswith("-"):
+            recent = [t for t in self._group_sends[address] if t > at - 60.0]
+            if len(recent) >= self.pacing.per_group_per_minute:
+                at = max(at, recent[0] + 60.0)
+            recent.append(at)
+            self._group_sends[address] = recent
+        self._next_global = at + 1.0 / self.pacing.per_second
+        self._next_chat[address] = at + self.pacing.per_chat_interval_s
+        return at - now
+
+
+def backoff(attempts: int, rng: random.Random) -> float:
+    """Exponential backoff with full jitter."""
+    ceiling = min(BACKOFF_MAX_S, BACKOFF_BASE_S * 2 ** max(0, attempts - 1))
+    return ceiling / 2 + rng.uniform(0, ceiling / 2)
+
+
+def quiet_until(quiet: QuietHours | None, now: datetime, config: Config) -> datetime | None:
+    """When quiet hours end, if ``now`` is inside them (in the configured time zone)."""
+    if quiet is None:
+        return None
+    local = now.astimezone(config.timezone)
+    if not quiet.contains(local.time().replace(tzinfo=None)):
+        return None
+    end = local.replace(hour=quiet.end.hour, minute=quiet.end.minute, second=0, microsecond=0)
+    if end <= local:
+        end += timedelta(days=1)
+    return end
+
+
+class DeliveryWorker:
+    def __init__(
+        self,
+        store: Store,
+        senders: dict[str, Sender],
+        config: Config,
+        clock: Clock,
+        *,
+        pacing: dict[str, Pacing] | None = None,
+        batch: int = 50,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.store = store
+        self.senders = senders
+        self.config = config
+        self.clock = clock
+        self.batch = batch
+        self.rng = rng or random.Random()
+        self.pacers = {
+            p: Pacer((pacing or PACING).get(p, PACING["console"]), _monotonic) for p in senders
+        }
+        self.wakeup = asyncio.Event()
+        self.sent = 0
+
+    async def start(self) -> int:
+        """Call once at start: messages in flight at a crash go back to pending."""
+        return await self.store.outbox.recover_inflight()
+
+    async def run_once(self) -> int:
+        """Send everything due now, then return how many went out."""
+        total = 0
+        while True:
+            items = await self.store.outbox.claim_due(
+                self.clock(), self.batch, platforms=sorted(self.senders)
+            )
+            if not items:
+                return total
+            total += await self._send_all(items)
+
+    async def run_forever(self, stop: asyncio.Event, idle_s: float = 5.0) -> None:
+        """Deliver until ``stop`` is set; woken early by ``wakeup`` when something is planned."""
+        while not stop.is_set():
+            try:
+                await self.run_once()
+            except Exception:  # a broken round must not end delivery for good
+                log.exception("delivery round failed")
+            self.wakeup.clear()
+            waits = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self.wakeup.wait())]
+            await asyncio.wait(waits, timeout=idle_s, return_when=asyncio.FIRST_COMPLETED)
+            for w in waits:
+                w.cancel()
+
+    async def _send_all(self, items: list[OutboxItem]) -> int:
+        by_chat: dict[int, list[OutboxItem]] = defaultdict(list)
+        for item in items:
+            by_chat[item.chat_id].append(item)
+        results = await asyncio.gather(
+            *(self._send_chat(chat_items) for chat_items in by_chat.values())
+        )
+        return sum(results)
+
+    async def _send_chat(self, items: list[OutboxItem]) -> int:
+        sent = 0
+        for index, item in enumerate(items):
+            outcome = await self._send_one(item)
+            if outcome == "sent":
+                sent += 1
+            elif outcome == "unreachable":
+                return sent  # the rest were marked dead with the chat
+            elif outcome == "wait":
+                # Keep this chat's order: put the rest back for after the wait.
+                for rest in items[index + 1 :]:
+                    await self.store.outbox.hold_until(rest.id, self.clock())
+                return sent
+        return sent
+
+    async def _send_one(self, item: OutboxItem) -> str:
+        now = self.clock()
+        if not item.urgent and item.platform != "console":
+            until = quiet_until(self.config.quiet_hours, now, self.config)
+            if until is not None:
+                await self.store.outbox.hold_until(item.id, until)
+                return "held"
+        sender = self.senders[item.platform]
+        pacer = self.pacers[item.platform]
+        delay = pacer.reserve(item.address)
+        if delay > 0:
+            await asyncio.sleep(delay)
+        try:
+            remote_id = await sender.send(item.address, item.body)
+        except RetryLater as exc:
+            pacer.pause(exc.seconds)
+            await self.store.outbox.retry_at(
+                item.id, self.clock() + timedelta(seconds=exc.seconds), str(exc), count=False
+            )
+            return "wait"
+        except Unreachable as exc:
+            await self._unreachable(item, str(exc))
+            return "unreachable"
+        except Rejected as exc:
+            await self.store.outbox.mark_dead(item.id, str(exc))
+            return "dead"
+        except Exception as exc:  # Transient, timeouts, connection errors alike
+            error = f"{type(exc).__name__}: {exc}"
+            if item.attempts >= MAX_ATTEMPTS:
+                await self.store.outbox.mark_dead(item.id, error)
+                return "dead"
+            wait = backoff(item.attempts, self.rng)
+            await self.store.outbox.retry_at(item.id, self.clock() + timedelta(seconds=wait), error)
+            return "failed"
+        await self.store.outbox.mark_sent(item.id, self.clock(), remote_id)
+        self.sent += 1
+        return "sent"
+
+    async def _unreachable(self, item: OutboxItem, reason: str) -> None:
+        first = await self.store.chats.deactivate(item.chat_id, reason)
+        await self.store.outbox.kill_pending_for_chat(item.chat_id, reason)
+        if first:
+            await tell_admins(
+                self.store,
+                self.config,
+                "destination_inactive",
+                {"destination": f"{item.platform}:{item.address}", "reason": reason},
+                key=f"inactive:{item.chat_id}:{item.id}",
+                now=self.clock(),
+            )
+
+
+def _monotonic() -> float:
+    return asyncio.get_running_loop().time()

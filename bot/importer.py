@@ -1,0 +1,265 @@
+"""Imports: every file of one call lands in one transaction, or none of them does.
+
+Rows stream from the parsers into TEMP staging tables in batches (bounded memory); the
+checks that span rows and files (duplicates, unknown sellers) run as SQL over the staged
+rows; only a clean import is merged into the real tables.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+
+import aiosqlite
+
+from bot.ingest import Issue, MeasurementRow, RatingRow, read_file
+from bot.store import Store, stamp
+from bot.store.data import MEASUREMENT_COLUMNS, RATING_COLUMNS, measurement_row, rating_row
+from norms import IsoWeek, Policy
+
+BATCH = 5000
+MAX_ISSUES_KEPT = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class ImportFile:
+    path: Path
+    name: str
+
+
+@dataclass
+class ImportResult:
+    measurements: int = 0
+    ratings: int = 0
+    weeks: set[tuple[str, IsoWeek]] = field(default_factory=set)
+    sellers: set[str] = field(default_factory=set)
+    created_sellers: list[str] = field(default_factory=list)
+
+
+class ImportRejected(Exception):
+    """The import changed nothing; ``issues`` say why (file:line:column: reason)."""
+
+    def __init__(self, issues: list[Issue], total: int) -> None:
+        super().__init__(f"{total} problem(s)")
+        self.issues = issues
+        self.total = total
+
+
+_STAGING = """
+CREATE TEMP TABLE IF NOT EXISTS staged_measurements (
+    seller_id TEXT, year INTEGER, week INTEGER, indicator TEXT, numerator INTEGER,
+    denominator INTEGER, value REAL, norm REAL, condition TEXT, conforms INTEGER,
+    source TEXT, imported_at TEXT, file TEXT, line INTEGER, seller_column INTEGER);
+CREATE TEMP TABLE IF NOT EXISTS staged_ratings (
+    seller_id TEXT, on_date TEXT, rating REAL, product_information REAL, delivery_time REAL,
+    shipping REAL, service REAL, reviews INTEGER, method TEXT, top_retailer INTEGER,
+    source TEXT, imported_at TEXT, file TEXT, line INTEGER, seller_column INTEGER);
+CREATE INDEX IF NOT EXISTS temp.staged_measurements_key
+    ON staged_measurements (seller_id, year, week, indicator);
+CREATE INDEX IF NOT EXISTS temp.staged_ratings_key ON staged_ratings (seller_id, on_date)
+"""
+
+
+async def import_files(
+    store: Store,
+    files: Sequence[ImportFile],
+    *,
+    policy: Policy,
+    today: date,
+    now: datetime,
+    source: str = "upload",
+    create_sellers: bool = False,
+    language: str = "nl",
+    allowed_sellers: set[str] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> ImportResult:
+    """Import ``files`` all together; raises ``ImportRejected`` and changes nothing on error."""
+    issues: list[Issue] = []
+    total_issues = 0
+
+    def note(issue: Issue) -> None:
+        nonlocal total_issues
+        total_issues += 1
+        if len(issues) < MAX_ISSUES_KEPT:
+            issues.append(issue)
+
+    result = ImportResult()
+    async with store.db.transaction() as conn:
+        for statement in _STAGING.split(";"):
+            await conn.execute(statement)
+        try:
+            for f in files:
+                rows = read_file(f.path, today=today, policy=policy, name=f.name, progress=progress)
+                await _stage(conn, rows, source, now, note, result)
+            for issue in await _cross_checks(conn, allowed_sellers, create_sellers):
+                note(issue)
+            if total_issues:
+                raise ImportRejected(sorted(issues, key=_issue_order), total_issues)
+            if create_sellers:
+                result.created_sellers = await _create_missing_sellers(conn, now, language)
+            await conn.execute(
+                f"INSERT OR REPLACE INTO measurements ({MEASUREMENT_COLUMNS}) "
+                f"SELECT {MEASUREMENT_COLUMNS} FROM staged_measurements"
+            )
+            await conn.execute(
+                f"INSERT OR REPLACE INTO shop_ratings ({RATING_COLUMNS}) "
+                f"SELECT {RATING_COLUMNS} FROM staged_ratings"
+            )
+        finally:
+            await conn.execute("DROP TABLE IF EXISTS temp.staged_measurements")
+            await conn.execute("DROP TABLE IF EXISTS temp.staged_ratings")
+    return result
+
+
+def _issue_order(issue: Issue) -> tuple[str, int, int]:
+    return issue.file, issue.line, issue.column
+
+
+async def _stage(
+    conn: aiosqlite.Connection,
+    rows: Iterator[MeasurementRow | RatingRow | Issue],
+    source: str,
+    now: datetime,
+    note: Callable[[Issue], None],
+    result: ImportResult,
+) -> None:
+    while True:
+        # Parsing is CPU work: keep the event loop free for chats while a big file streams.
+        batch = await asyncio.to_thread(lambda: list(itertools.islice(rows, BATCH)))
+        if not batch:
+            return
+        staged_m: list[tuple[object, ...]] = []
+        staged_r: list[tuple[object, ...]] = []
+        for item in batch:
+            if isinstance(item, Issue):
+                note(item)
+            elif isinstance(item, MeasurementRow):
+                staged_m.append(
+                    (
+                        *measurement_row(item.seller_id, item.measurement, source, now),
+                        item.file,
+                        item.line,
+                        item.seller_column,
+                    )
+                )
+                result.measurements += 1
+                result.sellers.add(item.seller_id)
+                result.weeks.add((item.seller_id, item.measurement.week))
+            else:
+                staged_r.append(
+                    (
+                        *rating_row(item.seller_id, item.rating, source, now),
+                        item.file,
+                        item.line,
+                        item.seller_column,
+                    )
+                )
+                result.ratings += 1
+                result.sellers.add(item.seller_id)
+        if staged_m:
+            await conn.executemany(
+                f"INSERT INTO staged_measurements VALUES ({','.join('?' * 15)})", staged_m
+            )
+        if staged_r:
+            await conn.executemany(
+                f"INSERT INTO staged_ratings VALUES ({','.join('?' * 15)})", staged_r
+            )
+
+
+async def _cross_checks(
+    conn: aiosqlite.Connection, allowed: set[str] | None, create_sellers: bool
+) -> list[Issue]:
+    issues: list[Issue] = []
+    # The same seller/week/indicator twice is fine when the figures agree.
+    async with conn.execute(
+        "SELECT b.file, b.line, b.seller_column, b.seller_id, b.year, b.week, b.indicator, "
+        "a.file AS first_file, a.line AS first_line FROM staged_measurements a "
+        "JOIN staged_measurements b ON a.seller_id = b.seller_id AND a.year = b.year "
+        "AND a.week = b.week AND a.indicator = b.indicator AND a.rowid < b.rowid "
+        "WHERE a.numerator IS NOT b.numerator OR a.denominator IS NOT b.denominator "
+        "OR a.value IS NOT b.value OR a.norm IS NOT b.norm "
+        "GROUP BY b.rowid ORDER BY b.file, b.line"
+    ) as cur:
+        for r in await cur.fetchall():
+            issues.append(
+                Issue(
+                    r["file"],
+                    r["line"],
+                    r["seller_column"],
+                    f"{r['seller_id']} {IsoWeek(r['year'], r['week'])} {r['indicator']} is given "
+                    f"twice with different figures (first at {r['first_file']}:{r['first_line']})",
+                )
+            )
+    async with conn.execute(
+        "SELECT a.file, a.line, a.seller_column, a.seller_id, a.on_date FROM staged_ratings a "
+        "JOIN staged_ratings b ON a.seller_id = b.seller_id AND a.on_date = b.on_date "
+        "AND b.rowid < a.rowid WHERE a.rating IS NOT b.rating GROUP BY a.rowid"
+    ) as cur:
+        for r in await cur.fetchall():
+            issues.append(
+                Issue(
+                    r["file"],
+                    r["line"],
+                    r["seller_column"],
+                    f"the shop rating of {r['seller_id']} on {r['on_date']} is given twice "
+                    "with different figures",
+                )
+            )
+    unknown_sql = (
+        "SELECT seller_id, file, MIN(line) AS line, seller_column, COUNT(*) AS n FROM ("
+        "SELECT seller_id, file, line, seller_column FROM staged_measurements UNION ALL "
+        "SELECT seller_id, file, line, seller_column FROM staged_ratings) "
+        "WHERE seller_id NOT IN (SELECT id FROM main.sellers) GROUP BY seller_id, file"
+    )
+    if allowed is None and not create_sellers:
+        async with conn.execute(unknown_sql) as cur:
+            for r in await cur.fetchall():
+                more = f" ({r['n']} rows)" if r["n"] > 1 else ""
+                issues.append(
+                    Issue(
+                        r["file"],
+                        r["line"],
+                        r["seller_column"],
+                        f"unknown seller {r['seller_id']!r}{more}: add it first "
+                        "(normwacht seller add) or import with --create-sellers",
+                    )
+                )
+    if allowed is not None:
+        # A chat learns nothing about sellers it does not follow, not even whether they exist.
+        async with conn.execute(
+            "SELECT seller_id, file, MIN(line) AS line, seller_column FROM ("
+            "SELECT seller_id, file, line, seller_column FROM staged_measurements UNION ALL "
+            "SELECT seller_id, file, line, seller_column FROM staged_ratings) "
+            "GROUP BY seller_id, file"
+        ) as cur:
+            for r in await cur.fetchall():
+                if r["seller_id"] not in allowed:
+                    issues.append(
+                        Issue(
+                            r["file"],
+                            r["line"],
+                            r["seller_column"],
+                            f"seller {r['seller_id']!r} is not linked to this chat",
+                        )
+                    )
+    return issues
+
+
+async def _create_missing_sellers(
+    conn: aiosqlite.Connection, now: datetime, language: str
+) -> list[str]:
+    async with conn.execute(
+        "SELECT DISTINCT seller_id FROM (SELECT seller_id FROM staged_measurements UNION ALL "
+        "SELECT seller_id FROM staged_ratings) "
+        "WHERE seller_id NOT IN (SELECT id FROM main.sellers) ORDER BY seller_id"
+    ) as cur:
+        created = [r["seller_id"] for r in await cur.fetchall()]
+    await conn.executemany(
+        "INSERT INTO sellers (id, name, language, created_at) VALUES (?, ?, ?, ?)",
+        [(s, s, language, stamp(now)) for s in created],
+    )
+    return created

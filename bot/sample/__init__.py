@@ -1,0 +1,46 @@
+"""The bundled sample: five shops whose weeks each tell one story.
+
+- ``zonnig-wonen``: a clean shop on its way to the gold label (a few reviews short);
+- ``snel-speelgoed``: late deliveries climb the ladder to suspension in week 46;
+- ``boekenhoek``: two failing weeks, then 24 clean ones: the track ends in week 46;
+- ``tuin-en-co``: returns above its personal norm three weeks running;
+- ``kado-kelder``: a shop rating falling into the danger zone.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+from datetime import datetime
+from importlib import resources
+from pathlib import Path
+
+from bot.importer import ImportFile, import_files
+from bot.store import SellerExists, Store
+from norms import IsoWeek, Policy
+
+SAMPLE_WEEK = IsoWeek(2026, 46)
+
+
+def sample_path(name: str) -> Path:
+    return Path(str(resources.files("bot.sample").joinpath(name)))
+
+
+async def load_sample(store: Store, policy: Policy, now: datetime) -> list[str]:
+    """Add the sample sellers and import their weeks; returns the seller ids."""
+    ids = []
+    with sample_path("sellers.csv").open(encoding="utf-8", newline="") as f:
+        for row in csv.DictReader(f):
+            ids.append(row["seller_id"])
+            with contextlib.suppress(SellerExists):
+                await store.sellers.add(row["seller_id"], row["name"], row["language"], now)
+    await import_files(
+        store,
+        [ImportFile(sample_path(n), n) for n in ("indicators.csv", "ratings.csv")],
+        policy=policy,
+        # The sample is fixed in time: judge its weeks as of the week after the last one.
+        today=SAMPLE_WEEK.check_day,
+        now=now,
+        source="upload",
+    )
+    return ids

@@ -1,0 +1,244 @@
+"""The week's rhythm: poll, check, plan reminders and digests, at local times.
+
+Every job is idempotent (the outbox dedups, ``job_runs`` records what ran), so a job may
+run late or twice; on start ``catch_up`` runs, once, what the database shows was missed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
+
+from bot.compose import body_for
+from bot.digest import plan_digests
+from bot.notify import admin_chats
+from bot.service import Service
+from bot.store import PlannedMessage
+from bot.weekly import run_check, seller_ref
+from norms import IsoWeek
+
+log = logging.getLogger(__name__)
+
+POLL_AT = ("wed", time(6, 0))
+CHECK_AT = ("wed", time(9, 0))
+REMINDERS_AT = time(9, 0)
+_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+Poller = Callable[[IsoWeek, datetime], Awaitable[object]]
+
+
+@dataclass(frozen=True, slots=True)
+class Moments:
+    """The scheduled moments of one ISO week, in local time."""
+
+    poll: datetime
+    check: datetime
+
+
+def week_moments(week: IsoWeek, tz: object) -> Moments:
+    """When week ``week`` is polled and checked: Wednesday of the week after, local time."""
+    wednesday = week.check_day
+    return Moments(
+        poll=datetime.combine(wednesday, POLL_AT[1], tzinfo=tz),  # type: ignore[arg-type]
+        check=datetime.combine(wednesday, CHECK_AT[1], tzinfo=tz),  # type: ignore[arg-type]
+    )
+
+
+def reminder_slot(plan_since: IsoWeek, today: date, every_days: int) -> date | None:
+    """The reminder day due on ``today``: every ``every_days`` days after the suspension
+    week's check day, or ``None`` before the first one."""
+    start = plan_since.check_day
+    if today <= start:
+        return None
+    elapsed = (today - start).days
+    if elapsed < every_days:
+        return None
+    return start + timedelta(days=elapsed - elapsed % every_days)
+
+
+class WeeklySchedule:
+    def __init__(self, service: Service, poller: Poller | None = None) -> None:
+        self.service = service
+        self.store = service.store
+        self.config = service.config
+        self.clock = service.clock
+        self.poller = poller
+
+    @property
+    def tz(self) -> object:
+        return self.config.timezone
+
+    def local(self, moment: datetime | None = None) -> datetime:
+        return (moment or self.clock()).astimezone(self.config.timezone)
+
+    # --- jobs ----------------------------------------------------------------------------
+
+    async def poll(self) -> None:
+        if self.poller is None:
+            return
+        now = self.clock()
+        week = IsoWeek.containing(now, self.config.timezone).shift(-1)
+        if await self._done("poll", str(week)):
+            return
+        await self.poller(week, now)
+        await self._mark("poll", str(week), now)
+
+    async def check(self) -> int:
+        """The weekly check of the last complete week; returns messages planned."""
+        now = self.clock()
+        week = IsoWeek.containing(now, self.config.timezone).shift(-1)
+        outcome = await run_check(
+            self.store,
+            self.config.policy,
+            week,
+            now=now,
+            admin_chats=await admin_chats(self.store, self.config, now),
+        )
+        log.info("checked %s: %d message(s) planned", week, outcome.planned)
+        return outcome.planned
+
+    async def plan_reminders(self) -> int:
+        """Remind sellers whose improvement plan is still required."""
+        now = self.clock()
+        today = self.local(now).date()
+        destinations = await self.store.chats.destinations()
+        planned: list[PlannedMessage] = []
+        for seller in await self.store.sellers.some(destinations):
+            report = await self.service.report_for(seller)
+            track = report.track if report else None
+            if report is None or track is None or track.plan != "required":
+                continue
+            assert track.plan_since is not None
+            slot = reminder_slot(track.plan_since, today, self.config.policy.plan_reminder_days)
+            if slot is None:
+                continue
+            days = (today - track.plan_since.check_day).days
+            for chat in destinations[seller.id]:
+                planned.append(
+                    PlannedMessage(
+                        dedup_key=f"plan_reminder:{seller.id}:{slot}:{chat.id}",
+                        chat_id=chat.id,
+                        seller_id=seller.id,
+                        week=str(report.week),
+                        kind="plan_reminder",
+                        sections=(),
+                        urgent=False,
+                        body=body_for(
+                            chat,
+                            "plan_reminder",
+                            {"seller": seller_ref(seller), "report": report, "days_since": days},
+                        ),
+                        template="plan_reminder",
+                        policy=self.config.policy.name,
+                    )
+                )
+        return await self.store.outbox.plan(planned, now)
+
+    async def digests(self) -> int:
+        """Digests for every chat whose digest day and hour have come this week."""
+        now = self.local()
+        monday = now.date() - timedelta(days=now.weekday())
+        due = [
+            c.id
+            for c in await self.store.chats.all()
+            if datetime.combine(
+                monday + timedelta(days=c.digest_day - 1),
+                time(c.digest_hour),
+                tzinfo=self.config.timezone,
+            )
+            <= now
+        ]
+        if not due:
+            return 0
+        return await plan_digests(self.service, now=self.clock(), chat_ids=due)
+
+    # --- catching up ---------------------------------------------------------------------
+
+    async def catch_up(self) -> list[str]:
+        """Run, once, what was due while the bot was down."""
+        ran: list[str] = []
+        now = self.local()
+        week = IsoWeek.containing(now, self.config.timezone).shift(-1)
+        moments = week_moments(week, self.tz)
+        if (
+            now >= moments.poll
+            and self.poller is not None
+            and not await self._done("poll", str(week))
+        ):
+            await self.poll()
+            ran.append("poll")
+        if now >= moments.check and not await self._done("check", str(week)):
+            await self.check()
+            ran.append("check")
+        if now.time() >= REMINDERS_AT:
+            await self.plan_reminders()
+        if await self.digests():
+            ran.append("digests")
+        return ran
+
+    async def _done(self, job: str, key: str) -> bool:
+        row = await self.store.db.fetchone(
+            "SELECT 1 FROM job_runs WHERE job = ? AND run_key = ?", (job, key)
+        )
+        return row is not None
+
+    async def _mark(self, job: str, key: str, now: datetime) -> None:
+        await self.store.db.execute(
+            "INSERT OR REPLACE INTO job_runs (job, run_key, done_at) VALUES (?, ?, ?)",
+            (job, key, now.isoformat()),
+        )
+
+    # --- APScheduler ---------------------------------------------------------------------
+
+    def triggers(self) -> dict[str, CronTrigger]:
+        """The cron triggers, each in the configured time zone (never the machine's)."""
+        tz = self.config.timezone
+        return {
+            "poll": CronTrigger(
+                day_of_week=POLL_AT[0], hour=POLL_AT[1].hour, minute=POLL_AT[1].minute, timezone=tz
+            ),
+            "check": CronTrigger(
+                day_of_week=CHECK_AT[0],
+                hour=CHECK_AT[1].hour,
+                minute=CHECK_AT[1].minute,
+                timezone=tz,
+            ),
+            "plan_reminders": CronTrigger(
+                hour=REMINDERS_AT.hour, minute=REMINDERS_AT.minute, timezone=tz
+            ),
+            # Digest times are per chat: look every hour on the hour.
+            "digests": CronTrigger(minute=0, timezone=tz),
+        }
+
+    def register(self, scheduler: AsyncIOScheduler, after: Callable[[], None]) -> None:
+        jobs: dict[str, Callable[[], Awaitable[object]]] = {
+            "poll": self.poll,
+            "check": self.check,
+            "plan_reminders": self.plan_reminders,
+            "digests": self.digests,
+        }
+        for name, trigger in self.triggers().items():
+            job = jobs[name]
+
+            async def run(job: Callable[[], Awaitable[object]] = job, name: str = name) -> None:
+                try:
+                    await job()
+                except Exception:
+                    log.exception("scheduled job %s failed", name)
+                after()
+
+            scheduler.add_job(
+                run,
+                trigger,
+                id=name,
+                name=name,
+                coalesce=True,
+                misfire_grace_time=6 * 3600,
+                max_instances=1,
+                replace_existing=True,
+            )

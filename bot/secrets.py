@@ -1,0 +1,35 @@
+"""bol.com credentials at rest: sealed with Fernet under ``NORMWACHT_SECRET_KEY``."""
+
+from __future__ import annotations
+
+from cryptography.fernet import Fernet, InvalidToken
+
+
+class SecretError(ValueError):
+    """A sealed secret that this key cannot open (wrong key, or tampered)."""
+
+
+def new_key() -> str:
+    """A fresh key: 32 random bytes, URL-safe base64."""
+    return Fernet.generate_key().decode("ascii")
+
+
+class SecretBox:
+    """Seals and opens secrets; never logs or shows them."""
+
+    def __init__(self, key: bytes) -> None:
+        self._fernet = Fernet(key)
+
+    def __repr__(self) -> str:
+        return "SecretBox(<key hidden>)"
+
+    def seal(self, secret: str) -> bytes:
+        return self._fernet.encrypt(secret.encode("utf-8"))
+
+    def open(self, sealed: bytes) -> str:
+        try:
+            return self._fernet.decrypt(sealed).decode("utf-8")
+        except InvalidToken as exc:
+            raise SecretError(
+                "stored credentials cannot be decrypted with NORMWACHT_SECRET_KEY"
+            ) from exc

@@ -1,0 +1,374 @@
+"""Every chat command, written once. Channels translate updates in and ``Reply``s out.
+
+A reply is channel-neutral: a message kind with its data (rendered by ``messages`` for
+the channel's format and the chat's language), optionally a picture, or a choice of
+sellers to ask about.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from bot.clock import Clock
+from bot.config import Config
+from bot.store import Chat, Seller, Store
+from bot.weekly import seller_ref
+from messages import LANGUAGES, SellerRef, history_chart
+from norms import IsoWeek, WeekReport, evaluate_week
+
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+HISTORY_DEFAULT_WEEKS = 12
+HISTORY_MAX_WEEKS = 52
+MAX_LISTED_ISSUES = 15
+
+# Checks bol.com credentials with a token request: None when good, else the reason.
+CredentialCheck = Callable[[str, str], Awaitable[str | None]]
+
+
+@dataclass(frozen=True, slots=True)
+class ChatContext:
+    """Who is talking: the chat (destination) and the user in it."""
+
+    chat: Chat
+    user_id: str | None
+    is_admin: bool = False
+
+    @property
+    def actor(self) -> str:
+        return f"{self.chat.platform}:{self.user_id or self.chat.address}"
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    kind: str
+    data: dict[str, Any] = field(default_factory=dict)
+    image: bytes | None = None
+    # Ask which seller: the command to run again with the chosen seller's id.
+    choices: tuple[SellerRef, ...] = ()
+    command: str | None = None
+    # The message that prompted this reply held a secret: delete it from the chat.
+    delete_prompt: bool = False
+
+
+COMMANDS = (
+    "start",
+    "help",
+    "score",
+    "goldlabel",
+    "status",
+    "plan",
+    "history",
+    "digest",
+    "sellers",
+    "language",
+    "mute",
+    "unmute",
+    "connect",
+)
+_OPEN_TO_UNLINKED = {"start", "help", "language"}
+
+
+class Service:
+    def __init__(
+        self,
+        store: Store,
+        config: Config,
+        clock: Clock,
+        check_credentials: CredentialCheck | None = None,
+    ) -> None:
+        self.store = store
+        self.config = config
+        self.clock = clock
+        self.check_credentials = check_credentials
+
+    # --- entry points ------------------------------------------------------------------
+
+    async def chat_for(self, platform: str, address: str, title: str = "") -> Chat:
+        return await self.store.chats.get_or_create(
+            platform, address, language=self.config.language, now=self.clock(), title=title
+        )
+
+    async def handle(self, ctx: ChatContext, text: str) -> list[Reply]:
+        """Answer one message of a chat."""
+        text = text.strip()
+        pending = await self.store.chats.conversation(ctx.chat.id)
+        if pending is not None and not text.startswith("/"):
+            return await self._continue_connect(ctx, pending[0], pending[1], text)
+        if not text.startswith("/"):
+            return [Reply("help", {"admin": ctx.is_admin})]
+        try:
+            words = shlex.split(text)
+        except ValueError:
+            words = text.split()
+        command = words[0][1:].split("@", 1)[0].lower()
+        args = words[1:]
+        if command not in COMMANDS:
+            return [Reply("unknown_command", {"command": words[0]})]
+        if pending is not None:
+            # A new command abandons a half-finished /connect.
+            await self.store.chats.set_conversation(ctx.chat.id, None, {}, self.clock())
+        restricted = command not in _OPEN_TO_UNLINKED and not ctx.is_admin
+        if restricted and not await self.store.chats.sellers_of(ctx.chat.id):
+            return [Reply("who_are_you")]
+        handler = getattr(self, f"_cmd_{command}")
+        result: list[Reply] = await handler(ctx, args)
+        return result
+
+    async def handle_upload(self, ctx: ChatContext, path: Path, filename: str) -> list[Reply]:
+        """Import a document sent to the chat, for the chat's own sellers only."""
+        from bot.importer import ImportFile, ImportRejected, import_files
+
+        sellers = await self._visible_sellers(ctx)
+        if not sellers:
+            return [Reply("who_are_you")]
+        if path.stat().st_size > MAX_UPLOAD_BYTES:
+            return [self.upload_too_big(filename)]
+        now = self.clock()
+        try:
+            result = await import_files(
+                self.store,
+                [ImportFile(path, filename)],
+                policy=self.config.policy,
+                today=self._today(now),
+                now=now,
+                allowed_sellers=None if ctx.is_admin else {s.id for s in sellers},
+                language=ctx.chat.language,
+            )
+        except ImportRejected as exc:
+            listed = [str(i) for i in exc.issues[:MAX_LISTED_ISSUES]]
+            return [
+                Reply(
+                    "upload_rejected",
+                    {"file": filename, "issues": listed, "more": exc.total - len(listed)},
+                )
+            ]
+        from bot.weekly import recheck_after_import
+
+        await recheck_after_import(self.store, self.config.policy, result, now=now)
+        named = {s.id: s for s in await self.store.sellers.some(sorted(result.sellers))}
+        return [
+            Reply(
+                "upload_ok",
+                {
+                    "file": filename,
+                    "rows": result.measurements + result.ratings,
+                    "weeks": sorted({w for _, w in result.weeks}),
+                    "sellers": [seller_ref(named[s]) for s in sorted(named)],
+                },
+            )
+        ]
+
+    def upload_too_big(self, filename: str) -> Reply:
+        return Reply(
+            "upload_rejected",
+            {"file": filename, "issues": [f"{filename}:0:0: the file is over 20 MB"], "more": 0},
+        )
+
+    # --- helpers -----------------------------------------------------------------------
+
+    def _today(self, now: datetime) -> Any:
+        return now.astimezone(self.config.timezone).date()
+
+    def last_complete_week(self) -> IsoWeek:
+        return IsoWeek.containing(self.clock(), self.config.timezone).shift(-1)
+
+    async def _visible_sellers(self, ctx: ChatContext) -> list[Seller]:
+        linked = await self.store.chats.sellers_of(ctx.chat.id)
+        if ctx.is_admin and not linked:
+            return await self.store.sellers.all()
+        return linked
+
+    async def _resolve(
+        self, ctx: ChatContext, command: str, args: list[str]
+    ) -> tuple[Seller | None, list[str], Reply | None]:
+        """The seller a command is about: named in ``args`` or the chat's only one."""
+        visible = await self._visible_sellers(ctx)
+        if args:
+            wanted = args[0].lower()
+            for seller in visible if not ctx.is_admin else await self.store.sellers.all():
+                if wanted in (seller.id.lower(), seller.name.lower()):
+                    return seller, args[1:], None
+            if not re.fullmatch(r"\d+", args[0]):
+                return None, args, Reply("unknown_seller", {"query": args[0]})
+        if len(visible) == 1:
+            return visible[0], args, None
+        if not visible:
+            return None, args, Reply("who_are_you")
+        return (
+            None,
+            args,
+            Reply(
+                "choose_seller",
+                {"command": command, "sellers": [seller_ref(s) for s in visible]},
+                choices=tuple(seller_ref(s) for s in visible),
+                command=command,
+            ),
+        )
+
+    async def report_for(self, seller: Seller, week: IsoWeek | None = None) -> WeekReport | None:
+        """The seller's report for ``week`` (default: the last complete week with data)."""
+        weeks = await self.store.data.weeks_with_data(seller.id)
+        if not weeks:
+            return None
+        target = week or min(self.last_complete_week(), weeks[-1])
+        histories = await self.store.data.histories([seller.id], target)
+        return evaluate_week(self.config.policy, histories[seller.id], target)
+
+    async def _seller_reply(self, ctx: ChatContext, kind: str, args: list[str]) -> list[Reply]:
+        seller, _, problem = await self._resolve(ctx, kind, args)
+        if problem is not None:
+            return [problem]
+        assert seller is not None
+        report = await self.report_for(seller)
+        if report is None:
+            return [Reply("no_data", {"seller": seller_ref(seller)})]
+        return [Reply(kind, {"seller": seller_ref(seller), "report": report})]
+
+    # --- commands ----------------------------------------------------------------------
+
+    async def _cmd_start(self, ctx: ChatContext, args: list[str]) -> list[Reply]:
+        if not args:
+            if await self.store.chats.sellers_of(ctx.chat.id):
+                return [Reply("help", {"admin": ctx.is_admin})]
+            return [Reply("who_are_you")]
+        outcome = await self.store.chats.redeem_link_code(
+            args[0], ctx.chat.id, ctx.actor, self.clock()
+        )
+        if outcome in ("unknown", "used", "expired"):
+            return [Reply("link_failed", {"reason": outcome})]
+        seller = await self.store.sellers.get(outcome)
+        assert seller is not None
+        return [Reply("link_ok", {"seller": seller_ref(seller)})]
+
+    async def _cmd_help(self, ctx: ChatContext, args: list[str]) -> list[Reply]:
+        return [Reply("help", {"admin": ctx.is_admin})]
+
+    async def _cmd_score(self, ctx: ChatContext, args: list[str]) -> list[Reply]:
+        return await self._seller_reply(ctx, "score", args)
+
+    async def _cmd_goldlabel(self, ctx: ChatContext, args: list[str]) -> list[Reply]:
+        return await self._seller_reply(ctx, "goldlabel", args)
+
+    async def _cmd_status(self, ctx: ChatContext, args: list[str]) -> list[Reply]:
+        return await self._seller_reply(ctx, "status", args)
+
+    async def _cmd_plan(self, ctx: ChatContext, args: list[str]) -> list[Reply]:
+        done = bool(args) and args[0].lower() in ("done", "klaar", "ingediend")
+        seller, _, problem = await self._resolve(ctx, "plan", args[1:] if done else args)
+        if problem is not None:
+            if problem.command is not None and done:
+                problem = Reply(
+                    problem.kind, problem.data, choices=problem.choices, command="plan done"
+                )
+            return [problem]
+        assert seller is not None
+        report = await self.report_for(seller)
+        ref = seller_ref(seller)
+        if report is None or report.track is None or report.track.plan is None:
+            return [Reply("plan_not_required", {"seller": ref})]
+        if not done:
+            return [Reply("plan", {"seller": ref, "report": report})]
+        if report.track.plan == "required":
+            now = self.clock()
+            await self.store.data.add_plan_event(
+                seller.id, self._today(now), "submitted", ctx.actor, now
+            )
+        return [Reply("plan_done", {"seller": ref})]
+
+    async def _cmd_history(self, ctx: ChatContext, args: list[str]) -> list[Reply]:
+        seller, rest, problem = await self._resolve(ctx, "history", args)
+        if problem is not None:
+            return [problem]
+        assert seller is not None
+        weeks = HISTORY_DEFAULT_WEEKS
+        if rest and rest[0].isdigit():
+            weeks = max(2, min(HISTORY_MAX_WEEKS, int(rest[0])))
+        last = await self.report_for(seller)
+        if last is None:
+            return [Reply("no_data", {"seller": seller_ref(seller)})]
+        reports = await self.reports_for_weeks(seller, last.week, weeks)
+        ref = seller_ref(seller)
+        chart = history_chart(ref, reports, lang=_lang(ctx.chat.language))
+        return [Reply("history", {"seller": ref, "weeks": len(reports)}, image=chart)]
+
+    async def reports_for_weeks(
+        self, seller: Seller, last: IsoWeek, count: int
+    ) -> list[WeekReport]:
+        histories = await self.store.data.histories([seller.id], last)
+        history = histories[seller.id]
+        first = history.first_week or last
+        start = max(first, last.shift(1 - count))
+        return [evaluate_week(self.config.policy, history, w) for w in start.until(last)]
+
+    async def _cmd_digest(self, ctx: ChatContext, args: list[str]) -> list[Reply]:
+        from bot.digest import digest_entries
+
+        sellers = await self._visible_sellers(ctx)
+        entries = await digest_entries(self, sellers)
+        if not entries:
+            return [Reply("no_data", {"seller": seller_ref(sellers[0])})] if sellers else []
+        return [Reply("digest", {"entries": entries, "team": len(entries) > 1})]
+
+    async def _cmd_sellers(self, ctx: ChatContext, args: list[str]) -> list[Reply]:
+        sellers = await self._visible_sellers(ctx)
+        return [Reply("sellers", {"sellers": [seller_ref(s) for s in sellers]})]
+
+    async def _cmd_language(self, ctx: ChatContext, args: list[str]) -> list[Reply]:
+        if not args or args[0].lower() not in LANGUAGES:
+            return [Reply("help", {"admin": ctx.is_admin})]
+        language = args[0].lower()
+        await self.store.chats.set_language(ctx.chat.id, language)
+        return [Reply("language_set", {"language": language})]
+
+    async def _cmd_mute(self, ctx: ChatContext, args: list[str]) -> list[Reply]:
+        await self.store.chats.set_muted(ctx.chat.id, True)
+        return [Reply("muted")]
+
+    async def _cmd_unmute(self, ctx: ChatContext, args: list[str]) -> list[Reply]:
+        await self.store.chats.set_muted(ctx.chat.id, False)
+        return [Reply("unmuted")]
+
+    async def _cmd_connect(self, ctx: ChatContext, args: list[str]) -> list[Reply]:
+        seller, _, problem = await self._resolve(ctx, "connect", args)
+        if problem is not None:
+            return [problem]
+        assert seller is not None
+        if self.config.secret_key is None or self.check_credentials is None:
+            return [Reply("connect_failed", {"reason": "not_configured"})]
+        await self.store.chats.set_conversation(
+            ctx.chat.id, "connect_id", {"seller_id": seller.id}, self.clock()
+        )
+        return [Reply("connect_prompt_id")]
+
+    async def _continue_connect(
+        self, ctx: ChatContext, state: str, data: dict[str, Any], text: str
+    ) -> list[Reply]:
+        from bot.secrets import SecretBox
+
+        now = self.clock()
+        if state == "connect_id":
+            data["client_id"] = text.strip()
+            await self.store.chats.set_conversation(ctx.chat.id, "connect_secret", data, now)
+            return [Reply("connect_prompt_secret")]
+        # The secret: check it, keep it only encrypted, and have the chat delete it.
+        await self.store.chats.set_conversation(ctx.chat.id, None, {}, now)
+        seller = await self.store.sellers.get(str(data.get("seller_id")))
+        if seller is None or self.check_credentials is None or self.config.secret_key is None:
+            return [Reply("connect_failed", {"reason": "not_configured"}, delete_prompt=True)]
+        client_id, secret = str(data.get("client_id", "")), text.strip()
+        problem = await self.check_credentials(client_id, secret)
+        if problem is not None:
+            return [Reply("connect_failed", {"reason": problem}, delete_prompt=True)]
+        sealed = SecretBox(self.config.secret_key).seal(secret)
+        await self.store.sellers.set_credentials(seller.id, client_id, sealed, now)
+        return [Reply("connect_ok", {"seller": seller_ref(seller)}, delete_prompt=True)]
+
+
+def _lang(language: str) -> Any:
+    return language if language in LANGUAGES else "nl"

@@ -1,0 +1,223 @@
+"""Weekly measurements, shop ratings, exemptions and the operator's track events."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import date, datetime
+
+from bot.store.db import Database
+from bot.store.records import stamp
+from norms import (
+    ASPECTS,
+    Exemption,
+    Indicator,
+    IsoWeek,
+    Measurement,
+    PlanEvent,
+    Reopen,
+    SellerHistory,
+    ShopRating,
+)
+
+MEASUREMENT_COLUMNS = (
+    "seller_id, year, week, indicator, numerator, denominator, value, norm, condition, "
+    "conforms, source, imported_at"
+)
+RATING_COLUMNS = (
+    "seller_id, on_date, rating, product_information, delivery_time, shipping, service, "
+    "reviews, method, top_retailer, source, imported_at"
+)
+
+
+def measurement_row(
+    seller_id: str, m: Measurement, source: str, now: datetime
+) -> tuple[object, ...]:
+    return (
+        seller_id,
+        m.week.year,
+        m.week.week,
+        m.indicator.value,
+        m.numerator,
+        m.denominator,
+        m.value,
+        m.norm,
+        m.condition,
+        None if m.conforms is None else int(m.conforms),
+        source,
+        stamp(now),
+    )
+
+
+def rating_row(seller_id: str, r: ShopRating, source: str, now: datetime) -> tuple[object, ...]:
+    return (
+        seller_id,
+        r.on.isoformat(),
+        r.rating,
+        *(r.aspects.get(a) for a in ASPECTS),
+        r.reviews,
+        r.method,
+        None if r.top_retailer is None else int(r.top_retailer),
+        source,
+        stamp(now),
+    )
+
+
+class WeeklyData:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def histories(
+        self, seller_ids: Iterable[str] | None, up_to: IsoWeek
+    ) -> dict[str, SellerHistory]:
+        """Everything the engine needs for these sellers (all when ``None``) up to a week."""
+        ids = None if seller_ids is None else list(dict.fromkeys(seller_ids))
+        where, params = _seller_filter(ids)
+        week_key = up_to.year * 100 + up_to.week
+        measurements: dict[str, dict[IsoWeek, dict[Indicator, Measurement]]] = defaultdict(dict)
+        rows = await self.db.fetchall(
+            "SELECT seller_id, year, week, indicator, numerator, denominator, value, norm, "
+            f"condition, conforms FROM measurements WHERE year * 100 + week <= ? {where}",
+            [week_key, *params],
+        )
+        for r in rows:
+            week = IsoWeek(r["year"], r["week"])
+            indicator = Indicator(r["indicator"])
+            measurements[r["seller_id"]].setdefault(week, {})[indicator] = Measurement(
+                indicator=indicator,
+                week=week,
+                numerator=r["numerator"],
+                denominator=r["denominator"],
+                value=r["value"],
+                norm=r["norm"],
+                condition=r["condition"],
+                conforms=None if r["conforms"] is None else bool(r["conforms"]),
+            )
+        ratings: dict[str, list[ShopRating]] = defaultdict(list)
+        for r in await self.db.fetchall(
+            f"SELECT {RATING_COLUMNS} FROM shop_ratings WHERE on_date <= ? {where}",
+            [up_to.check_day.isoformat(), *params],
+        ):
+            ratings[r["seller_id"]].append(
+                ShopRating(
+                    on=date.fromisoformat(r["on_date"]),
+                    rating=r["rating"],
+                    aspects={a: r[a] for a in ASPECTS if r[a] is not None},
+                    reviews=r["reviews"],
+                    method=r["method"],
+                    top_retailer=None if r["top_retailer"] is None else bool(r["top_retailer"]),
+                )
+            )
+        exemptions = tuple(await self.exemptions())
+        plans: dict[str, list[PlanEvent]] = defaultdict(list)
+        for r in await self.db.fetchall(
+            f"SELECT seller_id, on_date, status FROM plan_events WHERE 1 = 1 {where}", params
+        ):
+            plans[r["seller_id"]].append(PlanEvent(date.fromisoformat(r["on_date"]), r["status"]))
+        reopens: dict[str, list[Reopen]] = defaultdict(list)
+        for r in await self.db.fetchall(
+            f"SELECT seller_id, on_date FROM reopens WHERE 1 = 1 {where}", params
+        ):
+            reopens[r["seller_id"]].append(Reopen(date.fromisoformat(r["on_date"])))
+        if ids is None:
+            ids = sorted(
+                set(measurements)
+                | set(ratings)
+                | {r["id"] for r in await self.db.fetchall("SELECT id FROM sellers")}
+            )
+        return {
+            sid: SellerHistory(
+                seller_id=sid,
+                measurements=measurements.get(sid, {}),
+                ratings=tuple(ratings.get(sid, ())),
+                exemptions=tuple(e for e in exemptions if not e.sellers or sid in e.sellers),
+                plan_events=tuple(plans.get(sid, ())),
+                reopens=tuple(reopens.get(sid, ())),
+            )
+            for sid in ids
+        }
+
+    async def week_source(self, seller_id: str, week: IsoWeek) -> str | None:
+        """Where the week's data came from (``upload`` or ``bol.com``), latest first."""
+        row = await self.db.fetchone(
+            "SELECT source FROM measurements WHERE seller_id = ? AND year = ? AND week = ? "
+            "ORDER BY imported_at DESC LIMIT 1",
+            (seller_id, week.year, week.week),
+        )
+        return row["source"] if row else None
+
+    async def weeks_with_data(self, seller_id: str) -> list[IsoWeek]:
+        rows = await self.db.fetchall(
+            "SELECT DISTINCT year, week FROM measurements WHERE seller_id = ? ORDER BY year, week",
+            (seller_id,),
+        )
+        return [IsoWeek(r["year"], r["week"]) for r in rows]
+
+    async def latest_week(self) -> IsoWeek | None:
+        row = await self.db.fetchone(
+            "SELECT year, week FROM measurements ORDER BY year DESC, week DESC LIMIT 1"
+        )
+        return IsoWeek(row["year"], row["week"]) if row else None
+
+    async def sellers_without_data(self, seller_ids: Iterable[str], week: IsoWeek) -> list[str]:
+        ids = list(seller_ids)
+        where, params = _seller_filter(ids)
+        rows = await self.db.fetchall(
+            f"SELECT DISTINCT seller_id FROM measurements WHERE year = ? AND week = ? {where}",
+            [week.year, week.week, *params],
+        )
+        have = {r["seller_id"] for r in rows}
+        return [s for s in ids if s not in have]
+
+    async def add_exemption(self, exemption: Exemption, now: datetime) -> int:
+        return await self.db.execute(
+            "INSERT INTO exemptions (year, week, reason, indicators, sellers, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                exemption.week.year,
+                exemption.week.week,
+                exemption.reason,
+                ",".join(sorted(i.value for i in exemption.indicators)),
+                ",".join(sorted(exemption.sellers)),
+                stamp(now),
+            ),
+        )
+
+    async def exemptions(self) -> list[Exemption]:
+        rows = await self.db.fetchall(
+            "SELECT year, week, reason, indicators, sellers FROM exemptions ORDER BY year, week, id"
+        )
+        return [
+            Exemption(
+                week=IsoWeek(r["year"], r["week"]),
+                reason=r["reason"],
+                indicators=frozenset(Indicator(i) for i in r["indicators"].split(",") if i),
+                sellers=frozenset(s for s in r["sellers"].split(",") if s),
+            )
+            for r in rows
+        ]
+
+    async def add_plan_event(
+        self, seller_id: str, on: date, status: str, actor: str, now: datetime
+    ) -> None:
+        await self.db.execute(
+            "INSERT INTO plan_events (seller_id, on_date, status, actor, created_at) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (seller_id, on.isoformat(), status, actor, stamp(now)),
+        )
+
+    async def add_reopen(self, seller_id: str, on: date, actor: str, now: datetime) -> None:
+        await self.db.execute(
+            "INSERT INTO reopens (seller_id, on_date, actor, created_at) VALUES (?, ?, ?, ?)",
+            (seller_id, on.isoformat(), actor, stamp(now)),
+        )
+
+
+def _seller_filter(ids: list[str] | None) -> tuple[str, list[str]]:
+    if ids is None:
+        return "", []
+    if not ids:
+        return "AND 0", []
+    # A temp table would scale further; checks name at most thousands of sellers on the
+    # command line, and the bulk path passes None.
+    return f"AND seller_id IN ({','.join('?' * len(ids))})", ids

@@ -1,0 +1,266 @@
+"""The outbox: every planned message as a row, planned once per dedup key, sent once.
+
+States: ``pending`` → ``sending`` → ``sent``; a failed attempt goes to ``failed`` with a
+next attempt time, and ``dead`` when it can never go (blocked chat, too many attempts).
+A row left in ``sending`` by a crash goes back to ``pending`` at start: at most the
+messages in flight at a crash can go twice.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import aiosqlite
+
+from bot.store.db import Database
+from bot.store.records import parse_stamp, stamp
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxItem:
+    id: int
+    chat_id: int
+    platform: str
+    address: str
+    seller_id: str | None
+    week: str | None
+    kind: str
+    sections: tuple[str, ...]
+    urgent: bool
+    body: dict[str, Any]
+    attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class SentRecord:
+    """One message for the audit: what we told whom, and when."""
+
+    id: int
+    seller_id: str | None
+    week: str | None
+    kind: str
+    sections: tuple[str, ...]
+    platform: str
+    address: str
+    state: str
+    created_at: datetime
+    sent_at: datetime | None
+    template: str
+    policy: str
+    text: str
+    last_error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedMessage:
+    dedup_key: str
+    chat_id: int
+    seller_id: str | None
+    week: str | None
+    kind: str
+    sections: tuple[str, ...]
+    urgent: bool
+    body: dict[str, Any]
+    template: str
+    policy: str = ""
+    withdraws: tuple[str, ...] = ()
+
+
+class Outbox:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def plan(self, messages: list[PlannedMessage], now: datetime) -> int:
+        """Insert what is not planned yet (by dedup key); returns how many were new."""
+        if not messages:
+            return 0
+        new = 0
+        async with self.db.transaction() as conn:
+            for m in messages:
+                new += await plan_in(conn, m, now)
+        return new
+
+    async def planned_sections(self, seller_id: str, week: str) -> dict[int, set[str]]:
+        """Sections already planned per chat for a seller's week (withdrawn ones excluded)."""
+        rows = await self.db.fetchall(
+            "SELECT chat_id, section FROM sent_sections "
+            "WHERE seller_id = ? AND week = ? AND withdrawn = 0",
+            (seller_id, week),
+        )
+        out: dict[int, set[str]] = {}
+        for r in rows:
+            out.setdefault(r["chat_id"], set()).add(r["section"])
+        return out
+
+    async def claim_due(
+        self, now: datetime, limit: int = 100, platforms: list[str] | None = None
+    ) -> list[OutboxItem]:
+        """Move due messages to ``sending`` and return them, urgent first, oldest first."""
+        only = ""
+        params: list[object] = [stamp(now)]
+        if platforms is not None:
+            only = f"AND c.platform IN ({','.join('?' * len(platforms))})"
+            params += platforms
+        async with self.db.transaction() as conn:
+            async with conn.execute(
+                "SELECT o.id, o.chat_id, c.platform, c.address, o.seller_id, o.week, o.kind, "
+                "o.sections, o.urgent, o.body, o.attempts FROM outbox o "
+                "JOIN chats c ON c.id = o.chat_id "
+                f"WHERE o.state IN ('pending', 'failed') AND o.next_attempt_at <= ? {only} "
+                "ORDER BY o.urgent DESC, o.next_attempt_at, o.id LIMIT ?",
+                (*params, limit),
+            ) as cur:
+                rows = list(await cur.fetchall())
+            await conn.executemany(
+                "UPDATE outbox SET state = 'sending', attempts = attempts + 1 WHERE id = ?",
+                [(r["id"],) for r in rows],
+            )
+        return [
+            OutboxItem(
+                id=r["id"],
+                chat_id=r["chat_id"],
+                platform=r["platform"],
+                address=r["address"],
+                seller_id=r["seller_id"],
+                week=r["week"],
+                kind=r["kind"],
+                sections=tuple(s for s in r["sections"].split(",") if s),
+                urgent=bool(r["urgent"]),
+                body=json.loads(r["body"]),
+                attempts=r["attempts"] + 1,
+            )
+            for r in rows
+        ]
+
+    async def next_due(self) -> datetime | None:
+        row = await self.db.fetchone(
+            "SELECT MIN(next_attempt_at) AS at FROM outbox WHERE state IN ('pending', 'failed')"
+        )
+        return parse_stamp(row["at"]) if row and row["at"] else None
+
+    async def mark_sent(self, item_id: int, now: datetime, remote_id: str | None) -> None:
+        await self.db.execute(
+            "UPDATE outbox SET state = 'sent', sent_at = ?, remote_id = ?, last_error = NULL "
+            "WHERE id = ?",
+            (stamp(now), remote_id, item_id),
+        )
+
+    async def retry_at(self, item_id: int, at: datetime, error: str, *, count: bool = True) -> None:
+        """Try again at ``at``; a wait that was not the message's fault does not count."""
+        await self.db.execute(
+            "UPDATE outbox SET state = 'failed', next_attempt_at = ?, last_error = ?, "
+            "attempts = attempts - ? WHERE id = ?",
+            (stamp(at), error, 0 if count else 1, item_id),
+        )
+
+    async def hold_until(self, item_id: int, at: datetime) -> None:
+        """Quiet hours: back to pending until ``at``, the attempt not counted."""
+        await self.db.execute(
+            "UPDATE outbox SET state = 'pending', next_attempt_at = ?, attempts = attempts - 1 "
+            "WHERE id = ?",
+            (stamp(at), item_id),
+        )
+
+    async def mark_dead(self, item_id: int, error: str) -> None:
+        await self.db.execute(
+            "UPDATE outbox SET state = 'dead', last_error = ? WHERE id = ?", (error, item_id)
+        )
+
+    async def kill_pending_for_chat(self, chat_id: int, error: str) -> None:
+        await self.db.execute(
+            "UPDATE outbox SET state = 'dead', last_error = ? "
+            "WHERE chat_id = ? AND state IN ('pending', 'failed', 'sending')",
+            (error, chat_id),
+        )
+
+    async def recover_inflight(self) -> int:
+        """After a crash: messages left in ``sending`` go back to ``pending``."""
+        async with (
+            self.db.transaction() as conn,
+            conn.execute("UPDATE outbox SET state = 'pending' WHERE state = 'sending'") as cur,
+        ):
+            return cur.rowcount
+
+    async def counts(self) -> dict[str, int]:
+        rows = await self.db.fetchall("SELECT state, COUNT(*) AS n FROM outbox GROUP BY state")
+        return {r["state"]: r["n"] for r in rows}
+
+    async def history(
+        self, seller_id: str | None = None, week: str | None = None
+    ) -> list[SentRecord]:
+        where, params = ["1 = 1"], []
+        if seller_id is not None:
+            where.append("o.seller_id = ?")
+            params.append(seller_id)
+        if week is not None:
+            where.append("o.week = ?")
+            params.append(week)
+        rows = await self.db.fetchall(
+            "SELECT o.id, o.seller_id, o.week, o.kind, o.sections, c.platform, c.address, "
+            "o.state, o.created_at, o.sent_at, o.template, o.policy, o.body, o.last_error "
+            "FROM outbox o JOIN chats c ON c.id = o.chat_id "
+            f"WHERE {' AND '.join(where)} ORDER BY o.created_at, o.id",
+            params,
+        )
+        return [
+            SentRecord(
+                id=r["id"],
+                seller_id=r["seller_id"],
+                week=r["week"],
+                kind=r["kind"],
+                sections=tuple(s for s in r["sections"].split(",") if s),
+                platform=r["platform"],
+                address=r["address"],
+                state=r["state"],
+                created_at=parse_stamp(r["created_at"]),
+                sent_at=parse_stamp(r["sent_at"]) if r["sent_at"] else None,
+                template=r["template"],
+                policy=r["policy"],
+                text=json.loads(r["body"])["text"],
+                last_error=r["last_error"],
+            )
+            for r in rows
+        ]
+
+
+async def plan_in(conn: aiosqlite.Connection, m: PlannedMessage, now: datetime) -> int:
+    """Plan one message inside an open transaction; 1 if it was new, else 0."""
+    async with conn.execute(
+        "INSERT INTO outbox (dedup_key, chat_id, seller_id, week, kind, sections, urgent, body, "
+        "template, policy, next_attempt_at, created_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedup_key) DO NOTHING",
+        (
+            m.dedup_key,
+            m.chat_id,
+            m.seller_id,
+            m.week,
+            m.kind,
+            ",".join(m.sections),
+            int(m.urgent),
+            json.dumps(m.body, ensure_ascii=False),
+            m.template,
+            m.policy,
+            stamp(now),
+            stamp(now),
+        ),
+    ) as cur:
+        if cur.rowcount == 0:
+            return 0
+        outbox_id = cur.lastrowid
+    if m.seller_id is not None and m.week is not None:
+        await conn.executemany(
+            "INSERT INTO sent_sections (seller_id, week, section, chat_id, outbox_id) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET withdrawn = 0, "
+            "outbox_id = excluded.outbox_id",
+            [(m.seller_id, m.week, s, m.chat_id, outbox_id) for s in m.sections],
+        )
+        # A correction takes back what no longer holds, in the same transaction.
+        await conn.executemany(
+            "UPDATE sent_sections SET withdrawn = 1 "
+            "WHERE seller_id = ? AND week = ? AND chat_id = ? AND section = ?",
+            [(m.seller_id, m.week, m.chat_id, s) for s in m.withdraws],
+        )
+    return 1

@@ -1,0 +1,40 @@
+"""Rows of the store as typed records, and time stamps as text."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+
+def stamp(moment: datetime) -> str:
+    """A UTC ISO-8601 text that sorts in time order."""
+    if moment.tzinfo is None:
+        raise ValueError("time stamps must be time-zone aware")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_stamp(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Seller:
+    id: str
+    name: str
+    language: str
+
+
+@dataclass(frozen=True, slots=True)
+class Chat:
+    """A destination: a Telegram chat, a Slack channel or user, or the console."""
+
+    id: int
+    platform: str
+    address: str
+    title: str
+    language: str
+    muted: bool
+    digest_day: int
+    digest_hour: int
+    active: bool
+    inactive_reason: str | None

@@ -1,0 +1,151 @@
+"""Numbered schema migrations; ``PRAGMA user_version`` records how far a database is."""
+
+from __future__ import annotations
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: the first schema.
+    """
+    CREATE TABLE sellers (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        language TEXT NOT NULL DEFAULT 'nl',
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE credentials (
+        seller_id TEXT PRIMARY KEY REFERENCES sellers(id) ON DELETE CASCADE,
+        client_id TEXT NOT NULL,
+        secret_encrypted BLOB NOT NULL,
+        updated_at TEXT NOT NULL,
+        failure TEXT,
+        failure_reported_at TEXT
+    );
+    CREATE TABLE measurements (
+        seller_id TEXT NOT NULL REFERENCES sellers(id) ON DELETE CASCADE,
+        year INTEGER NOT NULL,
+        week INTEGER NOT NULL,
+        indicator TEXT NOT NULL,
+        numerator INTEGER,
+        denominator INTEGER,
+        value REAL,
+        norm REAL,
+        condition TEXT,
+        conforms INTEGER,
+        source TEXT NOT NULL,
+        imported_at TEXT NOT NULL,
+        PRIMARY KEY (seller_id, year, week, indicator)
+    ) WITHOUT ROWID;
+    CREATE TABLE shop_ratings (
+        seller_id TEXT NOT NULL REFERENCES sellers(id) ON DELETE CASCADE,
+        on_date TEXT NOT NULL,
+        rating REAL NOT NULL,
+        product_information REAL,
+        delivery_time REAL,
+        shipping REAL,
+        service REAL,
+        reviews INTEGER,
+        method TEXT,
+        top_retailer INTEGER,
+        source TEXT NOT NULL,
+        imported_at TEXT NOT NULL,
+        PRIMARY KEY (seller_id, on_date)
+    ) WITHOUT ROWID;
+    CREATE TABLE exemptions (
+        id INTEGER PRIMARY KEY,
+        year INTEGER NOT NULL,
+        week INTEGER NOT NULL,
+        reason TEXT NOT NULL,
+        indicators TEXT NOT NULL DEFAULT '',
+        sellers TEXT NOT NULL DEFAULT '',
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE plan_events (
+        id INTEGER PRIMARY KEY,
+        seller_id TEXT NOT NULL REFERENCES sellers(id) ON DELETE CASCADE,
+        on_date TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('submitted', 'approved')),
+        actor TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE reopens (
+        id INTEGER PRIMARY KEY,
+        seller_id TEXT NOT NULL REFERENCES sellers(id) ON DELETE CASCADE,
+        on_date TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE chats (
+        id INTEGER PRIMARY KEY,
+        platform TEXT NOT NULL,
+        address TEXT NOT NULL,
+        title TEXT NOT NULL DEFAULT '',
+        language TEXT NOT NULL,
+        muted INTEGER NOT NULL DEFAULT 0,
+        digest_day INTEGER NOT NULL DEFAULT 1,
+        digest_hour INTEGER NOT NULL DEFAULT 8,
+        active INTEGER NOT NULL DEFAULT 1,
+        inactive_reason TEXT,
+        created_at TEXT NOT NULL,
+        UNIQUE (platform, address)
+    );
+    CREATE TABLE chat_sellers (
+        chat_id INTEGER NOT NULL REFERENCES chats(id) ON DELETE CASCADE,
+        seller_id TEXT NOT NULL REFERENCES sellers(id) ON DELETE CASCADE,
+        linked_at TEXT NOT NULL,
+        linked_by TEXT NOT NULL,
+        PRIMARY KEY (chat_id, seller_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX chat_sellers_by_seller ON chat_sellers(seller_id);
+    CREATE TABLE link_codes (
+        code TEXT PRIMARY KEY,
+        seller_id TEXT NOT NULL REFERENCES sellers(id) ON DELETE CASCADE,
+        created_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL,
+        used_at TEXT,
+        used_by_chat INTEGER REFERENCES chats(id) ON DELETE SET NULL
+    );
+    CREATE TABLE outbox (
+        id INTEGER PRIMARY KEY,
+        dedup_key TEXT NOT NULL UNIQUE,
+        chat_id INTEGER NOT NULL REFERENCES chats(id) ON DELETE CASCADE,
+        seller_id TEXT,
+        week TEXT,
+        kind TEXT NOT NULL,
+        sections TEXT NOT NULL DEFAULT '',
+        urgent INTEGER NOT NULL DEFAULT 0,
+        body TEXT NOT NULL,
+        template TEXT NOT NULL,
+        policy TEXT NOT NULL DEFAULT '',
+        state TEXT NOT NULL DEFAULT 'pending'
+            CHECK (state IN ('pending', 'sending', 'sent', 'failed', 'dead')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at TEXT NOT NULL,
+        last_error TEXT,
+        created_at TEXT NOT NULL,
+        sent_at TEXT,
+        remote_id TEXT
+    );
+    CREATE INDEX outbox_due ON outbox(state, next_attempt_at);
+    CREATE INDEX outbox_by_seller ON outbox(seller_id, week);
+    CREATE TABLE sent_sections (
+        seller_id TEXT NOT NULL,
+        week TEXT NOT NULL,
+        section TEXT NOT NULL,
+        chat_id INTEGER NOT NULL REFERENCES chats(id) ON DELETE CASCADE,
+        outbox_id INTEGER NOT NULL REFERENCES outbox(id) ON DELETE CASCADE,
+        withdrawn INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (seller_id, week, section, chat_id)
+    ) WITHOUT ROWID;
+    CREATE TABLE job_runs (
+        job TEXT NOT NULL,
+        run_key TEXT NOT NULL,
+        done_at TEXT NOT NULL,
+        PRIMARY KEY (job, run_key)
+    ) WITHOUT ROWID;
+    CREATE TABLE conversations (
+        chat_id INTEGER PRIMARY KEY REFERENCES chats(id) ON DELETE CASCADE,
+        state TEXT NOT NULL,
+        data TEXT NOT NULL DEFAULT '{}',
+        updated_at TEXT NOT NULL
+    )
+    """,
+)

@@ -1,0 +1,95 @@
+"""Sellers and their encrypted bol.com credentials."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from bot.store.db import Database
+from bot.store.records import Seller, stamp
+
+
+class SellerExists(ValueError):
+    """A seller with that id is already known."""
+
+
+class Sellers:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def add(self, seller_id: str, name: str, language: str, now: datetime) -> Seller:
+        async with self.db.transaction() as conn:
+            async with conn.execute("SELECT 1 FROM sellers WHERE id = ?", (seller_id,)) as cur:
+                if await cur.fetchone() is not None:
+                    raise SellerExists(seller_id)
+            await conn.execute(
+                "INSERT INTO sellers (id, name, language, created_at) VALUES (?, ?, ?, ?)",
+                (seller_id, name, language, stamp(now)),
+            )
+        return Seller(seller_id, name, language)
+
+    async def get(self, seller_id: str) -> Seller | None:
+        row = await self.db.fetchone(
+            "SELECT id, name, language FROM sellers WHERE id = ?", (seller_id,)
+        )
+        return Seller(row["id"], row["name"], row["language"]) if row else None
+
+    async def all(self) -> list[Seller]:
+        rows = await self.db.fetchall("SELECT id, name, language FROM sellers ORDER BY id")
+        return [Seller(r["id"], r["name"], r["language"]) for r in rows]
+
+    async def some(self, ids: Iterable[str]) -> list[Seller]:
+        """The known sellers among ``ids``, in the order given."""
+        wanted = list(dict.fromkeys(ids))
+        found: dict[str, Seller] = {}
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = await self.db.fetchall(
+                f"SELECT id, name, language FROM sellers WHERE id IN ({marks})", chunk
+            )
+            found.update({r["id"]: Seller(r["id"], r["name"], r["language"]) for r in rows})
+        return [found[i] for i in wanted if i in found]
+
+    async def set_credentials(
+        self, seller_id: str, client_id: str, secret_encrypted: bytes, now: datetime
+    ) -> None:
+        await self.db.execute(
+            "INSERT INTO credentials (seller_id, client_id, secret_encrypted, updated_at) "
+            "VALUES (?, ?, ?, ?) ON CONFLICT (seller_id) DO UPDATE SET "
+            "client_id = excluded.client_id, secret_encrypted = excluded.secret_encrypted, "
+            "updated_at = excluded.updated_at, failure = NULL, failure_reported_at = NULL",
+            (seller_id, client_id, secret_encrypted, stamp(now)),
+        )
+
+    async def credentials(self, seller_id: str) -> tuple[str, bytes] | None:
+        row = await self.db.fetchone(
+            "SELECT client_id, secret_encrypted FROM credentials WHERE seller_id = ?", (seller_id,)
+        )
+        return (row["client_id"], bytes(row["secret_encrypted"])) if row else None
+
+    async def with_credentials(self) -> list[str]:
+        rows = await self.db.fetchall("SELECT seller_id FROM credentials ORDER BY seller_id")
+        return [r["seller_id"] for r in rows]
+
+    async def record_credential_failure(self, seller_id: str, failure: str, now: datetime) -> bool:
+        """Record that the credentials failed; ``True`` only the first time (report once)."""
+        async with self.db.transaction() as conn:
+            async with conn.execute(
+                "SELECT failure FROM credentials WHERE seller_id = ?", (seller_id,)
+            ) as cur:
+                row = await cur.fetchone()
+            if row is None or row["failure"] is not None:
+                return False
+            await conn.execute(
+                "UPDATE credentials SET failure = ?, failure_reported_at = ? WHERE seller_id = ?",
+                (failure, stamp(now), seller_id),
+            )
+        return True
+
+    async def clear_credential_failure(self, seller_id: str) -> None:
+        await self.db.execute(
+            "UPDATE credentials SET failure = NULL, failure_reported_at = NULL "
+            "WHERE seller_id = ? AND failure IS NOT NULL",
+            (seller_id,),
+        )

@@ -1,0 +1,177 @@
+"""The weekly check: evaluate a week for every seller and plan what must be said."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from bot.compose import body_for
+from bot.importer import ImportResult
+from bot.store import Chat, PlannedMessage, Seller, Store
+from messages import SellerRef
+from norms import URGENT_ALERTS, IsoWeek, Policy, WeekReport, evaluate_week
+
+
+@dataclass
+class CheckOutcome:
+    reports: list[WeekReport]
+    planned: int
+    missing: list[str]
+
+
+def seller_ref(seller: Seller) -> SellerRef:
+    return SellerRef(seller.id, seller.name)
+
+
+async def evaluate(
+    store: Store, policy: Policy, week: IsoWeek, seller_ids: list[str] | None = None
+) -> tuple[dict[str, Seller], list[WeekReport]]:
+    """Evaluate ``week`` for the given sellers (all when ``None``), in seller order."""
+    sellers = await (store.sellers.some(seller_ids) if seller_ids else store.sellers.all())
+    histories = await store.data.histories([s.id for s in sellers], week)
+    reports = [evaluate_week(policy, histories[s.id], week) for s in sellers]
+    return {s.id: s for s in sellers}, reports
+
+
+async def run_check(
+    store: Store,
+    policy: Policy,
+    week: IsoWeek,
+    *,
+    now: datetime,
+    seller_ids: list[str] | None = None,
+    dry_run: bool = False,
+    admin_chats: list[Chat] | None = None,
+) -> CheckOutcome:
+    """Evaluate ``week`` and (unless ``dry_run``) plan its alerts; planning is idempotent."""
+    sellers, reports = await evaluate(store, policy, week, seller_ids)
+    missing = [
+        r.seller_id
+        for r in reports
+        if not r.has_data and r.track is not None  # had data before, none this week
+    ]
+    if dry_run:
+        return CheckOutcome(reports, 0, missing)
+    destinations = await store.chats.destinations(list(sellers))
+    planned: list[PlannedMessage] = []
+    for report in reports:
+        chats = destinations.get(report.seller_id, [])
+        if chats:
+            planned += await plan_week_messages(store, sellers[report.seller_id], report, chats)
+    if missing and admin_chats:
+        refs = [seller_ref(sellers[s]) for s in missing]
+        for chat in admin_chats:
+            planned.append(
+                PlannedMessage(
+                    dedup_key=f"data_missing:{week}:{chat.id}",
+                    chat_id=chat.id,
+                    seller_id=None,
+                    week=str(week),
+                    kind="data_missing",
+                    sections=(),
+                    urgent=False,
+                    body=body_for(chat, "data_missing", {"week": week, "sellers": refs}),
+                    template="data_missing",
+                )
+            )
+    count = await store.outbox.plan(planned, now)
+    if seller_ids is None:
+        await store.db.execute(
+            "INSERT OR REPLACE INTO job_runs (job, run_key, done_at) VALUES ('check', ?, ?)",
+            (str(week), now.isoformat()),
+        )
+    return CheckOutcome(reports, count, missing)
+
+
+def section_ids(report: WeekReport) -> dict[str, str]:
+    """The week's alert sections keyed so that a changed step counts as a new claim:
+    ``warning@2`` and ``warning@3`` are different messages."""
+    step = report.track.step if report.track is not None else 0
+    return {(f"{a}@{step}" if a == report.track_message else a): a for a in report.alerts}
+
+
+async def plan_week_messages(
+    store: Store, seller: Seller, report: WeekReport, chats: list[Chat]
+) -> list[PlannedMessage]:
+    """The week's alert message per chat (new sections only), and a correction where a
+    section already sent no longer holds."""
+    week = str(report.week)
+    already = await store.outbox.planned_sections(seller.id, week)
+    source = await store.data.week_source(seller.id, report.week) or "upload"
+    ref = seller_ref(seller)
+    out: list[PlannedMessage] = []
+    current = section_ids(report)
+    for chat in chats:
+        sent = already.get(chat.id, set())
+        wanted = {s: a for s, a in current.items() if not chat.muted or a in URGENT_ALERTS}
+        new_ids = tuple(s for s in wanted if s not in sent)
+        new = tuple(wanted[s] for s in new_ids)
+        withdrawn = sent - set(current)
+        if withdrawn:
+            out.append(
+                PlannedMessage(
+                    dedup_key=(
+                        f"correction:{seller.id}:{week}:{chat.id}:"
+                        f"{'+'.join(sorted(withdrawn))}>{'+'.join(current)}"
+                    ),
+                    chat_id=chat.id,
+                    seller_id=seller.id,
+                    week=week,
+                    kind="correction",
+                    sections=(),
+                    urgent=False,
+                    body=body_for(
+                        chat,
+                        "correction",
+                        {
+                            "seller": ref,
+                            "week": report.week,
+                            "sent": sorted({s.split("@")[0] for s in withdrawn}),
+                            "now": list(report.alerts),
+                        },
+                    ),
+                    template="correction",
+                    policy=report.policy.name,
+                    withdraws=tuple(sorted(withdrawn)),
+                )
+            )
+        if new:
+            out.append(
+                PlannedMessage(
+                    dedup_key=f"alerts:{seller.id}:{week}:{chat.id}:{'+'.join(new_ids)}",
+                    chat_id=chat.id,
+                    seller_id=seller.id,
+                    week=week,
+                    kind="alerts",
+                    sections=new_ids,
+                    urgent=any(a in URGENT_ALERTS for a in new),
+                    body=body_for(
+                        chat,
+                        "alerts",
+                        {"seller": ref, "report": replace(report, alerts=new), "source": source},
+                    ),
+                    template="alerts",
+                    policy=report.policy.name,
+                )
+            )
+    return out
+
+
+async def recheck_after_import(
+    store: Store, policy: Policy, result: ImportResult, *, now: datetime
+) -> int:
+    """Corrected data for a week that was already checked: check it again for those sellers,
+    so a new alert goes out and one that no longer holds is corrected."""
+    checked = {
+        r["run_key"]
+        for r in await store.db.fetchall("SELECT run_key FROM job_runs WHERE job = 'check'")
+    }
+    by_week: dict[IsoWeek, set[str]] = {}
+    for seller_id, week in result.weeks:
+        if str(week) in checked:
+            by_week.setdefault(week, set()).add(seller_id)
+    planned = 0
+    for week in sorted(by_week):
+        outcome = await run_check(store, policy, week, now=now, seller_ids=sorted(by_week[week]))
+        planned += outcome.planned
+    return planned
