@@ -52,6 +52,9 @@ class Config:
     quiet_hours: QuietHours | None
     bol_api_url: str
     bol_login_url: str
+    telegram_rate: float = 30.0
+    slack_rate: float = 20.0
+    chat_interval_s: float = 1.0
 
     def is_admin(self, platform: str, user_id: str | None) -> bool:
         return user_id is not None and f"{platform}:{user_id}" in self.admins
@@ -120,6 +123,11 @@ def load_config(env: Mapping[str, str] | None = None, dotenv: Path | None = Path
         quiet_hours=_quiet_hours(required("NORMWACHT_QUIET_HOURS", "21:00-08:00")),
         bol_api_url=_url("BOL_API_URL", required("BOL_API_URL", "https://api.bol.com")),
         bol_login_url=_url("BOL_LOGIN_URL", required("BOL_LOGIN_URL", "https://login.bol.com")),
+        telegram_rate=_rate("NORMWACHT_TELEGRAM_RATE", required("NORMWACHT_TELEGRAM_RATE", "30")),
+        slack_rate=_rate("NORMWACHT_SLACK_RATE", required("NORMWACHT_SLACK_RATE", "20")),
+        chat_interval_s=_rate(
+            "NORMWACHT_CHAT_INTERVAL", required("NORMWACHT_CHAT_INTERVAL", "1"), allow_zero=True
+        ),
     )
 
 
@@ -127,6 +135,16 @@ def _url(name: str, value: str) -> str:
     if not re.match(r"^https?://[^\s/]+", value):
         raise ConfigError(f"{name}: must be an http(s) URL")
     return value
+
+
+def _rate(name: str, value: str, *, allow_zero: bool = False) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        number = -1.0
+    if number < 0 or (number == 0 and not allow_zero) or number != number:
+        raise ConfigError(f"{name}: must be a positive number")
+    return number
 
 
 def _port(value: str) -> int:

@@ -67,11 +67,14 @@ class Pacing:
     per_group_per_minute: int | None = None
 
 
-PACING = {
-    "telegram": Pacing(per_second=30.0, per_chat_interval_s=1.0, per_group_per_minute=20),
-    "slack": Pacing(per_second=20.0, per_chat_interval_s=1.0),
-    "console": Pacing(per_second=1000.0, per_chat_interval_s=0.0),
-}
+def pacing_from(config: Config) -> dict[str, Pacing]:
+    """The platforms' limits: Telegram 30/s overall, 1/s per chat and 20/min per group;
+    Slack 1/s per channel (rates configurable)."""
+    return {
+        "telegram": Pacing(config.telegram_rate, config.chat_interval_s, per_group_per_minute=20),
+        "slack": Pacing(config.slack_rate, config.chat_interval_s),
+        "console": Pacing(per_second=1000.0, per_chat_interval_s=0.0),
+    }
 
 
 class Pacer:
@@ -87,6 +90,10 @@ class Pacer:
 
     def pause(self, seconds: float) -> None:
         self._paused_until = max(self._paused_until, self._now() + seconds)
+
+    def paused_for(self) -> float:
+        """Seconds left of a pause the platform asked for (0 when none)."""
+        return max(0.0, self._paused_until - self._now())
 
     def reserve(self, address: str) -> float:
         """Reserve the next send slot for ``address``; returns the delay until it."""
@@ -140,9 +147,8 @@ class DeliveryWorker:
         self.clock = clock
         self.batch = batch
         self.rng = rng or random.Random()
-        self.pacers = {
-            p: Pacer((pacing or PACING).get(p, PACING["console"]), _monotonic) for p in senders
-        }
+        limits = pacing or pacing_from(config)
+        self.pacers = {p: Pacer(limits.get(p, limits["console"]), _monotonic) for p in senders}
         self.wakeup = asyncio.Event()
         self.sent = 0
 
@@ -210,6 +216,9 @@ class DeliveryWorker:
         delay = pacer.reserve(item.address)
         if delay > 0:
             await asyncio.sleep(delay)
+        # A 429 seen by another send while this one waited pauses this one too.
+        while (pause := pacer.paused_for()) > 0:
+            await asyncio.sleep(pause)
         try:
             remote_id = await sender.send(item.address, item.body)
         except RetryLater as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -10,6 +11,7 @@ from zoneinfo import ZoneInfo
 _WEEK_RE = re.compile(r"^\s*(\d{4})-?W(\d{1,2})\s*$", re.IGNORECASE)
 
 
+@lru_cache(maxsize=512)
 def weeks_in_year(year: int) -> int:
     """Number of ISO weeks in ``year`` (52 or 53)."""
     return date(year, 12, 28).isocalendar().week
@@ -60,7 +62,7 @@ class IsoWeek:
 
     def shift(self, weeks: int) -> IsoWeek:
         """The week ``weeks`` later (negative: earlier), across year ends."""
-        return IsoWeek.of(self.monday + timedelta(weeks=weeks))
+        return _shift(self, weeks)
 
     def __add__(self, weeks: int) -> IsoWeek:
         return self.shift(weeks)
@@ -75,3 +77,9 @@ class IsoWeek:
 
     def __str__(self) -> str:
         return f"{self.year}-W{self.week:02d}"
+
+
+@lru_cache(maxsize=65536)
+def _shift(week: IsoWeek, weeks: int) -> IsoWeek:
+    # Week arithmetic sits on the hot path of every fold; the same few weeks recur.
+    return IsoWeek.of(week.monday + timedelta(weeks=weeks))

@@ -1,0 +1,130 @@
+"""Import 50,000 sellers x 8 indicators x 1 week, then check the week.
+
+Reports rows/s and peak memory, each against a baseline measured in the same run: the
+import against plain ``csv`` + ``sqlite3`` inserting the same rows, and the check against
+a plain ``sqlite3`` scan of the same rows.
+
+    python -m bench.import_check [--sellers N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import resource
+import sqlite3
+import tempfile
+import time
+import tracemalloc
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bot.importer import ImportFile, import_files
+from bot.store import Store
+from bot.weekly import run_check
+from norms import INDICATORS, IsoWeek, load_policy
+
+WEEK = IsoWeek(2026, 46)
+NOW = datetime(2026, 11, 19, 9, 0, tzinfo=UTC)
+
+
+def write_csv(path: Path, sellers: int) -> int:
+    rows = 0
+    with path.open("w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(
+            ["seller_id", "year", "week", "indicator", "numerator", "denominator", "value", "norm"]
+        )
+        for s in range(sellers):
+            for i, indicator in enumerate(INDICATORS):
+                if indicator.value == "REVIEWS":
+                    w.writerow([f"shop-{s}", 2026, 46, indicator.value, "", 10, "8.5", ""])
+                else:
+                    norm = "0.05" if indicator.value in ("RETURNS", "CASE_ITEM_RATIO") else ""
+                    num = (
+                        (s + i) % 5
+                        if indicator.value in ("CANCELLATIONS", "RETURNS", "CASE_ITEM_RATIO")
+                        else 100 - (s + i) % 12
+                    )
+                    w.writerow([f"shop-{s}", 2026, 46, indicator.value, num, 100, "", norm])
+                rows += 1
+    return rows
+
+
+def baseline_import(path: Path, db: Path) -> float:
+    start = time.perf_counter()
+    conn = sqlite3.connect(db)
+    conn.execute(
+        "CREATE TABLE m (seller_id TEXT, year INT, week INT, indicator TEXT, numerator INT, "
+        "denominator INT, value REAL, norm REAL, PRIMARY KEY (seller_id, year, week, indicator))"
+    )
+    with path.open(encoding="utf-8", newline="") as f:
+        reader = csv.reader(f)
+        next(reader)
+        conn.executemany("INSERT INTO m VALUES (?, ?, ?, ?, ?, ?, ?, ?)", reader)
+    conn.commit()
+    conn.close()
+    return time.perf_counter() - start
+
+
+def baseline_scan(db: Path) -> float:
+    start = time.perf_counter()
+    conn = sqlite3.connect(db)
+    count = sum(1 for _ in conn.execute("SELECT * FROM m"))
+    conn.close()
+    assert count > 0
+    return time.perf_counter() - start
+
+
+async def normwacht(path: Path, db: Path) -> tuple[float, float, int]:
+    policy = load_policy("verbetertraject-24w")
+    store = await Store.open(db)
+    try:
+        start = time.perf_counter()
+        await import_files(
+            store,
+            [ImportFile(path, path.name)],
+            policy=policy,
+            today=NOW.date(),
+            now=NOW,
+            create_sellers=True,
+        )
+        imported = time.perf_counter() - start
+        start = time.perf_counter()
+        outcome = await run_check(store, policy, WEEK, now=NOW)
+        checked = time.perf_counter() - start
+        return imported, checked, sum(1 for r in outcome.reports if r.failing_week)
+    finally:
+        await store.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sellers", type=int, default=50_000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        data = folder / "week.csv"
+        rows = write_csv(data, args.sellers)
+        base_import = baseline_import(data, folder / "baseline.sqlite3")
+        base_scan = baseline_scan(folder / "baseline.sqlite3")
+        tracemalloc.start()
+        imported, checked, failing = asyncio.run(normwacht(data, folder / "normwacht.sqlite3"))
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"rows: {rows:,} ({args.sellers:,} sellers x 8 indicators x 1 week)")
+    print(
+        f"import: {imported:.2f} s = {rows / imported:,.0f} rows/s; "
+        f"baseline csv+sqlite3 {base_import:.2f} s; ratio {imported / base_import:.1f}x"
+    )
+    print(
+        f"check:  {checked:.2f} s = {rows / checked:,.0f} rows/s ({failing:,} failing weeks); "
+        f"baseline sqlite3 scan {base_scan:.2f} s; ratio {checked / base_scan:.1f}x"
+    )
+    print(f"peak traced Python memory {peak / 1024 / 1024:.0f} MiB; max RSS {rss:.0f} MiB")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,70 @@
+"""Pacing, backoff and quiet hours: the arithmetic of when a message may go."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, time
+
+from bot.config import QuietHours
+from bot.delivery import Pacer, Pacing, backoff, quiet_until
+from tests.conftest import make_config
+
+
+class Ticker:
+    def __init__(self) -> None:
+        self.t = 100.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def test_global_rate_spaces_sends_across_chats() -> None:
+    clock = Ticker()
+    pacer = Pacer(Pacing(per_second=30, per_chat_interval_s=1.0), clock)
+    delays = [pacer.reserve(str(chat)) for chat in range(60)]
+    assert delays[0] == 0
+    # 60 sends at 30/s take two seconds; each slot 1/30 s after the previous.
+    assert abs(delays[-1] - 59 / 30) < 1e-9
+    assert all(abs((b - a) - 1 / 30) < 1e-9 for a, b in zip(delays, delays[1:], strict=False))
+
+
+def test_one_chat_gets_at_most_one_message_a_second() -> None:
+    pacer = Pacer(Pacing(per_second=30, per_chat_interval_s=1.0), Ticker())
+    assert [pacer.reserve("42") for _ in range(3)] == [0.0, 1.0, 2.0]
+
+
+def test_a_group_gets_at_most_twenty_a_minute() -> None:
+    pacer = Pacer(Pacing(per_second=30, per_chat_interval_s=0.0, per_group_per_minute=20), Ticker())
+    delays = [pacer.reserve("-100") for _ in range(21)]
+    assert max(delays[:20]) < 1.0
+    assert delays[20] >= 60.0
+
+
+def test_a_pause_holds_every_chat() -> None:
+    clock = Ticker()
+    pacer = Pacer(Pacing(per_second=30, per_chat_interval_s=1.0), clock)
+    pacer.pause(5)
+    assert pacer.reserve("1") == 5.0
+    clock.t += 5
+    assert pacer.paused_for() == 0.0
+
+
+def test_backoff_grows_and_is_capped() -> None:
+    rng = random.Random(1)
+    first = [backoff(1, rng) for _ in range(50)]
+    assert all(1.0 <= b <= 2.0 for b in first)
+    assert all(300.0 <= backoff(30, rng) <= 600.0 for _ in range(50))
+
+
+def test_quiet_hours_hold_until_the_morning_in_local_time(tmp_path) -> None:
+    config = make_config(tmp_path, NORMWACHT_QUIET_HOURS="21:00-08:00")
+    quiet = config.quiet_hours
+    assert quiet == QuietHours(time(21), time(8))
+    # 22:30 in Amsterdam (UTC+1 in November) is quiet until 08:00 the next day.
+    late = datetime(2026, 11, 18, 21, 30, tzinfo=UTC)
+    until = quiet_until(quiet, late, config)
+    assert until is not None and until.isoformat() == "2026-11-19T08:00:00+01:00"
+    assert quiet_until(quiet, datetime(2026, 11, 18, 12, 0, tzinfo=UTC), config) is None
+    # Summer time: 07:30 local is 05:30 UTC, still quiet until 08:00 local.
+    summer = quiet_until(quiet, datetime(2026, 7, 1, 5, 30, tzinfo=UTC), config)
+    assert summer is not None and summer.isoformat() == "2026-07-01T08:00:00+02:00"

@@ -1,0 +1,152 @@
+"""Imports land whole or not at all; duplicates and unknown sellers are refused with places."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.config import Config
+from bot.importer import ImportFile, ImportRejected, import_files
+from bot.store import Store
+from norms import Indicator, IsoWeek
+from tests.conftest import FixedClock
+
+HEADER = "seller_id,year,week,indicator,numerator,denominator,value,norm\n"
+
+
+def write(tmp_path: Path, name: str, body: str) -> ImportFile:
+    path = tmp_path / name
+    path.write_text(HEADER + body, encoding="utf-8")
+    return ImportFile(path, name)
+
+
+async def content(store: Store) -> list[str]:
+    """The database content as SQL text, table by table, for before/after comparisons."""
+    lines = []
+    for table in ("sellers", "measurements", "shop_ratings", "exemptions", "outbox"):
+        rows = await store.db.fetchall(f"SELECT * FROM {table} ORDER BY 1, 2")
+        lines += [f"{table}: {tuple(r)}" for r in rows]
+    return lines
+
+
+async def run(store: Store, config: Config, clock: FixedClock, *files: ImportFile, **kw: object):
+    return await import_files(
+        store,
+        list(files),
+        policy=config.policy,
+        today=clock().date(),
+        now=clock(),
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+@pytest.fixture
+async def shop(store: Store, clock: FixedClock) -> Store:
+    await store.sellers.add("shop-1", "Shop One", "nl", clock())
+    return store
+
+
+async def test_import_stores_rows_and_reports_weeks(
+    shop: Store, config: Config, clock: FixedClock, tmp_path: Path
+) -> None:
+    f = write(tmp_path, "a.csv", "shop-1,2026,46,FULFILMENT,135,150,,0.93\n")
+    result = await run(shop, config, clock, f)
+    assert result.measurements == 1
+    assert result.weeks == {("shop-1", IsoWeek(2026, 46))}
+    history = (await shop.data.histories(["shop-1"], IsoWeek(2026, 46)))["shop-1"]
+    m = history.measurement(IsoWeek(2026, 46), Indicator.FULFILMENT)
+    assert m is not None and (m.numerator, m.denominator, m.norm) == (135, 150, 0.93)
+
+
+async def test_later_data_for_a_week_replaces_the_earlier(
+    shop: Store, config: Config, clock: FixedClock, tmp_path: Path
+) -> None:
+    await run(
+        shop, config, clock, write(tmp_path, "a.csv", "shop-1,2026,46,FULFILMENT,135,150,,\n")
+    )
+    await run(
+        shop, config, clock, write(tmp_path, "b.csv", "shop-1,2026,46,FULFILMENT,149,150,,\n")
+    )
+    rows = await shop.db.fetchall("SELECT numerator FROM measurements")
+    assert [r[0] for r in rows] == [149]
+
+
+async def test_a_rejected_import_changes_nothing(
+    shop: Store, config: Config, clock: FixedClock, tmp_path: Path
+) -> None:
+    await run(shop, config, clock, write(tmp_path, "a.csv", "shop-1,2026,45,FULFILMENT,1,2,,\n"))
+    before = await content(shop)
+    good = write(tmp_path, "good.csv", "shop-1,2026,46,FULFILMENT,135,150,,0.93\n")
+    bad = write(tmp_path, "bad.csv", "shop-1,2026,46,CANCELLATIONS,9,5,,\n")
+    with pytest.raises(ImportRejected) as caught:
+        await run(shop, config, clock, good, bad)
+    assert [str(i) for i in caught.value.issues] == [
+        "bad.csv:2:5: numerator 9 is greater than denominator 5"
+    ]
+    assert await content(shop) == before
+
+
+async def test_the_same_week_twice_with_different_figures_across_files(
+    shop: Store, config: Config, clock: FixedClock, tmp_path: Path
+) -> None:
+    a = write(tmp_path, "a.csv", "shop-1,2026,46,FULFILMENT,135,150,,\n")
+    same = write(tmp_path, "same.csv", "shop-1,2026,46,FULFILMENT,135,150,,\n")
+    await run(shop, config, clock, a, same)  # identical figures are fine
+    b = write(tmp_path, "b.csv", "shop-1,2026,46,FULFILMENT,140,150,,\n")
+    with pytest.raises(ImportRejected) as caught:
+        await run(shop, config, clock, a, b)
+    [issue] = caught.value.issues
+    assert str(issue) == (
+        "b.csv:2:1: shop-1 2026-W46 FULFILMENT is given twice with different figures "
+        "(first at a.csv:2)"
+    )
+
+
+async def test_unknown_sellers_are_refused_unless_created(
+    shop: Store, config: Config, clock: FixedClock, tmp_path: Path
+) -> None:
+    f = write(
+        tmp_path,
+        "new.csv",
+        "shop-2,2026,46,FULFILMENT,1,1,,\nshop-2,2026,46,RETURNS,0,1,,0.05\n",
+    )
+    with pytest.raises(ImportRejected) as caught:
+        await run(shop, config, clock, f)
+    assert [str(i) for i in caught.value.issues] == [
+        "new.csv:2:1: unknown seller 'shop-2' (2 rows): add it first (normwacht seller add) "
+        "or import with --create-sellers"
+    ]
+    result = await run(shop, config, clock, f, create_sellers=True)
+    assert result.created_sellers == ["shop-2"]
+    assert [s.id for s in await shop.sellers.all()] == ["shop-1", "shop-2"]
+
+
+async def test_a_chat_upload_may_only_touch_its_own_sellers(
+    shop: Store, config: Config, clock: FixedClock, tmp_path: Path
+) -> None:
+    await shop.sellers.add("other", "Other", "nl", clock())
+    f = write(tmp_path, "x.csv", "other,2026,46,FULFILMENT,1,1,,\nghost,2026,46,FULFILMENT,1,1,,\n")
+    with pytest.raises(ImportRejected) as caught:
+        await run(shop, config, clock, f, allowed_sellers={"shop-1"})
+    texts = [str(i) for i in caught.value.issues]
+    # The same words whether the seller exists or not: a chat learns nothing of others.
+    assert texts == [
+        "x.csv:2:1: seller 'other' is not linked to this chat",
+        "x.csv:3:1: seller 'ghost' is not linked to this chat",
+    ]
+
+
+async def test_all_issues_of_all_files_are_reported_in_order(
+    shop: Store, config: Config, clock: FixedClock, tmp_path: Path
+) -> None:
+    a = write(tmp_path, "a.csv", "shop-1,2026,46,NOPE,1,1,,\nshop-1,2026,46,FULFILMENT,x,1,,\n")
+    b = write(tmp_path, "b.csv", "shop-1,2026,60,FULFILMENT,1,1,,\n")
+    with pytest.raises(ImportRejected) as caught:
+        await run(shop, config, clock, a, b)
+    assert [(i.file, i.line) for i in caught.value.issues] == [
+        ("a.csv", 2),
+        ("a.csv", 3),
+        ("b.csv", 2),
+    ]
+    assert caught.value.total == 3
