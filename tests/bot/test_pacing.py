@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 from datetime import UTC, datetime, time
 
@@ -25,7 +26,7 @@ def test_global_rate_spaces_sends_across_chats() -> None:
     assert delays[0] == 0
     # 60 sends at 30/s take two seconds; each slot 1/30 s after the previous.
     assert abs(delays[-1] - 59 / 30) < 1e-9
-    assert all(abs((b - a) - 1 / 30) < 1e-9 for a, b in zip(delays, delays[1:], strict=False))
+    assert all(abs((b - a) - 1 / 30) < 1e-9 for a, b in itertools.pairwise(delays))
 
 
 def test_one_chat_gets_at_most_one_message_a_second() -> None:

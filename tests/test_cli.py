@@ -1,0 +1,147 @@
+"""The command line as operators use it: exit codes, messages, and the --json contract."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+
+NOW = "2026-11-19T10:00:00+01:00"
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    for name in ("TELEGRAM_BOT_TOKEN", "SLACK_BOT_TOKEN", "NORMWACHT_SECRET_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("NORMWACHT_DB", str(tmp_path / "db.sqlite3"))
+    monkeypatch.setenv("NORMWACHT_NOW", NOW)
+    return tmp_path
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_seller_add_and_list(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["seller", "add", "shop-1", "--name", "Shop One"]) == 0
+    assert main(["seller", "add", "shop-1", "--name", "Again"]) == 2
+    assert "exists already" in capsys.readouterr().err
+    assert main(["seller", "list"]) == 0
+    assert capsys.readouterr().out == "shop-1\tShop One\tnl\tuploads\n"
+
+
+def test_import_then_check_json(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = write(
+        env / "w.csv",
+        "seller_id;year;week;indicator;numerator;denominator;value;norm\n"
+        "shop-1;;2026-W46;FULFILMENT;135;150;;93%\n"
+        "shop-1;;2026-W46;REVIEWS;;12;8,4;8\n",
+    )
+    assert main(["import", str(data), "--create-sellers"]) == 0
+    assert "imported 2 measurement(s)" in capsys.readouterr().out
+    assert main(["check", "--week", "2026-W46", "--json"]) == 0
+    [line] = capsys.readouterr().out.splitlines()
+    report = json.loads(line)
+    assert report["seller_id"] == "shop-1" and report["week"] == "2026-W46"
+    assert report["indicators"]["FULFILMENT"] == {
+        "status": "fail",
+        "value": 0.9,
+        "norm": 0.93,
+        "condition": ">=",
+        "numerator": 135,
+        "denominator": 150,
+        "score_6w": 0.9,
+    }
+    assert report["indicators"]["REVIEWS"]["score_6w"] is None
+    assert set(report["indicators"]) == {
+        "FULFILMENT",
+        "CANCELLATIONS",
+        "RESPONSE_TIME",
+        "PHONE_AVAILABILITY",
+        "TRACK_AND_TRACE",
+        "CASE_ITEM_RATIO",
+        "RETURNS",
+        "REVIEWS",
+    }
+    assert report["failing_week"] is True
+    assert report["track"]["step"] == 1 and report["alerts"] == ["warning"]
+
+
+def test_rejected_import_exits_2_and_names_the_place(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["seller", "add", "shop-1", "--name", "S"]) == 0
+    bad = write(
+        env / "bad.csv",
+        "seller_id,year,week,indicator,numerator,denominator,value,norm\nshop-1,2026,46,LATE,1,2,,\n",
+    )
+    capsys.readouterr()
+    assert main(["import", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "bad.csv:2:4: " in err and "nothing was changed" in err
+
+
+def test_bad_arguments_exit_2(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["check", "--week", "2026-W60"])
+    assert exited.value.code == 2
+    assert "week 60 does not exist" in capsys.readouterr().err
+
+
+def test_check_of_a_future_week_is_refused(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", "--week", "2026-W50"]) == 2
+    assert "has not started yet" in capsys.readouterr().err
+
+
+def test_exemptions_are_listed(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert (
+        main(
+            [
+                "exempt",
+                "add",
+                "--week",
+                "2026-W46",
+                "--indicator",
+                "fulfilment",
+                "--reason",
+                "PostNL strike",
+            ]
+        )
+        == 0
+    )
+    assert main(["exempt", "list"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == (
+        "2026-W46: FULFILMENT; all sellers; PostNL strike"
+    )
+
+
+def test_a_malformed_setting_stops_start_up_with_one_line(
+    env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("NORMWACHT_QUIET_HOURS", "late")
+    assert main(["seller", "list"]) == 2
+    assert capsys.readouterr().err == (
+        "normwacht: NORMWACHT_QUIET_HOURS: must look like 21:00-08:00, or off\n"
+    )
+
+
+def test_keygen_prints_a_usable_key(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from bot.config import load_config
+
+    assert main(["keygen"]) == 0
+    key = capsys.readouterr().out.strip()
+    assert load_config(env={"NORMWACHT_SECRET_KEY": key}, dotenv=None).secret_key is not None
+
+
+def test_the_console_script_runs_as_a_program(env: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "--help"], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0 and "normwacht" in done.stdout
