@@ -1,0 +1,163 @@
+"""The service layer, driven as every channel drives it: a conversation of commands."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.config import Config
+from bot.service import ChatContext, Service
+from bot.store import Store
+from tests.conftest import FixedClock, make_config
+from tests.support import Conversation
+
+
+@pytest.fixture
+def service(sample_store: Store, config: Config, clock: FixedClock) -> Service:
+    return Service(sample_store, config, clock)
+
+
+async def chat_of(service: Service, *sellers: str, address: str = "501") -> Conversation:
+    chat = await service.chat_for("telegram", address)
+    for seller in sellers:
+        await service.store.chats.link(chat.id, seller, "test", service.clock())
+    return Conversation(service, chat)
+
+
+async def test_an_unlinked_chat_is_asked_who_it_is(service: Service) -> None:
+    talk = await chat_of(service)
+    assert [r.kind for r in await talk.push("/score")] == ["who_are_you"]
+    assert [r.kind for r in await talk.push("/help")] == ["help"]
+
+
+async def test_linking_by_one_time_code(service: Service, clock: FixedClock) -> None:
+    code = await service.store.chats.create_link_code("zonnig-wonen", clock())
+    talk = await chat_of(service)
+    [ok] = await talk.push(f"/start {code}")
+    assert ok.kind == "link_ok" and ok.data["seller"].id == "zonnig-wonen"
+    other = await chat_of(service, address="502")
+    assert [(r.kind, r.data) for r in await other.push(f"/start {code}")] == [
+        ("link_failed", {"reason": "used"})
+    ]
+    assert (await other.push("/start NOPE123"))[0].data == {"reason": "unknown"}
+    late = await service.store.chats.create_link_code("zonnig-wonen", clock() - timedelta(days=8))
+    assert (await other.push(f"/start {late.lower()}"))[0].data == {"reason": "expired"}
+
+
+async def test_score_for_the_chats_only_seller(service: Service) -> None:
+    talk = await chat_of(service, "snel-speelgoed")
+    [reply] = await talk.push("/score")
+    assert reply.kind == "score"
+    report = reply.data["report"]
+    assert reply.data["seller"].id == "snel-speelgoed"
+    assert str(report.week) == "2026-W46" and report.track.step == 5
+
+
+async def test_a_chat_sees_nothing_of_sellers_it_does_not_follow(service: Service) -> None:
+    talk = await chat_of(service, "zonnig-wonen")
+    for command in ("/score snel-speelgoed", "/status Snel Speelgoed", "/history kado-kelder"):
+        replies = await talk.push(command)
+        assert [r.kind for r in replies] == ["unknown_seller"]
+        assert all("report" not in r.data for r in replies)
+    # The same answer for a seller that does not exist at all.
+    assert (await talk.push("/score ghost"))[0].data == {"query": "ghost"}
+
+
+async def test_several_sellers_ask_which_one(service: Service) -> None:
+    talk = await chat_of(service, "zonnig-wonen", "boekenhoek")
+    [ask] = await talk.push("/goldlabel")
+    assert ask.kind == "choose_seller" and ask.command == "goldlabel"
+    assert [s.id for s in ask.choices] == ["boekenhoek", "zonnig-wonen"]
+    [answer] = await talk.push("/goldlabel zonnig-wonen")
+    assert answer.kind == "goldlabel" and answer.data["report"].gold.unmet == ["reviews_per_month"]
+
+
+async def test_plan_done_records_the_submitted_plan(service: Service) -> None:
+    talk = await chat_of(service, "snel-speelgoed")
+    [before] = await talk.push("/plan")
+    assert before.kind == "plan" and before.data["report"].track.plan == "required"
+    assert [r.kind for r in await talk.push("/plan done")] == ["plan_done"]
+    [after] = await talk.push("/status")
+    assert after.data["report"].track.plan == "submitted"
+    other = await chat_of(service, "zonnig-wonen", address="503")
+    assert [r.kind for r in await other.push("/plan done")] == ["plan_not_required"]
+
+
+async def test_language_and_mute_are_kept_per_chat(service: Service) -> None:
+    talk = await chat_of(service, "zonnig-wonen")
+    assert (await talk.push("/language en"))[0].data == {"language": "en"}
+    assert [r.kind for r in await talk.push("/mute")] == ["muted"]
+    chat = await service.store.chats.get(talk.chat.id)
+    assert chat is not None and chat.language == "en" and chat.muted
+    await talk.push("/unmute")
+    chat = await service.store.chats.get(talk.chat.id)
+    assert chat is not None and not chat.muted
+
+
+async def test_history_draws_a_chart(service: Service) -> None:
+    talk = await chat_of(service, "snel-speelgoed")
+    [reply] = await talk.push("/history 8")
+    assert reply.kind == "history" and reply.data["weeks"] == 8
+    assert reply.image is not None and reply.image.startswith(b"\x89PNG")
+
+
+async def test_unknown_commands_are_named(service: Service) -> None:
+    talk = await chat_of(service, "zonnig-wonen")
+    assert (await talk.push("/frobnicate"))[0].data == {"command": "/frobnicate"}
+
+
+async def test_upload_accepted_and_rejected(service: Service, tmp_path: Path) -> None:
+    talk = await chat_of(service, "zonnig-wonen")
+    ctx = ChatContext(talk.chat, "1001")
+    good = tmp_path / "week.csv"
+    good.write_text(
+        "seller_id,year,week,indicator,numerator,denominator,value,norm\n"
+        "zonnig-wonen,2026,46,RESPONSE_TIME,5,5,,\n",
+        encoding="utf-8",
+    )
+    [ok] = await service.handle_upload(ctx, good, "week.csv")
+    assert ok.kind == "upload_ok" and ok.data["rows"] == 1
+    assert [str(w) for w in ok.data["weeks"]] == ["2026-W46"]
+    bad = tmp_path / "bad.csv"
+    bad.write_text(
+        "seller_id,year,week,indicator,numerator,denominator,value,norm\n"
+        "snel-speelgoed,2026,46,RESPONSE_TIME,5,5,,\n",
+        encoding="utf-8",
+    )
+    [no] = await service.handle_upload(ctx, bad, "bad.csv")
+    assert no.kind == "upload_rejected"
+    assert no.data["issues"] == ["bad.csv:2:1: seller 'snel-speelgoed' is not linked to this chat"]
+
+
+async def test_connect_keeps_the_secret_only_encrypted(
+    sample_store: Store, tmp_path: Path, clock: FixedClock
+) -> None:
+    from bot.secrets import new_key
+
+    config = make_config(tmp_path, NORMWACHT_SECRET_KEY=new_key())
+    seen: list[tuple[str, str]] = []
+
+    async def check(client_id: str, secret: str) -> str | None:
+        seen.append((client_id, secret))
+        return None if secret == "s3cret-value" else "bol.com refused these credentials"
+
+    service = Service(sample_store, config, clock, check_credentials=check)
+    talk = await chat_of(service, "zonnig-wonen")
+    assert [r.kind for r in await talk.push("/connect")] == ["connect_prompt_id"]
+    assert [r.kind for r in await talk.push("client-42")] == ["connect_prompt_secret"]
+    [done] = await talk.push("s3cret-value")
+    assert done.kind == "connect_ok" and done.delete_prompt
+    assert seen == [("client-42", "s3cret-value")]
+    stored = await sample_store.sellers.credentials("zonnig-wonen")
+    assert stored is not None and stored[0] == "client-42"
+    assert b"s3cret-value" not in stored[1]
+    for suffix in ("", "-wal"):
+        db_file = Path(f"{config.db_path}{suffix}")
+        assert not db_file.exists() or b"s3cret-value" not in db_file.read_bytes()
+    # A wrong secret is refused, and the message holding it is still deleted.
+    await talk.push("/connect")
+    await talk.push("client-42")
+    [refused] = await talk.push("wrong")
+    assert refused.kind == "connect_failed" and refused.delete_prompt
