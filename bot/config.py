@@ -104,6 +104,11 @@ def load_config(env: Mapping[str, str] | None = None, dotenv: Path | None = Path
     language = required("NORMWACHT_LANGUAGE", "nl")
     if language not in ("nl", "en"):
         raise ConfigError("NORMWACHT_LANGUAGE: must be nl or en")
+    slack_token = get("SLACK_BOT_TOKEN")
+    if slack_token and not get("SLACK_APP_TOKEN") and not get("SLACK_SIGNING_SECRET"):
+        raise ConfigError(
+            "SLACK_SIGNING_SECRET: required for Slack in HTTP mode (or set SLACK_APP_TOKEN)"
+        )
     return Config(
         db_path=Path(required("NORMWACHT_DB", "data/normwacht.sqlite3")),
         policy=policy,

@@ -145,11 +145,24 @@ async def plan_week_messages(
                     kind="alerts",
                     sections=new_ids,
                     urgent=any(a in URGENT_ALERTS for a in new),
-                    body=body_for(
-                        chat,
-                        "alerts",
-                        {"seller": ref, "report": replace(report, alerts=new), "source": source},
-                    ),
+                    body={
+                        **body_for(
+                            chat,
+                            "alerts",
+                            {
+                                "seller": ref,
+                                "report": replace(report, alerts=new),
+                                "source": source,
+                            },
+                        ),
+                        # What the message is, for channels that add actions (Slack's plan button).
+                        "meta": {
+                            "kind": "alerts",
+                            "seller_id": seller.id,
+                            "sections": list(new_ids),
+                            "language": chat.language,
+                        },
+                    },
                     template="alerts",
                     policy=report.policy.name,
                 )

@@ -1,0 +1,395 @@
+"""Slack: team channels get the alerts and ask with ``/normwacht``.
+
+A thin adapter over the service layer on slack-bolt's ``AsyncApp``: Socket Mode when
+``SLACK_APP_TOKEN`` is set, else HTTP on ``NORMWACHT_HTTP_PORT`` (``POST /slack/events``,
+signed with ``SLACK_SIGNING_SECRET``; ``GET /healthz``). Only subscriptions live here:
+a channel follows a seller by being linked to it, like a Telegram chat.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any, cast
+
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_sdk.errors import SlackApiError
+
+from bot.channels.slack_blocks import (
+    CHOOSE_ACTION_PREFIX,
+    choice_blocks,
+    home_view,
+    say,
+    section,
+    seller_text,
+    stamp_plan,
+)
+from bot.channels.slack_sender import (
+    MAX_BLOCKS,
+    PLAN_ACTION_ID,
+    PLAN_BLOCK_ID,
+    PLATFORM,
+    SlackSender,
+    api_error,
+    web_client,
+)
+from bot.config import Config, ConfigError
+from bot.service import ChatContext, Reply, Service
+from bot.store import Seller, Store
+from bot.weekly import seller_ref
+from messages import Language, render
+
+log = logging.getLogger(__name__)
+
+SLASH_COMMAND = "/normwacht"
+SUBSCRIPTIONS = frozenset({"subscribe", "unsubscribe"})
+NOT_IN_SLACK = frozenset({"connect"})  # asks for a secret in the chat: not in a channel
+# Where the bot cannot post, the one who asked still gets the answer (ephemeral).
+ANSWER_PRIVATELY = frozenset({"not_in_channel", "channel_not_found", "is_archived"})
+ADMIN_CACHE_S = 60.0
+SHUTDOWN_GRACE_S = 5.0
+
+# A reply of the service, or a Slack-only mrkdwn sentence.
+Answer = Reply | str
+
+
+class SlackChannel:
+    """The Slack app: slash command, buttons, App Home; ``sender`` delivers the outbox."""
+
+    platform = PLATFORM
+
+    def __init__(
+        self, service: Service, config: Config, *, host: str = "0.0.0.0", port: int | None = None
+    ) -> None:
+        if not config.slack_bot_token:
+            raise ConfigError("SLACK_BOT_TOKEN: required for Slack")
+        if not config.slack_app_token and not config.slack_signing_secret:
+            raise ConfigError(
+                "SLACK_SIGNING_SECRET: required for Slack in HTTP mode "
+                "(or set SLACK_APP_TOKEN for Socket Mode)"
+            )
+        self.service = service
+        self.config = config
+        self.host = host
+        self.port = config.http_port if port is None else port
+        self.client = web_client(config)
+        self.app = AsyncApp(
+            client=self.client,
+            signing_secret=config.slack_signing_secret or "",
+            name="normwacht",
+        )
+        self.sender = SlackSender(self.client, language=config.language)
+        self._socket: AsyncSocketModeHandler | None = None
+        self._runner: web.AppRunner | None = None
+        self._work: set[asyncio.Task[Any]] = set()
+        self._admins: dict[str, tuple[bool, float]] = {}
+        self.app.command(SLASH_COMMAND)(self._on_command)
+        self.app.action(re.compile(f"^{CHOOSE_ACTION_PREFIX}"))(self._on_choose)
+        self.app.action(PLAN_ACTION_ID)(self._on_plan_submitted)
+        self.app.event("app_home_opened")(self._on_home_opened)
+
+    @property
+    def store(self) -> Store:
+        return self.service.store
+
+    # --- life cycle --------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Check the token, then connect (Socket Mode) or listen (HTTP)."""
+        await self.client.auth_test()
+        if self.config.slack_app_token:
+            self._socket = AsyncSocketModeHandler(self.app, self.config.slack_app_token)
+            await self._socket.connect_async()  # type: ignore[no-untyped-call]
+            log.info("slack: socket mode connected")
+            return
+        web_app = web.Application()
+        web_app.router.add_post("/slack/events", self._http_events)
+        web_app.router.add_get("/healthz", self._healthz)
+        self._runner = web.AppRunner(web_app, access_log=None, shutdown_timeout=1.0)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, self.host, self.port).start()
+        self.port = int(self._runner.addresses[0][1])
+        log.info("slack: listening on %s:%d", self.host, self.port)
+
+    async def stop(self) -> None:
+        """Disconnect, then let the answers under way finish (briefly)."""
+        if self._socket is not None:
+            await self._socket.close_async()  # type: ignore[no-untyped-call]
+            self._socket = None
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        await self.settle(SHUTDOWN_GRACE_S)
+
+    async def settle(self, timeout: float | None = None) -> None:
+        """Wait for the work requests have started; what outlives ``timeout`` is cancelled."""
+        while self._work:
+            _, pending = await asyncio.wait(set(self._work), timeout=timeout)
+            if pending:
+                for task in pending:
+                    task.cancel()
+                await asyncio.gather(*pending, return_exceptions=True)
+                self._work -= pending
+
+    @asynccontextmanager
+    async def _working(self) -> AsyncIterator[None]:
+        """A request's work (entered before ``ack()``, so ``settle`` sees it); a failure is
+        logged, not lost."""
+        task = asyncio.current_task()
+        if task is not None:
+            self._work.add(task)
+        try:
+            yield
+        except Exception:
+            log.exception("slack: answering a request failed")
+        finally:
+            if task is not None:
+                self._work.discard(task)
+
+    async def _http_events(self, request: web.Request) -> web.Response:
+        # bolt verifies the signature and its age (5 minutes) and answers 401 itself.
+        response = await self.app.async_dispatch(await to_bolt_request(request))
+        return await to_aiohttp_response(response)
+
+    async def _healthz(self, request: web.Request) -> web.Response:
+        return web.json_response({"ok": True})
+
+    # --- who is asking -----------------------------------------------------------------
+
+    async def is_admin(self, user_id: str) -> bool:
+        """``NORMWACHT_ADMINS``, or a workspace admin or owner (users.info, cached briefly)."""
+        if self.config.is_admin(PLATFORM, user_id):
+            return True
+        now = asyncio.get_running_loop().time()
+        cached = self._admins.get(user_id)
+        if cached is not None and cached[1] > now:
+            return cached[0]
+        try:
+            user = (await self.client.users_info(user=user_id)).get("user") or {}
+        except SlackApiError as exc:
+            log.warning("slack: users.info failed: %s", api_error(exc))
+            return False
+        admin = bool(user.get("is_admin") or user.get("is_owner") or user.get("is_primary_owner"))
+        self._admins[user_id] = (admin, now + ADMIN_CACHE_S)
+        return admin
+
+    async def _context(self, channel_id: str, user_id: str, title: str = "") -> ChatContext:
+        chat = await self.service.chat_for(PLATFORM, channel_id, title)
+        return ChatContext(chat, user_id, await self.is_admin(user_id))
+
+    # --- the slash command -------------------------------------------------------------
+
+    async def _on_command(
+        self, ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond
+    ) -> None:
+        async with self._working():
+            await ack()
+            ctx = await self._context(
+                str(command["channel_id"]),
+                str(command["user_id"]),
+                str(command.get("channel_name") or ""),
+            )
+            answers = await self.run(ctx, str(command.get("text") or ""))
+            await self._answer(ctx, answers, respond)
+
+    async def run(self, ctx: ChatContext, text: str) -> list[Answer]:
+        """``/normwacht <command> [args]``: subscriptions here, the rest in the service."""
+        text = text.strip().lstrip("/")
+        words = text.split()
+        name = words[0].lower() if words else "help"
+        if name in SUBSCRIPTIONS:
+            return await self._subscription(ctx, name, words[1:])
+        if name == "sellers":
+            return await self._sellers(ctx)
+        if name in NOT_IN_SLACK:
+            return [say("slack_unsupported", ctx.chat.language, command=name)]
+        return list(await self.service.handle(ctx, "/" + (text or "help")))
+
+    async def _subscription(self, ctx: ChatContext, command: str, args: list[str]) -> list[Answer]:
+        lang = ctx.chat.language
+        if not ctx.is_admin:
+            return [Reply("not_admin", {"command": command})]
+        if not args:
+            return [say("usage", lang, command=command)]
+        query = " ".join(args)
+        seller = await self._find_seller(query)
+        if seller is None:
+            return [Reply("unknown_seller", {"query": query})]
+        ref = seller_ref(seller)
+        if command == "unsubscribe":
+            removed = await self.store.chats.unlink(ctx.chat.id, seller.id)
+            return [seller_text("unsubscribed" if removed else "not_subscribed", lang, ref)]
+        await self.store.chats.link(ctx.chat.id, seller.id, ctx.actor, self.service.clock())
+        if not ctx.chat.active:
+            await self.store.chats.reactivate(ctx.chat.id)
+        text = seller_text("subscribed", lang, ref)
+        if not await self._bot_is_member(ctx.chat.address):
+            text += "\n" + say("invite_me", lang)
+        return [text]
+
+    async def _sellers(self, ctx: ChatContext) -> list[Answer]:
+        """The channel's sellers; an admin sees every seller (to subscribe to)."""
+        if ctx.is_admin:
+            sellers = await self.store.sellers.all()
+        else:
+            sellers = await self.store.chats.sellers_of(ctx.chat.id)
+        return [Reply("sellers", {"sellers": [seller_ref(s) for s in sellers]})]
+
+    async def _find_seller(self, query: str) -> Seller | None:
+        wanted = query.strip().lower()
+        for seller in await self.store.sellers.all():
+            if wanted in (seller.id.lower(), seller.name.lower()):
+                return seller
+        return None
+
+    async def _bot_is_member(self, channel_id: str) -> bool:
+        try:
+            info = (await self.client.conversations_info(channel=channel_id)).get("channel") or {}
+        except SlackApiError:
+            return False
+        return bool(info.get("is_member") or info.get("is_im"))
+
+    # --- buttons -----------------------------------------------------------------------
+
+    async def _on_choose(
+        self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond
+    ) -> None:
+        async with self._working():
+            await ack()
+            ctx = await self._context(str(body["channel"]["id"]), str(body["user"]["id"]))
+            answers = await self.run(ctx, str(action["value"]))
+            await self._answer(ctx, answers, respond)
+
+    async def _on_plan_submitted(
+        self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond
+    ) -> None:
+        async with self._working():
+            await ack()
+            user, channel = str(body["user"]["id"]), str(body["channel"]["id"])
+            ctx = await self._context(channel, user)
+            replies = await self.service.handle(ctx, f"/plan done {action['value']}")
+            if [r.kind for r in replies] != ["plan_done"]:
+                await self._answer(ctx, list(replies), respond)
+                return
+            message = body.get("message") or {}
+            at = self.service.clock().astimezone(self.config.timezone).strftime("%H:%M")
+            blocks = stamp_plan(
+                list(message.get("blocks") or []), PLAN_BLOCK_ID, user, at, ctx.chat.language
+            )
+            await self.client.chat_update(
+                channel=channel,
+                ts=str(message["ts"]),
+                text=str(message.get("text") or ""),
+                blocks=blocks,
+            )
+
+    # --- App Home ----------------------------------------------------------------------
+
+    async def _on_home_opened(self, event: dict[str, Any]) -> None:
+        if event.get("tab", "home") != "home":
+            return
+        async with self._working():
+            user = str(event["user"])
+            await self.client.views_publish(user_id=user, view=await self.home_for(user))
+
+    async def home_for(self, user_id: str) -> dict[str, Any]:
+        """The App Home of a user: the followed sellers (admins: all), riskiest first."""
+        from bot.digest import digest_entries
+
+        if await self.is_admin(user_id):
+            sellers = await self.store.sellers.all()
+        else:
+            sellers = await self._followed_sellers()
+        # The team digest puts the riskiest seller first.
+        entries = await digest_entries(self.service, sellers)
+        lang = self.config.language
+        overview = None
+        if entries:
+            data = {"entries": entries, "team": len(entries) > 1}
+            overview = render("digest", data, fmt="slack", lang=_lang(lang)).blocks
+        updated = self.service.clock().astimezone(self.config.timezone).strftime("%d-%m %H:%M")
+        return home_view(overview, lang, updated)
+
+    async def _followed_sellers(self) -> list[Seller]:
+        """Sellers some active Slack channel follows."""
+        found: dict[str, Seller] = {}
+        for chat in await self.store.chats.all():
+            if chat.platform == PLATFORM:
+                for seller in await self.store.chats.sellers_of(chat.id):
+                    found[seller.id] = seller
+        return [found[k] for k in sorted(found)]
+
+    # --- answering ---------------------------------------------------------------------
+
+    async def _answer(
+        self, ctx: ChatContext, answers: list[Answer], respond: AsyncRespond | None
+    ) -> None:
+        for answer in answers:
+            await self._answer_one(ctx, answer, respond)
+
+    async def _answer_one(
+        self, ctx: ChatContext, answer: Answer, respond: AsyncRespond | None
+    ) -> None:
+        channel = ctx.chat.address
+        if isinstance(answer, str):
+            await self._post(channel, answer, [section(answer)], respond)
+            return
+        rendered = render(answer.kind, answer.data, fmt="slack", lang=_lang(ctx.chat.language))
+        blocks = list(rendered.blocks or [])
+        if answer.choices and answer.command:
+            buttons = choice_blocks(answer.choices, answer.command)
+            blocks = blocks[: MAX_BLOCKS - len(buttons)] + buttons
+        if answer.image is not None and await self._upload(channel, answer, rendered.text):
+            return
+        await self._post(channel, rendered.text, blocks, respond)
+
+    async def _post(
+        self,
+        channel: str,
+        text: str,
+        blocks: list[dict[str, Any]],
+        respond: AsyncRespond | None,
+    ) -> None:
+        try:
+            await self.client.chat_postMessage(channel=channel, text=text, blocks=blocks or None)
+        except SlackApiError as exc:
+            if respond is None or api_error(exc) not in ANSWER_PRIVATELY:
+                raise
+            await respond(
+                text=text, blocks=blocks or None, response_type="ephemeral", replace_original=False
+            )
+
+    async def _upload(self, channel: str, reply: Reply, comment: str) -> bool:
+        """The chart as a file in the channel; ``False`` where the bot cannot post."""
+        seller = reply.data.get("seller")
+        seller_id = getattr(seller, "id", "chart")
+        try:
+            await self.client.files_upload_v2(
+                channel=channel,
+                file=reply.image,
+                filename=f"history-{seller_id}.png",
+                title=str(getattr(seller, "name", seller_id)),
+                initial_comment=comment,
+            )
+        except SlackApiError as exc:
+            if api_error(exc) in ANSWER_PRIVATELY:
+                return False
+            raise
+        return True
+
+
+@asynccontextmanager
+async def slack_sender(config: Config) -> AsyncIterator[SlackSender]:
+    """A sender for ``normwacht deliver``: slack_sdk opens and closes a session per call,
+    so there is nothing to close."""
+    yield SlackSender(web_client(config), language=config.language)
+
+
+def _lang(language: str) -> Language:
+    return cast(Language, language if language in ("nl", "en") else "nl")
