@@ -1,0 +1,14 @@
+"""Strict, streaming readers of uploaded and imported files (CSV, XLSX, JSON)."""
+
+from bot.ingest.files import MAX_FILE_BYTES, file_kind, read_file
+from bot.ingest.rows import Issue, MeasurementRow, RatingRow, Row
+
+__all__ = [
+    "MAX_FILE_BYTES",
+    "Issue",
+    "MeasurementRow",
+    "RatingRow",
+    "Row",
+    "file_kind",
+    "read_file",
+]

@@ -1,0 +1,67 @@
+"""CSV files, streamed: UTF-8 with or without BOM, `,` or `;` sniffed from the header line."""
+
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+from collections.abc import Callable, Iterator
+from datetime import date
+from pathlib import Path
+from typing import BinaryIO
+
+from bot.ingest.rows import Issue, Row
+from bot.ingest.tables import Record, read_table
+from norms.policy import Policy
+
+Progress = Callable[[int, int], None]
+
+# Report progress every this many records: often enough for a progress bar, cheap enough.
+_PROGRESS_EVERY = 8192
+
+
+def read_csv(
+    path: Path,
+    *,
+    file: str,
+    today: date,
+    policy: Policy,
+    progress: Progress | None = None,
+) -> Iterator[Row | Issue]:
+    """Yield the rows and issues of a CSV file in file order, in bounded memory."""
+    total = path.stat().st_size
+    with path.open("rb") as raw, io.TextIOWrapper(raw, encoding="utf-8-sig", newline="") as text:
+        records = _CsvRecords(text, raw, total, progress)
+        try:
+            yield from read_table(records, file=file, today=today, policy=policy)
+        except UnicodeDecodeError:
+            yield Issue(file, 0, 0, "not UTF-8 text")
+        except csv.Error as exc:
+            yield Issue(file, records.line + 1, 0, f"is not valid CSV: {exc}")
+    if progress is not None:
+        progress(total, total)
+
+
+class _CsvRecords:
+    """The non-blank records of a CSV text, each with the physical line it starts on."""
+
+    def __init__(
+        self, text: io.TextIOWrapper, raw: BinaryIO, total: int, progress: Progress | None
+    ) -> None:
+        self.text, self.raw, self.total, self.progress = text, raw, total, progress
+        self.line = 0
+
+    def __iter__(self) -> Iterator[Record]:
+        first = self.text.readline()
+        delimiter = ";" if first.count(";") > first.count(",") else ","
+        reader = csv.reader(itertools.chain((first,), self.text), delimiter=delimiter)
+        progress, count = self.progress, 0
+        for fields in reader:
+            start = self.line + 1
+            self.line = reader.line_num
+            if not any(fields):
+                continue  # a blank line, or one with only delimiters
+            yield start, fields
+            count += 1
+            if progress is not None and count % _PROGRESS_EVERY == 0:
+                progress(self.raw.tell(), self.total)

@@ -1,0 +1,69 @@
+"""One entry point for every uploaded or imported file: CSV, XLSX or JSON, checked strictly."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import date
+from pathlib import Path
+
+from bot.ingest.csvfile import read_csv
+from bot.ingest.jsonfile import read_json
+from bot.ingest.rows import Issue, Row
+from bot.ingest.xlsxfile import read_xlsx
+from norms.policy import Policy
+
+MAX_FILE_BYTES = 20 * 1024 * 1024
+
+_KINDS = {".csv": "csv", ".txt": "csv", ".xlsx": "xlsx", ".json": "json"}
+
+
+def file_kind(path: Path, name: str | None = None) -> str | None:
+    """``csv``, ``xlsx`` or ``json`` by extension (of ``path``, else of ``name``); else None."""
+    kind = _KINDS.get(path.suffix.lower())
+    if kind is None and name is not None:
+        kind = _KINDS.get(Path(name).suffix.lower())
+    return kind
+
+
+def read_file(
+    path: Path,
+    *,
+    today: date,
+    policy: Policy,
+    name: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> Iterator[Row | Issue]:
+    """Stream a CSV/XLSX/JSON file: yields valid rows and Issues in file order.
+
+    Kind by extension (.csv/.txt -> CSV, .xlsx -> XLSX, .json -> JSON) and, for CSV/XLSX, by
+    header (indicators vs shop ratings). progress(done, total) reports bytes (or rows for XLSX).
+    ``name`` is how issues name the file (default: the file name of ``path``).
+    """
+    file = name if name is not None else path.name
+    kind = file_kind(path, name)
+    if kind is None:
+        suffix = path.suffix or Path(file).suffix or "(none)"
+        yield Issue(file, 0, 0, f"file type {suffix} is not supported; use .csv, .xlsx or .json")
+        return
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        yield Issue(file, 0, 0, f"cannot be read: {exc.strerror or exc}")
+        return
+    if size > MAX_FILE_BYTES:
+        yield Issue(
+            file,
+            0,
+            0,
+            f"the file is {size / 1024 / 1024:.1f} MB; the limit is "
+            f"{MAX_FILE_BYTES // 1024 // 1024} MB",
+        )
+        return
+    if size == 0:
+        yield Issue(file, 0, 0, "the file is empty")
+        return
+    reader = {"csv": read_csv, "xlsx": read_xlsx, "json": read_json}[kind]
+    try:
+        yield from reader(path, file=file, today=today, policy=policy, progress=progress)
+    except OSError as exc:
+        yield Issue(file, 0, 0, f"cannot be read: {exc.strerror or exc}")

@@ -1,0 +1,125 @@
+"""Header-and-rows tables (CSV, first XLSX sheet): weekly indicators or shop ratings.
+
+The format readers turn a file into ``(line, cells)`` records of text; this module
+finds the columns by header name, recognises which kind of table it is, and turns each
+record into a row or into the issues that reject it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Iterator
+from datetime import date
+
+from bot.ingest.ratings import RATING_COLUMNS, RatingReader
+from bot.ingest.rows import Issue, Row
+from bot.ingest.weekly import INDICATOR_COLUMNS, IndicatorReader
+from norms.policy import Policy
+
+# `year` may be left out altogether when every week is written as 2026-W46.
+_OPTIONAL = frozenset({"year"})
+
+Record = tuple[int, list[str]]
+_RowReader = Callable[[int, list[str]], Row | list[Issue]]
+
+_SEPARATORS = re.compile(r"[\s\-]+")
+
+
+def header_name(text: str) -> str:
+    """Header names are case-insensitive; ``Seller ID`` and ``seller-id`` mean ``seller_id``."""
+    return _SEPARATORS.sub("_", text.replace("\ufeff", "").strip().lower())
+
+
+def read_table(
+    records: Iterable[Record],
+    *,
+    file: str,
+    today: date,
+    policy: Policy,
+    ragged: bool = False,
+) -> Iterator[Row | Issue]:
+    """Yield a row or the issues of each record after the header, in order.
+
+    ``records`` holds the non-blank records of the file, the header first (surrounding
+    blanks in cells do not matter). ``ragged``: records come without their trailing empty
+    cells (a spreadsheet), so only a record longer than the header is wrong.
+    """
+    records = iter(records)
+    first = next(records, None)
+    if first is None:
+        yield Issue(file, 0, 0, "the file is empty")
+        return
+    header_line, header = first
+    names = [header_name(cell) for cell in header]
+    reader: IndicatorReader | RatingReader
+    if "indicator" in names:
+        reader = IndicatorReader(file, today, policy)
+        expected = INDICATOR_COLUMNS
+    elif "rating" in names or "date" in names:
+        reader = RatingReader(file, today)
+        expected = RATING_COLUMNS
+    else:
+        yield Issue(
+            file,
+            header_line,
+            0,
+            "the header names neither weekly indicators ("
+            + ", ".join(INDICATOR_COLUMNS)
+            + ") nor shop ratings ("
+            + ", ".join(RATING_COLUMNS)
+            + ")",
+        )
+        return
+    header_issues = list(_header_issues(file, header_line, names, expected))
+    if header_issues:
+        yield from header_issues
+        return
+    reader.locate({name: i for i, name in enumerate(names) if name in expected})
+    width = len(names)
+    read_row: _RowReader = reader.row
+    empty = True
+    for line, cells in records:
+        empty = False
+        if len(cells) != width:
+            if not ragged:
+                count = f"{len(cells)} field" + ("" if len(cells) == 1 else "s")
+                yield Issue(file, line, 0, f"has {count}; the header has {width}")
+                continue
+            if len(cells) > width:
+                yield Issue(
+                    file,
+                    line,
+                    len(cells),
+                    f"has a value in column {len(cells)}, beyond the header's {width} columns",
+                )
+                continue
+            cells = cells + [""] * (width - len(cells))
+        result = read_row(line, cells)
+        if isinstance(result, list):
+            yield from sorted(result, key=_by_column)
+        else:
+            yield result
+    if empty:
+        yield Issue(file, 0, 0, "the file has a header but no rows")
+
+
+def _by_column(issue: Issue) -> int:
+    return issue.column
+
+
+def _header_issues(
+    file: str, line: int, names: list[str], expected: tuple[str, ...]
+) -> Iterator[Issue]:
+    seen: dict[str, int] = {}
+    for column, name in enumerate(names, 1):
+        if name in expected and name in seen:
+            yield Issue(
+                file,
+                line,
+                column,
+                f"column {name!r} appears twice in the header (columns {seen[name]} and {column})",
+            )
+        seen.setdefault(name, column)
+    for name in expected:
+        if name not in seen and name not in _OPTIONAL:
+            yield Issue(file, line, 0, f"column {name!r} is missing from the header")

@@ -1,0 +1,209 @@
+"""Weekly indicator tables: one record (seller, week, indicator, counts, value, norm) a row."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+
+from bot.ingest.cells import (
+    CellError,
+    parse_decimal,
+    parse_fraction,
+    parse_rating,
+    parse_week,
+    seller_problem,
+)
+from bot.ingest.rows import Issue, MeasurementRow
+from norms.model import INDICATORS, Indicator, Measurement
+from norms.policy import Policy
+from norms.weeks import IsoWeek
+
+INDICATOR_COLUMNS: tuple[str, ...] = (
+    "seller_id",
+    "year",
+    "week",
+    "indicator",
+    "numerator",
+    "denominator",
+    "value",
+    "norm",
+)
+_INDICATOR_NAMES = {i.value: i for i in INDICATORS}
+_KNOWN_INDICATORS = ", ".join(INDICATORS)
+_CACHE_SIZE = 4096
+
+
+def _any_number(column: str, text: str) -> float:
+    return parse_decimal(column, text)[0]
+
+
+# How a value or norm is read: for an unknown indicator only its form can be checked.
+_UNKNOWN, _RATING, _FRACTION = 0, 1, 2
+_PARSERS: tuple[Callable[[str, str], float], ...] = (_any_number, parse_rating, parse_fraction)
+
+
+class IndicatorReader:
+    """Turns a record of a weekly indicators table into a measurement row."""
+
+    def __init__(self, file: str, today: date, policy: Policy) -> None:
+        self.file = file
+        self.today = today
+        self.needs_norm = frozenset(i for i in INDICATORS if policy.rules[i].norm is None)
+        # Weeks, values and norms repeat down a file: parse each text once.
+        self.weeks: dict[tuple[str, str | None], IsoWeek | CellError] = {}
+        self.numbers: dict[tuple[int, str, str], float | str] = {}
+
+    def locate(self, columns: dict[str, int]) -> None:
+        self.columns = columns
+        self.year = columns.get("year")
+        self.positions = tuple(columns[name] for name in INDICATOR_COLUMNS if name != "year")
+
+    def _week(self, week_text: str, year_text: str | None) -> IsoWeek | CellError:
+        key = (week_text, year_text)
+        found = self.weeks.get(key)
+        if found is None:
+            try:
+                found = parse_week(week_text, year_text, self.today)
+            except CellError as exc:
+                found = exc
+            if len(self.weeks) >= _CACHE_SIZE:
+                self.weeks.clear()
+            self.weeks[key] = found
+        return found
+
+    def _number(self, kind: int, column: str, text: str) -> float | str:
+        """The number in a value or norm cell, or the reason it is not one (cached)."""
+        key = (kind, column, text)
+        found = self.numbers.get(key)
+        if found is None:
+            try:
+                found = _PARSERS[kind](column, text)
+            except CellError as exc:
+                found = exc.reason
+            if len(self.numbers) >= _CACHE_SIZE:
+                self.numbers.clear()
+            self.numbers[key] = found
+        return found
+
+    def _indicator(self, text: str) -> Indicator | None:
+        indicator = _INDICATOR_NAMES.get(text)
+        return _INDICATOR_NAMES.get(text.upper()) if indicator is None else indicator
+
+    def row(self, line: int, cells: list[str]) -> MeasurementRow | list[Issue]:
+        # The hot path of a 400,000-row import: plain locals, no helper calls for good cells.
+        file = self.file
+        issues: list[Issue] = []
+        i_seller, i_week, i_indicator, i_numerator, i_denominator, i_value, i_norm = self.positions
+        seller = cells[i_seller].strip()
+        if not seller or not seller.isprintable():
+            issues.append(Issue(file, line, i_seller + 1, seller_problem(seller)))
+        indicator_text = cells[i_indicator].strip()
+        indicator = self._indicator(indicator_text)
+        if indicator is None:
+            reason = (
+                "indicator is empty"
+                if not indicator_text
+                else f"indicator {indicator_text!r} is unknown; use one of {_KNOWN_INDICATORS}"
+            )
+            issues.append(Issue(file, line, i_indicator + 1, reason))
+        year = self.year
+        week = self._week(cells[i_week].strip(), None if year is None else cells[year].strip())
+        if isinstance(week, CellError):
+            issues.append(Issue(file, line, self.columns[week.field] + 1, week.reason))
+
+        counts_ok = True
+        numerator: int | None = None
+        text = cells[i_numerator].strip()
+        if text:
+            if text.isdigit() and text.isascii():
+                numerator = int(text)
+            else:
+                counts_ok = False
+                reason = f"numerator {text!r} is not a whole number ≥ 0"
+                issues.append(Issue(file, line, i_numerator + 1, reason))
+        denominator: int | None = None
+        text = cells[i_denominator].strip()
+        if text:
+            if text.isdigit() and text.isascii():
+                denominator = int(text)
+            else:
+                counts_ok = False
+                reason = f"denominator {text!r} is not a whole number ≥ 0"
+                issues.append(Issue(file, line, i_denominator + 1, reason))
+
+        average = indicator is Indicator.REVIEWS
+        kind = _UNKNOWN if indicator is None else _RATING if average else _FRACTION
+        value: float | None = None
+        value_text = cells[i_value].strip()
+        if value_text:
+            number = self._number(kind, "value", value_text)
+            if isinstance(number, str):
+                issues.append(Issue(file, line, i_value + 1, number))
+            else:
+                value = number
+        norm: float | None = None
+        text = cells[i_norm].strip()
+        if text:
+            number = self._number(kind, "norm", text)
+            if isinstance(number, str):
+                issues.append(Issue(file, line, i_norm + 1, number))
+            else:
+                norm = number
+        elif indicator in self.needs_norm:
+            reason = (
+                f"norm is empty; {indicator} has no default norm (give bol.com's personal norm)"
+            )
+            issues.append(Issue(file, line, i_norm + 1, reason))
+
+        if counts_ok and indicator is not None:
+            issue = self._completeness(line, average, numerator, denominator, value_text)
+            if issue is not None:
+                issues.append(issue)
+        if issues or indicator is None or isinstance(week, CellError):
+            return issues
+        measurement = Measurement(indicator, week, numerator, denominator, value, norm)
+        return MeasurementRow(seller, measurement, file, line, i_seller + 1)
+
+    def _completeness(
+        self,
+        line: int,
+        average: bool,
+        numerator: int | None,
+        denominator: int | None,
+        value_text: str,
+    ) -> Issue | None:
+        """A value or both counts; numerator ≤ denominator (REVIEWS: a value, any counts)."""
+        file = self.file
+        _, _, _, i_numerator, i_denominator, i_value, _ = self.positions
+        if average:
+            # REVIEWS is an average: the counts cannot give the value (denominator = reviews).
+            if not value_text and denominator != 0:
+                return Issue(
+                    file,
+                    line,
+                    i_value + 1,
+                    "value is empty; REVIEWS needs the average rating 1–10 as its value",
+                )
+            return None
+        if numerator is not None and denominator is not None:
+            if numerator > denominator:
+                return Issue(
+                    file,
+                    line,
+                    i_numerator + 1,
+                    f"numerator {numerator} is greater than denominator {denominator}",
+                )
+        elif numerator is not None:
+            return Issue(
+                file, line, i_denominator + 1, "denominator is empty but numerator is given"
+            )
+        elif denominator is not None:
+            return Issue(file, line, i_numerator + 1, "numerator is empty but denominator is given")
+        elif not value_text:
+            return Issue(
+                file,
+                line,
+                i_value + 1,
+                "value is empty and numerator and denominator are not given",
+            )
+        return None

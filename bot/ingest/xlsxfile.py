@@ -1,0 +1,188 @@
+"""XLSX workbooks: the first sheet, read row by row, after the archive is checked for bombs."""
+
+from __future__ import annotations
+
+import re
+import warnings
+import zipfile
+from collections.abc import Callable, Iterator
+from datetime import date, datetime, time
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+import openpyxl  # type: ignore[import-untyped]
+
+from bot.ingest.rows import Issue, Row
+from bot.ingest.tables import Record, read_table
+from norms.policy import Policy
+
+Progress = Callable[[int, int], None]
+
+MAX_UNCOMPRESSED_BYTES = 200 * 1024 * 1024
+MAX_COMPRESSION_RATIO = 100
+MAX_ROWS = 2_000_000
+MAX_PARTS = 10_000
+# Tiny parts (styles, a short sheet) compress far better than 100:1 and are harmless.
+_RATIO_FLOOR_BYTES = 1024 * 1024
+_BATCH = 1000
+_CHUNK = 1024 * 1024
+_ROW_TAG = re.compile(rb"<(?:\w{1,16}:)?row[\s/>]")
+_MIB = 1024 * 1024
+
+
+class _Unreadable(Exception):
+    """The sheet cannot be read further; ``line`` 0 means the whole file."""
+
+    def __init__(self, line: int, reason: str) -> None:
+        super().__init__(reason)
+        self.line, self.reason = line, reason
+
+
+def read_xlsx(
+    path: Path,
+    *,
+    file: str,
+    today: date,
+    policy: Policy,
+    progress: Progress | None = None,
+) -> Iterator[Row | Issue]:
+    """Yield the rows and issues of the first sheet; progress counts rows."""
+    reason = archive_problem(path)
+    if reason is not None:
+        yield Issue(file, 0, 0, reason)
+        return
+    try:
+        with warnings.catch_warnings():
+            # openpyxl warns about features it drops (styles, extensions); none matter here.
+            warnings.simplefilter("ignore")
+            workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many kinds for a broken workbook
+        yield Issue(file, 0, 0, f"is not a readable XLSX workbook ({_describe(exc)})")
+        return
+    try:
+        if not workbook.worksheets:
+            yield Issue(file, 0, 0, "the workbook has no worksheet")
+            return
+        sheet = workbook.worksheets[0]
+        declared = sheet.max_row or 0
+        if declared > MAX_ROWS:
+            yield Issue(
+                file, 0, 0, f"the first sheet declares {declared:,} rows; the limit is {MAX_ROWS:,}"
+            )
+            return
+        # Some writers declare a wrong dimension; openpyxl would cut the rows off there.
+        sheet.reset_dimensions()
+        records = _sheet_records(sheet, declared, progress)
+        try:
+            yield from read_table(records, file=file, today=today, policy=policy, ragged=True)
+        except _Unreadable as exc:
+            yield Issue(file, exc.line, 0, exc.reason)
+    finally:
+        workbook.close()
+    if progress is not None:
+        progress(declared, declared)
+
+
+def archive_problem(path: Path) -> str | None:
+    """Why the zip archive must not be opened (a zip bomb, not a zip), or None."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            parts = archive.infolist()
+            problem = _size_problem(parts)
+            if problem is None:
+                problem = _rows_problem(archive, parts)
+            return problem
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError):
+        return "is not an XLSX workbook (not a zip archive)"
+    except (NotImplementedError, RuntimeError) as exc:  # compression method, encryption
+        return f"is not a readable XLSX workbook ({_describe(exc)})"
+
+
+def _size_problem(parts: list[zipfile.ZipInfo]) -> str | None:
+    if len(parts) > MAX_PARTS:
+        return f"the workbook has {len(parts):,} parts; the limit is {MAX_PARTS:,}"
+    unpacked = sum(part.file_size for part in parts)
+    if unpacked > MAX_UNCOMPRESSED_BYTES:
+        return (
+            f"the workbook unpacks to {unpacked / _MIB:.0f} MB; the limit is "
+            f"{MAX_UNCOMPRESSED_BYTES // _MIB} MB (a zip bomb?)"
+        )
+    for part in parts:
+        ratio = part.file_size / max(part.compress_size, 1)
+        if part.file_size > _RATIO_FLOOR_BYTES and ratio > MAX_COMPRESSION_RATIO:
+            return (
+                f"part {part.filename} is compressed {ratio:.0f}:1; the limit is "
+                f"{MAX_COMPRESSION_RATIO}:1 (a zip bomb?)"
+            )
+    return None
+
+
+def _rows_problem(archive: zipfile.ZipFile, parts: list[zipfile.ZipInfo]) -> str | None:
+    """Count the rows of every sheet part without parsing it (the declared size may lie).
+
+    openpyxl reads each sheet once at load time when it declares no dimension, keeping
+    every row element; counting ``<row`` tags first bounds that.
+    """
+    for part in parts:
+        # a part too small to hold MAX_ROWS rows (each <row/> takes 6 bytes) needs no count
+        if not part.filename.endswith(".xml") or part.file_size <= 6 * MAX_ROWS:
+            continue
+        rows, pending = 0, b""
+        with archive.open(part) as source:
+            while chunk := source.read(_CHUNK):
+                data = pending + chunk
+                end = data.rfind(b">") + 1  # a tag cut by the chunk waits for the next one
+                rows += len(_ROW_TAG.findall(data, 0, end))
+                pending = data[end:][-_CHUNK:]
+                if rows > MAX_ROWS:
+                    return f"part {part.filename} has more than {MAX_ROWS:,} rows"
+    return None
+
+
+def _sheet_records(sheet: Any, declared: int, progress: Progress | None) -> Iterator[Record]:
+    """The non-blank rows of the sheet as stripped text, each with its row number."""
+    rows = sheet.iter_rows(values_only=True)
+    number = 0
+    while True:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                batch = list(islice(rows, _BATCH))
+        except Exception as exc:  # a broken sheet part
+            raise _Unreadable(0, f"is not a readable XLSX workbook ({_describe(exc)})") from exc
+        if not batch:
+            return
+        for values in batch:
+            number += 1
+            cells = [_text(value) for value in values]
+            while cells and not cells[-1]:
+                cells.pop()
+            if cells:
+                yield number, cells
+        if number > MAX_ROWS:
+            raise _Unreadable(0, f"the first sheet has more than {MAX_ROWS:,} rows")
+        if progress is not None:
+            progress(number, max(declared, number))
+
+
+def _text(value: object) -> str:
+    """A cell value as the text a CSV would hold (integral numbers without ``.0``)."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, bool):
+        return str(value).upper()
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    if isinstance(value, datetime):
+        return value.date().isoformat() if value.time() == time() else value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value).strip()
+
+
+def _describe(exc: Exception) -> str:
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
