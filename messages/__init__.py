@@ -1,0 +1,25 @@
+"""Everything a seller or a team reads, in Dutch and English, for Telegram, Slack and text.
+
+``render(kind, data, fmt=..., lang=...)`` turns one message kind and its data into a
+``Rendered`` message; ``split_telegram`` cuts long Telegram messages; ``history_chart``
+draws the trend chart (matplotlib is imported only when a chart is drawn). Templates
+live in ``messages/templates/<lang>/<kind>.j2``.
+"""
+
+from messages.chart import history_chart
+from messages.model import FORMATS, LANGUAGES, Format, Language, Rendered, SellerRef
+from messages.render import KINDS, render
+from messages.split import split_telegram
+
+__all__ = [
+    "FORMATS",
+    "KINDS",
+    "LANGUAGES",
+    "Format",
+    "Language",
+    "Rendered",
+    "SellerRef",
+    "history_chart",
+    "render",
+    "split_telegram",
+]

@@ -1,0 +1,140 @@
+"""The history chart: four small panels of a seller's weeks against their norms, as PNG.
+
+matplotlib is imported only when a chart is drawn, and only its object-oriented API with
+the Agg canvas: no pyplot, no global state, safe to call from several threads.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import partial
+
+from messages.locale import decimal, weeks_label
+from messages.model import Language, SellerRef
+from norms import Indicator, Status, WeekReport
+
+_TITLES: dict[Language, dict[str, str]] = {
+    "nl": {
+        "FULFILMENT": "Op tijd geleverd (6 weken)",
+        "CANCELLATIONS": "Annuleringen (6 weken)",
+        "RESPONSE_TIME": "Responstijd (6 weken)",
+        "REVIEWS": "Beoordelingscijfer (week)",
+        "norm": "norm",
+        "fail": "week onder de norm",
+        "none": "geen gegevens",
+    },
+    "en": {
+        "FULFILMENT": "On-time delivery (6 weeks)",
+        "CANCELLATIONS": "Cancellations (6 weeks)",
+        "RESPONSE_TIME": "Response time (6 weeks)",
+        "REVIEWS": "Review rating (week)",
+        "norm": "norm",
+        "fail": "week below the norm",
+        "none": "no data",
+    },
+}
+_PANELS = (
+    Indicator.FULFILMENT,
+    Indicator.CANCELLATIONS,
+    Indicator.RESPONSE_TIME,
+    Indicator.REVIEWS,
+)
+_GREEN, _RED, _GREY = "#2e7d32", "#c62828", "#9e9e9e"
+
+
+@dataclass(frozen=True)
+class _Series:
+    labels: list[str]
+    values: list[float | None]
+    norms: list[float | None]
+    failing: list[bool]
+
+
+def _series(reports: Sequence[WeekReport], indicator: Indicator) -> _Series:
+    labels, values, norms, failing = [], [], [], []
+    for report in reports:
+        verdict = report.indicators[indicator]
+        rule = report.policy.rules[indicator]
+        norm = verdict.norm if verdict.norm is not None else rule.norm
+        if indicator is Indicator.REVIEWS:
+            value = verdict.value
+        else:
+            score = report.scores_6w.get(indicator)
+            value = None if score is None else score * 100
+            norm = None if norm is None else norm * 100
+        labels.append(f"{report.week.week}")
+        values.append(value)
+        norms.append(norm)
+        failing.append(verdict.status is Status.FAIL)
+    return _Series(labels, values, norms, failing)
+
+
+def history_chart(seller: SellerRef, reports: Sequence[WeekReport], *, lang: Language) -> bytes:
+    """A PNG of the 6-week scores and the weekly rating over ``reports``' weeks: norms as
+    dashed lines, weeks in which the indicator failed marked red."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+    from matplotlib.ticker import FuncFormatter
+
+    words = _TITLES[lang]
+    ordered = sorted(reports, key=lambda r: r.week)
+    fig = Figure(figsize=(8, 5.5), dpi=100)
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(2, 2)
+    for ax, indicator in zip(axes.flat, _PANELS, strict=True):
+        data = _series(ordered, indicator)
+        xs = list(range(len(data.labels)))
+        ax.set_title(words[indicator.value], fontsize=10)
+        ax.grid(True, axis="y", alpha=0.3)
+        known = [(x, v) for x, v in zip(xs, data.values, strict=True) if v is not None]
+        if known:
+            ax.plot([x for x, _ in known], [v for _, v in known], color=_GREEN, linewidth=1.5)
+        else:
+            ax.text(0.5, 0.5, words["none"], transform=ax.transAxes, ha="center", color=_GREY)
+        for x, v, fail in zip(xs, data.values, data.failing, strict=True):
+            if fail:
+                ax.axvspan(x - 0.5, x + 0.5, color=_RED, alpha=0.12, linewidth=0)
+            if v is not None:
+                ax.plot([x], [v], marker="o", markersize=4, color=_RED if fail else _GREEN)
+        norm_points = [(x, n) for x, n in zip(xs, data.norms, strict=True) if n is not None]
+        if norm_points:
+            ax.plot(
+                [x for x, _ in norm_points],
+                [n for _, n in norm_points],
+                linestyle="--",
+                color=_GREY,
+                linewidth=1,
+            )
+        if indicator is Indicator.REVIEWS:
+            ax.set_ylim(1, 10.2)
+        elif indicator is not Indicator.CANCELLATIONS:
+            ax.set_ylim(top=100.5)
+        else:
+            ax.set_ylim(bottom=0)
+        if indicator is not Indicator.REVIEWS:
+            ax.yaxis.set_major_formatter(FuncFormatter(partial(_percent_tick, lang)))
+        every = max(1, math.ceil(len(xs) / 10))
+        ax.set_xticks(xs[::every], data.labels[::every], fontsize=7)
+        ax.tick_params(axis="y", labelsize=7)
+        ax.set_xlim(-0.5, max(len(xs) - 0.5, 0.5))
+    handles = [
+        Line2D([], [], linestyle="--", color=_GREY, linewidth=1, label=words["norm"]),
+        Patch(facecolor=_RED, alpha=0.25, label=words["fail"]),
+    ]
+    fig.legend(handles=handles, loc="lower center", ncols=2, fontsize=8, frameon=False)
+    span = weeks_label([r.week for r in ordered], lang)
+    fig.suptitle(f"{seller.name} · {span}", fontsize=11, parse_math=False)
+    fig.tight_layout(rect=(0, 0.04, 1, 1))
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+def _percent_tick(lang: Language, value: float, _position: int) -> str:
+    digits = 0 if abs(value - round(value)) < 1e-9 else 1
+    return decimal(value, lang, digits) + "%"

@@ -1,0 +1,141 @@
+"""Render a message kind for a format and language: Jinja2 templates from the package.
+
+One environment per (format, language): Telegram HTML autoescapes, Slack escapes only
+``&``, ``<`` and ``>`` in its ``finalize``, plain text escapes nothing. Templates are the
+same for all three formats; markup comes from per-format globals (see ``markup``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from functools import cache
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, TemplateNotFound
+
+from messages import locale
+from messages.compose import compose
+from messages.facts import ReportView, riskiest_first
+from messages.filters import dot, filters
+from messages.markup import finalizer, markup_globals
+from messages.model import FORMATS, LANGUAGES, Format, Language, Rendered
+from norms import Indicator, WeekReport
+
+_REPORT = ("seller", "report")
+REQUIRED: dict[str, tuple[str, ...]] = {
+    "alerts": (*_REPORT, "source"),
+    "plan_reminder": (*_REPORT, "days_since"),
+    "correction": ("seller", "week", "sent", "now"),
+    "score": _REPORT,
+    "goldlabel": _REPORT,
+    "status": _REPORT,
+    "plan": _REPORT,
+    "plan_done": ("seller",),
+    "plan_not_required": ("seller",),
+    "digest": ("entries", "team"),
+    "history": ("seller", "weeks"),
+    "help": ("admin",),
+    "sellers": ("sellers",),
+    "choose_seller": ("command", "sellers"),
+    "language_set": ("language",),
+    "muted": (),
+    "unmuted": (),
+    "link_ok": ("seller",),
+    "link_failed": ("reason",),
+    "upload_ok": ("file", "rows", "weeks", "sellers"),
+    "upload_rejected": ("file", "issues", "more"),
+    "who_are_you": (),
+    "unknown_seller": ("query",),
+    "unknown_command": ("command",),
+    "no_data": ("seller",),
+    "not_admin": (),
+    "data_missing": ("week", "sellers"),
+    "destination_inactive": ("destination", "reason"),
+    "connect_prompt_id": (),
+    "connect_prompt_secret": (),
+    "connect_ok": ("seller",),
+    "connect_failed": ("reason",),
+    "poll_failed": ("seller", "reason"),
+}
+KINDS: frozenset[str] = frozenset(REQUIRED)
+
+
+@cache
+def environment(fmt: Format, lang: Language) -> Environment:
+    """The Jinja2 environment of one format and language, loaded from the package."""
+    if fmt not in FORMATS or lang not in LANGUAGES:
+        raise ValueError(f"unknown format {fmt!r} or language {lang!r}")
+    env = Environment(
+        loader=PackageLoader("messages", f"templates/{lang}"),
+        autoescape=fmt == "telegram",
+        undefined=StrictUndefined,
+        finalize=finalizer(fmt, lambda x: locale.decimal(x, lang)),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        auto_reload=False,
+    )
+    env.globals.update(markup_globals(fmt))
+    env.globals.update(dot=dot, lang=lang)
+    env.filters.update(filters(lang))
+    return env
+
+
+def _check(kind: str, data: Mapping[str, Any]) -> None:
+    if kind not in KINDS:
+        raise ValueError(f"unknown message kind {kind!r}")
+    missing = [key for key in REQUIRED[kind] if key not in data]
+    if missing:
+        raise ValueError(f"message {kind!r} needs {', '.join(missing)}")
+
+
+def _digest_entries(entries: Sequence[Mapping[str, Any]], team: bool) -> list[dict[str, Any]]:
+    pairs = [
+        (e["seller"].name, {"seller": e["seller"], "r": ReportView(e["report"], e.get("previous"))})
+        for e in entries
+    ]
+    if team:
+        order = riskiest_first([(name, entry["r"]) for name, entry in pairs])
+        ranked = {id(view): i for i, (_, view) in enumerate(order)}
+        pairs.sort(key=lambda pair: ranked[id(pair[1]["r"])])
+    return [entry for _, entry in pairs]
+
+
+def _plan_norms(view: ReportView) -> list[Indicator]:
+    """Norms to outline in an improvement plan: this week's failures, else all escalating."""
+    return [v.indicator for v in view.failed] or list(view.policy.escalating)
+
+
+def context(kind: str, data: Mapping[str, Any]) -> dict[str, Any]:
+    """What the template of ``kind`` sees: the data, plus views derived from reports."""
+    ctx = dict(data)
+    report = data.get("report")
+    if isinstance(report, WeekReport):
+        view = ReportView(report)
+        ctx.update(r=view, t=view.track, plan_norms=_plan_norms(view))
+    if kind == "digest":
+        entries = _digest_entries(data["entries"], bool(data["team"]))
+        ctx["entries"] = entries
+        ctx["multi"] = bool(data["team"]) or len(entries) > 1
+        ctx["weeks"] = sorted({e["r"].week for e in entries})
+    return ctx
+
+
+def render(kind: str, data: Mapping[str, Any], *, fmt: Format, lang: Language) -> Rendered:
+    """Render message ``kind`` with ``data`` (see ``REQUIRED`` for its keys)."""
+    _check(kind, data)
+    env = environment(fmt, lang)
+    try:
+        template = env.get_template(f"{kind}.j2")
+    except TemplateNotFound as exc:  # never fall back silently to another language
+        raise LookupError(f"no {lang} template for message {kind!r}") from exc
+    marked = template.render(context(kind, data))
+    more = env.get_template("_more.j2")
+
+    def more_text(count: int, groups: bool) -> str:
+        return more.render(n=count, groups=groups).strip()
+
+    return compose(marked, fmt, more_text)
+
+
+__all__ = ["KINDS", "REQUIRED", "context", "environment", "render"]

@@ -1,0 +1,121 @@
+"""Every message kind with the data it is rendered from: the cases the golden files pin."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from messages import SellerRef
+from norms import IsoWeek
+from tests.messages.stories import STORIES, WEEK
+
+# Kinds that tell about one seller's week, rendered for every story.
+REPORT_KINDS = ("alerts", "plan_reminder", "score", "goldlabel", "status", "plan", "digest")
+
+SHOP = SellerRef("shop-1", "Koffie & Co")
+OTHER = SellerRef("shop-2", "Jan's Klusshop")
+
+
+def report_data(kind: str, story: str) -> dict[str, Any]:
+    """The data of a report kind for one story."""
+    s = STORIES[story]
+    if kind == "digest":
+        entry = {"seller": s.seller, "report": s.report(), "previous": s.previous()}
+        return {"entries": [entry], "team": False}
+    data: dict[str, Any] = {"seller": s.seller, "report": s.report()}
+    if kind == "alerts":
+        data["source"] = s.source
+    if kind == "plan_reminder":
+        data["days_since"] = 4
+    return data
+
+
+def team_digest() -> dict[str, Any]:
+    entries = [
+        {"seller": s.seller, "report": s.report(), "previous": s.previous()}
+        for s in STORIES.values()
+    ]
+    return {"entries": entries, "team": True}
+
+
+OTHER_CASES: dict[str, tuple[str, Mapping[str, Any]]] = {
+    "correction__withdrawn": (
+        "correction",
+        {"seller": SHOP, "week": WEEK, "sent": ["warning", "norm_notice"], "now": []},
+    ),
+    "correction__changed": (
+        "correction",
+        {"seller": SHOP, "week": WEEK, "sent": ["suspension"], "now": ["warning"]},
+    ),
+    "plan_done__default": ("plan_done", {"seller": SHOP}),
+    "plan_not_required__default": ("plan_not_required", {"seller": SHOP}),
+    "digest__team": ("digest", team_digest()),
+    "digest__empty": ("digest", {"entries": [], "team": True}),
+    "history__default": ("history", {"seller": SHOP, "weeks": 12}),
+    "help__user": ("help", {"admin": False}),
+    "help__admin": ("help", {"admin": True}),
+    "sellers__two": ("sellers", {"sellers": [SHOP, OTHER]}),
+    "sellers__none": ("sellers", {"sellers": []}),
+    "choose_seller__default": ("choose_seller", {"command": "score", "sellers": [SHOP, OTHER]}),
+    "language_set__nl": ("language_set", {"language": "nl"}),
+    "language_set__en": ("language_set", {"language": "en"}),
+    "muted__default": ("muted", {}),
+    "unmuted__default": ("unmuted", {}),
+    "link_ok__default": ("link_ok", {"seller": SHOP}),
+    "link_failed__unknown": ("link_failed", {"reason": "unknown"}),
+    "link_failed__used": ("link_failed", {"reason": "used"}),
+    "link_failed__expired": ("link_failed", {"reason": "expired"}),
+    "upload_ok__default": (
+        "upload_ok",
+        {
+            "file": "weken_44-46.csv",
+            "rows": 48,
+            "weeks": [IsoWeek(2026, 44), IsoWeek(2026, 45), IsoWeek(2026, 46)],
+            "sellers": [SHOP, OTHER],
+        },
+    ),
+    "upload_ok__one_week": (
+        "upload_ok",
+        {"file": "shop.json", "rows": 1, "weeks": [IsoWeek(2026, 46)], "sellers": [SHOP]},
+    ),
+    "upload_rejected__default": (
+        "upload_rejected",
+        {
+            "file": "weken.csv",
+            "issues": [
+                "weken.csv:3:5: numerator 160 is greater than denominator 150",
+                "weken.csv:7:2: unknown indicator 'LEVERTIJD'",
+            ],
+            "more": 4,
+        },
+    ),
+    "upload_rejected__all_listed": (
+        "upload_rejected",
+        {"file": "leeg.csv", "issues": ["leeg.csv:1:1: the file is empty"], "more": 0},
+    ),
+    "who_are_you__default": ("who_are_you", {}),
+    "unknown_seller__default": ("unknown_seller", {"query": "koffie"}),
+    "unknown_command__default": ("unknown_command", {"command": "/scroe"}),
+    "no_data__default": ("no_data", {"seller": SHOP}),
+    "not_admin__default": ("not_admin", {}),
+    "data_missing__default": ("data_missing", {"week": WEEK, "sellers": [SHOP, OTHER]}),
+    "destination_inactive__default": (
+        "destination_inactive",
+        {"destination": "telegram:123456", "reason": "the bot was blocked by the user"},
+    ),
+    "connect_prompt_id__default": ("connect_prompt_id", {}),
+    "connect_prompt_secret__default": ("connect_prompt_secret", {}),
+    "connect_ok__default": ("connect_ok", {"seller": SHOP}),
+    "connect_failed__default": ("connect_failed", {"reason": "401 Unauthorized"}),
+    "poll_failed__default": ("poll_failed", {"seller": SHOP, "reason": "429 Too Many Requests"}),
+}
+
+
+def all_cases() -> Iterator[tuple[str, str, Mapping[str, Any]]]:
+    """(case name, kind, data) for every golden case: report kinds for every story, then
+    the other kinds."""
+    for kind in REPORT_KINDS:
+        for story in STORIES:
+            yield f"{kind}__{story}", kind, report_data(kind, story)
+    for name, (kind, data) in OTHER_CASES.items():
+        yield name, kind, data

@@ -1,0 +1,194 @@
+"""Rendering: both languages load, every kind renders in every format, the limits hold."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from importlib import resources
+from typing import Any
+
+import pytest
+
+from messages import KINDS, LANGUAGES, SellerRef, render
+from messages.model import FORMATS
+from messages.render import REQUIRED, environment
+from norms import evaluate_week, load_policy
+from tests.messages.cases import OTHER_CASES, REPORT_KINDS, all_cases, report_data
+from tests.messages.checks import (
+    assert_block_limits,
+    assert_slack_safe,
+    assert_telegram_html,
+    slack_texts,
+)
+from tests.messages.stories import STORIES, WEEK
+
+CASES = list(all_cases())
+
+
+def test_cases_cover_every_kind() -> None:
+    assert {kind for _, kind, _ in CASES} == KINDS
+    assert set(REQUIRED) == KINDS
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_each_language_has_every_template(lang: str) -> None:
+    folder = resources.files("messages").joinpath(f"templates/{lang}")
+    names = {p.name for p in folder.iterdir() if p.name.endswith(".j2")}
+    assert {f"{kind}.j2" for kind in KINDS} <= names
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_both_languages_load_and_differ(fmt: str) -> None:
+    """Dutch is Dutch and English is English: no silent fallback to the other language."""
+    data = report_data("alerts", "warning2")
+    nl = render("alerts", data, fmt=fmt, lang="nl").text  # type: ignore[arg-type]
+    en = render("alerts", data, fmt=fmt, lang="en").text  # type: ignore[arg-type]
+    assert "Waarschuwing 2 van 4" in nl and "Wat gebeurt er nu?" in nl
+    assert "Warning 2 of 4" in en and "What happens next?" in en
+    assert "93%" in nl and "92,0%" in nl and "92.0%" in en
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("lang", LANGUAGES)
+@pytest.mark.parametrize("story", list(STORIES))
+@pytest.mark.parametrize("kind", REPORT_KINDS)
+def test_every_report_kind_renders_for_every_story(
+    kind: str, story: str, lang: str, fmt: str
+) -> None:
+    rendered = render(kind, report_data(kind, story), fmt=fmt, lang=lang)  # type: ignore[arg-type]
+    _assert_well_formed(rendered.text, rendered.blocks, rendered.parse_mode, fmt)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("lang", LANGUAGES)
+@pytest.mark.parametrize("case", list(OTHER_CASES))
+def test_every_other_kind_renders(case: str, lang: str, fmt: str) -> None:
+    kind, data = OTHER_CASES[case]
+    rendered = render(kind, data, fmt=fmt, lang=lang)  # type: ignore[arg-type]
+    _assert_well_formed(rendered.text, rendered.blocks, rendered.parse_mode, fmt)
+
+
+def _assert_well_formed(text: str, blocks: Any, parse_mode: str | None, fmt: str) -> None:
+    assert text.strip()
+    assert "\x1e" not in text
+    assert "\n\n\n" not in text
+    if fmt == "telegram":
+        assert parse_mode == "HTML" and blocks is None
+        assert_telegram_html(text)
+    elif fmt == "slack":
+        assert parse_mode is None
+        assert_block_limits(blocks)
+        for piece in [text, *slack_texts(blocks)]:
+            assert_slack_safe(piece)
+    else:
+        assert parse_mode is None and blocks is None
+        assert "<b>" not in text and "*" not in text
+
+
+def test_template_text_never_holds_raw_markup_characters() -> None:
+    """Literal template text is not escaped: &, < and > must come through an expression."""
+    for lang in LANGUAGES:
+        env = environment("text", lang)
+        for name in env.list_templates():
+            source = env.loader.get_source(env, name)[0]  # type: ignore[union-attr]
+            for _, token, value in env.lex(source):
+                if token == "data":
+                    assert not set(value) & set("&<>"), f"{lang}/{name}: {value!r}"
+
+
+def test_unknown_kind_and_missing_keys_are_refused() -> None:
+    with pytest.raises(ValueError, match="unknown message kind"):
+        render("nonsense", {}, fmt="text", lang="nl")
+    with pytest.raises(ValueError, match="needs seller"):
+        render("score", {"report": STORIES["gold"].report()}, fmt="text", lang="nl")
+    with pytest.raises(ValueError, match="unknown format"):
+        render("muted", {}, fmt="html", lang="nl")  # type: ignore[arg-type]
+
+
+def test_slack_never_has_more_than_50_blocks() -> None:
+    """A team digest of many sellers keeps whole sellers and says how many were left out."""
+    entries = []
+    for n in range(30):
+        story = list(STORIES.values())[n % len(STORIES)]
+        seller = SellerRef(f"shop-{n}", f"Winkel {n:02d}")
+        entries.append({"seller": seller, "report": story.report(), "previous": None})
+    data: Mapping[str, Any] = {"entries": entries, "team": True}
+    for lang, word in (("nl", "verkopers"), ("en", "sellers")):
+        rendered = render("digest", data, fmt="slack", lang=lang)  # type: ignore[arg-type]
+        assert rendered.blocks is not None
+        assert_block_limits(rendered.blocks)
+        assert len(rendered.blocks) == 50 or rendered.blocks[-1]["type"] != "divider"
+        last = rendered.blocks[-1]["text"]["text"]
+        shown = sum(1 for b in rendered.blocks if b["type"] == "divider")
+        assert last.startswith("…") and f" {30 - shown} " in last and word in last
+        assert all(f"Winkel {n:02d}" in rendered.text for n in range(30))
+
+
+def test_long_sections_are_cut_for_slack() -> None:
+    issues = [f"weken.csv:{n}:4: {'x' * 180}" for n in range(1, 60)]
+    data = {"file": "weken.csv", "issues": issues, "more": 0}
+    rendered = render("upload_rejected", data, fmt="slack", lang="en")
+    assert rendered.blocks is not None
+    assert_block_limits(rendered.blocks)
+    assert len(rendered.blocks) > 1
+    assert all(issue in rendered.text for issue in issues)
+
+
+def test_numbers_and_weeks_follow_the_language() -> None:
+    data = report_data("score", "warning2")
+    nl = render("score", data, fmt="text", lang="nl").text
+    en = render("score", data, fmt="text", lang="en").text
+    assert "95,7% (norm ≥ 93%)" in nl and "95.7% (norm ≥ 93%)" in en
+    assert "8,9 (norm ≥ 8,0)" in nl and "8.9 (norm ≥ 8.0)" in en
+    assert "week 46 (9–15 nov)" in nl and "week 46 (9–15 Nov)" in en
+
+
+def test_strikes_policy_speaks_of_strikes() -> None:
+    data = report_data("alerts", "strikes")
+    en = render("alerts", data, fmt="text", lang="en").text
+    assert "strike 3 of 7 in the last 22 weeks" in en
+    assert "Warning 3 of 4" not in en and "warning 3 of 4" not in en
+    assert "The strike from week 24 has expired" in en
+
+
+def test_alert_sections_follow_the_report_order() -> None:
+    text = render("alerts", report_data("alerts", "suspension"), fmt="text", lang="en").text
+    assert text.index("closing your shop temporarily") < text.index("Your shop rating is 5.8")
+
+
+def test_exempt_indicator_is_named_with_its_reason() -> None:
+    text = render("alerts", report_data("alerts", "notice"), fmt="text", lang="nl").text
+    assert "Reden: landelijke staking bij PostNL" in text
+    assert "Al 3 weken achter elkaar boven je norm" in text
+    assert "kan bol.com je account sluiten" in text
+
+
+def test_what_it_takes_is_in_the_sellers_numbers() -> None:
+    text = render("status", report_data("status", "warning2"), fmt="text", lang="en").text
+    assert "with about 200 items due, at most 14 may arrive late" in text
+    assert "answer at least 31 within 24 hours" in text
+    assert "at most 4 of about 200 ordered items may be cancelled" in text
+    assert "up to and including week 17 of 2027" in text
+
+
+def test_a_value_just_below_the_norm_does_not_look_like_the_norm() -> None:
+    """92.96% must not read as 93.0% beside a norm of 93%."""
+    story = STORIES["warning2"]
+    weeks = dict(story.weeks)
+    weeks[WEEK] = replace(weeks[WEEK], fulfilment=(1859, 2000))
+    close = replace(story, name="close", weeks=weeks)
+    report = evaluate_week(load_policy(close.policy), close.history(), WEEK)
+    data = {"seller": close.seller, "report": report, "source": "upload"}
+    text = render("alerts", data, fmt="text", lang="nl").text
+    assert "Op tijd geleverd: 92,95% (norm ≥ 93%)" in text
+
+
+def test_a_digest_of_several_sellers_without_team_keeps_their_order() -> None:
+    entries = [
+        {"seller": STORIES[name].seller, "report": STORIES[name].report(), "previous": None}
+        for name in ("gold", "closed")
+    ]
+    text = render("digest", {"entries": entries, "team": False}, fmt="text", lang="en").text
+    assert text.index("Koffie & Co") < text.index("Gadget Hoek")
+    team = render("digest", {"entries": entries, "team": True}, fmt="text", lang="en").text
+    assert team.index("Gadget Hoek") < team.index("Koffie & Co")
