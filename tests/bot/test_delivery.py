@@ -1,0 +1,204 @@
+"""Delivery through the real python-telegram-bot client against the fake Bot API: pacing,
+429s, failures, blocked chats and quiet hours."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from telegram import Bot
+from telegram.request import HTTPXRequest
+
+from bot.channels.telegram import TelegramSender
+from bot.config import Config
+from bot.delivery import DeliveryWorker
+from bot.store import PlannedMessage, Store
+from tests.conftest import FixedClock, make_config
+from tests.fakes import FakeTelegram
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeTelegram]:
+    async with FakeTelegram() as server:
+        yield server
+
+
+async def bot_for(fake: FakeTelegram, read_timeout: float = 5.0) -> Bot:
+    bot = Bot(
+        "42:delivery",
+        base_url=f"{fake.url}/bot",
+        base_file_url=f"{fake.url}/file/bot",
+        request=HTTPXRequest(read_timeout=read_timeout, connect_timeout=2.0),
+    )
+    await bot.initialize()
+    return bot
+
+
+@pytest.fixture
+async def sender(fake: FakeTelegram) -> AsyncIterator[TelegramSender]:
+    bot = await bot_for(fake)
+    try:
+        yield TelegramSender(bot)
+    finally:
+        await bot.shutdown()
+
+
+async def plan(
+    store: Store,
+    clock: FixedClock,
+    count: int,
+    *,
+    chats: int = 1,
+    urgent: bool = False,
+    prefix: str = "m",
+) -> list[int]:
+    chat_ids = [
+        (await store.chats.get_or_create("telegram", str(7000 + c), language="nl", now=clock())).id
+        for c in range(chats)
+    ]
+    await store.outbox.plan(
+        [
+            PlannedMessage(
+                dedup_key=f"{prefix}:{i}",
+                chat_id=chat_ids[i % chats],
+                seller_id=None,
+                week=None,
+                kind="test",
+                sections=(),
+                urgent=urgent,
+                body={"text": f"{prefix} {i}", "blocks": None, "parse_mode": None},
+                template="test",
+            )
+            for i in range(count)
+        ],
+        clock(),
+    )
+    return chat_ids
+
+
+async def states(store: Store) -> dict[str, int]:
+    return await store.outbox.counts()
+
+
+async def test_pacing_keeps_within_telegrams_limits(
+    store: Store, config: Config, clock: FixedClock, fake: FakeTelegram, sender: TelegramSender
+) -> None:
+    fake.enforce_limits(global_per_s=30, per_chat_per_s=1)
+    await plan(store, clock, 45, chats=15)
+    worker = DeliveryWorker(store, {"telegram": sender}, config, clock)
+    assert await worker.run_once() == 45
+    assert fake.rejected_429 == 0
+    assert len(fake.sent_messages()) == 45
+    assert await states(store) == {"sent": 45}
+
+
+async def test_a_429_is_waited_out_exactly_and_then_sent(
+    store: Store, config: Config, clock: FixedClock, fake: FakeTelegram, sender: TelegramSender
+) -> None:
+    await plan(store, clock, 1)
+    fake.fail_next("sendMessage", 429, retry_after=3)
+    worker = DeliveryWorker(store, {"telegram": sender}, config, clock)
+    assert await worker.run_once() == 0
+    [record] = await store.outbox.history()
+    assert record.state == "failed" and "retry after 3" in (record.last_error or "")
+    clock.advance(seconds=2)
+    assert await worker.run_once() == 0  # not before the time it was given
+    clock.advance(seconds=1)
+    assert await worker.run_once() == 1
+    assert fake.sent_texts() == ["m 0"]
+    row = await store.db.fetchone("SELECT attempts FROM outbox")
+    assert row is not None and row[0] == 1  # waiting for a 429 is no failed attempt
+
+
+async def test_server_errors_and_timeouts_are_retried_with_backoff(
+    store: Store, config: Config, clock: FixedClock, fake: FakeTelegram
+) -> None:
+    bot = await bot_for(fake, read_timeout=0.3)
+    try:
+        await plan(store, clock, 1)
+        worker = DeliveryWorker(store, {"telegram": TelegramSender(bot)}, config, clock)
+        fake.fail_next("sendMessage", 500)
+        assert await worker.run_once() == 0
+        clock.advance(seconds=3)  # first backoff: 1-2 s
+        fake.latency_s = 1.0
+        assert await worker.run_once() == 0  # timed out
+        fake.latency_s = 0.0
+        [record] = await store.outbox.history()
+        assert record.state == "failed" and "TimedOut" in (record.last_error or "")
+        clock.advance(seconds=5)  # second backoff: 2-4 s
+        assert await worker.run_once() == 1
+        row = await store.db.fetchone("SELECT attempts, state FROM outbox")
+        assert row is not None and tuple(row) == (3, "sent")
+    finally:
+        await bot.shutdown()
+
+
+async def test_a_blocked_chat_is_deactivated_and_the_admins_told_once(
+    store: Store, tmp_path: Path, clock: FixedClock, fake: FakeTelegram, sender: TelegramSender
+) -> None:
+    config = make_config(tmp_path, NORMWACHT_ADMINS="telegram:900", TELEGRAM_BOT_TOKEN="42:x")
+    [chat_id] = await plan(store, clock, 3)
+    fake.block_chat(7000)
+    worker = DeliveryWorker(store, {"telegram": sender}, config, clock)
+    await worker.run_once()
+    chat = await store.chats.get(chat_id)
+    assert chat is not None and not chat.active and "blocked" in (chat.inactive_reason or "")
+    sent = await store.outbox.history()
+    assert [r.state for r in sent if r.address == "7000"] == ["dead", "dead", "dead"]
+    # One notice to the admin, naming the destination.
+    assert [m["chat"]["id"] for m in fake.sent_messages()] == [900]
+    assert "telegram:7000" in fake.sent_texts()[0]
+    assert fake.calls_to("sendMessage")[0].params["chat_id"] == 7000  # tried once, not thrice
+
+
+async def test_quiet_hours_hold_notices_until_morning_but_not_urgent_alerts(
+    store: Store, tmp_path: Path, fake: FakeTelegram, sender: TelegramSender
+) -> None:
+    config = make_config(tmp_path, NORMWACHT_QUIET_HOURS="21:00-08:00")
+    clock = FixedClock(datetime(2026, 11, 18, 22, 30, tzinfo=UTC))  # 23:30 in Amsterdam
+    await plan(store, clock, 1, prefix="notice")
+    await plan(store, clock, 1, urgent=True, prefix="closure")
+    worker = DeliveryWorker(store, {"telegram": sender}, config, clock)
+    assert await worker.run_once() == 1
+    assert fake.sent_texts() == ["closure 0"]
+    held = await store.db.fetchone(
+        "SELECT state, next_attempt_at FROM outbox WHERE kind = 'test' AND urgent = 0"
+    )
+    assert held is not None and tuple(held) == ("pending", "2026-11-19T07:00:00.000000Z")
+    clock.now = datetime(2026, 11, 19, 6, 59, tzinfo=UTC)
+    assert await worker.run_once() == 0
+    clock.now = datetime(2026, 11, 19, 7, 0, tzinfo=UTC)  # 08:00 local
+    assert await worker.run_once() == 1
+    assert fake.sent_texts() == ["closure 0", "notice 0"]
+
+
+async def test_a_digest_and_a_warning_in_the_same_week_do_not_repeat_each_other(
+    sample_store: Store,
+    config: Config,
+    clock: FixedClock,
+    fake: FakeTelegram,
+    sender: TelegramSender,
+) -> None:
+    from bot.digest import plan_digests
+    from bot.service import Service
+    from bot.weekly import run_check
+    from norms import IsoWeek
+
+    chat = await sample_store.chats.get_or_create("telegram", "555", language="nl", now=clock())
+    await sample_store.chats.link(chat.id, "snel-speelgoed", "test", clock())
+    await run_check(sample_store, config.policy, IsoWeek(2026, 46), now=clock())
+    service = Service(sample_store, config, clock)
+    assert await plan_digests(service, now=clock()) == 1
+    assert await plan_digests(service, now=clock()) == 0  # once a week
+    worker = DeliveryWorker(
+        store=sample_store, senders={"telegram": sender}, config=config, clock=clock
+    )
+    clock.advance(seconds=1)
+    assert await worker.run_once() == 2
+    alert, digest = fake.sent_texts(555)
+    assert "verbeterplan" in alert.lower() and "Weekoverzicht" in digest
+    # The digest points at the track but does not repeat the alert's plan outline or tips.
+    alert_lines = {line for line in alert.splitlines() if len(line) > 40}
+    assert not alert_lines & set(digest.splitlines())
