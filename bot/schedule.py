@@ -78,20 +78,24 @@ class WeeklySchedule:
 
     # --- jobs ----------------------------------------------------------------------------
 
-    async def poll(self) -> None:
+    def last_week(self) -> IsoWeek:
+        return IsoWeek.containing(self.clock(), self.config.timezone).shift(-1)
+
+    async def poll(self, week: IsoWeek | None = None) -> None:
+        """Fetch the week from bol.com for every seller with credentials, once."""
         if self.poller is None:
             return
         now = self.clock()
-        week = IsoWeek.containing(now, self.config.timezone).shift(-1)
+        week = week or self.last_week()
         if await self._done("poll", str(week)):
             return
         await self.poller(week, now)
         await self._mark("poll", str(week), now)
 
-    async def check(self) -> int:
-        """The weekly check of the last complete week; returns messages planned."""
+    async def check(self, week: IsoWeek | None = None) -> int:
+        """The weekly check (of the last complete week); returns messages planned."""
         now = self.clock()
-        week = IsoWeek.containing(now, self.config.timezone).shift(-1)
+        week = week or self.last_week()
         outcome = await run_check(
             self.store,
             self.config.policy,
@@ -163,22 +167,24 @@ class WeeklySchedule:
         """Run, once, what was due while the bot was down."""
         ran: list[str] = []
         now = self.local()
-        week = IsoWeek.containing(now, self.config.timezone).shift(-1)
+        week = self.last_week()
+        if now < week_moments(week, self.tz).poll:
+            # Monday or Tuesday: the latest week due is the one before.
+            week = week.shift(-1)
         moments = week_moments(week, self.tz)
-        if (
-            now >= moments.poll
-            and self.poller is not None
-            and not await self._done("poll", str(week))
-        ):
-            await self.poll()
-            ran.append("poll")
+        polled = await self._done("poll", str(week))
+        if self.poller is not None and now >= moments.poll and not polled:
+            await self.poll(week)
+            ran.append(f"poll {week}")
         if now >= moments.check and not await self._done("check", str(week)):
-            await self.check()
-            ran.append("check")
-        if now.time() >= REMINDERS_AT:
-            await self.plan_reminders()
+            await self.check(week)
+            ran.append(f"check {week}")
+        if now.time() >= REMINDERS_AT and await self.plan_reminders():
+            ran.append("plan reminders")
         if await self.digests():
             ran.append("digests")
+        if ran:
+            log.info("caught up on start: %s", ", ".join(ran))
         return ran
 
     async def _done(self, job: str, key: str) -> bool:

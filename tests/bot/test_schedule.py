@@ -6,9 +6,14 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from bot.schedule import CHECK_AT, reminder_slot, week_moments
+import pytest
+
+from bot.config import Config
+from bot.schedule import CHECK_AT, WeeklySchedule, reminder_slot, week_moments
+from bot.service import Service
+from bot.store import Store
 from norms import IsoWeek
-from tests.conftest import make_config
+from tests.conftest import FixedClock, make_config
 
 AMS = ZoneInfo("Europe/Amsterdam")
 
@@ -57,3 +62,72 @@ def test_plan_reminders_every_two_days_after_the_suspension_check_day() -> None:
     assert reminder_slot(since, date(2026, 11, 20), 2) == date(2026, 11, 20)
     assert reminder_slot(since, date(2026, 11, 21), 2) == date(2026, 11, 20)
     assert reminder_slot(since, date(2026, 11, 22), 2) == date(2026, 11, 22)
+
+
+# --- catching up on start, with an injected clock -----------------------------------------
+
+
+@pytest.fixture
+async def schedule(sample_store: Store, config: Config, clock: FixedClock) -> WeeklySchedule:
+    chat = await sample_store.chats.get_or_create("telegram", "77", language="nl", now=clock())
+    await sample_store.chats.link(chat.id, "snel-speelgoed", "test", clock())
+    return WeeklySchedule(Service(sample_store, config, clock))
+
+
+async def kinds(store: Store) -> list[str]:
+    return [f"{r.kind} {r.week}" for r in await store.outbox.history()]
+
+
+async def test_catch_up_runs_a_missed_check_once(
+    schedule: WeeklySchedule, sample_store: Store, clock: FixedClock
+) -> None:
+    clock.now = datetime(2026, 11, 18, 7, 59, tzinfo=UTC)  # Wednesday 08:59 in Amsterdam
+    # Monday's digest was missed; the check of week 46 is not due before 09:00.
+    assert await schedule.catch_up() == ["digests"]
+    clock.now = datetime(2026, 11, 18, 8, 0, tzinfo=UTC)  # 09:00: week 46 is due
+    assert await schedule.catch_up() == ["check 2026-W46"]
+    assert await kinds(sample_store) == ["digest 2026-W46", "alerts 2026-W46"]
+    clock.now = datetime(2026, 11, 19, 8, 0, tzinfo=UTC)
+    assert await schedule.catch_up() == []
+
+
+async def test_a_check_missed_last_week_is_caught_up_on_monday(
+    schedule: WeeklySchedule, sample_store: Store, clock: FixedClock
+) -> None:
+    # Down from before Wednesday of week 46 until Monday of week 47, 10:00.
+    clock.now = datetime(2026, 11, 16, 9, 0, tzinfo=UTC)
+    ran = await schedule.catch_up()
+    assert ran[0] == "check 2026-W45"
+    assert "alerts 2026-W45" in await kinds(sample_store)
+
+
+async def test_plan_reminders_every_two_days_until_the_plan_is_in(
+    schedule: WeeklySchedule, sample_store: Store, clock: FixedClock
+) -> None:
+    clock.now = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)  # Friday, two days after the check
+    assert await schedule.plan_reminders() == 1
+    assert await schedule.plan_reminders() == 0
+    clock.now = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
+    assert await schedule.plan_reminders() == 0
+    clock.now = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
+    assert await schedule.plan_reminders() == 1
+    await sample_store.data.add_plan_event(
+        "snel-speelgoed", date(2026, 11, 22), "submitted", "test", clock()
+    )
+    clock.now = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+    assert await schedule.plan_reminders() == 0
+    reminders = [r for r in await sample_store.outbox.history() if r.kind == "plan_reminder"]
+    assert len(reminders) == 2 and "Snel Speelgoed" in reminders[0].text
+
+
+async def test_digests_follow_each_chats_day_and_hour(
+    schedule: WeeklySchedule, sample_store: Store, clock: FixedClock
+) -> None:
+    chat = await sample_store.chats.find("telegram", "77")
+    assert chat is not None
+    await sample_store.chats.set_digest_time(chat.id, day=5, hour=17)  # Friday 17:00
+    clock.now = datetime(2026, 11, 20, 15, 59, tzinfo=UTC)  # Friday 16:59 local
+    assert await schedule.digests() == 0
+    clock.now = datetime(2026, 11, 20, 16, 0, tzinfo=UTC)
+    assert await schedule.digests() == 1
+    assert await schedule.digests() == 0
