@@ -15,6 +15,7 @@ from bot.channels.console import ADMIN_ADDRESS, CONSOLE, ConsoleChat, ConsoleSen
 from bot.clock import Clock
 from bot.config import Config
 from bot.delivery import DeliveryWorker, Sender
+from bot.logs import configure_logging
 from bot.notify import admin_chats
 from bot.sample import load_sample
 from bot.service import Service
@@ -64,9 +65,7 @@ async def console_catch_up(store: Store, config: Config, clock: Clock) -> None:
 
 async def run_bot(config: Config, clock: Clock, *, demo: bool = False) -> int:
     """Run until SIGINT/SIGTERM, or (console only) until end of input."""
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(config)
     store = await prepare_store(config, clock, demo=demo)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

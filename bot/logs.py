@@ -1,0 +1,50 @@
+"""Logging that never shows a secret: tokens are masked in every record, whatever logs it."""
+
+from __future__ import annotations
+
+import logging
+
+from bot.config import Config
+
+MASK = "«secret»"
+
+
+class RedactSecrets(logging.Filter):
+    """Replaces every configured secret in a record's final message."""
+
+    def __init__(self, secrets: list[str]) -> None:
+        super().__init__()
+        # Longest first, so a secret that contains another is masked whole.
+        self.secrets = sorted({s for s in secrets if len(s) >= 6}, key=len, reverse=True)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        masked = message
+        for secret in self.secrets:
+            masked = masked.replace(secret, MASK)
+        if masked != message:
+            record.msg, record.args = masked, None
+        return True
+
+
+def config_secrets(config: Config) -> list[str]:
+    values = [
+        config.telegram_token,
+        config.slack_bot_token,
+        config.slack_app_token,
+        config.slack_signing_secret,
+        config.secret_key.decode("ascii") if config.secret_key else None,
+    ]
+    return [v for v in values if v]
+
+
+def configure_logging(config: Config, level: int = logging.INFO) -> RedactSecrets:
+    """Log to stderr with secrets masked; HTTP client chatter (which carries the bot token
+    in its URLs) only from warnings up."""
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    redact = RedactSecrets(config_secrets(config))
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(redact)
+    for noisy in ("httpx", "httpcore", "apscheduler.executors.default"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    return redact
