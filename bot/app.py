@@ -18,7 +18,7 @@ from bot.delivery import DeliveryWorker, Sender
 from bot.logs import configure_logging
 from bot.notify import admin_chats
 from bot.sample import load_sample
-from bot.service import Service
+from bot.service import CredentialCheck, Service
 from bot.store import Store
 from bot.weekly import run_check
 
@@ -74,7 +74,7 @@ async def run_bot(config: Config, clock: Clock, *, demo: bool = False) -> int:
             loop.add_signal_handler(sig, stop.set)
     try:
         async with AsyncExitStack() as stack:
-            service = Service(store, config, clock)
+            service = Service(store, config, clock, check_credentials=credential_check(config))
             senders: dict[str, Sender] = {}
             platforms = await start_channels(stack, service, config, senders, stop)
             console_only = not platforms
@@ -135,15 +135,28 @@ async def start_scheduler(
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
     from bot.ingest.poll import scheduled_poller
+    from bot.ingest.provisional import scheduled_early_warning
     from bot.schedule import WeeklySchedule
 
-    schedule = WeeklySchedule(service, scheduled_poller(service.store, service.config))
+    store, config = service.store, service.config
+    schedule = WeeklySchedule(
+        service, scheduled_poller(store, config), scheduled_early_warning(store, config)
+    )
     await schedule.catch_up()
     worker.wakeup.set()
     scheduler = AsyncIOScheduler(timezone=service.config.timezone)
     schedule.register(scheduler, worker.wakeup.set)
     scheduler.start()
     stack.callback(scheduler.shutdown, wait=False)
+
+
+def credential_check(config: Config) -> CredentialCheck | None:
+    """``/connect`` checks credentials with a token request when they can be stored."""
+    if config.secret_key is None:
+        return None
+    from bot.ingest.bol_api import check_credentials
+
+    return check_credentials(config)
 
 
 async def _cancel(tasks: list[asyncio.Task[None]]) -> None:

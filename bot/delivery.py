@@ -112,7 +112,7 @@ class Pacer:
 
 def backoff(attempts: int, rng: random.Random) -> float:
     """Exponential backoff with full jitter."""
-    ceiling = min(BACKOFF_MAX_S, BACKOFF_BASE_S * 2 ** max(0, attempts - 1))
+    ceiling = min(BACKOFF_MAX_S, BACKOFF_BASE_S * 2.0 ** max(0, attempts - 1))
     return ceiling / 2 + rng.uniform(0, ceiling / 2)
 
 

@@ -27,9 +27,11 @@ log = logging.getLogger(__name__)
 POLL_AT = ("wed", time(6, 0))
 CHECK_AT = ("wed", time(9, 0))
 REMINDERS_AT = time(9, 0)
+EARLY_WARNING_AT = time(12, 0)
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 Poller = Callable[[IsoWeek, datetime], Awaitable[object]]
+EarlyWarning = Callable[[datetime], Awaitable[object]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,8 +64,14 @@ def reminder_slot(plan_since: IsoWeek, today: date, every_days: int) -> date | N
 
 
 class WeeklySchedule:
-    def __init__(self, service: Service, poller: Poller | None = None) -> None:
+    def __init__(
+        self,
+        service: Service,
+        poller: Poller | None = None,
+        early_warning: EarlyWarning | None = None,
+    ) -> None:
         self.service = service
+        self.early_warning = early_warning
         self.store = service.store
         self.config = service.config
         self.clock = service.clock
@@ -105,6 +113,11 @@ class WeeklySchedule:
         )
         log.info("checked %s: %d message(s) planned", week, outcome.planned)
         return outcome.planned
+
+    async def provisional(self) -> None:
+        """The daily early warning on the current week's figures so far (never stored)."""
+        if self.early_warning is not None:
+            await self.early_warning(self.clock())
 
     async def plan_reminders(self) -> int:
         """Remind sellers whose improvement plan is still required."""
@@ -214,6 +227,9 @@ class WeeklySchedule:
                 minute=CHECK_AT[1].minute,
                 timezone=tz,
             ),
+            "provisional": CronTrigger(
+                hour=EARLY_WARNING_AT.hour, minute=EARLY_WARNING_AT.minute, timezone=tz
+            ),
             "plan_reminders": CronTrigger(
                 hour=REMINDERS_AT.hour, minute=REMINDERS_AT.minute, timezone=tz
             ),
@@ -225,6 +241,7 @@ class WeeklySchedule:
         jobs: dict[str, Callable[[], Awaitable[object]]] = {
             "poll": self.poll,
             "check": self.check,
+            "provisional": self.provisional,
             "plan_reminders": self.plan_reminders,
             "digests": self.digests,
         }

@@ -10,6 +10,7 @@ from bot.importer import ImportResult
 from bot.store import Chat, PlannedMessage, Seller, Store
 from messages import SellerRef
 from norms import URGENT_ALERTS, IsoWeek, Policy, WeekReport, evaluate_week
+from norms.report import Alert
 
 
 @dataclass
@@ -83,7 +84,7 @@ async def run_check(
     return CheckOutcome(reports, count, missing)
 
 
-def section_ids(report: WeekReport) -> dict[str, str]:
+def section_ids(report: WeekReport) -> dict[str, Alert]:
     """The week's alert sections keyed so that a changed step counts as a new claim:
     ``warning@2`` and ``warning@3`` are different messages."""
     step = report.track.step if report.track is not None else 0

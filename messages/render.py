@@ -56,6 +56,7 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "connect_ok": ("seller",),
     "connect_failed": ("reason",),
     "poll_failed": ("seller", "reason"),
+    "provisional": ("seller", "week", "failing"),
 }
 KINDS: frozenset[str] = frozenset(REQUIRED)
 

@@ -90,8 +90,8 @@ class ConsoleChat:
         text = render(reply.kind, reply.data, fmt="text", lang=lang).text
         if reply.image is not None:
             self.image_dir.mkdir(parents=True, exist_ok=True)
-            seller = reply.data.get("seller")
-            name = f"history-{getattr(seller, 'id', 'chart')}.png"
+            subject = reply.data.get("seller")
+            name = f"history-{getattr(subject, 'id', 'chart')}.png"
             path = self.image_dir / name
             path.write_bytes(reply.image)
             text = f"{text.rstrip()}\n[{path}]"

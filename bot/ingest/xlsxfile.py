@@ -11,7 +11,7 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
-import openpyxl  # type: ignore[import-untyped]
+import openpyxl
 
 from bot.ingest.rows import Issue, Row
 from bot.ingest.tables import Record, read_table

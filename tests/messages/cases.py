@@ -106,8 +106,20 @@ OTHER_CASES: dict[str, tuple[str, Mapping[str, Any]]] = {
     "connect_prompt_id__default": ("connect_prompt_id", {}),
     "connect_prompt_secret__default": ("connect_prompt_secret", {}),
     "connect_ok__default": ("connect_ok", {"seller": SHOP}),
-    "connect_failed__default": ("connect_failed", {"reason": "401 Unauthorized"}),
-    "poll_failed__default": ("poll_failed", {"seller": SHOP, "reason": "429 Too Many Requests"}),
+    "connect_failed__default": ("connect_failed", {"reason": "bad_credentials"}),
+    "connect_failed__unknown": ("connect_failed", {"reason": "401 Unauthorized"}),
+    "poll_failed__default": ("poll_failed", {"seller": SHOP, "reason": "rate_limited"}),
+    "provisional__default": (
+        "provisional",
+        {
+            "seller": SHOP,
+            "week": WEEK.shift(1),
+            "failing": [
+                STORIES["warning2"].report().indicators[i]
+                for i in STORIES["warning2"].report().verdict.failed_escalating
+            ],
+        },
+    ),
 }
 
 
