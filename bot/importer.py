@@ -137,29 +137,18 @@ async def _stage(
         for item in batch:
             if isinstance(item, Issue):
                 note(item)
-            elif isinstance(item, MeasurementRow):
+                continue
+            place = (item.file, item.line, item.seller_column)
+            result.sellers.add(item.seller_id)
+            if isinstance(item, MeasurementRow):
                 staged_m.append(
-                    (
-                        *measurement_row(item.seller_id, item.measurement, source, now),
-                        item.file,
-                        item.line,
-                        item.seller_column,
-                    )
+                    (*measurement_row(item.seller_id, item.measurement, source, now), *place)
                 )
                 result.measurements += 1
-                result.sellers.add(item.seller_id)
                 result.weeks.add((item.seller_id, item.measurement.week))
             else:
-                staged_r.append(
-                    (
-                        *rating_row(item.seller_id, item.rating, source, now),
-                        item.file,
-                        item.line,
-                        item.seller_column,
-                    )
-                )
+                staged_r.append((*rating_row(item.seller_id, item.rating, source, now), *place))
                 result.ratings += 1
-                result.sellers.add(item.seller_id)
         if staged_m:
             await conn.executemany(
                 f"INSERT INTO staged_measurements VALUES ({','.join('?' * 15)})", staged_m

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from norms.goldlabel import GoldLabel, gold_label
 from norms.model import INDICATORS, Indicator, SellerHistory, Status
@@ -29,19 +29,8 @@ Alert = Literal[
     "strikes_expired",
 ]
 
-ALERT_ORDER: tuple[Alert, ...] = (
-    "closure",
-    "last_warning",
-    "suspension",
-    "warning",
-    "rating_critical",
-    "rating_danger",
-    "norm_notice",
-    "gold_label_reached",
-    "gold_label_lost",
-    "track_ended",
-    "strikes_expired",
-)
+# The order of a week's message sections (NORMS.md §5), as ``Alert`` lists them.
+ALERT_ORDER: tuple[Alert, ...] = get_args(Alert)
 
 # Alerts that must reach the seller even when muted or in quiet hours.
 URGENT_ALERTS: frozenset[str] = frozenset(
