@@ -47,7 +47,8 @@ def _gap(lang: Language, score: Score) -> str:
     if diff is None:
         return "–"
     scale = 1 if _is_rating(score.indicator) else 100
-    return locale.decimal(abs(diff) * scale, lang)
+    # A real miss never reads as "0,0": 0.02 points below is shown as 0,02.
+    return locale.decimal(abs(diff) * scale, lang, locale.distinct_from(abs(diff), 0.0, scale))
 
 
 def _num_vs(lang: Language, value: float, threshold: float) -> str:
