@@ -15,7 +15,7 @@ from pathlib import Path
 
 from telegram import Bot
 
-from bot.channels.telegram import TelegramSender
+from bot.channels.telegram_sender import TelegramSender
 from bot.config import load_config
 from bot.delivery import DeliveryWorker
 from bot.store import PlannedMessage, Store

@@ -175,7 +175,7 @@ async def delivery_senders(config: Config) -> AsyncIterator[dict[str, Sender]]:
     async with AsyncExitStack() as stack:
         senders: dict[str, Sender] = {CONSOLE: ConsoleSender()}
         if config.telegram_token:
-            from bot.channels.telegram import telegram_sender
+            from bot.channels.telegram_sender import telegram_sender
 
             senders["telegram"] = await stack.enter_async_context(telegram_sender(config))
         if config.slack_bot_token:

@@ -26,6 +26,7 @@ MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 HISTORY_DEFAULT_WEEKS = 12
 HISTORY_MAX_WEEKS = 52
 MAX_LISTED_ISSUES = 15
+REPORT_CACHE_SIZE = 2000
 
 # Checks bol.com credentials with a token request: None when good, else the reason.
 CredentialCheck = Callable[[str, str], Awaitable[str | None]]
@@ -86,6 +87,8 @@ class Service:
         self.config = config
         self.clock = clock
         self.check_credentials = check_credentials
+        # Reports are derived data: cached until anything in the database changes.
+        self._reports: dict[tuple[str, IsoWeek, bool, tuple[int, int]], WeekReport | None] = {}
 
     # --- entry points ------------------------------------------------------------------
 
@@ -213,12 +216,22 @@ class Service:
 
     async def report_for(self, seller: Seller, week: IsoWeek | None = None) -> WeekReport | None:
         """The seller's report for ``week`` (default: the last complete week with data)."""
-        weeks = await self.store.data.weeks_with_data(seller.id)
-        if not weeks:
-            return None
-        target = week or min(self.last_complete_week(), weeks[-1])
-        histories = await self.store.data.histories([seller.id], target)
-        return evaluate_week(self.config.policy, histories[seller.id], target)
+        limit = week or self.last_complete_week()
+        key = (seller.id, limit, week is None, await self.store.db.version())
+        if key in self._reports:
+            return self._reports[key]
+        target = week
+        if target is None:
+            latest = await self.store.data.last_week_with_data(seller.id)
+            target = min(limit, latest) if latest is not None else None
+        report = None
+        if target is not None:
+            histories = await self.store.data.histories([seller.id], target)
+            report = evaluate_week(self.config.policy, histories[seller.id], target)
+        if len(self._reports) >= REPORT_CACHE_SIZE:
+            self._reports.clear()
+        self._reports[key] = report
+        return report
 
     async def _seller_reply(self, ctx: ChatContext, kind: str, args: list[str]) -> list[Reply]:
         seller, _, problem = await self._resolve(ctx, kind, args)

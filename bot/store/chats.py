@@ -45,6 +45,10 @@ class Chats:
     async def get_or_create(
         self, platform: str, address: str, *, language: str, now: datetime, title: str = ""
     ) -> Chat:
+        """The chat's row, created on first contact (a read only, after that)."""
+        chat = await self.find(platform, address)
+        if chat is not None:
+            return chat
         async with self.db.transaction() as conn:
             await conn.execute(
                 "INSERT INTO chats (platform, address, title, language, created_at) "

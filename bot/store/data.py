@@ -146,12 +146,13 @@ class WeeklyData:
         )
         return row["source"] if row else None
 
-    async def weeks_with_data(self, seller_id: str) -> list[IsoWeek]:
-        rows = await self.db.fetchall(
-            "SELECT DISTINCT year, week FROM measurements WHERE seller_id = ? ORDER BY year, week",
+    async def last_week_with_data(self, seller_id: str) -> IsoWeek | None:
+        row = await self.db.fetchone(
+            "SELECT year, week FROM measurements WHERE seller_id = ? "
+            "ORDER BY year DESC, week DESC LIMIT 1",
             (seller_id,),
         )
-        return [IsoWeek(r["year"], r["week"]) for r in rows]
+        return IsoWeek(row["year"], row["week"]) if row else None
 
     async def latest_week(self) -> IsoWeek | None:
         row = await self.db.fetchone(

@@ -24,6 +24,8 @@ class Database:
         self.conn = conn
         self.path = path
         self._write_lock = asyncio.Lock()
+        # Bumped by every commit of this connection: caches of derived data key on it.
+        self.generation = 0
 
     @classmethod
     async def open(cls, path: Path | str) -> Database:
@@ -71,6 +73,13 @@ class Database:
                 await self.conn.execute("ROLLBACK")
                 raise
             await self.conn.execute("COMMIT")
+            self.generation += 1
+
+    async def version(self) -> tuple[int, int]:
+        """Changes so far: this connection's commits, and SQLite's count of commits by
+        other connections (another ``normwacht`` process importing, say)."""
+        row = await self.fetchone("PRAGMA data_version")
+        return self.generation, int(row[0]) if row else 0
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
         async with self.conn.execute(sql, params) as cur:

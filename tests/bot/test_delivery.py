@@ -11,7 +11,7 @@ import pytest
 from telegram import Bot
 from telegram.request import HTTPXRequest
 
-from bot.channels.telegram import TelegramSender
+from bot.channels.telegram_sender import TelegramSender
 from bot.config import Config
 from bot.delivery import DeliveryWorker
 from bot.store import PlannedMessage, Store

@@ -535,7 +535,11 @@ class FakeTelegram(FakeServer):
             raise TelegramApiError(400, "Bad Request: message to edit not found")
         if message.get("text") == params.get("text") and "reply_markup" not in params:
             raise TelegramApiError(400, "Bad Request: message is not modified")
-        message = {**message, "text": params.get("text"), "edit_date": int(time.time())}
+        # Like Telegram: an edit without reply_markup removes the buttons.
+        message = {k: v for k, v in message.items() if k != "reply_markup"} | {
+            "text": params.get("text"),
+            "edit_date": int(time.time()),
+        }
         _copy_inline_keyboard(params, message)
         self.messages[key] = message
         return message

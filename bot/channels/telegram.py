@@ -1,0 +1,384 @@
+"""The Telegram channel: python-telegram-bot 22 in front of the service layer.
+
+Updates go in as text (commands, the ``/connect`` answers), documents (imports) and button
+presses (the seller choice); ``Reply``s come out as HTML messages, photos and inline
+keyboards. Nothing here decides what to say: ``bot.service`` does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import tempfile
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from contextlib import suppress
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import partial
+from pathlib import Path
+from typing import Any, TypeVar, cast
+
+from telegram import (
+    BotCommand,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    Update,
+)
+from telegram import Chat as TgChat
+from telegram.error import (
+    BadRequest,
+    RetryAfter,
+    TelegramError,
+)
+from telegram.ext import (
+    Application,
+    BaseUpdateProcessor,
+    CallbackContext,
+    CallbackQueryHandler,
+    CommandHandler,
+    MessageHandler,
+    filters,
+)
+
+from bot.channels.telegram_sender import (
+    NO_PREVIEW,
+    PLATFORM,
+    TelegramSender,
+    chat_id_of,
+    http_request,
+    retry_seconds,
+)
+from bot.config import Config
+from bot.service import COMMANDS, MAX_UPLOAD_BYTES, ChatContext, Reply, Service
+from bot.store import Chat
+from messages import Language, render, split_telegram
+
+log = logging.getLogger(__name__)
+
+POLL_TIMEOUT = timedelta(seconds=10)
+CAPTION_LIMIT = 1024
+CALLBACK_DATA_LIMIT = 64  # bytes, a Bot API limit
+MAX_CONCURRENT_UPDATES = 32
+# An interactive reply waits out a short flood wait once; longer ones are dropped (logged).
+MAX_REPLY_WAIT_S = 5.0
+
+# The command menu (setMyCommands): the default list is Dutch, "en" users get English.
+MENU: dict[str, dict[str, str]] = {
+    "nl": {
+        "start": "Deze chat koppelen met een code",
+        "help": "Wat ik voor je doe",
+        "score": "Scores van de afgelopen week",
+        "goldlabel": "Wat nog nodig is voor het gouden label",
+        "status": "Stand van het verbetertraject",
+        "plan": "Verbeterplan; /plan done als het is ingediend",
+        "history": "Verloop als grafiek",
+        "digest": "Weekoverzicht van je winkels",
+        "sellers": "Winkels die deze chat volgt",
+        "language": "Taal: /language nl of /language en",
+        "mute": "Overzichten en meldingen pauzeren",
+        "unmute": "Overzichten en meldingen weer aan",
+        "connect": "bol.com-API-gegevens koppelen",
+    },
+    "en": {
+        "start": "Link this chat with a code",
+        "help": "What I do for you",
+        "score": "Scores of the last week",
+        "goldlabel": "What the gold label still needs",
+        "status": "Where the improvement track stands",
+        "plan": "Improvement plan; /plan done once submitted",
+        "history": "Trend as a chart",
+        "digest": "Weekly overview of your shops",
+        "sellers": "Shops this chat follows",
+        "language": "Language: /language nl or /language en",
+        "mute": "Pause digests and notices",
+        "unmute": "Digests and notices back on",
+        "connect": "Connect bol.com API credentials",
+    },
+}
+
+T = TypeVar("T")
+TgApplication = Application[Any, Any, Any, Any, Any, Any]
+TgContext = CallbackContext[Any, Any, Any, Any]
+
+
+def _language(chat: Chat) -> Language:
+    return cast(Language, chat.language if chat.language in MENU else "nl")
+
+
+async def _patiently(call: Callable[[], Awaitable[T]]) -> T:
+    """Run a Bot API call; on a short flood wait, wait it out and try once more."""
+    try:
+        return await call()
+    except RetryAfter as exc:
+        if retry_seconds(exc) > MAX_REPLY_WAIT_S:
+            raise
+        await asyncio.sleep(retry_seconds(exc))
+        return await call()
+
+
+# --- updates in, replies out ---------------------------------------------------------
+
+
+class ChatOrderedProcessor(BaseUpdateProcessor):
+    """Chats are answered concurrently; the updates of one chat in the order they came."""
+
+    def __init__(self, max_concurrent_updates: int) -> None:
+        super().__init__(max_concurrent_updates)
+        self._locks: dict[int, asyncio.Lock] = {}
+        self._queued: Counter[int] = Counter()
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        chat = update.effective_chat if isinstance(update, Update) else None
+        if chat is None:
+            await coroutine
+            return
+        lock = self._locks.setdefault(chat.id, asyncio.Lock())
+        self._queued[chat.id] += 1
+        try:
+            async with lock:
+                await coroutine
+        finally:
+            self._queued[chat.id] -= 1
+            if not self._queued[chat.id]:
+                del self._queued[chat.id], self._locks[chat.id]
+
+    async def initialize(self) -> None:
+        pass
+
+    async def shutdown(self) -> None:
+        pass
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """One Bot API message of a reply: text, or a photo with an optional caption."""
+
+    text: str | None
+    photo: bytes | None = None
+    markup: InlineKeyboardMarkup | None = None
+
+
+def outgoing(reply: Reply, language: Language, *, caption: bool = True) -> list[Outgoing]:
+    """The messages that carry ``reply``: split text, the photo, the seller keyboard."""
+    text = render(reply.kind, reply.data, fmt="telegram", lang=language).text.strip()
+    chunks = split_telegram(text) if text else []
+    if reply.image is not None:
+        if caption and len(chunks) == 1 and len(chunks[0]) <= CAPTION_LIMIT:
+            return [Outgoing(chunks[0], reply.image)]
+        texts = [Outgoing(c) for c in chunks]
+        photo = Outgoing(None, reply.image)
+        return [photo, *texts] if caption else [*texts, photo]
+    out = [Outgoing(c) for c in chunks]
+    if reply.choices and reply.command and out:
+        out[-1] = Outgoing(out[-1].text, markup=seller_keyboard(reply))
+    return out
+
+
+def seller_keyboard(reply: Reply) -> InlineKeyboardMarkup:
+    """One button a seller; pressing it runs ``/{command} {seller_id}`` in this chat."""
+    rows = []
+    for seller in reply.choices:
+        data = f"/{reply.command} {seller.id}"
+        if len(data.encode()) <= CALLBACK_DATA_LIMIT:
+            rows.append([InlineKeyboardButton(seller.name, callback_data=data)])
+    return InlineKeyboardMarkup(rows)
+
+
+class TelegramChannel:
+    """Polls the Bot API and answers every update through ``Service``."""
+
+    def __init__(self, service: Service, config: Config) -> None:
+        assert config.telegram_token, "TELEGRAM_BOT_TOKEN is not set"
+        self.service = service
+        self.config = config
+        root = config.telegram_api_url.rstrip("/")
+        self.app: TgApplication = (
+            Application.builder()
+            .token(config.telegram_token)
+            .base_url(f"{root}/bot")
+            .base_file_url(f"{root}/file/bot")
+            .job_queue(None)
+            .request(http_request())
+            .get_updates_request(http_request(connection_pool_size=1))
+            .concurrent_updates(ChatOrderedProcessor(MAX_CONCURRENT_UPDATES))
+            .build()
+        )
+        self.sender = TelegramSender(self.app.bot)
+        self.app.add_handler(CommandHandler(list(COMMANDS), self._on_text))
+        self.app.add_handler(MessageHandler(filters.COMMAND, self._on_text))  # unknown ones
+        self.app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, self._on_plain))
+        self.app.add_handler(MessageHandler(filters.Document.ALL, self._on_document))
+        self.app.add_handler(CallbackQueryHandler(self._on_button))
+        self.app.add_error_handler(self._on_error)
+
+    async def start(self) -> None:
+        """Connect (getMe), register the command menu, and start long polling."""
+        await self.app.initialize()
+        try:
+            await self.register_commands()
+            await self.app.start()
+            assert self.app.updater is not None
+            await self.app.updater.start_polling(
+                timeout=POLL_TIMEOUT, allowed_updates=["message", "callback_query"]
+            )
+        except BaseException:
+            await self.stop()
+            raise
+        log.info("telegram: polling as @%s", self.app.bot.username)
+
+    async def stop(self) -> None:
+        """Stop polling, finish the updates in hand, close the HTTP clients."""
+        if self.app.updater is not None and self.app.updater.running:
+            await self.app.updater.stop()
+        if self.app.running:
+            await self.app.stop()
+        await self.app.shutdown()
+
+    async def register_commands(self) -> None:
+        """The ``/`` menu in Dutch (the default) and English; a failure is only logged."""
+        for language, menu in MENU.items():
+            commands = [BotCommand(name, menu[name]) for name in COMMANDS]
+            code = None if language == "nl" else language
+            try:
+                await self.app.bot.set_my_commands(commands, language_code=code)
+            except TelegramError as exc:
+                log.warning("telegram: setMyCommands (%s) failed: %s", language, exc)
+
+    # --- handlers ----------------------------------------------------------------------
+
+    async def _context(self, update: Update) -> ChatContext | None:
+        tg_chat, user = update.effective_chat, update.effective_user
+        if tg_chat is None:
+            return None
+        address = str(tg_chat.id)
+        chat = await self.service.store.chats.find(PLATFORM, address)
+        if chat is None:
+            chat = await self.service.chat_for(PLATFORM, address, _title(tg_chat))
+        elif not chat.active:
+            # They wrote to us, so the chat is reachable again (unblocked, re-added).
+            await self.service.store.chats.reactivate(chat.id)
+            chat = await self.service.store.chats.get(chat.id) or chat
+        user_id = str(user.id) if user is not None else None
+        return ChatContext(chat, user_id, self.config.is_admin(PLATFORM, user_id))
+
+    async def _on_text(self, update: Update, context: TgContext) -> None:
+        ctx = await self._context(update)
+        if ctx is not None:
+            await self._handle_text(update, ctx)
+
+    async def _on_plain(self, update: Update, context: TgContext) -> None:
+        ctx = await self._context(update)
+        if ctx is None:
+            return
+        chat = update.effective_chat
+        in_group = chat is not None and chat.type != TgChat.PRIVATE
+        # In groups only the /connect conversation reads plain text; chatter is not for us.
+        if in_group and await self.service.store.chats.conversation(ctx.chat.id) is None:
+            return
+        await self._handle_text(update, ctx)
+
+    async def _handle_text(self, update: Update, ctx: ChatContext) -> None:
+        message = update.effective_message
+        if message is None or message.text is None:
+            return
+        replies = await self.service.handle(ctx, message.text)
+        await self._answer(ctx, message, replies)
+
+    async def _on_document(self, update: Update, context: TgContext) -> None:
+        message = update.effective_message
+        ctx = await self._context(update)
+        if message is None or message.document is None or ctx is None:
+            return
+        document = message.document
+        filename = Path(document.file_name or "upload").name or "upload"
+        if not ctx.is_admin and not await self.service.store.chats.sellers_of(ctx.chat.id):
+            # A stranger's file is not worth downloading.
+            await self._answer(ctx, message, [Reply("who_are_you")])
+            return
+        if document.file_size is not None and document.file_size > MAX_UPLOAD_BYTES:
+            await self._answer(ctx, message, [self.service.upload_too_big(filename)])
+            return
+        with tempfile.TemporaryDirectory(prefix="normwacht-") as folder:
+            path = Path(folder) / filename
+            remote = await document.get_file()
+            await remote.download_to_drive(path)
+            replies = await self.service.handle_upload(ctx, path, filename)
+        await self._answer(ctx, message, replies)
+
+    async def _on_button(self, update: Update, context: TgContext) -> None:
+        query = update.callback_query
+        if query is None:
+            return
+        await query.answer()
+        data = query.data or ""
+        command = data[1:].split(maxsplit=1)[0] if data.startswith("/") else ""
+        ctx = await self._context(update)
+        if ctx is None or command not in COMMANDS:
+            return
+        replies = await self.service.handle(ctx, data)
+        language = await self._language_after(ctx, replies)
+        prompt = query.message if isinstance(query.message, Message) else None
+        messages = [o for r in replies for o in outgoing(r, language, caption=prompt is None)]
+        if prompt is not None and messages and messages[0].photo is None:
+            # The answer takes the place of the question (and its buttons).
+            first = messages.pop(0)
+            try:
+                await _patiently(
+                    partial(
+                        prompt.edit_text,
+                        first.text or "",
+                        parse_mode="HTML",
+                        reply_markup=first.markup,  # none: Telegram drops the buttons
+                        link_preview_options=NO_PREVIEW,
+                    )
+                )
+            except BadRequest:
+                messages.insert(0, first)
+        await self._send(ctx, messages)
+
+    async def _on_error(self, update: object, context: TgContext) -> None:
+        update_id = update.update_id if isinstance(update, Update) else None
+        log.error("telegram: update %s failed", update_id, exc_info=context.error)
+
+    # --- replies -----------------------------------------------------------------------
+
+    async def _language_after(self, ctx: ChatContext, replies: list[Reply]) -> Language:
+        if any(r.kind == "language_set" for r in replies):
+            fresh = await self.service.store.chats.get(ctx.chat.id)
+            return _language(fresh or ctx.chat)
+        return _language(ctx.chat)
+
+    async def _answer(self, ctx: ChatContext, prompt: Message, replies: list[Reply]) -> None:
+        if any(r.delete_prompt for r in replies):
+            # It held a secret; without delete rights in a group this fails: say nothing.
+            with suppress(TelegramError):
+                await prompt.delete()
+        language = await self._language_after(ctx, replies)
+        await self._send(ctx, [o for r in replies for o in outgoing(r, language)])
+
+    async def _send(self, ctx: ChatContext, messages: list[Outgoing]) -> None:
+        chat_id = chat_id_of(ctx.chat.address)
+        bot = self.app.bot
+        for out in messages:
+            if out.photo is not None:
+                mode = "HTML" if out.text else None
+                await _patiently(
+                    partial(bot.send_photo, chat_id, out.photo, caption=out.text, parse_mode=mode)
+                )
+            elif out.text:
+                await _patiently(
+                    partial(
+                        bot.send_message,
+                        chat_id,
+                        out.text,
+                        parse_mode="HTML",
+                        reply_markup=out.markup,
+                        link_preview_options=NO_PREVIEW,
+                    )
+                )
+
+
+def _title(chat: TgChat) -> str:
+    return chat.title or chat.full_name or ""

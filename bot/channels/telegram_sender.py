@@ -1,0 +1,106 @@
+"""Delivery through Telegram: outbox messages out, Bot API failures mapped to the delivery
+worker's error kinds (429 waits, blocked chats are unreachable, 5xx and timeouts retried)."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+from typing import Any
+
+from telegram import Bot, LinkPreviewOptions
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
+from telegram.request import HTTPXRequest
+
+from bot.config import Config
+from bot.delivery import Rejected, RetryLater, Transient, Unreachable
+from messages import split_telegram
+
+# Without it PTB warns on every RetryAfter (ENGINEERING.md); the app must not depend on
+# the operator remembering to export it.
+os.environ.setdefault("PTB_TIMEDELTA", "true")
+
+PLATFORM = "telegram"
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+_UNREACHABLE_400 = ("chat not found", "peer_id_invalid", "user not found", "chat_write_forbidden")
+
+
+def retry_seconds(exc: RetryAfter) -> float:
+    wait = exc.retry_after
+    return wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
+
+
+def chat_id_of(address: str) -> int | str:
+    return int(address) if re.fullmatch(r"-?\d+", address) else address
+
+
+def http_request(**overrides: Any) -> HTTPXRequest:
+    """PTB's HTTP client with timeouts that suit a bot answering people."""
+    timeouts: dict[str, Any] = {
+        "connect_timeout": 5.0,
+        "read_timeout": 15.0,
+        "write_timeout": 15.0,
+        "media_write_timeout": 30.0,
+        "pool_timeout": 5.0,
+    }
+    return HTTPXRequest(**(timeouts | overrides))
+
+
+class TelegramSender:
+    """Sends outbox messages; Bot API failures become the delivery worker's error kinds."""
+
+    platform = PLATFORM
+
+    def __init__(self, bot: Bot) -> None:
+        self.bot = bot
+
+    async def send(self, address: str, body: dict[str, Any]) -> str | None:
+        chat_id = chat_id_of(address)
+        parse_mode = body.get("parse_mode")
+        chunks = split_telegram(str(body.get("text") or ""))
+        if not chunks:
+            raise Rejected("empty message")
+        first: str | None = None
+        try:
+            for chunk in chunks:
+                message = await self.bot.send_message(
+                    chat_id, chunk, parse_mode=parse_mode, link_preview_options=NO_PREVIEW
+                )
+                first = first or str(message.message_id)
+        except RetryAfter as exc:
+            raise RetryLater(retry_seconds(exc)) from exc
+        except Forbidden as exc:
+            raise Unreachable(exc.message) from exc
+        except ChatMigrated as exc:
+            raise Unreachable(f"group moved to chat {exc.new_chat_id}") from exc
+        except BadRequest as exc:  # a NetworkError subclass: before the next clause
+            if any(marker in exc.message.lower() for marker in _UNREACHABLE_400):
+                raise Unreachable(exc.message) from exc
+            raise Rejected(exc.message) from exc
+        except (NetworkError, TelegramError) as exc:  # TimedOut, 5xx, connection errors
+            raise Transient(f"{type(exc).__name__}: {exc.message}") from exc
+        return first
+
+
+@asynccontextmanager
+async def telegram_sender(config: Config) -> AsyncIterator[TelegramSender]:
+    """A ready Bot for ``normwacht deliver``; shut down on exit."""
+    assert config.telegram_token, "TELEGRAM_BOT_TOKEN is not set"
+    root = config.telegram_api_url.rstrip("/")
+    bot = Bot(
+        config.telegram_token,
+        base_url=f"{root}/bot",
+        base_file_url=f"{root}/file/bot",
+        request=http_request(),
+    )
+    async with bot:
+        yield TelegramSender(bot)

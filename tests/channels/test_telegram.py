@@ -1,0 +1,483 @@
+"""The Telegram channel end to end: the real PTB Application against the fake Bot API."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.channels.telegram import MENU, TelegramChannel
+from bot.channels.telegram_sender import telegram_sender
+from bot.config import Config
+from bot.delivery import DeliveryWorker, Pacing, Rejected, Transient, Unreachable
+from bot.service import COMMANDS, Service
+from bot.store import Chat, Store
+from bot.weekly import run_check
+from messages import Language, render
+from norms import IsoWeek
+from tests.conftest import FixedClock, make_config
+from tests.fakes.telegram import FakeTelegram
+
+JSON = dict[str, Any]
+ALICE = 501  # a private chat (and its user)
+BOB = 502
+ADMIN = 900
+# Pacing is the delivery worker's business (tested there); here it would only add waits.
+FAST = {p: Pacing(per_second=1000.0, per_chat_interval_s=0.0) for p in ("telegram", "console")}
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeTelegram]:
+    async with FakeTelegram() as tg:
+        yield tg
+
+
+@pytest.fixture
+def tg_config(tmp_path: Path, fake: FakeTelegram) -> Config:
+    return make_config(
+        tmp_path,
+        TELEGRAM_BOT_TOKEN="123:ABC",
+        TELEGRAM_API_URL=fake.url,
+        NORMWACHT_ADMINS=f"telegram:{ADMIN}",
+    )
+
+
+@pytest.fixture
+async def channel(
+    fake: FakeTelegram, tg_config: Config, sample_store: Store, clock: FixedClock
+) -> AsyncIterator[TelegramChannel]:
+    telegram = TelegramChannel(Service(sample_store, tg_config, clock), tg_config)
+    await telegram.start()
+    try:
+        yield telegram
+    finally:
+        await telegram.stop()
+
+
+# --- helpers ---------------------------------------------------------------------------
+
+
+async def until(check: Callable[[], bool], timeout: float = 2.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError("the bot did not answer in time")
+        await asyncio.sleep(0.005)
+
+
+class Talk:
+    """A user's side of the conversation: push an update, read what the bot sent back."""
+
+    def __init__(self, fake: FakeTelegram, channel: TelegramChannel) -> None:
+        self.fake = fake
+        self.channel = channel
+
+    async def replies(self, chat_id: int, push: Callable[[], Any]) -> list[JSON]:
+        """Push one update; the messages the bot sent to the chat once it was handled."""
+        before = len(self.fake.sent_messages(chat_id))
+        push()
+        processor = self.channel.app.update_processor
+        # The first message is sent while the update holds its slot: idle again means done.
+        await until(
+            lambda: (
+                len(self.fake.sent_messages(chat_id)) > before
+                and processor.current_concurrent_updates == 0
+            )
+        )
+        return self.fake.sent_messages(chat_id)[before:]
+
+    async def say(
+        self, chat_id: int, text: str, user_id: int | None = None, chat_type: str = "private"
+    ) -> str:
+        """The text (or captions) the bot answered, its messages joined by a blank line."""
+        sent = await self.replies(
+            chat_id, lambda: self.fake.push_message(chat_id, text, user_id, chat_type)
+        )
+        return "\n\n".join(str(m.get("text", m.get("caption", ""))) for m in sent)
+
+    async def upload(self, chat_id: int, name: str, content: bytes) -> str:
+        sent = await self.replies(chat_id, lambda: self.fake.push_document(chat_id, name, content))
+        return "\n\n".join(str(m.get("text", "")) for m in sent)
+
+
+@pytest.fixture
+def talk(fake: FakeTelegram, channel: TelegramChannel) -> Talk:
+    return Talk(fake, channel)
+
+
+def rendered(kind: str, data: JSON, lang: Language = "nl") -> str:
+    return render(kind, data, fmt="telegram", lang=lang).text.strip()
+
+
+async def chat_of(store: Store, chat_id: int) -> Chat:
+    chat = await store.chats.find("telegram", str(chat_id))
+    assert chat is not None
+    return chat
+
+
+async def link(store: Store, chat_id: int, *sellers: str, clock: FixedClock) -> Chat:
+    chat = await store.chats.get_or_create(
+        "telegram", str(chat_id), language="nl", now=clock(), title="t"
+    )
+    for seller in sellers:
+        await store.chats.link(chat.id, seller, "test", clock())
+    return chat
+
+
+# --- linking ---------------------------------------------------------------------------
+
+
+async def test_start_with_code_links_the_chat_once(
+    fake: FakeTelegram, talk: Talk, channel: TelegramChannel, sample_store: Store, clock: FixedClock
+) -> None:
+    code = await sample_store.chats.create_link_code("zonnig-wonen", clock())
+
+    answer = await talk.say(ALICE, f"/start {code}")  # what the deep link ?start=CODE sends
+
+    assert "Zonnig Wonen" in answer
+    assert [
+        s.id for s in await sample_store.chats.sellers_of((await chat_of(sample_store, ALICE)).id)
+    ] == ["zonnig-wonen"]
+    used = await talk.say(BOB, f"/start {code}")
+    unknown = await talk.say(BOB, "/start NOSUCHCODE")
+    assert used == rendered("link_failed", {"reason": "used"})
+    assert unknown == rendered("link_failed", {"reason": "unknown"})
+    assert "Zonnig Wonen" not in used + unknown
+    assert await sample_store.chats.sellers_of((await chat_of(sample_store, BOB)).id) == []
+
+
+async def test_an_unlinked_chat_is_asked_who_it_is(
+    fake: FakeTelegram, talk: Talk, channel: TelegramChannel
+) -> None:
+    assert await talk.say(BOB, "/score") == rendered("who_are_you", {})
+
+
+# --- commands in both languages --------------------------------------------------------
+
+ASKED = ("/help", "/score", "/goldlabel", "/status", "/plan", "/digest", "/sellers", "/mute")
+
+
+async def test_every_command_answers_in_dutch_then_english(
+    fake: FakeTelegram, talk: Talk, channel: TelegramChannel, sample_store: Store, clock: FixedClock
+) -> None:
+    await link(sample_store, ALICE, "snel-speelgoed", clock=clock)
+    dutch = {command: await talk.say(ALICE, command) for command in ASKED}
+    dutch["/unmute"] = await talk.say(ALICE, "/unmute")
+    dutch["/connect"] = await talk.say(ALICE, "/connect")
+    dutch["/plan done"] = await talk.say(ALICE, "/plan done")
+
+    assert await talk.say(ALICE, "/language en") == rendered(
+        "language_set", {"language": "en"}, "en"
+    )
+    assert (await chat_of(sample_store, ALICE)).language == "en"
+    english = {command: await talk.say(ALICE, command) for command in dutch}
+
+    assert dutch["/help"] == rendered("help", {"admin": False})
+    assert english["/help"] == rendered("help", {"admin": False}, "en")
+    for command in dutch:
+        assert dutch[command] and english[command], command
+        assert dutch[command] != english[command], command
+    assert "Snel Speelgoed" in dutch["/score"] and "Snel Speelgoed" in english["/score"]
+    assert (await chat_of(sample_store, ALICE)).muted is False
+    # HTML goes out as HTML, never as escaped text.
+    assert {c.params.get("parse_mode") for c in fake.calls_to("sendMessage")} == {"HTML"}
+
+
+async def test_history_is_sent_as_a_photo(
+    fake: FakeTelegram, talk: Talk, channel: TelegramChannel, sample_store: Store, clock: FixedClock
+) -> None:
+    await link(sample_store, ALICE, "zonnig-wonen", clock=clock)
+
+    (photo,) = await talk.replies(ALICE, lambda: fake.push_message(ALICE, "/history 8"))
+
+    assert "photo" in photo and "Zonnig Wonen" in photo.get("caption", "")
+    (method, field, upload) = fake.uploads[-1]
+    assert (method, field) == ("sendPhoto", "photo")
+    assert upload.content.startswith(b"\x89PNG")
+
+
+async def test_plain_text_is_answered_in_private_but_not_in_groups(
+    fake: FakeTelegram, talk: Talk, channel: TelegramChannel, sample_store: Store, clock: FixedClock
+) -> None:
+    assert await talk.say(ALICE, "hallo?") == rendered("help", {"admin": False})
+
+    group = -100123
+    fake.push_message(group, "goedemorgen allemaal", user_id=ALICE, chat_type="supergroup")
+    assert await talk.say(group, "/help", ALICE, "supergroup") == rendered("help", {"admin": False})
+    assert len(fake.sent_messages(group)) == 1  # the chatter got no answer
+
+
+async def test_admin_is_recognised_by_user_id(
+    fake: FakeTelegram, talk: Talk, channel: TelegramChannel
+) -> None:
+    assert await talk.say(ADMIN, "/help") == rendered("help", {"admin": True})
+    everyone = await talk.say(ADMIN, "/sellers")
+    assert all(name in everyone for name in ("Zonnig Wonen", "Snel Speelgoed", "KadoKelder"))
+
+
+async def test_command_menu_is_registered_in_both_languages(
+    fake: FakeTelegram, channel: TelegramChannel
+) -> None:
+    assert set(fake.commands) == {"", "en"}
+    for code, language in (("", "nl"), ("en", "en")):
+        menu = {c["command"]: c["description"] for c in fake.commands[code]}
+        assert list(menu) == list(COMMANDS)
+        assert menu == MENU[language]
+        assert all(0 < len(text) <= 256 for text in menu.values())
+
+
+# --- several sellers: the inline keyboard ----------------------------------------------
+
+
+async def test_two_sellers_get_a_keyboard_and_the_button_answers(
+    fake: FakeTelegram, talk: Talk, channel: TelegramChannel, sample_store: Store, clock: FixedClock
+) -> None:
+    await link(sample_store, ALICE, "zonnig-wonen", "boekenhoek", clock=clock)
+
+    (prompt,) = await talk.replies(ALICE, lambda: fake.push_message(ALICE, "/score"))
+
+    buttons = [b for row in prompt["reply_markup"]["inline_keyboard"] for b in row]
+    assert [(b["text"], b["callback_data"]) for b in buttons] == [
+        ("De Boekenhoek", "/score boekenhoek"),
+        ("Zonnig Wonen", "/score zonnig-wonen"),
+    ]
+    fake.push_callback(ALICE, "/score boekenhoek", prompt["message_id"], user_id=ALICE)
+    await until(lambda: bool(fake.calls_to("editMessageText")))
+
+    assert len(fake.calls_to("answerCallbackQuery")) == 1
+    answer = fake.messages[(ALICE, prompt["message_id"])]
+    assert "De Boekenhoek" in answer["text"]
+    # Telegram drops the buttons of a message edited without reply_markup.
+    assert "reply_markup" not in fake.calls_to("editMessageText")[0].params
+    assert "Zonnig Wonen" not in answer["text"]
+
+
+async def test_history_button_edits_the_question_and_sends_the_chart(
+    fake: FakeTelegram, talk: Talk, channel: TelegramChannel, sample_store: Store, clock: FixedClock
+) -> None:
+    await link(sample_store, ALICE, "zonnig-wonen", "boekenhoek", clock=clock)
+    (prompt,) = await talk.replies(ALICE, lambda: fake.push_message(ALICE, "/history"))
+
+    (chart,) = await talk.replies(
+        ALICE,
+        lambda: fake.push_callback(ALICE, "/history zonnig-wonen", prompt["message_id"]),
+    )
+
+    assert "photo" in chart
+    assert "Zonnig Wonen" in fake.messages[(ALICE, prompt["message_id"])]["text"]
+
+
+# --- privacy ---------------------------------------------------------------------------
+
+
+async def test_a_chat_learns_nothing_about_a_seller_it_does_not_follow(
+    fake: FakeTelegram, talk: Talk, channel: TelegramChannel, sample_store: Store, clock: FixedClock
+) -> None:
+    await link(sample_store, ALICE, "zonnig-wonen", clock=clock)
+    await link(sample_store, BOB, "snel-speelgoed", clock=clock)
+    theirs = await talk.say(BOB, "/score")  # what snel-speelgoed's own chat sees
+    figures = {line for line in theirs.splitlines() if any(ch.isdigit() for ch in line)}
+
+    asked = [
+        await talk.say(ALICE, f"/{c} snel-speelgoed") for c in ("score", "status", "goldlabel")
+    ]
+    pressed = await talk.replies(
+        ALICE, lambda: fake.push_callback(ALICE, "/score snel-speelgoed", 999_999)
+    )
+    text = "\n".join(asked + [str(m.get("text", "")) for m in pressed])
+
+    assert "Snel Speelgoed" not in text
+    assert not figures & set(text.splitlines())
+    assert asked[0] == rendered("unknown_seller", {"query": "snel-speelgoed"})
+
+
+# --- uploads ---------------------------------------------------------------------------
+
+HEADER = "seller_id,year,week,indicator,numerator,denominator,value,norm\n"
+
+
+async def test_an_upload_is_imported_for_the_chats_seller(
+    fake: FakeTelegram,
+    talk: Talk,
+    channel: TelegramChannel,
+    sample_store: Store,
+    clock: FixedClock,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    monkeypatch.setattr("tempfile.tempdir", str(downloads))
+    await link(sample_store, ALICE, "zonnig-wonen", clock=clock)
+    csv = HEADER + "zonnig-wonen,,2026-W46,FULFILMENT,17,17,,0.93\n"
+
+    answer = await talk.upload(ALICE, "week46.csv", csv.encode())
+
+    assert "week46.csv" in answer and "46" in answer
+    row = await sample_store.db.fetchone(
+        "SELECT numerator FROM measurements WHERE seller_id = 'zonnig-wonen' "
+        "AND year = 2026 AND week = 46 AND indicator = 'FULFILMENT'"
+    )
+    assert row is not None and row["numerator"] == 17
+    assert len(fake.calls_to("getFile")) == 1 and len(fake.calls_to("download")) == 1
+    assert list(downloads.iterdir()) == []  # the temporary copy is gone
+
+
+async def test_a_bad_upload_is_refused_with_file_line_column(
+    fake: FakeTelegram, talk: Talk, channel: TelegramChannel, sample_store: Store, clock: FixedClock
+) -> None:
+    await link(sample_store, ALICE, "zonnig-wonen", clock=clock)
+    csv = (
+        HEADER
+        + "zonnig-wonen,2026,46,FULFILMENT,17,17,,0.93\n"
+        + "zonnig-wonen,2026,46,FULLFILMENT,1,2,,0.93\n"
+        + "zonnig-wonen,2026,46,CANCELLATIONS,9,2,,0.02\n"
+    )
+
+    answer = await talk.upload(ALICE, "bad.csv", csv.encode())
+
+    assert "bad.csv:3:" in answer and "bad.csv:4:" in answer
+    row = await sample_store.db.fetchone(
+        "SELECT numerator FROM measurements WHERE seller_id = 'zonnig-wonen' "
+        "AND year = 2026 AND week = 46 AND indicator = 'FULFILMENT'"
+    )
+    assert row is not None and row["numerator"] == 16  # nothing changed
+
+
+async def test_an_oversize_document_is_refused_before_download(
+    fake: FakeTelegram, talk: Talk, channel: TelegramChannel, sample_store: Store, clock: FixedClock
+) -> None:
+    await link(sample_store, ALICE, "zonnig-wonen", clock=clock)
+
+    sent = await talk.replies(
+        ALICE,
+        lambda: fake.push_document(ALICE, "huge.csv", b"x", file_size=21 * 1024 * 1024),
+    )
+
+    assert "20 MB" in str(sent[0]["text"]) and "huge.csv" in str(sent[0]["text"])
+    assert fake.calls_to("getFile") == [] and fake.calls_to("download") == []
+
+
+async def test_a_stranger_s_document_is_not_downloaded(
+    fake: FakeTelegram, talk: Talk, channel: TelegramChannel
+) -> None:
+    answer = await talk.upload(BOB, "week46.csv", HEADER.encode())
+
+    assert answer == rendered("who_are_you", {})
+    assert fake.calls_to("getFile") == []
+
+
+# --- delivery --------------------------------------------------------------------------
+
+
+async def plan_suspension(store: Store, config: Config, clock: FixedClock) -> Chat:
+    """Link ALICE to snel-speelgoed and plan its week 46 (a suspension)."""
+    chat = await link(store, ALICE, "snel-speelgoed", clock=clock)
+    outcome = await run_check(store, config.policy, IsoWeek(2026, 46), now=clock())
+    assert outcome.planned > 0
+    return chat
+
+
+async def test_the_weekly_check_is_delivered_to_the_chat(
+    fake: FakeTelegram,
+    channel: TelegramChannel,
+    sample_store: Store,
+    tg_config: Config,
+    clock: FixedClock,
+) -> None:
+    await plan_suspension(sample_store, tg_config, clock)
+    worker = DeliveryWorker(
+        sample_store, {"telegram": channel.sender}, tg_config, clock, pacing=FAST
+    )
+
+    sent = await worker.run_once()
+
+    records = await sample_store.outbox.history("snel-speelgoed", "2026-W46")
+    assert sent == len(records) > 0
+    assert {r.state for r in records} == {"sent"}
+    assert [m["text"] for m in fake.sent_messages(ALICE)] == [r.text.strip() for r in records]
+    assert "Snel Speelgoed" in fake.sent_messages(ALICE)[0]["text"]
+
+
+async def test_a_429_is_retried_after_the_wait(
+    fake: FakeTelegram,
+    channel: TelegramChannel,
+    sample_store: Store,
+    tg_config: Config,
+    clock: FixedClock,
+) -> None:
+    await plan_suspension(sample_store, tg_config, clock)
+    worker = DeliveryWorker(
+        sample_store, {"telegram": channel.sender}, tg_config, clock, pacing=FAST
+    )
+    fake.fail_next("sendMessage", 429, retry_after=1)
+
+    assert await worker.run_once() == 0
+    assert fake.rejected_429 == 1 and fake.sent_messages(ALICE) == []
+    clock.advance(seconds=1)
+    started = time.monotonic()
+    assert await worker.run_once() > 0
+
+    assert time.monotonic() - started >= 0.9  # the pause asked for was kept
+    records = await sample_store.outbox.history("snel-speelgoed", "2026-W46")
+    assert {r.state for r in records} == {"sent"}
+
+
+async def test_a_blocked_chat_is_deactivated(
+    fake: FakeTelegram,
+    talk: Talk,
+    channel: TelegramChannel,
+    sample_store: Store,
+    tg_config: Config,
+    clock: FixedClock,
+) -> None:
+    chat = await plan_suspension(sample_store, tg_config, clock)
+    fake.block_chat(ALICE)
+    worker = DeliveryWorker(
+        sample_store, {"telegram": channel.sender}, tg_config, clock, pacing=FAST
+    )
+
+    await worker.run_once()
+
+    fresh = await sample_store.chats.get(chat.id)
+    assert fresh is not None and not fresh.active and "blocked" in (fresh.inactive_reason or "")
+    assert fake.sent_messages(ALICE) == []
+    assert [c.params["chat_id"] for c in fake.calls_to("sendMessage")] == [ALICE, ADMIN]
+    assert f"telegram:{ALICE}" in fake.sent_texts(ADMIN)[0]  # the operator is told, once
+    # Writing to the bot again shows the chat is back.
+    fake.unblock_chat(ALICE)
+    await talk.say(ALICE, "/help")
+    fresh = await sample_store.chats.get(chat.id)
+    assert fresh is not None and fresh.active
+
+
+@pytest.mark.parametrize(
+    ("status", "description", "error"),
+    [
+        (400, "Bad Request: chat not found", Unreachable),
+        (403, None, Unreachable),
+        (400, "Bad Request: can't parse entities", Rejected),
+        (502, "Bad Gateway", Transient),
+    ],
+)
+async def test_sender_maps_bot_api_errors(
+    fake: FakeTelegram,
+    tg_config: Config,
+    status: int,
+    description: str | None,
+    error: type[Exception],
+) -> None:
+    async with telegram_sender(tg_config) as sender:
+        fake.fail_next("sendMessage", status, description=description)
+        with pytest.raises(error):
+            await sender.send(str(ALICE), {"text": "<b>hoi</b>", "parse_mode": "HTML"})
+        message_id = await sender.send(str(ALICE), {"text": "x" * 5000, "parse_mode": None})
+
+    assert message_id is not None and int(message_id) > 0
+    parts = fake.sent_texts(ALICE)
+    assert len(parts) == 2 and all(len(t) <= 4096 for t in parts)
+    assert "".join(parts).replace("\n", "") == "x" * 5000
