@@ -15,6 +15,7 @@ from bot.channels.console import ADMIN_ADDRESS, CONSOLE, ConsoleChat, ConsoleSen
 from bot.clock import Clock
 from bot.config import Config
 from bot.delivery import DeliveryWorker, Sender
+from bot.http import HttpServer
 from bot.logs import configure_logging
 from bot.notify import admin_chats
 from bot.sample import load_sample
@@ -107,10 +108,11 @@ async def start_channels(
 ) -> list[str]:
     """Start every configured chat platform; returns their names."""
     started: list[str] = []
+    http = HttpServer(config.http_port)
     if config.telegram_token:
         from bot.channels.telegram import TelegramChannel
 
-        telegram = TelegramChannel(service, config)
+        telegram = TelegramChannel(service, config, http)
         await telegram.start()
         stack.push_async_callback(telegram.stop)
         senders["telegram"] = telegram.sender
@@ -118,11 +120,14 @@ async def start_channels(
     if config.slack_bot_token:
         from bot.channels.slack import SlackChannel
 
-        slack = SlackChannel(service, config)
+        slack = SlackChannel(service, config, http=http)
         await slack.start()
         stack.push_async_callback(slack.stop)
         senders["slack"] = slack.sender
         started.append("slack")
+    if http.needed:
+        await http.start()
+        stack.push_async_callback(http.stop)
     if started:
         log.info("serving %s", " and ".join(started))
     return started

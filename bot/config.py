@@ -52,6 +52,7 @@ class Config:
     quiet_hours: QuietHours | None
     bol_api_url: str
     bol_login_url: str
+    webhook_url: str | None = None
     telegram_rate: float = 30.0
     slack_rate: float = 20.0
     chat_interval_s: float = 1.0
@@ -128,6 +129,7 @@ def load_config(env: Mapping[str, str] | None = None, dotenv: Path | None = Path
         quiet_hours=_quiet_hours(required("NORMWACHT_QUIET_HOURS", "21:00-08:00")),
         bol_api_url=_url("BOL_API_URL", required("BOL_API_URL", "https://api.bol.com")),
         bol_login_url=_url("BOL_LOGIN_URL", required("BOL_LOGIN_URL", "https://login.bol.com")),
+        webhook_url=_optional_url("NORMWACHT_WEBHOOK_URL", get("NORMWACHT_WEBHOOK_URL")),
         telegram_rate=_rate("NORMWACHT_TELEGRAM_RATE", required("NORMWACHT_TELEGRAM_RATE", "30")),
         slack_rate=_rate("NORMWACHT_SLACK_RATE", required("NORMWACHT_SLACK_RATE", "20")),
         chat_interval_s=_rate(
@@ -140,6 +142,10 @@ def _url(name: str, value: str) -> str:
     if not re.match(r"^https?://[^\s/]+", value):
         raise ConfigError(f"{name}: must be an http(s) URL")
     return value
+
+
+def _optional_url(name: str, value: str | None) -> str | None:
+    return None if value is None else _url(name, value)
 
 
 def _rate(name: str, value: str, *, allow_zero: bool = False) -> float:

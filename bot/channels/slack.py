@@ -40,6 +40,7 @@ from bot.channels.slack_sender import (
     web_client,
 )
 from bot.config import Config, ConfigError
+from bot.http import HttpServer
 from bot.service import ChatContext, Reply, Service
 from bot.store import Seller, Store
 from bot.weekly import seller_ref
@@ -65,7 +66,13 @@ class SlackChannel:
     platform = PLATFORM
 
     def __init__(
-        self, service: Service, config: Config, *, host: str = "0.0.0.0", port: int | None = None
+        self,
+        service: Service,
+        config: Config,
+        *,
+        http: HttpServer | None = None,
+        host: str = "0.0.0.0",
+        port: int | None = None,
     ) -> None:
         if not config.slack_bot_token:
             raise ConfigError("SLACK_BOT_TOKEN: required for Slack")
@@ -76,7 +83,6 @@ class SlackChannel:
             )
         self.service = service
         self.config = config
-        self.host = host
         self.port = config.http_port if port is None else port
         self.client = web_client(config)
         self.app = AsyncApp(
@@ -86,7 +92,9 @@ class SlackChannel:
         )
         self.sender = SlackSender(self.client, language=config.language)
         self._socket: AsyncSocketModeHandler | None = None
-        self._runner: web.AppRunner | None = None
+        # HTTP mode shares ``normwacht run``'s listener, or runs its own when alone.
+        self._own_http = http is None
+        self.http = http or HttpServer(self.port, host)
         self._work: set[asyncio.Task[Any]] = set()
         self._admins: dict[str, tuple[bool, float]] = {}
         self.app.command(SLASH_COMMAND)(self._on_command)
@@ -108,23 +116,19 @@ class SlackChannel:
             await self._socket.connect_async()  # type: ignore[no-untyped-call]
             log.info("slack: socket mode connected")
             return
-        web_app = web.Application()
-        web_app.router.add_post("/slack/events", self._http_events)
-        web_app.router.add_get("/healthz", self._healthz)
-        self._runner = web.AppRunner(web_app, access_log=None, shutdown_timeout=1.0)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, self.host, self.port).start()
-        self.port = int(self._runner.addresses[0][1])
-        log.info("slack: listening on %s:%d", self.host, self.port)
+        self.http.add_post("/slack/events", self._http_events)
+        if self._own_http:
+            await self.http.start()
+            self.port = self.http.port
+        log.info("slack: HTTP mode, events at /slack/events")
 
     async def stop(self) -> None:
         """Disconnect, then let the answers under way finish (briefly)."""
         if self._socket is not None:
             await self._socket.close_async()  # type: ignore[no-untyped-call]
             self._socket = None
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
+        if self._own_http:
+            await self.http.stop()
         await self.settle(SHUTDOWN_GRACE_S)
 
     async def settle(self, timeout: float | None = None) -> None:
@@ -156,9 +160,6 @@ class SlackChannel:
         # bolt verifies the signature and its age (5 minutes) and answers 401 itself.
         response = await self.app.async_dispatch(await to_bolt_request(request))
         return await to_aiohttp_response(response)
-
-    async def _healthz(self, request: web.Request) -> web.Response:
-        return web.json_response({"ok": True})
 
     # --- who is asking -----------------------------------------------------------------
 

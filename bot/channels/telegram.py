@@ -8,6 +8,8 @@ keyboards. Nothing here decides what to say: ``bot.service`` does.
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import logging
 import tempfile
 from collections import Counter
@@ -19,6 +21,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
+from aiohttp import web
 from telegram import (
     BotCommand,
     InlineKeyboardButton,
@@ -51,6 +54,7 @@ from bot.channels.telegram_sender import (
     retry_seconds,
 )
 from bot.config import Config
+from bot.http import HttpServer
 from bot.service import COMMANDS, MAX_UPLOAD_BYTES, ChatContext, Reply, Service
 from bot.store import Chat
 from messages import Language, render, split_telegram
@@ -58,6 +62,7 @@ from messages import Language, render, split_telegram
 log = logging.getLogger(__name__)
 
 POLL_TIMEOUT = timedelta(seconds=10)
+ALLOWED_UPDATES = ["message", "callback_query"]
 CAPTION_LIMIT = 1024
 CALLBACK_DATA_LIMIT = 64  # bytes, a Bot API limit
 MAX_CONCURRENT_UPDATES = 32
@@ -189,10 +194,15 @@ def seller_keyboard(reply: Reply) -> InlineKeyboardMarkup:
 class TelegramChannel:
     """Polls the Bot API and answers every update through ``Service``."""
 
-    def __init__(self, service: Service, config: Config) -> None:
+    def __init__(self, service: Service, config: Config, http: HttpServer | None = None) -> None:
         assert config.telegram_token, "TELEGRAM_BOT_TOKEN is not set"
         self.service = service
         self.config = config
+        # Webhook mode needs a public URL and the shared listener; polling otherwise.
+        self.http = http if config.webhook_url else None
+        digest = hashlib.sha256(b"normwacht-webhook:" + config.telegram_token.encode()).hexdigest()
+        self.webhook_path = f"/telegram/{digest[:32]}"
+        self.webhook_secret = digest[32:]
         root = config.telegram_api_url.rstrip("/")
         self.app: TgApplication = (
             Application.builder()
@@ -219,14 +229,39 @@ class TelegramChannel:
         try:
             await self.register_commands()
             await self.app.start()
+            if self.http is not None:
+                await self._start_webhook(self.http)
+                return
             assert self.app.updater is not None
             await self.app.updater.start_polling(
-                timeout=POLL_TIMEOUT, allowed_updates=["message", "callback_query"]
+                timeout=POLL_TIMEOUT, allowed_updates=ALLOWED_UPDATES
             )
         except BaseException:
             await self.stop()
             raise
         log.info("telegram: polling as @%s", self.app.bot.username)
+
+    async def _start_webhook(self, http: HttpServer) -> None:
+        """Have Telegram push updates to us; every push must carry our secret token."""
+        assert self.config.webhook_url is not None
+        http.add_post(self.webhook_path, self._on_webhook)
+        url = self.config.webhook_url.rstrip("/") + self.webhook_path
+        await self.app.bot.set_webhook(
+            url, secret_token=self.webhook_secret, allowed_updates=ALLOWED_UPDATES
+        )
+        log.info("telegram: webhook set for @%s", self.app.bot.username)
+
+    async def _on_webhook(self, request: web.Request) -> web.Response:
+        given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
+        if not hmac.compare_digest(given, self.webhook_secret):
+            return web.Response(status=401, text="unauthorized")
+        try:
+            update = Update.de_json(await request.json(), self.app.bot)
+        except ValueError:
+            return web.Response(status=400, text="not an update")
+        if update is not None:
+            await self.app.update_queue.put(update)
+        return web.Response(text="ok")
 
     async def stop(self) -> None:
         """Stop polling, finish the updates in hand, close the HTTP clients."""

@@ -481,3 +481,47 @@ async def test_sender_maps_bot_api_errors(
     parts = fake.sent_texts(ALICE)
     assert len(parts) == 2 and all(len(t) <= 4096 for t in parts)
     assert "".join(parts).replace("\n", "") == "x" * 5000
+
+
+# --- webhook mode ----------------------------------------------------------------------
+
+
+async def test_webhook_mode_accepts_only_updates_with_the_secret(
+    fake: FakeTelegram, tmp_path: Path, sample_store: Store, clock: FixedClock
+) -> None:
+    import aiohttp
+
+    from bot.http import HttpServer
+
+    config = make_config(
+        tmp_path,
+        TELEGRAM_BOT_TOKEN="123:ABC",
+        TELEGRAM_API_URL=fake.url,
+        NORMWACHT_WEBHOOK_URL="https://bot.example.com/",
+    )
+    http = HttpServer(port=0, host="127.0.0.1")
+    telegram = TelegramChannel(Service(sample_store, config, clock), config, http)
+    await telegram.start()
+    await http.start()
+    try:
+        assert fake.webhook_url == f"https://bot.example.com{telegram.webhook_path}"
+        assert fake.calls_to("setWebhook")[0].params["secret_token"] == telegram.webhook_secret
+        assert not fake.calls_to("getUpdates")  # no polling beside the webhook
+        update = fake.push_message(ALICE, "/help")
+        url = f"http://127.0.0.1:{http.port}{telegram.webhook_path}"
+        async with aiohttp.ClientSession() as session:
+            forged = {"X-Telegram-Bot-Api-Secret-Token": "guess"}
+            async with session.post(url, json=update, headers=forged) as response:
+                assert response.status == 401
+            await asyncio.sleep(0.05)
+            assert fake.sent_messages(ALICE) == []
+            right = {"X-Telegram-Bot-Api-Secret-Token": telegram.webhook_secret}
+            async with session.post(url, json=update, headers=right) as response:
+                assert response.status == 200
+            async with session.get(f"http://127.0.0.1:{http.port}/healthz") as response:
+                assert await response.json() == {"ok": True}
+        await until(lambda: bool(fake.sent_messages(ALICE)))
+        assert "/score" in fake.sent_texts(ALICE)[0]
+    finally:
+        await telegram.stop()
+        await http.stop()

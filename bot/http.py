@@ -1,0 +1,48 @@
+"""The one HTTP listener of ``normwacht run`` (``NORMWACHT_HTTP_PORT``): Slack events in
+HTTP mode, the Telegram webhook, and ``/healthz``. Channels add their routes before it
+starts."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+log = logging.getLogger(__name__)
+
+
+class HttpServer:
+    def __init__(self, port: int, host: str = "0.0.0.0") -> None:
+        self.host = host
+        self.port = port
+        self.app = web.Application()
+        self.app.router.add_get("/healthz", self._healthz)
+        self._runner: web.AppRunner | None = None
+        self.routes = 0
+
+    def add_post(
+        self, path: str, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    ) -> None:
+        self.app.router.add_post(path, handler)
+        self.routes += 1
+
+    @property
+    def needed(self) -> bool:
+        """Only a channel that receives requests needs the listener."""
+        return self.routes > 0
+
+    async def start(self) -> None:
+        self._runner = web.AppRunner(self.app, access_log=None, shutdown_timeout=1.0)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, self.host, self.port).start()
+        self.port = int(self._runner.addresses[0][1])
+        log.info("http: listening on %s:%d", self.host, self.port)
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def _healthz(self, request: web.Request) -> web.Response:
+        return web.json_response({"ok": True})
