@@ -16,8 +16,8 @@ from tests.messages.cases import REPORT_KINDS
 
 async def test_every_report_kind_renders_for_every_sample_shop(
     sample_store: Store,
-    config,
-    clock: FixedClock,  # type: ignore[no-untyped-def]
+    config: Config,
+    clock: FixedClock,
 ) -> None:
     service = Service(sample_store, config, clock)
     sellers = await sample_store.sellers.all()
