@@ -39,6 +39,18 @@ def _any_number(column: str, text: str) -> float:
 
 # How a value or norm is read: for an unknown indicator only its form can be checked.
 _UNKNOWN, _RATING, _FRACTION = 0, 1, 2
+
+
+def _count(cell: str) -> tuple[int | None, bool]:
+    """A count cell: (the whole number or None when empty, whether it was valid)."""
+    text = cell.strip()
+    if not text:
+        return None, True
+    if text.isdigit() and text.isascii():
+        return int(text), True
+    return None, False
+
+
 _PARSERS: tuple[Callable[[str, str], float], ...] = (_any_number, parse_rating, parse_fraction)
 
 
@@ -111,25 +123,16 @@ class IndicatorReader:
         if isinstance(week, CellError):
             issues.append(Issue(file, line, self.columns[week.field] + 1, week.reason))
 
-        counts_ok = True
-        numerator: int | None = None
-        text = cells[i_numerator].strip()
-        if text:
-            if text.isdigit() and text.isascii():
-                numerator = int(text)
-            else:
-                counts_ok = False
-                reason = f"numerator {text!r} is not a whole number ≥ 0"
-                issues.append(Issue(file, line, i_numerator + 1, reason))
-        denominator: int | None = None
-        text = cells[i_denominator].strip()
-        if text:
-            if text.isdigit() and text.isascii():
-                denominator = int(text)
-            else:
-                counts_ok = False
-                reason = f"denominator {text!r} is not a whole number ≥ 0"
-                issues.append(Issue(file, line, i_denominator + 1, reason))
+        numerator, numerator_ok = _count(cells[i_numerator])
+        denominator, denominator_ok = _count(cells[i_denominator])
+        for ok, column, name, text in (
+            (numerator_ok, i_numerator, "numerator", cells[i_numerator]),
+            (denominator_ok, i_denominator, "denominator", cells[i_denominator]),
+        ):
+            if not ok:
+                reason = f"{name} {text.strip()!r} is not a whole number ≥ 0"
+                issues.append(Issue(file, line, column + 1, reason))
+        counts_ok = numerator_ok and denominator_ok
 
         average = indicator is Indicator.REVIEWS
         kind = _UNKNOWN if indicator is None else _RATING if average else _FRACTION
