@@ -18,9 +18,10 @@ from typing import Any
 from bot.clock import Clock
 from bot.config import Config
 from bot.store import Chat, Seller, Store
+from bot.store.chats import LINK_CODE_TTL
 from bot.weekly import seller_ref
 from messages import LANGUAGES, SellerRef, history_chart
-from norms import IsoWeek, WeekReport, evaluate_week
+from norms import Exemption, Indicator, IsoWeek, WeekReport, evaluate_week
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 HISTORY_DEFAULT_WEEKS = 12
@@ -72,6 +73,8 @@ COMMANDS = (
     "unmute",
     "connect",
 )
+# Operators only (NORMWACHT_ADMINS): not in the public command menu.
+ADMIN_COMMANDS = ("linkcode", "exempt")
 _OPEN_TO_UNLINKED = {"start", "help", "language"}
 
 
@@ -111,7 +114,9 @@ class Service:
             words = text.split()
         command = words[0][1:].split("@", 1)[0].lower()
         args = words[1:]
-        if command not in COMMANDS:
+        if command in ADMIN_COMMANDS and not ctx.is_admin:
+            return [Reply("not_admin")]
+        if command not in COMMANDS and command not in ADMIN_COMMANDS:
             return [Reply("unknown_command", {"command": words[0]})]
         if pending is not None:
             # A new command abandons a half-finished /connect.
@@ -346,6 +351,48 @@ class Service:
     async def _cmd_unmute(self, ctx: ChatContext, args: list[str]) -> list[Reply]:
         await self.store.chats.set_muted(ctx.chat.id, False)
         return [Reply("unmuted")]
+
+    async def _cmd_linkcode(self, ctx: ChatContext, args: list[str]) -> list[Reply]:
+        if not args:
+            return [Reply("help", {"admin": True})]
+        seller, _, problem = await self._resolve(ctx, "linkcode", args)
+        if problem is not None:
+            return [problem]
+        assert seller is not None
+        code = await self.store.chats.create_link_code(seller.id, self.clock())
+        return [
+            Reply(
+                "link_code",
+                {"seller": seller_ref(seller), "passcode": code, "days": LINK_CODE_TTL.days},
+            )
+        ]
+
+    async def _cmd_exempt(self, ctx: ChatContext, args: list[str]) -> list[Reply]:
+        """``/exempt`` lists; ``/exempt 2026-W46 [INDICATOR...] [seller:ID...] reason``."""
+        if not args:
+            return [Reply("exempt_list", {"exemptions": await self.store.data.exemptions()})]
+        try:
+            week = IsoWeek.parse(args[0])
+        except ValueError:
+            return [Reply("help", {"admin": True})]
+        indicators: set[Indicator] = set()
+        sellers: set[str] = set()
+        rest = args[1:]
+        while rest and (rest[0].upper() in Indicator.__members__ or rest[0].startswith("seller:")):
+            word = rest.pop(0)
+            if word.startswith("seller:"):
+                found = await self.store.sellers.get(word.removeprefix("seller:"))
+                if found is None:
+                    return [Reply("unknown_seller", {"query": word.removeprefix("seller:")})]
+                sellers.add(found.id)
+            else:
+                indicators.add(Indicator[word.upper()])
+        reason = " ".join(rest).strip()
+        if not reason or week.monday > self._today(self.clock()):
+            return [Reply("help", {"admin": True})]
+        exemption = Exemption(week, reason, frozenset(indicators), frozenset(sellers))
+        await self.store.data.add_exemption(exemption, self.clock())
+        return [Reply("exempt_ok", {"exemption": exemption})]
 
     async def _cmd_connect(self, ctx: ChatContext, args: list[str]) -> list[Reply]:
         seller, _, problem = await self._resolve(ctx, "connect", args)

@@ -57,6 +57,9 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "connect_failed": ("reason",),
     "poll_failed": ("seller", "reason"),
     "provisional": ("seller", "week", "failing"),
+    "link_code": ("seller", "passcode", "days"),
+    "exempt_ok": ("exemption",),
+    "exempt_list": ("exemptions",),
 }
 KINDS: frozenset[str] = frozenset(REQUIRED)
 

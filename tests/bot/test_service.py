@@ -10,6 +10,7 @@ import pytest
 from bot.config import Config
 from bot.service import ChatContext, Service
 from bot.store import Store
+from norms import Indicator
 from tests.conftest import FixedClock, make_config
 from tests.support import Conversation
 
@@ -161,3 +162,33 @@ async def test_connect_keeps_the_secret_only_encrypted(
     await talk.push("client-42")
     [refused] = await talk.push("wrong")
     assert refused.kind == "connect_failed" and refused.delete_prompt
+
+
+async def test_operator_commands_are_for_admins_only(service: Service, clock: FixedClock) -> None:
+    talk = await chat_of(service, "zonnig-wonen")
+    assert [r.kind for r in await talk.push("/linkcode zonnig-wonen")] == ["not_admin"]
+    assert [r.kind for r in await talk.push("/exempt 2026-W46 staking")] == ["not_admin"]
+    assert await service.store.data.exemptions() == []
+
+
+async def test_an_admin_makes_link_codes_and_exemptions_in_chat(service: Service) -> None:
+    admin = await chat_of(service, address="900")
+    admin.admin = True
+    [code] = await admin.push("/linkcode snel-speelgoed")
+    assert code.kind == "link_code" and code.data["days"] == 7
+    seller_chat = await chat_of(service, address="901")
+    [linked] = await seller_chat.push(f"/start {code.data['passcode']}")
+    assert linked.kind == "link_ok" and linked.data["seller"].id == "snel-speelgoed"
+
+    [ok] = await admin.push("/exempt 2026-W46 fulfilment seller:snel-speelgoed PostNL staking")
+    exemption = ok.data["exemption"]
+    assert ok.kind == "exempt_ok"
+    assert (str(exemption.week), exemption.reason) == ("2026-W46", "PostNL staking")
+    assert exemption.indicators == {Indicator.FULFILMENT}
+    assert exemption.sellers == {"snel-speelgoed"}
+    # The late exemption takes week 46 off the ladder: no suspension any more.
+    [status] = await seller_chat.push("/status")
+    assert status.data["report"].track.step == 4
+    [listing] = await admin.push("/exempt")
+    assert listing.kind == "exempt_list" and listing.data["exemptions"] == [exemption]
+    assert [r.kind for r in await admin.push("/exempt 2026-W99 x")] == ["help"]

@@ -6,7 +6,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from messages import SellerRef
-from norms import IsoWeek
+from norms import Exemption, Indicator, IsoWeek
 from tests.messages.stories import STORIES, WEEK
 
 # Kinds that tell about one seller's week, rendered for every story.
@@ -14,6 +14,12 @@ REPORT_KINDS = ("alerts", "plan_reminder", "score", "goldlabel", "status", "plan
 
 SHOP = SellerRef("shop-1", "Koffie & Co")
 OTHER = SellerRef("shop-2", "Jan's Klusshop")
+STRIKE = Exemption(
+    WEEK,
+    "Landelijke staking bij PostNL",
+    frozenset({Indicator.FULFILMENT}),
+    frozenset({"shop-1"}),
+)
 
 
 def report_data(kind: str, story: str) -> dict[str, Any]:
@@ -109,6 +115,14 @@ OTHER_CASES: dict[str, tuple[str, Mapping[str, Any]]] = {
     "connect_failed__default": ("connect_failed", {"reason": "bad_credentials"}),
     "connect_failed__unknown": ("connect_failed", {"reason": "401 Unauthorized"}),
     "poll_failed__default": ("poll_failed", {"seller": SHOP, "reason": "rate_limited"}),
+    "link_code__default": ("link_code", {"seller": SHOP, "passcode": "K7PX2M9QRT", "days": 7}),
+    "exempt_ok__one_norm": ("exempt_ok", {"exemption": STRIKE}),
+    "exempt_ok__everything": (
+        "exempt_ok",
+        {"exemption": Exemption(WEEK, "Storing bij bol.com")},
+    ),
+    "exempt_list__two": ("exempt_list", {"exemptions": [STRIKE, Exemption(WEEK, "Storing")]}),
+    "exempt_list__none": ("exempt_list", {"exemptions": []}),
     "provisional__default": (
         "provisional",
         {
