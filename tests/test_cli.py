@@ -145,3 +145,32 @@ def test_the_console_script_runs_as_a_program(env: Path) -> None:
         [sys.executable, "-m", "bot", "--help"], capture_output=True, text=True, check=False
     )
     assert done.returncode == 0 and "normwacht" in done.stdout
+
+
+def test_check_deliver_and_the_audit_of_what_was_sent(
+    env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import io
+
+    from bot.sample import sample_path
+
+    assert main(["import", str(sample_path("indicators.csv")), "--create-sellers"]) == 0
+    monkeypatch.setattr(sys, "stdin", io.StringIO(""))
+    # A console chat that follows one shop: the check plans its alert there.
+    assert main(["chat", "--seller", "snel-speelgoed"]) == 0
+    capsys.readouterr()
+    assert main(["check", "--week", "2026-W46"]) == 0
+    out = capsys.readouterr().out
+    assert "snel-speelgoed\t2026-W46\tFAILING\ttrack open step 5\talerts: suspension" in out
+    assert out.rstrip().endswith("planned 1 new message(s)")
+    assert main(["check", "--week", "2026-W46"]) == 0
+    assert capsys.readouterr().out.rstrip().endswith("planned 0 new message(s)")
+    assert main(["deliver"]) == 0
+    delivered = capsys.readouterr().out
+    assert "Winkel tijdelijk gesloten · snel-speelgoed" in delivered  # named by its id
+    assert delivered.rstrip().endswith("sent 1 message(s); 0 waiting; 0 undeliverable")
+    assert main(["sent", "--seller", "snel-speelgoed", "--week", "2026-W46"]) == 0
+    audit = capsys.readouterr().out
+    assert audit.startswith("--- #1 snel-speelgoed 2026-W46 alerts [suspension] -> console:local:")
+    assert "2026-11-19 10:00 · template alerts · policy verbetertraject-24w" in audit
+    assert "Winkel tijdelijk gesloten" in audit
