@@ -325,8 +325,15 @@ class Service:
         return [evaluate_week(self.config.policy, history, w) for w in start.until(last)]
 
     async def _cmd_digest(self, ctx: ChatContext, args: list[str]) -> list[Reply]:
+        """``/digest``: the digest now; ``/digest maandag 8`` (or ``mon 8``): its weekly time."""
         from bot.digest import digest_entries
 
+        if args:
+            when = digest_time(args)
+            if when is None:
+                return [Reply("help", {"admin": ctx.is_admin})]
+            await self.store.chats.set_digest_time(ctx.chat.id, *when)
+            return [Reply("digest_time_set", {"day": when[0], "hour": when[1]})]
         sellers = await self._visible_sellers(ctx)
         entries = await digest_entries(self, sellers)
         if not entries:
@@ -428,6 +435,34 @@ class Service:
         sealed = SecretBox(self.config.secret_key).seal(secret)
         await self.store.sellers.set_credentials(seller.id, client_id, sealed, now)
         return [Reply("connect_ok", {"seller": seller_ref(seller)}, delete_prompt=True)]
+
+
+_DAYS = {
+    name: number
+    for number, names in enumerate(
+        (
+            ("ma", "maandag", "mo", "mon", "monday"),
+            ("di", "dinsdag", "tu", "tue", "tuesday"),
+            ("wo", "woensdag", "we", "wed", "wednesday"),
+            ("do", "donderdag", "th", "thu", "thursday"),
+            ("vr", "vrijdag", "fr", "fri", "friday"),
+            ("za", "zaterdag", "sa", "sat", "saturday"),
+            ("zo", "zondag", "su", "sun", "sunday"),
+        ),
+        start=1,
+    )
+    for name in names
+}
+
+
+def digest_time(args: list[str]) -> tuple[int, int] | None:
+    """``["maandag", "8"]`` or ``["mon", "08:00"]`` -> (ISO weekday, hour); None if unclear."""
+    if len(args) != 2 or args[0].lower() not in _DAYS:
+        return None
+    match = re.fullmatch(r"(\d{1,2})(?::00)?(?:u|h)?", args[1].lower())
+    if match is None or not 0 <= int(match.group(1)) <= 23:
+        return None
+    return _DAYS[args[0].lower()], int(match.group(1))
 
 
 def _lang(language: str) -> Any:

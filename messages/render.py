@@ -60,6 +60,7 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "link_code": ("seller", "passcode", "days"),
     "exempt_ok": ("exemption",),
     "exempt_list": ("exemptions",),
+    "digest_time_set": ("day", "hour"),
 }
 KINDS: frozenset[str] = frozenset(REQUIRED)
 

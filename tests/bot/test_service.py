@@ -192,3 +192,14 @@ async def test_an_admin_makes_link_codes_and_exemptions_in_chat(service: Service
     [listing] = await admin.push("/exempt")
     assert listing.kind == "exempt_list" and listing.data["exemptions"] == [exemption]
     assert [r.kind for r in await admin.push("/exempt 2026-W99 x")] == ["help"]
+
+
+async def test_a_chat_chooses_when_its_digest_comes(service: Service) -> None:
+    talk = await chat_of(service, "zonnig-wonen")
+    assert (await talk.push("/digest vrijdag 17"))[0].data == {"day": 5, "hour": 17}
+    chat = await service.store.chats.get(talk.chat.id)
+    assert chat is not None and (chat.digest_day, chat.digest_hour) == (5, 17)
+    assert (await talk.push("/digest Mon 08:00"))[0].data == {"day": 1, "hour": 8}
+    assert [r.kind for r in await talk.push("/digest someday 25")] == ["help"]
+    [digest] = await talk.push("/digest")
+    assert digest.kind == "digest" and digest.data["team"] is False
