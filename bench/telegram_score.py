@@ -146,7 +146,7 @@ async def measure(fake: FakeTelegram, running: Running, chats: list[int]) -> lis
         return await burst(fake, chats, "/score")
 
 
-async def main(chats_n: int, rounds: int) -> None:
+async def compare(chats_n: int, rounds: int) -> None:
     logging.basicConfig(level=logging.WARNING)
     chats = list(range(FIRST_CHAT, FIRST_CHAT + chats_n))
     with tempfile.TemporaryDirectory(prefix="normwacht-bench-") as folder:
@@ -174,13 +174,13 @@ async def main(chats_n: int, rounds: int) -> None:
         print(f"p99 normwacht / {baseline}: {ratio:.2f}x ({verdict})")
 
 
-def run(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Telegram /score latency against an echo bot")
     parser.add_argument("--chats", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args(argv)
-    asyncio.run(main(args.chats, args.rounds))
+    asyncio.run(compare(args.chats, args.rounds))
 
 
 if __name__ == "__main__":
-    run()
+    main()

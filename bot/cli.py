@@ -15,7 +15,7 @@ from typing import Any
 from bot.clock import Clock, clock_from_env
 from bot.config import Config, ConfigError, load_config
 from bot.store import SellerExists, Store
-from norms import INDICATORS, Exemption, Indicator, IsoWeek
+from norms import INDICATORS, Exemption, Indicator, IsoWeek, WeekReport
 
 EXIT_OK, EXIT_FAILURE, EXIT_REJECTED = 0, 1, 2
 
@@ -339,6 +339,17 @@ async def cmd_check(args: argparse.Namespace, ctx: Context) -> int:
         await _known_seller(ctx, seller_id)
     if args.week.monday > ctx.today():
         raise Rejected(f"week {args.week} has not started yet")
+
+    def show(report: WeekReport) -> None:
+        if args.json:
+            print(json.dumps(report.to_json(), ensure_ascii=False))
+            return
+        track = report.track
+        state = f"{track.state} step {track.step}" if track else "none"
+        alerts = ", ".join(report.alerts) or "-"
+        verdict = "FAILING" if report.failing_week else ("no data" if not report.has_data else "ok")
+        print(f"{report.seller_id}\t{report.week}\t{verdict}\ttrack {state}\talerts: {alerts}")
+
     outcome = await run_check(
         ctx.store,
         ctx.config.policy,
@@ -347,17 +358,10 @@ async def cmd_check(args: argparse.Namespace, ctx: Context) -> int:
         seller_ids=args.seller or None,
         dry_run=args.dry_run,
         admin_chats=await admin_chats(ctx.store, ctx.config, ctx.now()),
+        on_report=show,
     )
     if args.json:
-        for report in outcome.reports:
-            print(json.dumps(report.to_json(), ensure_ascii=False))
         return EXIT_OK
-    for report in outcome.reports:
-        track = report.track
-        state = f"{track.state} step {track.step}" if track else "none"
-        alerts = ", ".join(report.alerts) or "-"
-        verdict = "FAILING" if report.failing_week else ("no data" if not report.has_data else "ok")
-        print(f"{report.seller_id}\t{report.week}\t{verdict}\ttrack {state}\talerts: {alerts}")
     if outcome.missing:
         print(f"no data this week: {', '.join(outcome.missing)}")
     if not args.dry_run:

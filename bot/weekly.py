@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -24,14 +25,9 @@ def seller_ref(seller: Seller) -> SellerRef:
     return SellerRef(seller.id, seller.name)
 
 
-async def evaluate(
-    store: Store, policy: Policy, week: IsoWeek, seller_ids: list[str] | None = None
-) -> tuple[dict[str, Seller], list[WeekReport]]:
-    """Evaluate ``week`` for the given sellers (all when ``None``), in seller order."""
-    sellers = await (store.sellers.some(seller_ids) if seller_ids else store.sellers.all())
-    histories = await store.data.histories([s.id for s in sellers], week)
-    reports = [evaluate_week(policy, histories[s.id], week) for s in sellers]
-    return {s.id: s for s in sellers}, reports
+# Sellers evaluated per round: bounds memory for 50,000 sellers and keeps each planning
+# transaction short.
+CHUNK = 2000
 
 
 async def run_check(
@@ -43,26 +39,37 @@ async def run_check(
     seller_ids: list[str] | None = None,
     dry_run: bool = False,
     admin_chats: list[Chat] | None = None,
+    on_report: Callable[[WeekReport], None] | None = None,
 ) -> CheckOutcome:
-    """Evaluate ``week`` and (unless ``dry_run``) plan its alerts; planning is idempotent."""
-    sellers, reports = await evaluate(store, policy, week, seller_ids)
-    missing = [
-        r.seller_id
-        for r in reports
-        if not r.has_data and r.track is not None  # had data before, none this week
-    ]
+    """Evaluate ``week`` and (unless ``dry_run``) plan its alerts; planning is idempotent.
+
+    With ``on_report`` each report is handed over as soon as it is made and not kept.
+    """
+    sellers = await (store.sellers.some(seller_ids) if seller_ids else store.sellers.all())
+    destinations = {} if dry_run else await store.chats.destinations([s.id for s in sellers])
+    outcome = CheckOutcome([], 0, [])
+    for start in range(0, len(sellers), CHUNK):
+        chunk = sellers[start : start + CHUNK]
+        histories = await store.data.histories([s.id for s in chunk], week)
+        planned: list[PlannedMessage] = []
+        for seller in chunk:
+            report = evaluate_week(policy, histories[seller.id], week)
+            if not report.has_data and report.track is not None:
+                outcome.missing.append(seller.id)  # had data before, none this week
+            if on_report is not None:
+                on_report(report)
+            else:
+                outcome.reports.append(report)
+            if chats := destinations.get(seller.id):
+                planned += await plan_week_messages(store, seller, report, chats)
+        outcome.planned += await store.outbox.plan(planned, now)
     if dry_run:
-        return CheckOutcome(reports, 0, missing)
-    destinations = await store.chats.destinations(list(sellers))
-    planned: list[PlannedMessage] = []
-    for report in reports:
-        chats = destinations.get(report.seller_id, [])
-        if chats:
-            planned += await plan_week_messages(store, sellers[report.seller_id], report, chats)
-    if missing and admin_chats:
-        refs = [seller_ref(sellers[s]) for s in missing]
-        for chat in admin_chats:
-            planned.append(
+        return outcome
+    if outcome.missing and admin_chats:
+        names = {s.id: s for s in sellers}
+        refs = [seller_ref(names[s]) for s in outcome.missing]
+        outcome.planned += await store.outbox.plan(
+            [
                 PlannedMessage(
                     dedup_key=f"data_missing:{week}:{chat.id}",
                     chat_id=chat.id,
@@ -74,14 +81,16 @@ async def run_check(
                     body=body_for(chat, "data_missing", {"week": week, "sellers": refs}),
                     template="data_missing",
                 )
-            )
-    count = await store.outbox.plan(planned, now)
+                for chat in admin_chats
+            ],
+            now,
+        )
     if seller_ids is None:
         await store.db.execute(
             "INSERT OR REPLACE INTO job_runs (job, run_key, done_at) VALUES ('check', ?, ?)",
             (str(week), now.isoformat()),
         )
-    return CheckOutcome(reports, count, missing)
+    return outcome
 
 
 def section_ids(report: WeekReport) -> dict[str, Alert]:
