@@ -159,6 +159,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"normwacht: {exc}", file=sys.stderr)
         return EXIT_REJECTED
     try:
+        _check_week_started(args, config, clock)
         code = asyncio.run(_dispatch(args, config, clock))
     except Rejected as exc:
         print(f"normwacht: {exc}", file=sys.stderr)
@@ -166,6 +167,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     return code
+
+
+def _check_week_started(args: argparse.Namespace, config: Config, clock: Clock) -> None:
+    """``check`` and ``poll`` of a week that has not begun are refused before anything opens."""
+    week = getattr(args, "week", None)
+    today = clock().astimezone(config.timezone).date()
+    if args.command in ("check", "poll") and week is not None and week.monday > today:
+        raise Rejected(f"week {week} has not started yet")
 
 
 async def _dispatch(args: argparse.Namespace, config: Config, clock: Clock) -> int:
@@ -337,8 +346,6 @@ async def cmd_check(args: argparse.Namespace, ctx: Context) -> int:
 
     for seller_id in args.seller:
         await _known_seller(ctx, seller_id)
-    if args.week.monday > ctx.today():
-        raise Rejected(f"week {args.week} has not started yet")
 
     def show(report: WeekReport) -> None:
         if args.json:
@@ -357,7 +364,7 @@ async def cmd_check(args: argparse.Namespace, ctx: Context) -> int:
         now=ctx.now(),
         seller_ids=args.seller or None,
         dry_run=args.dry_run,
-        admin_chats=await admin_chats(ctx.store, ctx.config, ctx.now()),
+        admin_chats=None if args.dry_run else await admin_chats(ctx.store, ctx.config, ctx.now()),
         on_report=show,
     )
     if args.json:

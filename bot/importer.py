@@ -105,6 +105,11 @@ async def import_files(
                 f"INSERT OR REPLACE INTO measurements ({MEASUREMENT_COLUMNS}) "
                 f"SELECT {MEASUREMENT_COLUMNS} FROM staged_measurements"
             )
+            # A week without figures is no data: it only takes earlier figures away.
+            await conn.execute(
+                "DELETE FROM measurements WHERE numerator IS NULL AND denominator IS NULL "
+                "AND value IS NULL"
+            )
             await conn.execute(
                 f"INSERT OR REPLACE INTO shop_ratings ({RATING_COLUMNS}) "
                 f"SELECT {RATING_COLUMNS} FROM staged_ratings"
@@ -186,7 +191,12 @@ async def _cross_checks(
     async with conn.execute(
         "SELECT a.file, a.line, a.seller_column, a.seller_id, a.on_date FROM staged_ratings a "
         "JOIN staged_ratings b ON a.seller_id = b.seller_id AND a.on_date = b.on_date "
-        "AND b.rowid < a.rowid WHERE a.rating IS NOT b.rating GROUP BY a.rowid"
+        "AND b.rowid < a.rowid WHERE a.rating IS NOT b.rating "
+        "OR a.product_information IS NOT b.product_information "
+        "OR a.delivery_time IS NOT b.delivery_time OR a.shipping IS NOT b.shipping "
+        "OR a.service IS NOT b.service OR a.reviews IS NOT b.reviews "
+        "OR a.method IS NOT b.method OR a.top_retailer IS NOT b.top_retailer "
+        "GROUP BY a.rowid"
     ) as cur:
         for r in await cur.fetchall():
             issues.append(

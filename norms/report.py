@@ -115,7 +115,8 @@ class WeekReport:
                 "plan": track.plan if track else None,
             },
             "rating": {
-                "average": round(self.rating.average, 2) if self.rating else None,
+                # Three decimals: enough that 6.004 never reads as the 6.0 danger line.
+                "average": round(self.rating.average, 3) if self.rating else None,
                 "risk": self.risk,
             },
             "gold_label": {"eligible": self.gold.eligible, "unmet": self.gold.unmet},

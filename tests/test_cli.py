@@ -174,3 +174,22 @@ def test_check_deliver_and_the_audit_of_what_was_sent(
     assert audit.startswith("--- #1 snel-speelgoed 2026-W46 alerts [suspension] -> console:local:")
     assert "2026-11-19 10:00 · template alerts · policy verbetertraject-24w" in audit
     assert "Winkel tijdelijk gesloten" in audit
+
+
+def test_refused_and_dry_runs_change_nothing(
+    env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["check", "--week", "2026-W50"]) == 2
+    assert main(["poll", "--week", "2027-W10"]) == 2
+    assert not (env / "db.sqlite3").exists()  # refused before the database was opened
+    monkeypatch.setenv("NORMWACHT_ADMINS", "telegram:42")
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "1:abcdef")
+    assert main(["check", "--week", "2026-W46", "--dry-run"]) == 0
+    import sqlite3
+
+    conn = sqlite3.connect(env / "db.sqlite3")
+    try:
+        assert conn.execute("SELECT COUNT(*) FROM chats").fetchone() == (0,)
+        assert conn.execute("SELECT COUNT(*) FROM outbox").fetchone() == (0,)
+    finally:
+        conn.close()

@@ -69,7 +69,7 @@ async def test_telegram_long_poll_returns_pushed_message(
     assert not poll.done()  # the fake holds the poll open
     tg.push_message(42, "/start ABC123", user_id=7)
     (update,) = await poll
-    assert time.monotonic() - started < 1
+    assert time.monotonic() - started < 3  # not the 5 s (or 30 s) the poll may wait
     assert update.message is not None and update.message.text == "/start ABC123"
     assert update.message.from_user is not None and update.message.from_user.id == 7
     assert update.message.entities[0].type == "bot_command"
@@ -202,7 +202,7 @@ async def test_telegram_stops_promptly_with_a_poll_open(ptb_timedelta: None) -> 
         started = time.monotonic()
         await fake.stop()
         response = await poll
-    assert time.monotonic() - started < 1
+    assert time.monotonic() - started < 3  # not the 5 s (or 30 s) the poll may wait
     assert response.json() == {"ok": True, "result": []}
 
 

@@ -150,3 +150,50 @@ async def test_all_issues_of_all_files_are_reported_in_order(
         ("b.csv", 2),
     ]
     assert caught.value.total == 3
+
+
+def body(score: str) -> str:
+    return (
+        '{"seller_id": "shop-1", "performanceIndicators": [{"name": "FULFILMENT", '
+        '"type": "PERCENTAGE", "details": {"period": {"week": 44, "year": 2026}, '
+        f'{score}"norm": {{"condition": ">=", "value": 0.93}}}}}}]}}'
+    )
+
+
+async def test_a_week_bol_now_reports_without_figures_replaces_the_old_ones(
+    shop: Store, config: Config, clock: FixedClock, tmp_path: Path
+) -> None:
+    first = tmp_path / "first.json"
+    first.write_text(body('"score": {"numerator": 80, "denominator": 100, "value": 0.8}, '))
+    await run(shop, config, clock, ImportFile(first, "first.json"))
+    assert len(await shop.db.fetchall("SELECT * FROM measurements")) == 1
+    corrected = tmp_path / "corrected.json"
+    corrected.write_text(body(""))  # bol.com corrected the week away: no score any more
+    await run(shop, config, clock, ImportFile(corrected, "corrected.json"))
+    assert await shop.db.fetchall("SELECT * FROM measurements") == []
+
+
+async def test_a_value_with_only_the_items_sold_is_kept(
+    shop: Store, config: Config, clock: FixedClock, tmp_path: Path
+) -> None:
+    f = write(tmp_path, "a.csv", "shop-1,2026,46,CASE_ITEM_RATIO,,400,0.02,0.03\n")
+    await run(shop, config, clock, f)
+    row = await shop.db.fetchone("SELECT numerator, denominator, value FROM measurements")
+    assert row is not None and tuple(row) == (None, 400, 0.02)
+
+
+async def test_two_ratings_of_one_day_must_agree_on_every_figure(
+    shop: Store, config: Config, clock: FixedClock, tmp_path: Path
+) -> None:
+    path = tmp_path / "r.csv"
+    path.write_text(
+        "seller_id,date,rating,product_information,delivery_time,shipping,service,reviews,method\n"
+        "shop-1,2026-11-18,9.1,9.6,9.4,9.4,9.4,64,THREE_MONTHS\n"
+        "shop-1,2026-11-18,9.1,7.0,9.4,9.4,9.4,64,THREE_MONTHS\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ImportRejected) as caught:
+        await run(shop, config, clock, ImportFile(path, "r.csv"))
+    assert [str(i) for i in caught.value.issues] == [
+        "r.csv:3:1: the shop rating of shop-1 on 2026-11-18 is given twice with different figures"
+    ]

@@ -52,9 +52,13 @@ class _CsvRecords:
         self.line = 0
 
     def __iter__(self) -> Iterator[Record]:
+        leading: list[str] = []
         first = self.text.readline()
+        while first and not first.strip():  # the header decides; blank lines before it do not
+            leading.append(first)
+            first = self.text.readline()
         delimiter = ";" if first.count(";") > first.count(",") else ","
-        reader = csv.reader(itertools.chain((first,), self.text), delimiter=delimiter)
+        reader = csv.reader(itertools.chain(leading, (first,), self.text), delimiter=delimiter)
         progress, count = self.progress, 0
         for fields in reader:
             start = self.line + 1

@@ -196,13 +196,15 @@ class IndicatorReader:
                     i_numerator + 1,
                     f"numerator {numerator} is greater than denominator {denominator}",
                 )
+        elif value_text:
+            pass  # the value decides; a lone count (items sold, say) is kept as given
         elif numerator is not None:
             return Issue(
                 file, line, i_denominator + 1, "denominator is empty but numerator is given"
             )
         elif denominator is not None:
             return Issue(file, line, i_numerator + 1, "numerator is empty but denominator is given")
-        elif not value_text:
+        else:
             return Issue(
                 file,
                 line,

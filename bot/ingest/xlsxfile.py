@@ -176,6 +176,9 @@ def _text(value: object) -> str:
         return str(value).upper()
     if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
         return str(int(value))
+    if isinstance(value, float):
+        # Positional, never "5e-05": the cell readers take plain decimals only.
+        return format(value, ".15f").rstrip("0").rstrip(".")
     if isinstance(value, datetime):
         return value.date().isoformat() if value.time() == time() else value.isoformat()
     if isinstance(value, date):

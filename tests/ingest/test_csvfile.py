@@ -242,3 +242,18 @@ def test_broken_csv_and_odd_sellers(read: Read, tmp_path: Path) -> None:
         "odd.csv:3:0: has 1 field; the header has 8",
         "odd.csv:4:0: is not valid CSV: field larger than field limit (131072)",
     ]
+
+
+def test_the_delimiter_comes_from_the_header_not_a_blank_line_before_it(
+    tmp_path: Path, read: Read
+) -> None:
+    path = tmp_path / "lead.csv"
+    path.write_text(
+        "\nseller_id;year;week;indicator;numerator;denominator;value;norm\n"
+        "shop-1;2026;46;FULFILMENT;135;150;;93%\n",
+        encoding="utf-8",
+    )
+    items = read(path)
+    assert issues(items) == []
+    [row] = rows(items)
+    assert row.line == 3 and row.measurement.norm == 0.93

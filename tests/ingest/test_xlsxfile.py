@@ -188,3 +188,14 @@ def test_rows_beyond_the_limit_while_reading(
     monkeypatch.setattr(xlsxfile, "MAX_ROWS", 3)
     monkeypatch.setattr(xlsxfile, "_rows_problem", lambda archive, parts: None)
     assert issues(read(path))[-1] == "tall.xlsx:0:0: the first sheet has more than 3 rows"
+
+
+def test_tiny_fractions_are_read_as_decimals(read: Read, tmp_path: Path) -> None:
+    path = workbook(
+        tmp_path / "tiny.xlsx",
+        [HEADER, ["shop-1", 2026, 46, "CANCELLATIONS", None, None, 0.00005, 0.02]],
+    )
+    items = read(path)
+    assert issues(items) == []
+    [row] = rows(items)
+    assert isinstance(row, MeasurementRow) and row.measurement.value == 0.00005

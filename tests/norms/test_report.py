@@ -205,7 +205,7 @@ def test_rating_average_is_rounded_in_json() -> None:
     )
     h2 = history([*h.measurements[W].values(), Measurement(REV, W.shift(-1), None, 6, value=8.5)])
     assert evaluate_week(TRACK, h, W).to_json()["rating"]["average"] == 8.5
-    assert evaluate_week(TRACK, h2, W).to_json()["rating"]["average"] == 8.33
+    assert evaluate_week(TRACK, h2, W).to_json()["rating"]["average"] == 8.333
 
 
 @pytest.mark.parametrize(
