@@ -289,7 +289,10 @@ class Service:
         report = await self.report_for(seller)
         ref = seller_ref(seller)
         if report is None or report.track is None or report.track.plan is None:
-            return [Reply("plan_not_required", {"seller": ref})]
+            data: dict[str, Any] = {"seller": ref}
+            if report is not None:
+                data["report"] = report
+            return [Reply("plan_not_required", data)]
         if not done:
             return [Reply("plan", {"seller": ref, "report": report})]
         if report.track.plan == "required":

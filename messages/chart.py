@@ -79,7 +79,7 @@ def history_chart(seller: SellerRef, reports: Sequence[WeekReport], *, lang: Lan
     from matplotlib.figure import Figure
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
-    from matplotlib.ticker import FuncFormatter
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
 
     words = _TITLES[lang]
     ordered = sorted(reports, key=lambda r: r.week)
@@ -117,6 +117,8 @@ def history_chart(seller: SellerRef, reports: Sequence[WeekReport], *, lang: Lan
         else:
             ax.set_ylim(bottom=0)
         if indicator is not Indicator.REVIEWS:
+            # Steps of 1, 2 or 5 (never 2.5): ticks such as 0.25% would need two decimals.
+            ax.yaxis.set_major_locator(MaxNLocator(nbins="auto", steps=[1, 2, 5, 10]))
             ax.yaxis.set_major_formatter(FuncFormatter(partial(_percent_tick, lang)))
         every = max(1, math.ceil(len(xs) / 10))
         ax.set_xticks(xs[::every], data.labels[::every], fontsize=7)
@@ -135,6 +137,9 @@ def history_chart(seller: SellerRef, reports: Sequence[WeekReport], *, lang: Lan
     return buffer.getvalue()
 
 
-def _percent_tick(lang: Language, value: float, _position: int) -> str:
-    digits = 0 if abs(value - round(value)) < 1e-9 else 1
+def _percent_tick(lang: Language, value: float, _position: int | None = None) -> str:
+    """A tick label with as many decimals as it needs (at most 3): 0.25 is ``0,25%``."""
+    digits = 0
+    while digits < 3 and abs(value - round(value, digits)) > 1e-9:
+        digits += 1
     return decimal(value, lang, digits) + "%"

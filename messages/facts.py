@@ -70,16 +70,37 @@ class Score:
 
 @dataclass(frozen=True)
 class Need:
-    """What it takes next week for one escalating norm, in the seller's own numbers."""
+    """What it takes next week for one escalating norm, in the seller's own numbers.
+
+    ``allowed_bad`` avoids a failing week (the minimum count included); ``norm_bad`` is what
+    the norm's percentage alone allows, which is fewer when the minimum is the higher bar."""
 
     indicator: Indicator
     expected: int
     allowed_bad: int
+    norm: float | None = None
+    norm_bad: int | None = None
+    minimum: int | None = None
 
     @property
     def good(self) -> int:
         """Items that must go right (on time, not cancelled, answered in time)."""
         return self.expected - self.allowed_bad
+
+    @property
+    def norm_good(self) -> int | None:
+        """Items that must go right to meet the norm's percentage itself."""
+        return None if self.norm_bad is None else self.expected - self.norm_bad
+
+    @property
+    def cannot_fail(self) -> bool:
+        """So few items expected that even all of them going wrong is not a failing week."""
+        return self.allowed_bad >= self.expected
+
+    @property
+    def minimum_counts(self) -> bool:
+        """The minimum count allows more than the norm's percentage would."""
+        return self.norm_bad is not None and self.allowed_bad > self.norm_bad
 
 
 @dataclass(frozen=True)
@@ -108,6 +129,7 @@ class TrackView:
     expired_strike: IsoWeek | None
     next_step: int | None
     next_kind: str | None
+    escalating: tuple[Indicator, ...] = ()
 
     @property
     def strikes_policy(self) -> bool:
@@ -152,6 +174,7 @@ def track_view(report: WeekReport) -> TrackView:
         expired_strike=track.expired_strike if track and track.week == report.week else None,
         next_step=nxt[0] if nxt else None,
         next_kind=nxt[1] if nxt else None,
+        escalating=policy.escalating,
     )
 
 
@@ -228,7 +251,17 @@ class ReportView:
 
     @property
     def needs(self) -> list[Need]:
-        return [_need(w) for w in self.report.what_it_takes]
+        return [self._need(w) for w in self.report.what_it_takes]
+
+    def _need(self, w: WhatItTakes) -> Need:
+        rule = self.policy.rules[w.indicator]
+        verdict = self.report.indicators[w.indicator]
+        norm = verdict.norm if verdict.norm is not None else rule.norm
+        norm_bad: int | None = None
+        if norm is not None:
+            share = (1 - norm) if rule.condition == ">=" else norm
+            norm_bad = min(math.floor(w.expected * share + 1e-9), w.expected)
+        return Need(w.indicator, w.expected, w.allowed_bad, norm, norm_bad, rule.minimum)
 
     def consecutive(self, indicator: str) -> int:
         return self.report.consecutive_failures.get(Indicator(indicator), 0)
@@ -268,22 +301,19 @@ class ReportView:
         return most_useful_tip(self)
 
     @property
-    def risk_rank(self) -> tuple[int, int, int, int, int, int]:
-        """Smaller is riskier: closed, higher step, shop rating risk, failing this week,
-        norm notices, missing data."""
+    def risk_rank(self) -> tuple[int, int, int, int, int, int, int]:
+        """Smaller is riskier: closed, a critical shop rating (bol.com may close the shop at
+        once), higher step, shop rating risk, failing this week, norm notices, missing data."""
         track = self.track
         return (
             0 if track.closed else 1,
+            0 if self.risk == "critical" else 1,
             -track.step,
             -_RISK_LEVEL[self.risk],
             0 if self.failing_week else 1,
             -len(self.failed_other),
             0 if not self.has_data else 1,
         )
-
-
-def _need(w: WhatItTakes) -> Need:
-    return Need(w.indicator, w.expected, w.allowed_bad)
 
 
 def most_useful_tip(view: ReportView) -> str:

@@ -55,6 +55,19 @@ OTHER_CASES: dict[str, tuple[str, Mapping[str, Any]]] = {
     ),
     "plan_done__default": ("plan_done", {"seller": SHOP}),
     "plan_not_required__default": ("plan_not_required", {"seller": SHOP}),
+    # With the report the message knows the policy's step, and a shop closed for good.
+    "plan_not_required__track": (
+        "plan_not_required",
+        {"seller": SHOP, "report": STORIES["warning2"].report()},
+    ),
+    "plan_not_required__strikes": (
+        "plan_not_required",
+        {"seller": SHOP, "report": STORIES["strikes"].report()},
+    ),
+    "plan_not_required__closed": (
+        "plan_not_required",
+        {"seller": SHOP, "report": STORIES["closed"].report()},
+    ),
     "digest__team": ("digest", team_digest()),
     "digest__empty": ("digest", {"entries": [], "team": True}),
     "history__default": ("history", {"seller": SHOP, "weeks": 12}),

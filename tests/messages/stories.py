@@ -244,6 +244,28 @@ def _stories() -> dict[str, Story]:
         )
     )
 
+    # A small shop: so few items that the minimum counts, not the percentage, decide a
+    # failing week (with 5 questions response time cannot fail at all); all gold-label
+    # conditions met but the items sold.
+    small = _span(
+        _w(40),
+        _w(46),
+        Week(
+            fulfilment=(10, 10),
+            cancellations=(0, 10),
+            response=(5, 5),
+            phone=(4, 4),
+            track_and_trace=(10, 10),
+            cases=(0, 10),
+            returns=(0, 10),
+            rating=9.5,
+            reviews=6,
+        ),
+    )
+    stories.append(
+        Story("small", SellerRef("shop-small", "Atelier Klein"), "verbetertraject-24w", small)
+    )
+
     # A seller without any data.
     stories.append(
         Story("nodata", SellerRef("shop-new", "Nieuwe Winkel"), "verbetertraject-24w", {})

@@ -52,3 +52,11 @@ def test_chart_renders_without_pyplot() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "ok"
+
+
+def test_percent_ticks_keep_the_decimals_they_need() -> None:
+    from messages.chart import _percent_tick
+
+    assert _percent_tick("nl", 0.25) == "0,25%"
+    assert _percent_tick("en", 0.5) == "0.5%"
+    assert _percent_tick("nl", 2.0) == "2%"

@@ -15,8 +15,9 @@ def _view(story: str) -> ReportView:
 def test_team_order_puts_the_riskiest_first() -> None:
     views = [(STORIES[name].seller.name, _view(name)) for name in STORIES]
     order = [STORIES_BY_NAME[name] for name, _ in riskiest_first(views)]
-    assert order[:5] == ["closed", "lastwarning", "suspension", "strikes", "warning2"]
-    assert order.index("critical") < order.index("notice") < order.index("gold")
+    # A critical shop rating can close the shop at once: right after closed shops.
+    assert order[:6] == ["closed", "critical", "lastwarning", "suspension", "strikes", "warning2"]
+    assert order.index("notice") < order.index("gold")
     assert order.index("nodata") < order.index("gold")
 
 
@@ -32,6 +33,7 @@ def test_the_most_useful_tip() -> None:
     assert most_useful_tip(_view("notice")) == "RETURNS"
     assert most_useful_tip(_view("gold")) == "keep"
     assert most_useful_tip(_view("ended")) == "gold_average_rating"
+    assert most_useful_tip(_view("small")) == "gold_items_sold_per_month"
 
 
 def test_ratings_needed_to_rise_above_a_line() -> None:
@@ -50,6 +52,14 @@ def test_views_expose_scores_trends_and_needs() -> None:
         40,
         31,
     )
+    response = view.needs[2]
+    assert (response.norm_good, response.minimum_counts, response.cannot_fail) == (36, True, False)
+    small = _view("small").needs
+    assert [(n.allowed_bad, n.norm_bad, n.cannot_fail) for n in small] == [
+        (2, 0, False),
+        (2, 0, False),
+        (5, 0, True),
+    ]
     assert _view("nodata").trend("FULFILMENT") == ""
     strikes = _view("strikes").track
     assert strikes.strikes_policy and strikes.next_expiry == IsoWeek(2026, 52)

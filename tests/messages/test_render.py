@@ -10,9 +10,10 @@ from typing import Any
 import pytest
 
 from messages import KINDS, LANGUAGES, SellerRef, render
+from messages.facts import ReportView
 from messages.model import FORMATS
 from messages.render import REQUIRED, environment
-from norms import evaluate_week, load_policy
+from norms import Indicator, evaluate_week, load_policy
 from tests.messages.cases import OTHER_CASES, REPORT_KINDS, all_cases, report_data
 from tests.messages.checks import (
     assert_block_limits,
@@ -166,9 +167,10 @@ def test_exempt_indicator_is_named_with_its_reason() -> None:
 def test_what_it_takes_is_in_the_sellers_numbers() -> None:
     text = render("status", report_data("status", "warning2"), fmt="text", lang="en").text
     assert "with about 200 items due, at most 14 may arrive late" in text
-    assert "answer at least 31 within 24 hours" in text
+    assert "give at least 31 a first answer within 24 hours (for the 90% norm itself: 36)" in text
     assert "at most 4 of about 200 ordered items may be cancelled" in text
     assert "up to and including week 17 of 2027" in text
+    assert "To avoid a failing week next week" in text
 
 
 def test_a_value_just_below_the_norm_does_not_look_like_the_norm() -> None:
@@ -192,3 +194,68 @@ def test_a_digest_of_several_sellers_without_team_keeps_their_order() -> None:
     assert text.index("Koffie & Co") < text.index("Gadget Hoek")
     team = render("digest", {"entries": entries, "team": True}, fmt="text", lang="en").text
     assert team.index("Gadget Hoek") < team.index("Koffie & Co")
+
+
+def _variant(story: str, week: Any, policy: str | None = None) -> dict[str, Any]:
+    """A story with another week 46, evaluated with the real engine."""
+    base = STORIES[story]
+    weeks = dict(base.weeks)
+    weeks[WEEK] = week
+    changed = replace(base, name=f"{story}-variant", weeks=weeks, policy=policy or base.policy)
+    report = evaluate_week(load_policy(changed.policy), changed.history(), WEEK)
+    return {"seller": changed.seller, "report": report, "source": "upload"}
+
+
+def test_an_escalating_norm_without_counts_asks_for_them() -> None:
+    """Without counts the minimum cannot be checked: the message says so, and which one."""
+    week = replace(
+        STORIES["warning2"].weeks[WEEK],
+        value_only=frozenset({Indicator.FULFILMENT, Indicator.TRACK_AND_TRACE}),
+    )
+    data = _variant("warning2", week)
+    nl = render("alerts", data, fmt="text", lang="nl").text
+    en = render("alerts", data, fmt="text", lang="en").text
+    assert "kon het minimum (3 te laat geleverde artikelen) niet worden gecontroleerd" in nl
+    assert "Stuur de aantallen voortaan mee." in nl
+    assert "the minimum (3 items delivered late) could not be checked" in en
+    # A norm without a minimum just says the counts were not given.
+    assert "98,5% (norm ≥ 100%)\naantallen niet meegegeven\n" in nl
+
+
+def test_a_norm_notice_under_the_strikes_policy_speaks_of_strikes() -> None:
+    week = replace(STORIES["strikes"].weeks[WEEK], returns=(16, 200))
+    data = _variant("strikes", week)
+    nl = render("alerts", data, fmt="text", lang="nl").text
+    en = render("alerts", data, fmt="text", lang="en").text
+    assert "Die levert geen strike op, maar bol.com mailt je er wel over." in nl
+    assert "verbetertraject" not in nl
+    assert "It does not count as a strike" in en
+
+
+def test_gold_gaps_speak_of_a_rolling_window() -> None:
+    week = replace(STORIES["small"].weeks[WEEK], reviews=2)
+    data = _variant("small", week)
+    nl = render("goldlabel", data, fmt="text", lang="nl").text
+    en = render("goldlabel", data, fmt="text", lang="en").text
+    assert "1 beoordeling te weinig: je hebt er minstens 21 per 4 weken nodig" in nl
+    assert "11 verkochte artikelen te weinig: je moet er minstens 51 per 4 weken verkopen" in nl
+    assert "1 review short: you need at least 21 in any 4 weeks" in en
+
+
+def test_every_tip_key_has_its_own_tip() -> None:
+    """No tip key falls through to the all-fine tip: the gold keys follow the conditions."""
+    view = ReportView(report_data("goldlabel", "small")["report"])
+    names = ("average_rating", "aspect_ratings", "reviews_per_month", "items_sold_per_month")
+    for lang in LANGUAGES:
+        lib = environment("text", lang).get_template("_lib.j2").make_module()
+        keep = str(lib.one_tip("keep", view)).strip()
+        for name in names:
+            assert str(lib.one_tip(f"gold_{name}", view)).strip() != keep
+
+
+def test_a_small_shop_hears_that_the_minimum_decides() -> None:
+    data = report_data("status", "small")
+    nl = render("status", data, fmt="text", lang="nl").text
+    assert "hooguit 2 te laat komen (voor de norm van 93% zelf: geen)" in nl
+    assert "met zo weinig klantvragen (ongeveer 5) kan dit geen week onder de norm opleveren" in nl
+    assert "minstens 0" not in nl
