@@ -7,6 +7,8 @@ worker decides retries the same way for Telegram, Slack and the console.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import logging
 import random
 from collections import defaultdict
@@ -22,9 +24,14 @@ from bot.store import OutboxItem, Store
 
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 8
+# Backoff grows to 10 minutes and stays there: an outage of up to about a day is ridden
+# out; only then does a message go dead, and the admins are told.
+MAX_ATTEMPTS = 150
 BACKOFF_BASE_S = 2.0
 BACKOFF_MAX_S = 600.0
+# A claim older than this was lost (its send raised past us, the database was locked):
+# the row goes back to pending while the process keeps running.
+STALE_CLAIM = timedelta(minutes=10)
 
 
 class SendError(Exception):
@@ -49,6 +56,14 @@ class Unreachable(SendError):
 
 class Rejected(SendError):
     """The platform refused this message for good (a bad request)."""
+
+
+class Moved(SendError):
+    """The chat lives at a new address now (a Telegram group became a supergroup)."""
+
+    def __init__(self, new_address: str) -> None:
+        super().__init__(f"moved to {new_address}")
+        self.new_address = new_address
 
 
 class Sender(Protocol):
@@ -171,6 +186,7 @@ class DeliveryWorker:
         """Deliver until ``stop`` is set; woken early by ``wakeup`` when something is planned."""
         while not stop.is_set():
             try:
+                await self.store.outbox.recover_inflight(older_than=self.clock() - STALE_CLAIM)
                 await self.run_once()
             except Exception:  # a broken round must not end delivery for good
                 log.exception("delivery round failed")
@@ -192,15 +208,24 @@ class DeliveryWorker:
     async def _send_chat(self, items: list[OutboxItem]) -> int:
         sent = 0
         for index, item in enumerate(items):
-            outcome = await self._send_one(item)
+            try:
+                outcome = await self._send_one(item)
+            except Exception:
+                # Not the platform's answer but ours (the database, say): the claim is put
+                # back, or recovered later as stale; the message is not lost.
+                log.exception("delivery of message %d failed", item.id)
+                with contextlib.suppress(Exception):
+                    await self.store.outbox.hold_until(item.id, self.clock())
+                outcome = "wait"
             if outcome == "sent":
                 sent += 1
             elif outcome == "unreachable":
                 return sent  # the rest were marked dead with the chat
             elif outcome == "wait":
-                # Keep this chat's order: put the rest back for after the wait.
+                # Keep this chat's order: the rest go after this one, not before it.
+                row = await self.store.outbox.next_attempt(item.id)
                 for rest in items[index + 1 :]:
-                    await self.store.outbox.hold_until(rest.id, self.clock())
+                    await self.store.outbox.hold_until(rest.id, row or self.clock())
                 return sent
         return sent
 
@@ -219,31 +244,50 @@ class DeliveryWorker:
         # A 429 seen by another send while this one waited pauses this one too.
         while (pause := pacer.paused_for()) > 0:
             await asyncio.sleep(pause)
+        before = json.dumps(item.body, sort_keys=True)
         try:
             remote_id = await sender.send(item.address, item.body)
-        except RetryLater as exc:
+        except SendError as exc:
+            if json.dumps(item.body, sort_keys=True) != before:
+                # The sender noted progress (parts of a long message already out): keep it,
+                # so a retry does not repeat them.
+                await self.store.outbox.update_body(item.id, item.body)
+            return await self._failed(item, exc, pacer)
+        except Exception as exc:  # timeouts and connection errors not mapped by a sender
+            return await self._failed(item, Transient(f"{type(exc).__name__}: {exc}"), pacer)
+        await self.store.outbox.mark_sent(item.id, self.clock(), remote_id)
+        self.sent += 1
+        return "sent"
+
+    async def _failed(self, item: OutboxItem, exc: SendError, pacer: Pacer) -> str:
+        if isinstance(exc, RetryLater):
             pacer.pause(exc.seconds)
             await self.store.outbox.retry_at(
                 item.id, self.clock() + timedelta(seconds=exc.seconds), str(exc), count=False
             )
             return "wait"
-        except Unreachable as exc:
+        if isinstance(exc, Unreachable):
             await self._unreachable(item, str(exc))
             return "unreachable"
-        except Rejected as exc:
-            await self.store.outbox.mark_dead(item.id, str(exc))
+        if isinstance(exc, Moved):
+            await self.store.chats.move(item.chat_id, exc.new_address)
+            await self.store.outbox.retry_at(item.id, self.clock(), str(exc), count=False)
+            return "wait"
+        error = str(exc)
+        if isinstance(exc, Rejected) or item.attempts >= MAX_ATTEMPTS:
+            await self.store.outbox.mark_dead(item.id, error)
+            await tell_admins(
+                self.store,
+                self.config,
+                "destination_inactive",
+                {"destination": f"{item.platform}:{item.address}", "reason": error},
+                key=f"dead:{item.id}",
+                now=self.clock(),
+            )
             return "dead"
-        except Exception as exc:  # Transient, timeouts, connection errors alike
-            error = f"{type(exc).__name__}: {exc}"
-            if item.attempts >= MAX_ATTEMPTS:
-                await self.store.outbox.mark_dead(item.id, error)
-                return "dead"
-            wait = backoff(item.attempts, self.rng)
-            await self.store.outbox.retry_at(item.id, self.clock() + timedelta(seconds=wait), error)
-            return "failed"
-        await self.store.outbox.mark_sent(item.id, self.clock(), remote_id)
-        self.sent += 1
-        return "sent"
+        wait = backoff(item.attempts, self.rng)
+        await self.store.outbox.retry_at(item.id, self.clock() + timedelta(seconds=wait), error)
+        return "failed"
 
     async def _unreachable(self, item: OutboxItem, reason: str) -> None:
         first = await self.store.chats.deactivate(item.chat_id, reason)

@@ -3,6 +3,7 @@ worker's error kinds (429 waits, blocked chats are unreachable, 5xx and timeouts
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 from collections.abc import AsyncIterator
@@ -22,7 +23,7 @@ from telegram.error import (
 from telegram.request import HTTPXRequest
 
 from bot.config import Config
-from bot.delivery import Rejected, RetryLater, Transient, Unreachable
+from bot.delivery import Moved, Rejected, RetryLater, Transient, Unreachable
 from messages import split_telegram
 
 # Without it PTB warns on every RetryAfter (ENGINEERING.md); the app must not depend on
@@ -60,28 +61,38 @@ class TelegramSender:
 
     platform = PLATFORM
 
-    def __init__(self, bot: Bot) -> None:
+    def __init__(self, bot: Bot, part_interval_s: float = 1.0) -> None:
         self.bot = bot
+        # A long text goes out in parts, paced like messages to one chat.
+        self.part_interval_s = part_interval_s
 
     async def send(self, address: str, body: dict[str, Any]) -> str | None:
+        """Send ``body``; a long text in parts, noting in ``body["sent_parts"]`` how many went
+        out, so that a retry after a failure continues instead of repeating them."""
         chat_id = chat_id_of(address)
         parse_mode = body.get("parse_mode")
         chunks = split_telegram(str(body.get("text") or ""))
         if not chunks:
             raise Rejected("empty message")
-        first: str | None = None
+        done = int(body.get("sent_parts", 0))
+        first: str | None = body.get("first_message_id")
         try:
-            for chunk in chunks:
+            for index in range(done, len(chunks)):
+                if index > done:
+                    await asyncio.sleep(self.part_interval_s)
                 message = await self.bot.send_message(
-                    chat_id, chunk, parse_mode=parse_mode, link_preview_options=NO_PREVIEW
+                    chat_id, chunks[index], parse_mode=parse_mode, link_preview_options=NO_PREVIEW
                 )
                 first = first or str(message.message_id)
+                if len(chunks) > 1:
+                    body["sent_parts"] = index + 1
+                    body["first_message_id"] = first
         except RetryAfter as exc:
             raise RetryLater(retry_seconds(exc)) from exc
         except Forbidden as exc:
             raise Unreachable(exc.message) from exc
         except ChatMigrated as exc:
-            raise Unreachable(f"group moved to chat {exc.new_chat_id}") from exc
+            raise Moved(str(exc.new_chat_id)) from exc
         except BadRequest as exc:  # a NetworkError subclass: before the next clause
             if any(marker in exc.message.lower() for marker in _UNREACHABLE_400):
                 raise Unreachable(exc.message) from exc

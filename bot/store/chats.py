@@ -135,6 +135,37 @@ class Chats:
         ):
             return cur.rowcount > 0
 
+    async def move(self, chat_id: int, new_address: str) -> None:
+        """The chat lives at ``new_address`` now (a Telegram group became a supergroup).
+        If the new address is known already, its row takes over the links and messages."""
+        async with self.db.transaction() as conn:
+            async with conn.execute(
+                "SELECT id FROM chats WHERE platform = "
+                "(SELECT platform FROM chats WHERE id = ?) AND address = ?",
+                (chat_id, new_address),
+            ) as cur:
+                other = await cur.fetchone()
+            if other is None:
+                await conn.execute(
+                    "UPDATE chats SET address = ? WHERE id = ?", (new_address, chat_id)
+                )
+                return
+            target = other["id"]
+            await conn.execute(
+                "INSERT OR IGNORE INTO chat_sellers (chat_id, seller_id, linked_at, linked_by) "
+                "SELECT ?, seller_id, linked_at, linked_by FROM chat_sellers WHERE chat_id = ?",
+                (target, chat_id),
+            )
+            await conn.execute(
+                "UPDATE outbox SET chat_id = ? WHERE chat_id = ? "
+                "AND state IN ('pending', 'failed', 'sending')",
+                (target, chat_id),
+            )
+            await conn.execute(
+                "UPDATE chats SET active = 0, inactive_reason = ? WHERE id = ?",
+                (f"moved to {new_address}", chat_id),
+            )
+
     async def reactivate(self, chat_id: int) -> None:
         await self.db.execute(
             "UPDATE chats SET active = 1, inactive_reason = NULL WHERE id = ?", (chat_id,)

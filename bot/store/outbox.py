@@ -115,8 +115,9 @@ class Outbox:
             ) as cur:
                 rows = list(await cur.fetchall())
             await conn.executemany(
-                "UPDATE outbox SET state = 'sending', attempts = attempts + 1 WHERE id = ?",
-                [(r["id"],) for r in rows],
+                "UPDATE outbox SET state = 'sending', attempts = attempts + 1, claimed_at = ? "
+                "WHERE id = ?",
+                [(stamp(now), r["id"]) for r in rows],
             )
         return [
             OutboxItem(
@@ -176,13 +177,26 @@ class Outbox:
             (error, chat_id),
         )
 
-    async def recover_inflight(self) -> int:
-        """After a crash: messages left in ``sending`` go back to ``pending``."""
-        async with (
-            self.db.transaction() as conn,
-            conn.execute("UPDATE outbox SET state = 'pending' WHERE state = 'sending'") as cur,
-        ):
+    async def recover_inflight(self, older_than: datetime | None = None) -> int:
+        """Messages left in ``sending`` go back to ``pending``: all of them after a crash,
+        or those claimed before ``older_than`` while running (a lost claim)."""
+        sql = "UPDATE outbox SET state = 'pending' WHERE state = 'sending'"
+        params: tuple[str, ...] = ()
+        if older_than is not None:
+            sql += " AND claimed_at < ?"
+            params = (stamp(older_than),)
+        async with self.db.transaction() as conn, conn.execute(sql, params) as cur:
             return cur.rowcount
+
+    async def next_attempt(self, item_id: int) -> datetime | None:
+        row = await self.db.fetchone("SELECT next_attempt_at FROM outbox WHERE id = ?", (item_id,))
+        return parse_stamp(row["next_attempt_at"]) if row else None
+
+    async def update_body(self, item_id: int, body: dict[str, Any]) -> None:
+        await self.db.execute(
+            "UPDATE outbox SET body = ? WHERE id = ?",
+            (json.dumps(body, ensure_ascii=False), item_id),
+        )
 
     async def counts(self) -> dict[str, int]:
         rows = await self.db.fetchall("SELECT state, COUNT(*) AS n FROM outbox GROUP BY state")

@@ -148,4 +148,8 @@ MIGRATIONS: tuple[str, ...] = (
         updated_at TEXT NOT NULL
     )
     """,
+    # 2: when a message was claimed for sending, so a lost claim can be recovered.
+    """
+    ALTER TABLE outbox ADD COLUMN claimed_at TEXT
+    """,
 )

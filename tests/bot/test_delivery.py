@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -13,7 +13,7 @@ from telegram.request import HTTPXRequest
 
 from bot.channels.telegram_sender import TelegramSender
 from bot.config import Config
-from bot.delivery import DeliveryWorker
+from bot.delivery import MAX_ATTEMPTS, DeliveryWorker
 from bot.store import PlannedMessage, Store
 from tests.conftest import FixedClock, make_config
 from tests.fakes import FakeTelegram
@@ -202,3 +202,91 @@ async def test_a_digest_and_a_warning_in_the_same_week_do_not_repeat_each_other(
     # The digest points at the track but does not repeat the alert's plan outline or tips.
     alert_lines = {line for line in alert.splitlines() if len(line) > 40}
     assert not alert_lines & set(digest.splitlines())
+
+
+async def test_a_long_message_goes_in_paced_parts_and_a_retry_does_not_repeat_them(
+    store: Store, config: Config, clock: FixedClock, fake: FakeTelegram
+) -> None:
+    bot = await bot_for(fake)
+    try:
+        sender = TelegramSender(bot, part_interval_s=0.05)
+        chat_ids = await plan(store, clock, 0)
+        text = "\n".join(f"regel {i} " + "x" * 90 for i in range(120))  # about 11,000 chars
+        await store.outbox.plan(
+            [
+                PlannedMessage(
+                    dedup_key="long",
+                    chat_id=chat_ids[0],
+                    seller_id=None,
+                    week=None,
+                    kind="test",
+                    sections=(),
+                    urgent=False,
+                    body={"text": text, "blocks": None, "parse_mode": None},
+                    template="test",
+                )
+            ],
+            clock(),
+        )
+        # The first part goes, the second meets a server error.
+        fake.pass_next("sendMessage")
+        fake.fail_next("sendMessage", 500)
+        worker = DeliveryWorker(store, {"telegram": sender}, config, clock)
+        assert await worker.run_once() == 0
+        assert len(fake.sent_messages(7000)) == 1
+        clock.advance(seconds=5)
+        assert await worker.run_once() == 1
+        parts = fake.sent_texts(7000)
+        assert len(parts) == 3 and "\n".join(parts) == text  # each part once, in order
+    finally:
+        await bot.shutdown()
+
+
+async def test_a_group_that_became_a_supergroup_is_followed(
+    store: Store, config: Config, clock: FixedClock, fake: FakeTelegram, sender: TelegramSender
+) -> None:
+    [chat_id] = await plan(store, clock, 1)
+    fake.add_response(
+        "sendMessage",
+        status=400,
+        body={
+            "ok": False,
+            "error_code": 400,
+            "description": "Bad Request: group chat was upgraded to a supergroup chat",
+            "parameters": {"migrate_to_chat_id": -1009},
+        },
+    )
+    worker = DeliveryWorker(store, {"telegram": sender}, config, clock)
+    assert await worker.run_once() == 1  # retried at once at the new address
+    chat = await store.chats.get(chat_id)
+    assert chat is not None and chat.address == "-1009" and chat.active
+    assert fake.sent_texts(-1009) == ["m 0"]
+
+
+async def test_a_lost_claim_is_recovered_while_running(
+    store: Store, config: Config, clock: FixedClock, sender: TelegramSender
+) -> None:
+    await plan(store, clock, 1)
+    [claimed] = await store.outbox.claim_due(clock())  # claimed, then the send was lost
+    clock.advance(minutes=5)
+    assert await store.outbox.recover_inflight(older_than=clock() - timedelta(minutes=10)) == 0
+    clock.advance(minutes=6)
+    assert await store.outbox.recover_inflight(older_than=clock() - timedelta(minutes=10)) == 1
+    worker = DeliveryWorker(store, {"telegram": sender}, config, clock)
+    assert await worker.run_once() == 1
+    assert claimed.id == 1
+
+
+async def test_after_a_day_of_failures_a_message_is_given_up_and_the_admins_told(
+    store: Store, tmp_path: Path, clock: FixedClock, fake: FakeTelegram, sender: TelegramSender
+) -> None:
+    config = make_config(tmp_path, NORMWACHT_ADMINS="telegram:900", TELEGRAM_BOT_TOKEN="42:x")
+    await plan(store, clock, 1)
+    await store.db.execute("UPDATE outbox SET attempts = ?", (MAX_ATTEMPTS - 1,))
+    fake.fail_next("sendMessage", 502)
+    worker = DeliveryWorker(store, {"telegram": sender}, config, clock)
+    await worker.run_once()
+    [record] = [r for r in await store.outbox.history() if r.kind == "test"]
+    assert record.state == "dead"
+    assert [m["chat"]["id"] for m in fake.sent_messages()] == [900]
+    assert "telegram:7000" in fake.sent_texts(900)[0]

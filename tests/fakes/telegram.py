@@ -294,6 +294,10 @@ class FakeTelegram(FakeServer):
             (status, body if body is not None else {"ok": True, "result": result})
         )
 
+    def pass_next(self, method: str) -> None:
+        """Queue a normal answer: with ``fail_next`` after it, the second call fails."""
+        self._queued[method].append((0, {}))
+
     def fail_next(
         self,
         method: str,
@@ -348,8 +352,9 @@ class FakeTelegram(FakeServer):
         try:
             if self.token is not None and request.match_info["token"] != self.token:
                 raise TelegramApiError(401, "Unauthorized")
-            if self._queued[method]:
-                status, body = self._queued[method].popleft()
+            queued = self._queued[method].popleft() if self._queued[method] else None
+            if queued is not None and queued[0] != 0:
+                status, body = queued
                 if status == 429:
                     self.rejected_429 += 1
                 return web.json_response(body, status=status)
