@@ -298,6 +298,9 @@ async def cmd_import(args: argparse.Namespace, ctx: Context) -> int:
         )
         return EXIT_REJECTED
     progress.close()
+    from bot.weekly import recheck_after_import
+
+    rechecked = await recheck_after_import(ctx.store, ctx.config.policy, result, now=ctx.now())
     weeks = sorted({w for _, w in result.weeks})
     span = f"{weeks[0]}..{weeks[-1]}" if len(weeks) > 1 else (str(weeks[0]) if weeks else "-")
     print(
@@ -306,6 +309,8 @@ async def cmd_import(args: argparse.Namespace, ctx: Context) -> int:
     )
     if result.created_sellers:
         print(f"added seller(s): {', '.join(result.created_sellers)}")
+    if rechecked:
+        print(f"weeks already checked were checked again: {rechecked} new message(s) planned")
     return EXIT_OK
 
 
@@ -322,6 +327,17 @@ async def cmd_exempt_add(args: argparse.Namespace, ctx: Context) -> int:
     )
     await ctx.store.data.add_exemption(exemption, ctx.now())
     print(f"exempted {_describe(exemption)}")
+    from bot.weekly import recheck
+
+    planned = await recheck(
+        ctx.store,
+        ctx.config.policy,
+        exemption.week,
+        sorted(exemption.sellers) or None,
+        now=ctx.now(),
+    )
+    if planned:
+        print(f"weeks already checked were checked again: {planned} new message(s) planned")
     return EXIT_OK
 
 

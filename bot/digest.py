@@ -55,10 +55,9 @@ async def plan_digests(
         entries = await digest_entries(service, sellers)
         if not entries:
             continue
-        key_sellers = "+".join(sorted(s.id for s in sellers))
         planned.append(
             PlannedMessage(
-                dedup_key=f"digest:{week}:{chat.id}:{key_sellers}",
+                dedup_key=f"digest:{week}:{chat.id}",
                 chat_id=chat.id,
                 seller_id=sellers[0].id if len(sellers) == 1 else None,
                 week=str(entries[0]["report"].week),

@@ -28,6 +28,8 @@ POLL_AT = ("wed", time(6, 0))
 CHECK_AT = ("wed", time(9, 0))
 REMINDERS_AT = time(9, 0)
 EARLY_WARNING_AT = time(12, 0)
+# How far back a start catches up on weekly checks missed while down.
+CATCH_UP_WEEKS = 8
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 Poller = Callable[[IsoWeek, datetime], Awaitable[object]]
@@ -136,6 +138,8 @@ class WeeklySchedule:
                 continue
             days = (today - track.plan_since.check_day).days
             for chat in destinations[seller.id]:
+                if chat.muted:
+                    continue
                 planned.append(
                     PlannedMessage(
                         dedup_key=f"plan_reminder:{seller.id}:{slot}:{chat.id}",
@@ -189,9 +193,10 @@ class WeeklySchedule:
         if self.poller is not None and now >= moments.poll and not polled:
             await self.poll(week)
             ran.append(f"poll {week}")
-        if now >= moments.check and not await self._done("check", str(week)):
-            await self.check(week)
-            ran.append(f"check {week}")
+        if now >= moments.check:
+            for missed in await self._unchecked_weeks(week):
+                await self.check(missed)
+                ran.append(f"check {missed}")
         if now.time() >= REMINDERS_AT and await self.plan_reminders():
             ran.append("plan reminders")
         if await self.digests():
@@ -199,6 +204,17 @@ class WeeklySchedule:
         if ran:
             log.info("caught up on start: %s", ", ".join(ran))
         return ran
+
+    async def _unchecked_weeks(self, latest: IsoWeek) -> list[IsoWeek]:
+        """Weeks due but not checked: every week after the last one checked, up to
+        ``latest`` (at most ``CATCH_UP_WEEKS``); on a first start only ``latest``."""
+        from bot.weekly import checked_weeks
+
+        done = await checked_weeks(self.store)
+        if not done:
+            return [latest]
+        start = max(done[-1].shift(1), latest.shift(1 - CATCH_UP_WEEKS))
+        return [w for w in start.until(latest) if w not in done]
 
     async def _done(self, job: str, key: str) -> bool:
         row = await self.store.db.fetchone(

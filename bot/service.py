@@ -402,6 +402,12 @@ class Service:
             return [Reply("help", {"admin": True})]
         exemption = Exemption(week, reason, frozenset(indicators), frozenset(sellers))
         await self.store.data.add_exemption(exemption, self.clock())
+        from bot.weekly import recheck
+
+        # Tracks are recomputed now: a warning that no longer holds is corrected at once.
+        await recheck(
+            self.store, self.config.policy, week, sorted(sellers) or None, now=self.clock()
+        )
         return [Reply("exempt_ok", {"exemption": exemption})]
 
     async def _cmd_connect(self, ctx: ChatContext, args: list[str]) -> list[Reply]:

@@ -45,6 +45,22 @@ async def run_check(
 
     With ``on_report`` each report is handed over as soon as it is made and not kept.
     """
+    async with store.check_lock:  # two checks at once could both plan the same alert
+        return await _run_check(
+            store, policy, week, now, seller_ids, dry_run, admin_chats, on_report
+        )
+
+
+async def _run_check(
+    store: Store,
+    policy: Policy,
+    week: IsoWeek,
+    now: datetime,
+    seller_ids: list[str] | None,
+    dry_run: bool,
+    admin_chats: list[Chat] | None,
+    on_report: Callable[[WeekReport], None] | None,
+) -> CheckOutcome:
     sellers = await (store.sellers.some(seller_ids) if seller_ids else store.sellers.all())
     destinations = {} if dry_run else await store.chats.destinations([s.id for s in sellers])
     outcome = CheckOutcome([], 0, [])
@@ -107,6 +123,7 @@ async def plan_week_messages(
     section already sent no longer holds."""
     week = str(report.week)
     already = await store.outbox.planned_sections(seller.id, week)
+    corrections = await store.outbox.corrections(seller.id, week)
     source = await store.data.week_source(seller.id, report.week) or "upload"
     ref = seller_ref(seller)
     out: list[PlannedMessage] = []
@@ -148,7 +165,11 @@ async def plan_week_messages(
         if new:
             out.append(
                 PlannedMessage(
-                    dedup_key=f"alerts:{seller.id}:{week}:{chat.id}:{'+'.join(new_ids)}",
+                    # After a correction the same alert may hold again: a new revision.
+                    dedup_key=(
+                        f"alerts:{seller.id}:{week}:{chat.id}:{'+'.join(new_ids)}"
+                        f"#{corrections.get(chat.id, 0)}"
+                    ),
                     chat_id=chat.id,
                     seller_id=seller.id,
                     week=week,
@@ -180,21 +201,43 @@ async def plan_week_messages(
     return out
 
 
+async def checked_weeks(store: Store) -> list[IsoWeek]:
+    """The weeks the weekly check has run for, oldest first."""
+    rows = await store.db.fetchall("SELECT run_key FROM job_runs WHERE job = 'check'")
+    return sorted(IsoWeek.parse(r["run_key"]) for r in rows)
+
+
+async def recheck(
+    store: Store,
+    policy: Policy,
+    since: IsoWeek,
+    seller_ids: list[str] | None,
+    *,
+    now: datetime,
+) -> int:
+    """Data or exemptions changed from week ``since`` on: check every week already checked
+    from there again (for these sellers, or all), so that a new alert goes out, one that no
+    longer holds is corrected, and a later week's changed step is told too."""
+    planned = 0
+    for week in await checked_weeks(store):
+        if week >= since:
+            outcome = await run_check(store, policy, week, now=now, seller_ids=seller_ids)
+            planned += outcome.planned
+    return planned
+
+
 async def recheck_after_import(
     store: Store, policy: Policy, result: ImportResult, *, now: datetime
 ) -> int:
-    """Corrected data for a week that was already checked: check it again for those sellers,
-    so a new alert goes out and one that no longer holds is corrected."""
-    checked = {
-        r["run_key"]
-        for r in await store.db.fetchall("SELECT run_key FROM job_runs WHERE job = 'check'")
-    }
-    by_week: dict[IsoWeek, set[str]] = {}
+    """Check again, for each imported seller, every checked week from its earliest
+    imported week on."""
+    earliest: dict[str, IsoWeek] = {}
     for seller_id, week in result.weeks:
-        if str(week) in checked:
-            by_week.setdefault(week, set()).add(seller_id)
+        earliest[seller_id] = min(week, earliest.get(seller_id, week))
+    by_week: dict[IsoWeek, list[str]] = {}
+    for seller_id, week in sorted(earliest.items()):
+        by_week.setdefault(week, []).append(seller_id)
     planned = 0
-    for week in sorted(by_week):
-        outcome = await run_check(store, policy, week, now=now, seller_ids=sorted(by_week[week]))
-        planned += outcome.planned
+    for week, sellers in sorted(by_week.items()):
+        planned += await recheck(store, policy, week, sellers, now=now)
     return planned

@@ -96,7 +96,8 @@ async def test_run_serves_telegram_and_slack_and_stops_cleanly(tmp_path: Path) -
             await until(lambda: len(telegram.sent_messages(CHAT)) >= 2)
             assert "Status" in telegram.sent_texts(CHAT)[1]
         finally:
-            process.send_signal(signal.SIGTERM)
+            if process.returncode is None:
+                process.send_signal(signal.SIGTERM)
             async with asyncio.timeout(15):
                 _, err = await process.communicate()
     assert process.returncode == 0, err.decode()

@@ -4,6 +4,12 @@ A thin adapter over the service layer on slack-bolt's ``AsyncApp``: Socket Mode 
 ``SLACK_APP_TOKEN`` is set, else HTTP on ``NORMWACHT_HTTP_PORT`` (``POST /slack/events``,
 signed with ``SLACK_SIGNING_SECRET``; ``GET /healthz``). Only subscriptions live here:
 a channel follows a seller by being linked to it, like a Telegram chat.
+
+Who may do what: operators (``NORMWACHT_ADMINS``) see every seller and run the operator
+commands; Slack workspace admins and owners may only subscribe and unsubscribe channels;
+everyone else sees the sellers of the channel they ask in. An answer naming a seller the
+channel does not follow, and every answer to an operator command, goes only to the one
+who asked (ephemeral), never into the channel.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import logging
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any, cast
 
 from aiohttp import web
@@ -25,6 +32,7 @@ from bot.channels.slack_blocks import (
     CHOOSE_ACTION_PREFIX,
     choice_blocks,
     home_view,
+    member_home_view,
     say,
     section,
     seller_text,
@@ -53,11 +61,22 @@ SUBSCRIPTIONS = frozenset({"subscribe", "unsubscribe"})
 NOT_IN_SLACK = frozenset({"connect"})  # asks for a secret in the chat: not in a channel
 # Where the bot cannot post, the one who asked still gets the answer (ephemeral).
 ANSWER_PRIVATELY = frozenset({"not_in_channel", "channel_not_found", "is_archived"})
+# Answers to the operator commands (link codes, exemptions): only for the operator's eyes.
+OPERATOR_REPLIES = frozenset({"link_code", "exempt_ok", "exempt_list"})
 ADMIN_CACHE_S = 60.0
 SHUTDOWN_GRACE_S = 5.0
 
-# A reply of the service, or a Slack-only mrkdwn sentence.
-Answer = Reply | str
+
+@dataclass(frozen=True, slots=True)
+class Note:
+    """A Slack-only mrkdwn sentence, with the ids of the sellers it names."""
+
+    text: str
+    sellers: frozenset[str] = frozenset()
+
+
+# A reply of the service, or a Slack-only sentence.
+Answer = Reply | Note
 
 
 class SlackChannel:
@@ -163,9 +182,16 @@ class SlackChannel:
 
     # --- who is asking -----------------------------------------------------------------
 
-    async def is_admin(self, user_id: str) -> bool:
-        """``NORMWACHT_ADMINS``, or a workspace admin or owner (users.info, cached briefly)."""
-        if self.config.is_admin(PLATFORM, user_id):
+    def is_operator(self, user_id: str | None) -> bool:
+        """An operator of ``NORMWACHT_ADMINS``: every seller, and the operator commands."""
+        return self.config.is_admin(PLATFORM, user_id)
+
+    async def may_subscribe(self, user_id: str | None) -> bool:
+        """An operator, or a workspace admin or owner (users.info, cached briefly): they
+        may subscribe and unsubscribe channels, and nothing more."""
+        if user_id is None:
+            return False
+        if self.is_operator(user_id):
             return True
         now = asyncio.get_running_loop().time()
         cached = self._admins.get(user_id)
@@ -182,7 +208,11 @@ class SlackChannel:
 
     async def _context(self, channel_id: str, user_id: str, title: str = "") -> ChatContext:
         chat = await self.service.chat_for(PLATFORM, channel_id, title)
-        return ChatContext(chat, user_id, await self.is_admin(user_id))
+        return ChatContext(chat, user_id, self.is_operator(user_id))
+
+    async def _followed(self, ctx: ChatContext) -> frozenset[str]:
+        """The ids of the sellers the channel follows."""
+        return frozenset(s.id for s in await self.store.chats.sellers_of(ctx.chat.id))
 
     # --- the slash command -------------------------------------------------------------
 
@@ -196,8 +226,14 @@ class SlackChannel:
                 str(command["user_id"]),
                 str(command.get("channel_name") or ""),
             )
-            answers = await self.run(ctx, str(command.get("text") or ""))
-            await self._answer(ctx, answers, respond)
+            await self._ask(ctx, str(command.get("text") or ""), respond)
+
+    async def _ask(self, ctx: ChatContext, text: str, respond: AsyncRespond) -> None:
+        """Run ``text`` and answer; the channel may see what concerns the sellers it
+        followed before or after the command (so an unsubscribe is confirmed in it)."""
+        before = await self._followed(ctx)
+        answers = await self.run(ctx, text)
+        await self._answer(ctx, answers, respond, before | await self._followed(ctx))
 
     async def run(self, ctx: ChatContext, text: str) -> list[Answer]:
         """``/normwacht <command> [args]``: subscriptions here, the rest in the service."""
@@ -209,33 +245,34 @@ class SlackChannel:
         if name == "sellers":
             return await self._sellers(ctx)
         if name in NOT_IN_SLACK:
-            return [say("slack_unsupported", ctx.chat.language, command=name)]
+            return [Note(say("slack_unsupported", ctx.chat.language, command=name))]
         return list(await self.service.handle(ctx, "/" + (text or "help")))
 
     async def _subscription(self, ctx: ChatContext, command: str, args: list[str]) -> list[Answer]:
         lang = ctx.chat.language
-        if not ctx.is_admin:
+        if not await self.may_subscribe(ctx.user_id):
             return [Reply("not_admin", {"command": command})]
         if not args:
-            return [say("usage", lang, command=command)]
+            return [Note(say("usage", lang, command=command))]
         query = " ".join(args)
         seller = await self._find_seller(query)
         if seller is None:
             return [Reply("unknown_seller", {"query": query})]
-        ref = seller_ref(seller)
+        ref, about = seller_ref(seller), frozenset({seller.id})
         if command == "unsubscribe":
             removed = await self.store.chats.unlink(ctx.chat.id, seller.id)
-            return [seller_text("unsubscribed" if removed else "not_subscribed", lang, ref)]
+            key = "unsubscribed" if removed else "not_subscribed"
+            return [Note(seller_text(key, lang, ref), about)]
         await self.store.chats.link(ctx.chat.id, seller.id, ctx.actor, self.service.clock())
         if not ctx.chat.active:
             await self.store.chats.reactivate(ctx.chat.id)
         text = seller_text("subscribed", lang, ref)
         if not await self._bot_is_member(ctx.chat.address):
             text += "\n" + say("invite_me", lang)
-        return [text]
+        return [Note(text, about)]
 
     async def _sellers(self, ctx: ChatContext) -> list[Answer]:
-        """The channel's sellers; an admin sees every seller (to subscribe to)."""
+        """The channel's sellers; an operator sees every seller (to subscribe to)."""
         if ctx.is_admin:
             sellers = await self.store.sellers.all()
         else:
@@ -264,8 +301,7 @@ class SlackChannel:
         async with self._working():
             await ack()
             ctx = await self._context(str(body["channel"]["id"]), str(body["user"]["id"]))
-            answers = await self.run(ctx, str(action["value"]))
-            await self._answer(ctx, answers, respond)
+            await self._ask(ctx, str(action["value"]), respond)
 
     async def _on_plan_submitted(
         self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond
@@ -276,7 +312,7 @@ class SlackChannel:
             ctx = await self._context(channel, user)
             replies = await self.service.handle(ctx, f"/plan done {action['value']}")
             if [r.kind for r in replies] != ["plan_done"]:
-                await self._answer(ctx, list(replies), respond)
+                await self._answer(ctx, list(replies), respond, await self._followed(ctx))
                 return
             message = body.get("message") or {}
             at = self.service.clock().astimezone(self.config.timezone).strftime("%H:%M")
@@ -300,16 +336,16 @@ class SlackChannel:
             await self.client.views_publish(user_id=user, view=await self.home_for(user))
 
     async def home_for(self, user_id: str) -> dict[str, Any]:
-        """The App Home of a user: the followed sellers (admins: all), riskiest first."""
+        """The App Home of a user. An operator: every seller, riskiest first. Anyone else
+        may see only the sellers of their own channels, which the Home cannot know: it
+        says where to ask instead, and names no seller."""
         from bot.digest import digest_entries
 
-        if await self.is_admin(user_id):
-            sellers = await self.store.sellers.all()
-        else:
-            sellers = await self._followed_sellers()
-        # The team digest puts the riskiest seller first.
-        entries = await digest_entries(self.service, sellers)
         lang = self.config.language
+        if not self.is_operator(user_id):
+            return member_home_view(lang)
+        # The team digest puts the riskiest seller first.
+        entries = await digest_entries(self.service, await self.store.sellers.all())
         overview = None
         if entries:
             data = {"entries": entries, "team": len(entries) > 1}
@@ -317,54 +353,61 @@ class SlackChannel:
         updated = self.service.clock().astimezone(self.config.timezone).strftime("%d-%m %H:%M")
         return home_view(overview, lang, updated)
 
-    async def _followed_sellers(self) -> list[Seller]:
-        """Sellers some active Slack channel follows."""
-        found: dict[str, Seller] = {}
-        for chat in await self.store.chats.all():
-            if chat.platform == PLATFORM:
-                for seller in await self.store.chats.sellers_of(chat.id):
-                    found[seller.id] = seller
-        return [found[k] for k in sorted(found)]
-
     # --- answering ---------------------------------------------------------------------
 
     async def _answer(
-        self, ctx: ChatContext, answers: list[Answer], respond: AsyncRespond | None
+        self,
+        ctx: ChatContext,
+        answers: list[Answer],
+        respond: AsyncRespond,
+        followed: frozenset[str],
     ) -> None:
+        """Each answer in the channel, or only to the asker when it is not the channel's
+        business: an operator command, or a seller ``followed`` does not hold."""
         for answer in answers:
-            await self._answer_one(ctx, answer, respond)
+            await self._answer_one(ctx, answer, respond, private=_private(answer, followed))
 
     async def _answer_one(
-        self, ctx: ChatContext, answer: Answer, respond: AsyncRespond | None
+        self, ctx: ChatContext, answer: Answer, respond: AsyncRespond, *, private: bool
     ) -> None:
         channel = ctx.chat.address
-        if isinstance(answer, str):
-            await self._post(channel, answer, [section(answer)], respond)
+        if isinstance(answer, Note):
+            await self._post(channel, answer.text, [section(answer.text)], respond, private)
             return
         rendered = render(answer.kind, answer.data, fmt="slack", lang=_lang(ctx.chat.language))
         blocks = list(rendered.blocks or [])
         if answer.choices and answer.command:
             buttons = choice_blocks(answer.choices, answer.command)
             blocks = blocks[: MAX_BLOCKS - len(buttons)] + buttons
-        if answer.image is not None and await self._upload(channel, answer, rendered.text):
+        # A file cannot be ephemeral: a private answer comes without its chart.
+        if (
+            answer.image is not None
+            and not private
+            and await self._upload(channel, answer, rendered.text)
+        ):
             return
-        await self._post(channel, rendered.text, blocks, respond)
+        await self._post(channel, rendered.text, blocks, respond, private)
 
     async def _post(
         self,
         channel: str,
         text: str,
         blocks: list[dict[str, Any]],
-        respond: AsyncRespond | None,
+        respond: AsyncRespond,
+        private: bool = False,
     ) -> None:
-        try:
-            await self.client.chat_postMessage(channel=channel, text=text, blocks=blocks or None)
-        except SlackApiError as exc:
-            if respond is None or api_error(exc) not in ANSWER_PRIVATELY:
-                raise
-            await respond(
-                text=text, blocks=blocks or None, response_type="ephemeral", replace_original=False
-            )
+        if not private:
+            try:
+                await self.client.chat_postMessage(
+                    channel=channel, text=text, blocks=blocks or None
+                )
+                return
+            except SlackApiError as exc:
+                if api_error(exc) not in ANSWER_PRIVATELY:
+                    raise
+        await respond(
+            text=text, blocks=blocks or None, response_type="ephemeral", replace_original=False
+        )
 
     async def _upload(self, channel: str, reply: Reply, comment: str) -> bool:
         """The chart as a file in the channel; ``False`` where the bot cannot post."""
@@ -390,6 +433,24 @@ async def slack_sender(config: Config) -> AsyncIterator[SlackSender]:
     """A sender for ``normwacht deliver``: slack_sdk opens and closes a session per call,
     so there is nothing to close."""
     yield SlackSender(web_client(config), language=config.language)
+
+
+def _private(answer: Answer, followed: frozenset[str]) -> bool:
+    """Whether only the asker may see ``answer``: an operator command's answer, or one that
+    names a seller outside ``followed``."""
+    if isinstance(answer, Note):
+        return not answer.sellers <= followed
+    if answer.kind in OPERATOR_REPLIES:
+        return True
+    return not _named_sellers(answer) <= followed
+
+
+def _named_sellers(reply: Reply) -> set[str]:
+    """The ids of the sellers a reply names (its seller, sellers, entries and choices)."""
+    refs: list[Any] = [reply.data.get("seller"), *reply.choices]
+    refs += list(reply.data.get("sellers") or [])
+    refs += [entry.get("seller") for entry in reply.data.get("entries") or []]
+    return {str(getattr(ref, "id", ref)) for ref in refs if ref is not None}
 
 
 def _lang(language: str) -> Language:

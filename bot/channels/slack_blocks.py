@@ -42,7 +42,16 @@ TEXTS: dict[str, dict[str, str]] = {
         "nl": "Plan als ingediend gemarkeerd door <@{user}> om {time}",
         "en": "Plan marked submitted by <@{user}> at {time}",
     },
-    "home_title": {"nl": "Normwacht: jouw winkels", "en": "Normwacht: your shops"},
+    "home_title": {"nl": "Normwacht: alle winkels", "en": "Normwacht: all shops"},
+    "home_member_title": {"nl": "Normwacht", "en": "Normwacht"},
+    "home_member": {
+        "nl": "Normwacht antwoordt in het Slack-kanaal dat een winkel volgt: typ daar "
+        "`/normwacht score` (of `status`, `goldlabel`, `history`, `digest`). Meldingen en "
+        "het weekoverzicht van de winkel komen ook in dat kanaal.",
+        "en": "Normwacht answers in the Slack channel that follows a shop: type "
+        "`/normwacht score` there (or `status`, `goldlabel`, `history`, `digest`). The shop's "
+        "alerts and weekly digest arrive in that channel too.",
+    },
     "home_updated": {"nl": "Bijgewerkt {time}", "en": "Updated {time}"},
     "home_empty": {
         "nl": "Nog geen winkels te volgen. Een beheerder koppelt een kanaal met "
@@ -108,10 +117,10 @@ def stamp_plan(
 
 
 def home_view(overview: list[dict[str, Any]] | None, lang: str, updated: str) -> dict[str, Any]:
-    """The App Home: a title, when it was refreshed, then the overview (or how to start)."""
-    title = TEXTS["home_title"].get(lang, TEXTS["home_title"]["nl"])
+    """An operator's App Home: a title, when it was refreshed, then the overview of every
+    seller (or how to start)."""
     blocks: list[dict[str, Any]] = [
-        {"type": "header", "text": {"type": "plain_text", "text": title}},
+        header(say("home_title", lang)),
         context(say("home_updated", lang, time=updated)),
     ]
     if overview:
@@ -119,6 +128,17 @@ def home_view(overview: list[dict[str, Any]] | None, lang: str, updated: str) ->
     else:
         blocks.append(section(say("home_empty", lang)))
     return {"type": "home", "blocks": blocks}
+
+
+def member_home_view(lang: str) -> dict[str, Any]:
+    """Anyone else's App Home: where to ask, and no seller named (the Home cannot tell
+    which channels, and so which sellers, are theirs)."""
+    blocks = [header(say("home_member_title", lang)), section(say("home_member", lang))]
+    return {"type": "home", "blocks": blocks}
+
+
+def header(text: str) -> dict[str, Any]:
+    return {"type": "header", "text": {"type": "plain_text", "text": text}}
 
 
 def _clip(text: str, limit: int) -> str:

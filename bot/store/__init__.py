@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from bot.store.chats import Chats
@@ -21,6 +22,9 @@ class Store:
         self.data = WeeklyData(db)
         self.chats = Chats(db)
         self.outbox = Outbox(db)
+        # One weekly check at a time in this process (a scheduled check and an upload's
+        # recheck must not both plan the same alert).
+        self.check_lock = asyncio.Lock()
 
     @classmethod
     async def open(cls, path: Path | str) -> Store:

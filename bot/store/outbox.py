@@ -95,6 +95,15 @@ class Outbox:
             out.setdefault(r["chat_id"], set()).add(r["section"])
         return out
 
+    async def corrections(self, seller_id: str, week: str) -> dict[int, int]:
+        """How many corrections each chat was sent for a seller's week."""
+        rows = await self.db.fetchall(
+            "SELECT chat_id, COUNT(*) AS n FROM outbox WHERE kind = 'correction' "
+            "AND seller_id = ? AND week = ? GROUP BY chat_id",
+            (seller_id, week),
+        )
+        return {r["chat_id"]: r["n"] for r in rows}
+
     async def claim_due(
         self, now: datetime, limit: int = 100, platforms: list[str] | None = None
     ) -> list[OutboxItem]:

@@ -346,7 +346,7 @@ async def test_help_goldlabel_status_digest(
 
 
 async def test_a_channel_sees_only_its_sellers(
-    channel: SlackChannel, slack: FakeSlack, clock: FixedClock
+    channel: SlackChannel, slack: FakeSlack, responses: RespondSink, clock: FixedClock
 ) -> None:
     [unlinked] = await slash(channel, slack, "score")
     assert unlinked["text"] == render("who_are_you", {}, fmt="slack", lang="nl").text
@@ -361,8 +361,75 @@ async def test_a_channel_sees_only_its_sellers(
         == render("unknown_seller", {"query": "snel-speelgoed"}, fmt="slack", lang="nl").text
     )
 
-    [everyone] = await slash(channel, slack, "sellers", user=ADMIN, channel_id="CADMIN")
+    # An operator sees every seller, but only the operator: the channel follows none.
+    assert await slash(channel, slack, "sellers", user=ADMIN, channel_id="CADMIN") == []
+    [everyone] = responses.bodies
+    assert everyone["response_type"] == "ephemeral"
     assert all(name in everyone["text"] for name in ("Zonnig Wonen", "Tuin &amp; Co"))
+
+
+async def test_a_workspace_admin_only_subscribes(
+    channel: SlackChannel, slack: FakeSlack, responses: RespondSink, clock: FixedClock
+) -> None:
+    """A Slack workspace admin outside NORMWACHT_ADMINS may (un)subscribe channels, and is
+    otherwise a member like any other: no operator commands, no other sellers."""
+    not_admin = render("not_admin", {}, fmt="slack", lang="nl").text
+    [done] = await slash(channel, slack, "subscribe zonnig-wonen", user=BOSS)
+    assert "volgt nu *Zonnig Wonen*" in done["text"]
+
+    for text in ("exempt", "exempt 2026-W45 FULFILMENT staking", "linkcode zonnig-wonen"):
+        [refused] = await slash(channel, slack, text, user=BOSS)
+        assert refused["text"] == not_admin, text
+    assert await channel.store.data.exemptions() == []
+    rows = await channel.store.db.fetchall("SELECT * FROM link_codes")
+    assert rows == []
+
+    [listed] = await slash(channel, slack, "sellers", user=BOSS)
+    assert "Zonnig Wonen" in listed["text"] and "Snel Speelgoed" not in listed["text"]
+    [other] = await slash(channel, slack, "score snel-speelgoed", user=BOSS)
+    assert "Snel Speelgoed" not in other["text"]
+    assert (
+        other["text"]
+        == render("unknown_seller", {"query": "snel-speelgoed"}, fmt="slack", lang="nl").text
+    )
+    [unlinked] = await slash(channel, slack, "score", user=BOSS, channel_id="CEMPTY")
+    assert unlinked["text"] == render("who_are_you", {}, fmt="slack", lang="nl").text
+    assert responses.bodies == []
+
+
+async def test_an_operator_sees_other_sellers_only_privately(
+    channel: SlackChannel, slack: FakeSlack, responses: RespondSink, clock: FixedClock
+) -> None:
+    await subscribe(channel.store, clock, TEAM, "zonnig-wonen")
+    [own] = await slash(channel, slack, "score", user=ADMIN)
+    assert "Zonnig Wonen" in own["text"]  # the channel's own seller: in the channel
+
+    for text in ("score snel-speelgoed", "status snel-speelgoed", "history snel-speelgoed"):
+        assert await slash(channel, slack, text, user=ADMIN) == [], text
+    assert slack.files == {}  # a chart would be visible to the channel: none uploaded
+    assert [b["response_type"] for b in responses.bodies] == ["ephemeral"] * 3
+    assert all("Snel Speelgoed" in b["text"] for b in responses.bodies)
+
+    # Link codes and exemptions are the operator's business, even for the own seller.
+    responses.bodies.clear()
+    assert await slash(channel, slack, "linkcode zonnig-wonen", user=ADMIN) == []
+    assert await slash(channel, slack, "exempt", user=ADMIN) == []
+    code, exemptions = responses.bodies
+    assert code["response_type"] == exemptions["response_type"] == "ephemeral"
+    assert "Zonnig Wonen" in code["text"]
+
+    # In a channel that follows no seller the choice, and the chosen answer, stay private.
+    responses.bodies.clear()
+    assert await slash(channel, slack, "goldlabel", user=ADMIN, channel_id="CEMPTY") == []
+    [question] = responses.bodies
+    assert question["response_type"] == "ephemeral" and "Boekenhoek" in question["text"]
+    [choice] = [b for b in buttons(question) if b["value"] == "goldlabel boekenhoek"]
+    message = {"type": "message", "ts": "1.000001", "text": question["text"]}
+    await click(channel, slack, message, choice, user=ADMIN, channel_id="CEMPTY")
+    assert slack.posted_messages("CEMPTY") == []
+    answer = responses.bodies[-1]
+    assert answer["response_type"] == "ephemeral" and "Boekenhoek" in answer["text"]
+    assert slack.posted_messages(TEAM) == [own]
 
 
 async def test_several_sellers_ask_which_with_buttons(
@@ -577,10 +644,9 @@ async def test_sender_adds_the_plan_button_when_the_body_says_suspension(
 # --- App Home --------------------------------------------------------------------------
 
 
-async def test_app_home_lists_followed_sellers_riskiest_first(
-    channel: SlackChannel, slack: FakeSlack, clock: FixedClock
-) -> None:
-    await subscribe(channel.store, clock, TEAM, "zonnig-wonen", "snel-speelgoed")
+async def open_home(channel: SlackChannel, slack: FakeSlack, user: str) -> JSON:
+    """Open the App Home as ``user``; the view published for them."""
+    slack.views.pop(user, None)
     event = {
         "token": "legacy",
         "team_id": slack.team_id,
@@ -590,7 +656,7 @@ async def test_app_home_lists_followed_sellers_riskiest_first(
         "event_time": int(time.time()),
         "event": {
             "type": "app_home_opened",
-            "user": MEMBER,
+            "user": user,
             "channel": "D0001",
             "tab": "home",
             "event_ts": str(time.time()),
@@ -598,14 +664,33 @@ async def test_app_home_lists_followed_sellers_riskiest_first(
     }
     status, _ = await post_signed(channel, json.dumps(event), "application/json")
     assert status == 200
-    await until(lambda: MEMBER in slack.views)
+    await until(lambda: user in slack.views)
     await channel.settle()
-    view = slack.views[MEMBER]
+    view = slack.views[user]
     assert view["type"] == "home" and len(view["blocks"]) <= 100
-    text = block_texts(view)
-    assert "Snel Speelgoed" in text and "Zonnig Wonen" in text
-    assert "Boekenhoek" not in text  # followed by no Slack channel
+    return view
+
+
+async def test_app_home_shows_an_operator_every_seller_riskiest_first(
+    channel: SlackChannel, slack: FakeSlack
+) -> None:
+    text = block_texts(await open_home(channel, slack, ADMIN))
+    assert all(n in text for n in ("Snel Speelgoed", "Zonnig Wonen", "Boekenhoek"))
     assert text.index("Snel Speelgoed") < text.index("Zonnig Wonen")  # week 46: suspension
+
+
+async def test_app_home_names_no_seller_to_anyone_else(
+    channel: SlackChannel, slack: FakeSlack, service: Service, clock: FixedClock
+) -> None:
+    """The Home cannot tell a member's channels: it names no seller, even a followed one,
+    and says where to ask."""
+    await subscribe(channel.store, clock, TEAM, "zonnig-wonen", "snel-speelgoed")
+    names = [s.name for s in await service.store.sellers.all()]
+    for user in (MEMBER, BOSS):  # a workspace admin is no operator
+        view = await open_home(channel, slack, user)
+        text = block_texts(view)
+        assert not any(name in text for name in names), user
+        assert "/normwacht score" in text
 
 
 # --- small helpers ---------------------------------------------------------------------
