@@ -80,7 +80,7 @@ async def poll_many(config: Config, bol: FakeBol, sellers: int, pacing: Pacing) 
             fill(bol, client_id, n, [WEEK])
             await store.sellers.add(f"shop-{n}", f"Shop {n}", "nl", NOW)
             await store.sellers.set_credentials(
-                f"shop-{n}", client_id, box.seal(f"secret-{n}"), NOW
+                f"shop-{n}", box.seal(client_id), box.seal(f"secret-{n}"), NOW
             )
         with fake_in_thread(bol):
             config = replace(config, bol_api_url=bol.url, bol_login_url=bol.url)

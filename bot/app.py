@@ -87,7 +87,7 @@ async def run_bot(config: Config, clock: Clock, *, demo: bool = False) -> int:
                 await console_catch_up(store, config, clock)
                 await worker.run_once()
                 chat = await service.chat_for(CONSOLE, ADMIN_ADDRESS)
-                await ConsoleChat(service, chat, admin=True).serve()
+                await ConsoleChat(service, chat, admin=True).serve(stop)
                 return 0
             tasks = [asyncio.create_task(worker.run_forever(stop), name="delivery")]
             stack.push_async_callback(_cancel, tasks)

@@ -166,6 +166,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_REJECTED
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # one line, no traceback: a token in it would be printed
+        from bot.logs import RedactSecrets, config_secrets
+
+        detail = RedactSecrets(config_secrets(config)).mask(f"{type(exc).__name__}: {exc}")
+        print(f"normwacht: failed: {detail}", file=sys.stderr)
+        return EXIT_FAILURE
     return code
 
 
@@ -233,7 +239,9 @@ async def cmd_seller_credentials(args: argparse.Namespace, ctx: Context) -> int:
     if not secret:
         raise Rejected("no client secret on standard input")
     box = SecretBox(ctx.config.secret_key)
-    await ctx.store.sellers.set_credentials(args.id, args.client_id, box.seal(secret), ctx.now())
+    await ctx.store.sellers.set_credentials(
+        args.id, box.seal(args.client_id), box.seal(secret), ctx.now()
+    )
     print(f"stored bol.com credentials for {args.id} (encrypted)")
     return EXIT_OK
 

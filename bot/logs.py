@@ -17,13 +17,19 @@ class RedactSecrets(logging.Filter):
         # Longest first, so a secret that contains another is masked whole.
         self.secrets = sorted({s for s in secrets if len(s) >= 6}, key=len, reverse=True)
 
+    def mask(self, text: str) -> str:
+        for secret in self.secrets:
+            text = text.replace(secret, MASK)
+        return text
+
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        masked = message
-        for secret in self.secrets:
-            masked = masked.replace(secret, MASK)
+        masked = self.mask(message)
         if masked != message:
             record.msg, record.args = masked, None
+        if record.exc_info and not record.exc_text:
+            # Tracebacks carry secrets too (an InvalidToken names the token).
+            record.exc_text = self.mask(logging.Formatter().formatException(record.exc_info))
         return True
 
 

@@ -10,6 +10,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from functools import partial
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
@@ -190,17 +191,22 @@ class WeeklySchedule:
             week = week.shift(-1)
         moments = week_moments(week, self.tz)
         polled = await self._done("poll", str(week))
+        steps: list[tuple[str, Callable[[], Awaitable[object]]]] = []
         if self.poller is not None and now >= moments.poll and not polled:
-            await self.poll(week)
-            ran.append(f"poll {week}")
+            steps.append((f"poll {week}", partial(self.poll, week)))
         if now >= moments.check:
             for missed in await self._unchecked_weeks(week):
-                await self.check(missed)
-                ran.append(f"check {missed}")
-        if now.time() >= REMINDERS_AT and await self.plan_reminders():
-            ran.append("plan reminders")
-        if await self.digests():
-            ran.append("digests")
+                steps.append((f"check {missed}", partial(self.check, missed)))
+        if now.time() >= REMINDERS_AT:
+            steps.append(("plan reminders", self.plan_reminders))
+        steps.append(("digests", self.digests))
+        for name, step in steps:
+            # One failing step (bol.com down, say) must not keep the bot from starting.
+            try:
+                if await step() or not name.startswith(("plan", "digests")):
+                    ran.append(name)
+            except Exception:
+                log.exception("catching up: %s failed", name)
         if ran:
             log.info("caught up on start: %s", ", ".join(ran))
         return ran

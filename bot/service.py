@@ -11,7 +11,7 @@ import re
 import shlex
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,8 @@ HISTORY_DEFAULT_WEEKS = 12
 HISTORY_MAX_WEEKS = 52
 MAX_LISTED_ISSUES = 15
 REPORT_CACHE_SIZE = 2000
+# How long /connect waits for the client id and secret.
+CONNECT_TTL = timedelta(minutes=10)
 
 # Checks bol.com credentials with a token request: None when good, else the reason.
 CredentialCheck = Callable[[str, str], Awaitable[str | None]]
@@ -104,6 +106,9 @@ class Service:
         """Answer one message of a chat."""
         text = text.strip()
         pending = await self.store.chats.conversation(ctx.chat.id)
+        if pending is not None and not self._still_open(ctx, pending[1]):
+            await self.store.chats.set_conversation(ctx.chat.id, None, {}, self.clock())
+            pending = None
         if pending is not None and not text.startswith("/"):
             return await self._continue_connect(ctx, pending[0], pending[1], text)
         if not text.startswith("/"):
@@ -202,7 +207,7 @@ class Service:
             for seller in visible if not ctx.is_admin else await self.store.sellers.all():
                 if wanted in (seller.id.lower(), seller.name.lower()):
                     return seller, args[1:], None
-            if not re.fullmatch(r"\d+", args[0]):
+            if command != "history" or not re.fullmatch(r"\d+", args[0]):
                 return None, args, Reply("unknown_seller", {"query": args[0]})
         if len(visible) == 1:
             return visible[0], args, None
@@ -410,7 +415,16 @@ class Service:
         )
         return [Reply("exempt_ok", {"exemption": exemption})]
 
+    def _still_open(self, ctx: ChatContext, data: dict[str, Any]) -> bool:
+        """A ``/connect`` exchange belongs to the user who began it, for a few minutes."""
+        started = datetime.fromisoformat(str(data.get("started", "2000-01-01T00:00:00+00:00")))
+        fresh = self.clock() - started < CONNECT_TTL
+        return fresh and data.get("user_id") == ctx.user_id
+
     async def _cmd_connect(self, ctx: ChatContext, args: list[str]) -> list[Reply]:
+        if ctx.chat.platform != "telegram" or ctx.chat.address.startswith("-"):
+            # A secret typed in a group is read by everyone in it: private chats only.
+            return [Reply("connect_failed", {"reason": "private_only"})]
         seller, _, problem = await self._resolve(ctx, "connect", args)
         if problem is not None:
             return [problem]
@@ -418,7 +432,14 @@ class Service:
         if self.config.secret_key is None or self.check_credentials is None:
             return [Reply("connect_failed", {"reason": "not_configured"})]
         await self.store.chats.set_conversation(
-            ctx.chat.id, "connect_id", {"seller_id": seller.id}, self.clock()
+            ctx.chat.id,
+            "connect_id",
+            {
+                "seller_id": seller.id,
+                "user_id": ctx.user_id,
+                "started": self.clock().isoformat(),
+            },
+            self.clock(),
         )
         return [Reply("connect_prompt_id")]
 
@@ -429,7 +450,10 @@ class Service:
 
         now = self.clock()
         if state == "connect_id":
-            data["client_id"] = text.strip()
+            if self.config.secret_key is None:
+                return [Reply("connect_failed", {"reason": "not_configured"})]
+            # Even between the two questions the client id is kept only sealed.
+            data["client_id"] = SecretBox(self.config.secret_key).seal(text.strip()).decode()
             await self.store.chats.set_conversation(ctx.chat.id, "connect_secret", data, now)
             return [Reply("connect_prompt_secret")]
         # The secret: check it, keep it only encrypted, and have the chat delete it.
@@ -437,12 +461,14 @@ class Service:
         seller = await self.store.sellers.get(str(data.get("seller_id")))
         if seller is None or self.check_credentials is None or self.config.secret_key is None:
             return [Reply("connect_failed", {"reason": "not_configured"}, delete_prompt=True)]
-        client_id, secret = str(data.get("client_id", "")), text.strip()
+        box = SecretBox(self.config.secret_key)
+        client_id, secret = box.open(str(data.get("client_id", "")).encode()), text.strip()
         problem = await self.check_credentials(client_id, secret)
         if problem is not None:
             return [Reply("connect_failed", {"reason": problem}, delete_prompt=True)]
-        sealed = SecretBox(self.config.secret_key).seal(secret)
-        await self.store.sellers.set_credentials(seller.id, client_id, sealed, now)
+        await self.store.sellers.set_credentials(
+            seller.id, box.seal(client_id), box.seal(secret), now
+        )
         return [Reply("connect_ok", {"seller": seller_ref(seller)}, delete_prompt=True)]
 
 

@@ -142,3 +142,32 @@ def test_make_run_answers_on_the_console_with_the_sample(tmp_path: Path) -> None
     assert "Gouden label · Zonnig Wonen" in out
     assert "Status · Snel Speelgoed" in out and "stap 5 van 7" in out
     assert (tmp_path / "data" / "normwacht.sqlite3").exists()
+
+
+async def test_the_console_stops_on_sigterm_while_waiting_for_input(tmp_path: Path) -> None:
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("TELEGRAM_", "SLACK_", "NORMWACHT_"))
+    }
+    env["NORMWACHT_NOW"] = NOW.isoformat()
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "run",
+        env=env,
+        cwd=tmp_path,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    assert process.stdout is not None
+    async with asyncio.timeout(60):
+        # The week's alerts are printed first; then it waits for input that never comes.
+        assert "Winkel tijdelijk gesloten" in (await process.stdout.readuntil(b"gesloten")).decode()
+    await asyncio.sleep(0.5)
+    process.send_signal(signal.SIGTERM)
+    async with asyncio.timeout(15):
+        await process.communicate()
+    assert process.returncode == 0

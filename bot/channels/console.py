@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import threading
 from pathlib import Path
 from typing import Any, TextIO, cast
 
@@ -57,19 +58,42 @@ class ConsoleChat:
     def context(self) -> ChatContext:
         return ChatContext(self.chat, user_id=None, is_admin=self.admin)
 
-    async def serve(self) -> None:
-        """Answer until end of input."""
+    async def serve(self, stop: asyncio.Event | None = None) -> None:
+        """Answer until end of input, or until ``stop`` is set (SIGTERM)."""
         interactive = self.inp.isatty()
-        while True:
-            if interactive:
-                self.out.write("> ")
-                self.out.flush()
-            line = await asyncio.to_thread(self.inp.readline)
-            if not line:
-                return
-            if not line.strip():
-                continue
-            await self.answer(line)
+        lines = self._lines()
+        stopping = asyncio.ensure_future((stop or asyncio.Event()).wait())
+        try:
+            while True:
+                if interactive:
+                    self.out.write("> ")
+                    self.out.flush()
+                reading = asyncio.ensure_future(lines.get())
+                await asyncio.wait({reading, stopping}, return_when=asyncio.FIRST_COMPLETED)
+                if not reading.done():
+                    reading.cancel()
+                    return
+                line = reading.result()
+                if line is None:
+                    return
+                if not line.strip():
+                    continue
+                await self.answer(line)
+        finally:
+            stopping.cancel()
+
+    def _lines(self) -> asyncio.Queue[str | None]:
+        """Lines of input, read by a daemon thread: a blocked read never holds up exit."""
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[str | None] = asyncio.Queue()
+
+        def read() -> None:
+            for line in iter(self.inp.readline, ""):
+                loop.call_soon_threadsafe(queue.put_nowait, line)
+            loop.call_soon_threadsafe(queue.put_nowait, None)
+
+        threading.Thread(target=read, name="console-input", daemon=True).start()
+        return queue
 
     async def answer(self, line: str) -> None:
         replies = await self.service.handle(self.context(), line)

@@ -299,9 +299,18 @@ class TelegramChannel:
         return ChatContext(chat, user_id, self.config.is_admin(PLATFORM, user_id))
 
     async def _on_text(self, update: Update, context: TgContext) -> None:
+        if not self._for_us(update):
+            return
         ctx = await self._context(update)
         if ctx is not None:
             await self._handle_text(update, ctx)
+
+    def _for_us(self, update: Update) -> bool:
+        """``/mute@otherbot`` in a group is another bot's command, not ours."""
+        text = update.effective_message.text if update.effective_message else None
+        command = (text or "").split(maxsplit=1)[0] if text else ""
+        _, at, target = command.partition("@")
+        return not at or target.lower() == (self.app.bot.username or "").lower()
 
     async def _on_plain(self, update: Update, context: TgContext) -> None:
         ctx = await self._context(update)

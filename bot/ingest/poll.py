@@ -198,7 +198,7 @@ async def connected_clients(
             skipped.append(seller_id)
         else:
             try:
-                clients[seller_id] = (stored[0], box.open(stored[1]))
+                clients[seller_id] = (box.open(stored[0]), box.open(stored[1]))
             except SecretError:
                 failed[seller_id] = PollFailure("cannot_decrypt")
     return clients

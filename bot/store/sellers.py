@@ -52,21 +52,25 @@ class Sellers:
         return [found[i] for i in wanted if i in found]
 
     async def set_credentials(
-        self, seller_id: str, client_id: str, secret_encrypted: bytes, now: datetime
+        self, seller_id: str, client_id_sealed: bytes, secret_sealed: bytes, now: datetime
     ) -> None:
+        """Store bol.com credentials, both sealed (``bot.secrets``); clears a refusal."""
         await self.db.execute(
             "INSERT INTO credentials (seller_id, client_id, secret_encrypted, updated_at) "
             "VALUES (?, ?, ?, ?) ON CONFLICT (seller_id) DO UPDATE SET "
             "client_id = excluded.client_id, secret_encrypted = excluded.secret_encrypted, "
             "updated_at = excluded.updated_at, failure = NULL, failure_reported_at = NULL",
-            (seller_id, client_id, secret_encrypted, stamp(now)),
+            (seller_id, client_id_sealed.decode("ascii"), secret_sealed, stamp(now)),
         )
 
-    async def credentials(self, seller_id: str) -> tuple[str, bytes] | None:
+    async def credentials(self, seller_id: str) -> tuple[bytes, bytes] | None:
+        """The sealed client id and secret."""
         row = await self.db.fetchone(
             "SELECT client_id, secret_encrypted FROM credentials WHERE seller_id = ?", (seller_id,)
         )
-        return (row["client_id"], bytes(row["secret_encrypted"])) if row else None
+        if row is None:
+            return None
+        return row["client_id"].encode("ascii"), bytes(row["secret_encrypted"])
 
     async def with_credentials(self) -> list[str]:
         rows = await self.db.fetchall("SELECT seller_id FROM credentials ORDER BY seller_id")

@@ -135,7 +135,7 @@ async def test_upload_accepted_and_rejected(service: Service, tmp_path: Path) ->
 async def test_connect_keeps_the_secret_only_encrypted(
     sample_store: Store, tmp_path: Path, clock: FixedClock
 ) -> None:
-    from bot.secrets import new_key
+    from bot.secrets import SecretBox, new_key
 
     config = make_config(tmp_path, NORMWACHT_SECRET_KEY=new_key())
     seen: list[tuple[str, str]] = []
@@ -152,11 +152,14 @@ async def test_connect_keeps_the_secret_only_encrypted(
     assert done.kind == "connect_ok" and done.delete_prompt
     assert seen == [("client-42", "s3cret-value")]
     stored = await sample_store.sellers.credentials("zonnig-wonen")
-    assert stored is not None and stored[0] == "client-42"
-    assert b"s3cret-value" not in stored[1]
+    assert stored is not None
+    box = SecretBox(config.secret_key or b"")
+    assert (box.open(stored[0]), box.open(stored[1])) == ("client-42", "s3cret-value")
     for suffix in ("", "-wal"):
         db_file = Path(f"{config.db_path}{suffix}")
-        assert not db_file.exists() or b"s3cret-value" not in db_file.read_bytes()
+        # Neither the secret nor the client id is stored readable.
+        for plain in (b"s3cret-value", b"client-42"):
+            assert not db_file.exists() or plain not in db_file.read_bytes()
     # A wrong secret is refused, and the message holding it is still deleted.
     await talk.push("/connect")
     await talk.push("client-42")
@@ -203,3 +206,34 @@ async def test_a_chat_chooses_when_its_digest_comes(service: Service) -> None:
     assert [r.kind for r in await talk.push("/digest someday 25")] == ["help"]
     [digest] = await talk.push("/digest")
     assert digest.kind == "digest" and digest.data["team"] is False
+
+
+async def test_connect_only_in_a_private_chat_and_only_for_who_began_it(
+    sample_store: Store, tmp_path: Path, clock: FixedClock
+) -> None:
+    from bot.secrets import new_key
+
+    config = make_config(tmp_path, NORMWACHT_SECRET_KEY=new_key())
+
+    async def check(client_id: str, secret: str) -> str | None:
+        return None
+
+    service = Service(sample_store, config, clock, check_credentials=check)
+    group = await chat_of(service, "zonnig-wonen", address="-100200")
+    assert (await group.push("/connect"))[0].data == {"reason": "private_only"}
+    talk = await chat_of(service, "zonnig-wonen")
+    await talk.push("/connect")
+    talk.user_id = "someone-else"
+    assert [r.kind for r in await talk.push("client-1")] == ["help"]  # not their exchange
+    talk.user_id = "1001"
+    await talk.push("/connect")
+    clock.advance(minutes=11)
+    assert [r.kind for r in await talk.push("client-1")] == ["help"]  # too late: closed
+    assert await sample_store.sellers.credentials("zonnig-wonen") is None
+
+
+async def test_a_number_is_no_seller_except_as_the_weeks_of_history(service: Service) -> None:
+    talk = await chat_of(service, "snel-speelgoed")
+    assert (await talk.push("/plan done 123"))[0].data == {"query": "123"}
+    [history] = await talk.push("/history 6")
+    assert history.kind == "history" and history.data["weeks"] == 6

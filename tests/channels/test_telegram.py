@@ -525,3 +525,17 @@ async def test_webhook_mode_accepts_only_updates_with_the_secret(
     finally:
         await telegram.stop()
         await http.stop()
+
+
+async def test_commands_for_another_bot_are_left_alone(
+    fake: FakeTelegram, channel: TelegramChannel, sample_store: Store, clock: FixedClock
+) -> None:
+    chat = await sample_store.chats.get_or_create("telegram", "-300", language="nl", now=clock())
+    await sample_store.chats.link(chat.id, "zonnig-wonen", "test", clock())
+    fake.push_message(-300, "/mute@otherbot", user_id=ALICE, chat_type="group")
+    fake.push_message(-300, "/help@normwacht_bot", user_id=ALICE, chat_type="group")
+    await until(lambda: bool(fake.sent_messages(-300)))
+    await asyncio.sleep(0.1)
+    assert len(fake.sent_messages(-300)) == 1 and "/score" in fake.sent_texts(-300)[0]
+    stored = await sample_store.chats.get(chat.id)
+    assert stored is not None and not stored.muted

@@ -78,8 +78,8 @@ async def connect(
     if await store.sellers.get(seller_id) is None:
         await store.sellers.add(seller_id, f"Shop {seller_id}", "nl", clock())
     assert config.secret_key is not None
-    sealed = SecretBox(config.secret_key).seal(secret)
-    await store.sellers.set_credentials(seller_id, client_id, sealed, clock())
+    box = SecretBox(config.secret_key)
+    await store.sellers.set_credentials(seller_id, box.seal(client_id), box.seal(secret), clock())
 
 
 async def poll(store: Store, config: Config, clock: FixedClock, **kw: Any) -> Any:
@@ -227,7 +227,7 @@ async def test_sellers_without_credentials_or_with_a_foreign_key_fail_clearly(
     await store.sellers.add("plain", "Plain", "nl", clock())
     other = SecretBox(new_key().encode()).seal("x")
     await store.sellers.add("foreign", "Foreign", "nl", clock())
-    await store.sellers.set_credentials("foreign", "cid-1", other, clock())
+    await store.sellers.set_credentials("foreign", other, other, clock())
     summary = await poll(store, config, clock, seller_ids=["plain", "foreign"])
     assert summary.failed["plain"].reason == "no_credentials"
     assert summary.failed["foreign"].reason == "cannot_decrypt"
@@ -241,8 +241,9 @@ async def test_the_database_holds_no_secret_in_plain_text(
     await connect(store, config, clock, "shop-1", "cid-1", SECRETS["cid-1"])
     await poll(store, config, clock)
     stored = b"".join(p.read_bytes() for p in config.db_path.parent.glob(f"{config.db_path.name}*"))
-    assert b"cid-1" in stored  # the client id is stored as is: we read the right files
+    assert b"shop-1" in stored  # we read the right files
     assert SECRETS["cid-1"].encode() not in stored
+    assert b"cid-1" not in stored  # the client id is sealed too
 
 
 async def test_the_secret_never_appears_in_logs_or_the_summary(
