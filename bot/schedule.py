@@ -33,7 +33,8 @@ EARLY_WARNING_AT = time(12, 0)
 CATCH_UP_WEEKS = 8
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
-Poller = Callable[[IsoWeek, datetime], Awaitable[object]]
+# Polls a week (all sellers, or those named) and returns the sellers to try again.
+Poller = Callable[[IsoWeek, datetime, list[str] | None], Awaitable[list[str]]]
 EarlyWarning = Callable[[datetime], Awaitable[object]]
 
 
@@ -75,6 +76,7 @@ class WeeklySchedule:
     ) -> None:
         self.service = service
         self.early_warning = early_warning
+        self._poll_again: dict[IsoWeek, list[str]] = {}
         self.store = service.store
         self.config = service.config
         self.clock = service.clock
@@ -93,14 +95,21 @@ class WeeklySchedule:
         return IsoWeek.containing(self.clock(), self.config.timezone).shift(-1)
 
     async def poll(self, week: IsoWeek | None = None) -> None:
-        """Fetch the week from bol.com for every seller with credentials, once."""
+        """Fetch the week from bol.com for every seller with credentials. Sellers that
+        failed for a passing reason (bol.com down) are tried again each hour; the week
+        counts as polled once none is left."""
         if self.poller is None:
             return
         now = self.clock()
         week = week or self.last_week()
-        if await self._done("poll", str(week)):
+        if now < week_moments(week, self.tz).poll or await self._done("poll", str(week)):
             return
-        await self.poller(week, now)
+        again = await self.poller(week, now, self._poll_again.get(week))
+        if again:
+            self._poll_again[week] = again
+            log.warning("poll of %s: %d seller(s) to try again", week, len(again))
+            return
+        self._poll_again.pop(week, None)
         await self._mark("poll", str(week), now)
 
     async def check(self, week: IsoWeek | None = None) -> int:
@@ -240,9 +249,8 @@ class WeeklySchedule:
         """The cron triggers, each in the configured time zone (never the machine's)."""
         tz = self.config.timezone
         return {
-            "poll": CronTrigger(
-                day_of_week=POLL_AT[0], hour=POLL_AT[1].hour, minute=POLL_AT[1].minute, timezone=tz
-            ),
+            # Wednesday 06:00 the week is polled; every hour after, what failed is tried again.
+            "poll": CronTrigger(minute=POLL_AT[1].minute, timezone=tz),
             "check": CronTrigger(
                 day_of_week=CHECK_AT[0],
                 hour=CHECK_AT[1].hour,

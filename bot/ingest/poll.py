@@ -158,17 +158,24 @@ async def poll_week(
     return summary
 
 
+# Failures that may pass: the scheduler tries these sellers again within the hour.
+TRANSIENT_REASONS = frozenset({"unreachable", "rate_limited", "bol_error", "unexpected"})
+
+
 def scheduled_poller(
     store: Store, config: Config, *, pacing: Pacing | None = None
-) -> Callable[[IsoWeek, datetime], Awaitable[PollSummary]] | None:
-    """The Wednesday poll for the scheduler; None when credentials cannot be read."""
+) -> Callable[[IsoWeek, datetime, list[str] | None], Awaitable[list[str]]] | None:
+    """The Wednesday poll for the scheduler (all sellers, or the ones to try again);
+    returns the sellers to try again. None when credentials cannot be read."""
     if config.secret_key is None:
         return None
 
-    async def poll(week: IsoWeek, now: datetime) -> PollSummary:
-        summary = await poll_week(store, config, week, now=now, pacing=pacing)
+    async def poll(week: IsoWeek, now: datetime, seller_ids: list[str] | None) -> list[str]:
+        summary = await poll_week(
+            store, config, week, now=now, seller_ids=seller_ids, pacing=pacing
+        )
         log.log(logging.WARNING if summary.failed else logging.INFO, "%s", summary.describe())
-        return summary
+        return sorted(s for s, f in summary.failed.items() if f.reason in TRANSIENT_REASONS)
 
     return poll
 

@@ -131,3 +131,26 @@ async def test_digests_follow_each_chats_day_and_hour(
     clock.now = datetime(2026, 11, 20, 16, 0, tzinfo=UTC)
     assert await schedule.digests() == 1
     assert await schedule.digests() == 0
+
+
+async def test_a_poll_that_failed_is_tried_again_for_those_sellers_until_done(
+    sample_store: Store, config: Config, clock: FixedClock
+) -> None:
+    calls: list[tuple[IsoWeek, list[str] | None]] = []
+    answers = [["kado-kelder"], []]  # bol.com was down for one shop, then back
+
+    async def poller(week: IsoWeek, now: datetime, seller_ids: list[str] | None) -> list[str]:
+        calls.append((week, seller_ids))
+        return answers.pop(0)
+
+    schedule = WeeklySchedule(Service(sample_store, config, clock), poller)
+    clock.now = datetime(2026, 11, 18, 4, 59, tzinfo=UTC)  # Wednesday 05:59 local
+    await schedule.poll()
+    assert calls == []  # not before 06:00
+    clock.now = datetime(2026, 11, 18, 5, 0, tzinfo=UTC)
+    await schedule.poll()
+    clock.now = datetime(2026, 11, 18, 6, 0, tzinfo=UTC)
+    await schedule.poll()
+    await schedule.poll()
+    week = IsoWeek(2026, 46)
+    assert calls == [(week, None), (week, ["kado-kelder"])]

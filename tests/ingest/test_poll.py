@@ -297,5 +297,7 @@ async def test_scheduled_poller_needs_the_secret_key(
     assert poller is not None
     week_of_data(bol, "cid-1")
     await connect(store, config, clock, "shop-1", "cid-1", SECRETS["cid-1"])
-    summary = await poller(WEEK, clock())
-    assert summary.fetched == {"shop-1": 8}
+    assert await poller(WEEK, clock(), None) == []  # nothing to try again
+    assert len(await store.db.fetchall("SELECT * FROM measurements")) == 8
+    bol.fail_next(INDICATOR_PATH, 503, times=200)  # bol.com is down for a while
+    assert await poller(WEEK, clock(), ["shop-1"]) == ["shop-1"]
