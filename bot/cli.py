@@ -127,9 +127,9 @@ def build_parser() -> argparse.ArgumentParser:
     poll.add_argument("--seller", action="append", default=[])
     poll.set_defaults(handler=cmd_poll)
 
-    sub.add_parser("deliver", help="send what is due in the outbox, then exit").set_defaults(
-        handler=cmd_deliver
-    )
+    sub.add_parser(
+        "deliver", help="send what is due in the outbox, then exit (when the bot is not running)"
+    ).set_defaults(handler=cmd_deliver)
     digest = sub.add_parser("digest", help="plan the weekly digest now")
     digest.add_argument("--seller", action="append", default=[])
     digest.set_defaults(handler=cmd_digest)

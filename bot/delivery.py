@@ -276,14 +276,7 @@ class DeliveryWorker:
         error = str(exc)
         if isinstance(exc, Rejected) or item.attempts >= MAX_ATTEMPTS:
             await self.store.outbox.mark_dead(item.id, error)
-            await tell_admins(
-                self.store,
-                self.config,
-                "destination_inactive",
-                {"destination": f"{item.platform}:{item.address}", "reason": error},
-                key=f"dead:{item.id}",
-                now=self.clock(),
-            )
+            await self._tell_admins(item, error, key=f"dead:{item.id}")
             return "dead"
         wait = backoff(item.attempts, self.rng)
         await self.store.outbox.retry_at(item.id, self.clock() + timedelta(seconds=wait), error)
@@ -293,14 +286,18 @@ class DeliveryWorker:
         first = await self.store.chats.deactivate(item.chat_id, reason)
         await self.store.outbox.kill_pending_for_chat(item.chat_id, reason)
         if first:
-            await tell_admins(
-                self.store,
-                self.config,
-                "destination_inactive",
-                {"destination": f"{item.platform}:{item.address}", "reason": reason},
-                key=f"inactive:{item.chat_id}:{item.id}",
-                now=self.clock(),
-            )
+            await self._tell_admins(item, reason, key=f"inactive:{item.chat_id}:{item.id}")
+
+    async def _tell_admins(self, item: OutboxItem, reason: str, *, key: str) -> None:
+        """The operators hear once that a destination cannot be reached."""
+        await tell_admins(
+            self.store,
+            self.config,
+            "destination_inactive",
+            {"destination": f"{item.platform}:{item.address}", "reason": reason},
+            key=key,
+            now=self.clock(),
+        )
 
 
 def _monotonic() -> float:
