@@ -54,10 +54,6 @@ class Measurement:
     conforms: bool | None = None
 
     @property
-    def has_counts(self) -> bool:
-        return self.numerator is not None and self.denominator is not None
-
-    @property
     def effective_value(self) -> float | None:
         """The given value, else numerator / denominator; ``None`` for a week without data."""
         # A week whose denominator is 0 (no orders, no calls, no reviews) has no data.

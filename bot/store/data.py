@@ -160,16 +160,6 @@ class WeeklyData:
         )
         return IsoWeek(row["year"], row["week"]) if row else None
 
-    async def sellers_without_data(self, seller_ids: Iterable[str], week: IsoWeek) -> list[str]:
-        ids = list(seller_ids)
-        where, params = _seller_filter(ids)
-        rows = await self.db.fetchall(
-            f"SELECT DISTINCT seller_id FROM measurements WHERE year = ? AND week = ? {where}",
-            [week.year, week.week, *params],
-        )
-        have = {r["seller_id"] for r in rows}
-        return [s for s in ids if s not in have]
-
     async def add_exemption(self, exemption: Exemption, now: datetime) -> int:
         return await self.db.execute(
             "INSERT INTO exemptions (year, week, reason, indicators, sellers, created_at) "

@@ -145,12 +145,6 @@ class Outbox:
             for r in rows
         ]
 
-    async def next_due(self) -> datetime | None:
-        row = await self.db.fetchone(
-            "SELECT MIN(next_attempt_at) AS at FROM outbox WHERE state IN ('pending', 'failed')"
-        )
-        return parse_stamp(row["at"]) if row and row["at"] else None
-
     async def mark_sent(self, item_id: int, now: datetime, remote_id: str | None) -> None:
         await self.db.execute(
             "UPDATE outbox SET state = 'sent', sent_at = ?, remote_id = ?, last_error = NULL "

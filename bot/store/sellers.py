@@ -95,10 +95,3 @@ class Sellers:
         """Sellers whose stored credentials bol.com refused (not tried until set anew)."""
         rows = await self.db.fetchall("SELECT seller_id FROM credentials WHERE failure IS NOT NULL")
         return {r["seller_id"] for r in rows}
-
-    async def clear_credential_failure(self, seller_id: str) -> None:
-        await self.db.execute(
-            "UPDATE credentials SET failure = NULL, failure_reported_at = NULL "
-            "WHERE seller_id = ? AND failure IS NOT NULL",
-            (seller_id,),
-        )
