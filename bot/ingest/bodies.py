@@ -269,7 +269,7 @@ class ApiBodies:
         reviews = self._optional(fields.get("retailerReview"), "totalReviewCount", issues)
         ratings = fields.get("retailerRating")
         if ratings is None or ratings.value is None or reviews == 0:
-            yield from issues  # no reviews, no rating (whatever placeholder the body holds)
+            yield from issues  # no reviews, no rating (whatever figure the body holds)
             return
         if not isinstance(ratings.value, dict):
             yield self.issue(ratings, "retailerRating must be an object")

@@ -197,7 +197,8 @@ class IndicatorReader:
                     f"numerator {numerator} is greater than denominator {denominator}",
                 )
         elif value_text:
-            pass  # the value decides; a lone count (items sold, say) is kept as given
+            # The value decides; a lone count (items sold, say) is kept as given.
+            return None
         elif numerator is not None:
             return Issue(
                 file, line, i_denominator + 1, "denominator is empty but numerator is given"
