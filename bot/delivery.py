@@ -11,7 +11,7 @@ import contextlib
 import json
 import logging
 import random
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -32,6 +32,8 @@ BACKOFF_MAX_S = 600.0
 # A claim older than this was lost (its send raised past us, the database was locked):
 # the row goes back to pending while the process keeps running.
 STALE_CLAIM = timedelta(minutes=10)
+# Requests do not arrive exactly when sent: keep this much clear of every limit.
+SEND_MARGIN_S = 0.02
 
 
 class SendError(Exception):
@@ -102,6 +104,10 @@ class Pacer:
         self._next_chat: dict[str, float] = defaultdict(float)
         self._group_sends: dict[str, list[float]] = defaultdict(list)
         self._paused_until = 0.0
+        # When sends really went: a stalled loop (a long GC, a busy machine) must not turn
+        # planned slots into a burst above the limit.
+        self._sent: deque[float] = deque()
+        self._last_sent: dict[str, float] = {}
 
     def pause(self, seconds: float) -> None:
         self._paused_until = max(self._paused_until, self._now() + seconds)
@@ -123,6 +129,26 @@ class Pacer:
         self._next_global = at + 1.0 / self.pacing.per_second
         self._next_chat[address] = at + self.pacing.per_chat_interval_s
         return at - now
+
+    def hold_back(self, address: str) -> float:
+        """Seconds to wait before sending to ``address`` now, judged on the sends that
+        really went out in the last second (and the last one to this chat)."""
+        now = self._now()
+        window = 1.0 + SEND_MARGIN_S
+        while self._sent and self._sent[0] <= now - window:
+            self._sent.popleft()
+        wait = 0.0
+        if len(self._sent) >= max(1, int(self.pacing.per_second)):
+            wait = self._sent[0] + window - now
+        last = self._last_sent.get(address)
+        if last is not None and self.pacing.per_chat_interval_s > 0:
+            wait = max(wait, last + self.pacing.per_chat_interval_s + SEND_MARGIN_S - now)
+        return wait
+
+    def record(self, address: str) -> None:
+        now = self._now()
+        self._sent.append(now)
+        self._last_sent[address] = now
 
 
 def backoff(attempts: int, rng: random.Random) -> float:
@@ -241,9 +267,11 @@ class DeliveryWorker:
         delay = pacer.reserve(item.address)
         if delay > 0:
             await asyncio.sleep(delay)
-        # A 429 seen by another send while this one waited pauses this one too.
-        while (pause := pacer.paused_for()) > 0:
-            await asyncio.sleep(pause)
+        # A 429 seen by another send while this one waited pauses this one too; and what
+        # really went out in the last second has the last word over the plan.
+        while (wait := max(pacer.paused_for(), pacer.hold_back(item.address))) > 0:
+            await asyncio.sleep(wait)
+        pacer.record(item.address)
         before = json.dumps(item.body, sort_keys=True)
         try:
             remote_id = await sender.send(item.address, item.body)

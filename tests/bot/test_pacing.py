@@ -7,7 +7,7 @@ import random
 from datetime import UTC, datetime, time
 
 from bot.config import QuietHours
-from bot.delivery import Pacer, Pacing, backoff, quiet_until
+from bot.delivery import SEND_MARGIN_S, Pacer, Pacing, backoff, quiet_until
 from tests.conftest import make_config
 
 
@@ -69,3 +69,22 @@ def test_quiet_hours_hold_until_the_morning_in_local_time(tmp_path) -> None:
     # Summer time: 07:30 local is 05:30 UTC, still quiet until 08:00 local.
     summer = quiet_until(quiet, datetime(2026, 7, 1, 5, 30, tzinfo=UTC), config)
     assert summer is not None and summer.isoformat() == "2026-07-01T08:00:00+02:00"
+
+
+def test_sends_that_bunch_up_after_a_stall_are_held_back() -> None:
+    clock = Ticker()
+    pacer = Pacer(Pacing(per_second=30, per_chat_interval_s=1.0), clock)
+    for chat in range(60):
+        pacer.reserve(str(chat))  # planned over two seconds...
+    clock.t += 5  # ...but the loop stalled: every planned slot is already past
+    for chat in range(30):
+        assert pacer.hold_back(str(chat)) == 0
+        pacer.record(str(chat))
+    # The 31st send in the same second waits for the oldest to leave the window.
+    assert abs(pacer.hold_back("30") - (1.0 + SEND_MARGIN_S)) < 1e-9
+    clock.t += 1.0 + SEND_MARGIN_S
+    assert pacer.hold_back("30") == 0
+    # And one chat still gets at most one message a second.
+    assert pacer.hold_back("0") == 0.0
+    pacer.record("0")
+    assert abs(pacer.hold_back("0") - (1.0 + SEND_MARGIN_S)) < 1e-9
