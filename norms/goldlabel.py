@@ -14,7 +14,8 @@ from norms.weeks import IsoWeek
 
 Condition = Literal["average_rating", "aspect_ratings", "reviews_per_month", "items_sold_per_month"]
 
-# Items sold in a week: the first of these with a denominator (0 means no data, §3).
+# Items sold in a week: the first of these with a denominator. A denominator of 0 is a
+# measurement (0 items sold that week, NORMS.md §7), not a reason to look further.
 _ITEMS_SOLD_FROM = (Indicator.CASE_ITEM_RATIO, Indicator.RETURNS, Indicator.FULFILMENT)
 
 
@@ -60,7 +61,7 @@ def items_sold(by_indicator: Mapping[Indicator, Measurement]) -> int | None:
     """Items sold in one week, from the first indicator that counts them."""
     for indicator in _ITEMS_SOLD_FROM:
         m = by_indicator.get(indicator)
-        if m is not None and m.denominator:
+        if m is not None and m.denominator is not None:
             return m.denominator
     return None
 

@@ -8,13 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date
+from decimal import Decimal
 from typing import Any, cast
 
 from bot.ingest.cells import (
     METHODS,
     CellError,
+    check_count,
     check_fraction,
     check_rating,
+    disagreement,
     parse_week,
     seller_problem,
 )
@@ -36,6 +39,14 @@ _WRAPPER = "an object with seller_id and performanceIndicators or retailer"
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _as_float(number: int | float) -> float | None:
+    """``number`` as a float; None for an integer beyond the floats (10^400)."""
+    try:
+        return float(number)
+    except OverflowError:
+        return None
 
 
 def _is_count(value: Any) -> bool:
@@ -205,8 +216,11 @@ class ApiBodies:
                 continue
             if not _is_count(node.value):
                 issues.append(self.issue(node, f"{key} {node.value!r} is not a whole number ≥ 0"))
-            else:
-                counts[key] = node.value
+                continue
+            try:
+                counts[key] = check_count(key, node.value)
+            except CellError as exc:
+                issues.append(self.issue(node, exc.reason))
         numerator, denominator = counts["numerator"], counts["denominator"]
         counts_ok = len(issues) == before
         value: float | None = None
@@ -216,12 +230,17 @@ class ApiBodies:
             if not _is_number(value_node.value):
                 issues.append(self.issue(value_node, f"value {value_node.value!r} is not a number"))
             elif denominator == 0:
-                value = float(value_node.value)  # a week without data: the value means nothing
+                # A week without data: the value means nothing (and may not even be a float).
+                value = _as_float(value_node.value)
             else:
                 try:
                     value = float(self._check(indicator, "value", value_node.value))
                 except CellError as exc:
                     issues.append(self.issue(value_node, exc.reason))
+                else:
+                    reason = self._disagreement(indicator, numerator, denominator, value)
+                    if reason is not None:
+                        issues.append(self.issue(value_node, reason))
         conforms_node = fields.get("conforms")
         conforms = None if conforms_node is None else conforms_node.value
         if conforms is not None and not isinstance(conforms, bool):
@@ -234,6 +253,17 @@ class ApiBodies:
         if len(issues) > before:
             return None
         return numerator, denominator, value, conforms
+
+    @staticmethod
+    def _disagreement(
+        indicator: Indicator | None, numerator: int | None, denominator: int | None, value: float
+    ) -> str | None:
+        """Why a value and the counts beside it disagree (an average has no such relation)."""
+        if indicator in (None, Indicator.REVIEWS) or numerator is None or not denominator:
+            return None
+        # The shortest decimal that reads back as the float is the figure as written.
+        written = repr(value)
+        return disagreement(written, Decimal(written), numerator, denominator)
 
     @staticmethod
     def _completeness(
@@ -328,4 +358,8 @@ class ApiBodies:
         if not _is_count(node.value):
             issues.append(self.issue(node, f"{key} {node.value!r} is not a whole number ≥ 0"))
             return None
-        return int(node.value)
+        try:
+            return check_count(key, node.value)
+        except CellError as exc:
+            issues.append(self.issue(node, exc.reason))
+            return None

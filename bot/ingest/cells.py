@@ -8,10 +8,18 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from decimal import Decimal
 
 from norms.weeks import IsoWeek, weeks_in_year
 
 METHODS = ("THREE_MONTHS", "ALL_REVIEWS")
+
+# INTERFACES.md: counts are whole numbers from 0 to a billion. Beyond that SQLite cannot
+# store them (2^63) or Python will not even read them (4,300 digits), and no shop sells that.
+MAX_COUNT = 1_000_000_000
+_MAX_COUNT_DIGITS = len(str(MAX_COUNT))
+# A rejected text is quoted in the reason; a 5,000-digit cell is shown by its start.
+_QUOTED = 24
 
 _DECIMAL = re.compile(r"-?(?:\d+(?:[.,]\d*)?|[.,]\d+)")
 _ISO_WEEK = re.compile(r"(\d{4})-?W(\d{1,2})", re.IGNORECASE)
@@ -35,37 +43,100 @@ def seller_problem(seller: str) -> str:
     return f"seller_id {seller!r} contains control characters"
 
 
+def quoted(text: str, unit: str = "characters") -> str:
+    """``text`` as a reason quotes it: in full when short, else its start and its length."""
+    if len(text) <= _QUOTED:
+        return repr(text)
+    return f"{text[:_QUOTED]!r}… ({len(text):,} {unit})"
+
+
+def count_problem(column: str, text: str) -> str | None:
+    """Why ``text`` (stripped) is not a count 0 … 1,000,000,000, or None when it is one."""
+    if not (text.isascii() and text.isdigit()):
+        return f"{column} {quoted(text)} is not a whole number ≥ 0"
+    # Digits are counted before int(): Python refuses to convert more than 4,300 of them.
+    if len(text.lstrip("0")) > _MAX_COUNT_DIGITS or int(text) > MAX_COUNT:
+        shown = quoted(text, "digits")
+        return f"{column} {shown} is above {MAX_COUNT:,}, the largest count accepted"
+    return None
+
+
 def parse_count(column: str, text: str) -> int:
-    """A whole number ≥ 0, digits only (``150``)."""
-    if text.isascii() and text.isdigit():
-        return int(text)
-    raise CellError(f"{column} {text!r} is not a whole number ≥ 0", column)
+    """A whole number 0 … 1,000,000,000, digits only (``150``)."""
+    problem = count_problem(column, text)
+    if problem is not None:
+        raise CellError(problem, column)
+    return int(text)
+
+
+def check_count(column: str, number: int) -> int:
+    """A whole number already parsed (JSON) that must be a count 0 … 1,000,000,000."""
+    if number < 0:
+        raise CellError(f"{column} {number!r} is not a whole number ≥ 0", column)
+    if number > MAX_COUNT:
+        shown = quoted(str(number), "digits").replace("'", "")  # a number, not a text
+        reason = f"{column} {shown} is above {MAX_COUNT:,}, the largest count accepted"
+        raise CellError(reason, column)
+    return number
+
+
+def parse_exact(column: str, text: str) -> tuple[Decimal, bool]:
+    """``0.93``, ``0,93``, ``93%`` or ``93,5%`` exactly: (the number as written, percentage).
+
+    Exact, so that ``93.1%`` and ``0.931`` are the same figure (93.1 / 100 in floats is
+    0.9309999999999999) and the digits written say how precise the figure is.
+    """
+    percent = text.endswith("%")
+    body = text[:-1].rstrip() if percent else text
+    if _DECIMAL.fullmatch(body) is None:
+        raise CellError(f"{column} {quoted(text)} is not a number like 0.93 or 93%", column)
+    return Decimal(body.replace(",", ".")), percent
 
 
 def parse_decimal(column: str, text: str) -> tuple[float, bool]:
     """``0.93``, ``0,93``, ``93%`` or ``93,5%`` as (number, whether it was a percentage)."""
-    percent = text.endswith("%")
-    body = text[:-1].rstrip() if percent else text
-    if _DECIMAL.fullmatch(body) is None:
-        raise CellError(f"{column} {text!r} is not a number like 0.93 or 93%", column)
-    return float(body.replace(",", ".")), percent
+    number, percent = parse_exact(column, text)
+    return float(number), percent
+
+
+def exact_fraction(column: str, text: str) -> Decimal:
+    """A fraction 0–1 as written, ``0.93`` or ``93%`` (moved two places: exact)."""
+    number, percent = parse_exact(column, text)
+    value = number.scaleb(-2) if percent else number
+    if not 0 <= value <= 1:
+        raise CellError(f"{column} {quoted(text)} is outside 0–1 (0–100%)", column)
+    return value
+
+
+def disagreement(written: str, value: Decimal, numerator: int, denominator: int) -> str | None:
+    """Why the fraction ``value`` (``written`` so) is not ``numerator / denominator``, or None.
+
+    They agree to the precision written: within half a unit of the last digit given, and
+    at least to the whole percent (a bare ``1`` beside 140/150 is no figure for 93%);
+    past nine digits float noise from a spreadsheet would decide.
+    """
+    places = min(max(-int(value.as_tuple().exponent), 2), 9)
+    quotient = Decimal(numerator) / Decimal(denominator)
+    if abs(value - quotient) <= Decimal(5).scaleb(-places - 1):
+        return None
+    return (
+        f"value {quoted(written)} does not agree with numerator {numerator} / denominator "
+        f"{denominator} = {float(quotient):.4f} ({float(quotient):.2%}); correct one of them, "
+        "or leave value empty"
+    )
 
 
 def parse_fraction(column: str, text: str) -> float:
     """A fraction 0–1, given as ``0.93`` or as a percentage ``93%`` (divided by 100)."""
-    number, percent = parse_decimal(column, text)
-    value = number / 100 if percent else number
-    if not 0.0 <= value <= 1.0:
-        raise CellError(f"{column} {text!r} is outside 0–1 (0–100%)", column)
-    return value
+    return float(exact_fraction(column, text))
 
 
 def parse_rating(column: str, text: str) -> float:
     """A rating 1–10 (``8.4`` or ``8,4``); never a percentage."""
-    number, percent = parse_decimal(column, text)
-    if percent or not 1.0 <= number <= 10.0:
-        raise CellError(f"{column} {text!r} is not a rating 1–10", column)
-    return number
+    number, percent = parse_exact(column, text)
+    if percent or not 1 <= number <= 10:
+        raise CellError(f"{column} {quoted(text)} is not a rating 1–10", column)
+    return float(number)
 
 
 def check_rating(column: str, number: float) -> float:
@@ -97,6 +168,8 @@ def parse_week(week_text: str, year_text: str | None, today: date) -> IsoWeek:
             )
         if not year_text:
             raise CellError("year is empty; give it, or write the week as 2026-W46", "year")
+        if len(week_text.lstrip("0")) > 2:  # no year has 100 weeks; 5,000 digits are not read
+            raise CellError(f"week {quoted(week_text)} is not a week number 1–53", "week")
         year, number = _parse_year(year_text), int(week_text)
     else:
         match = _ISO_WEEK.fullmatch(week_text)

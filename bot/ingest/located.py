@@ -109,6 +109,11 @@ class _Parser:
             value, end = self.scan(text, index)
         except StopIteration as stop:
             raise json.JSONDecodeError("Expecting value", text, stop.value) from None
+        except json.JSONDecodeError:
+            raise
+        except ValueError:
+            # int() refuses a number of more than 4,300 digits (CVE-2020-10735 limit).
+            raise json.JSONDecodeError("a number with too many digits", text, index) from None
         return Node(value, index), end
 
     def _object(self, start: int, depth: int) -> tuple[Node, int]:

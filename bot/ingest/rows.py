@@ -13,16 +13,32 @@ class Issue:
 
     ``line`` and ``column`` are 1-based; 0 means the whole file (line) or the whole line
     (column). CSV: physical line, header is line 1, column is the field number. XLSX: sheet
-    row and column. JSON: line and column where the offending object or field starts.
+    row and column (shown as ``cell D5``). JSON: line and column where the offending object
+    or field starts.
     """
 
     file: str
     line: int
     column: int
     reason: str
+    # A spreadsheet's positions are named as the spreadsheet names them: cell D5, row 5.
+    spreadsheet: bool = False
 
     def __str__(self) -> str:
+        if self.spreadsheet and self.line:
+            if self.column:
+                return f"{self.file}: cell {column_letters(self.column)}{self.line}: {self.reason}"
+            return f"{self.file}: row {self.line}: {self.reason}"
         return f"{self.file}:{self.line}:{self.column}: {self.reason}"
+
+
+def column_letters(column: int) -> str:
+    """A 1-based column number as a spreadsheet's letters: 1 is A, 27 is AA."""
+    letters = ""
+    while column > 0:
+        column, rest = divmod(column - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return letters
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,6 +7,9 @@ from datetime import date
 
 from bot.ingest.cells import (
     CellError,
+    count_problem,
+    disagreement,
+    exact_fraction,
     parse_decimal,
     parse_fraction,
     parse_rating,
@@ -41,14 +44,13 @@ def _any_number(column: str, text: str) -> float:
 _UNKNOWN, _RATING, _FRACTION = 0, 1, 2
 
 
-def _count(cell: str) -> tuple[int | None, bool]:
-    """A count cell: (the whole number or None when empty, whether it was valid)."""
+def _count(column: str, cell: str) -> tuple[int | None, str | None]:
+    """A count cell: (the whole number or None when empty, why it is not valid or None)."""
     text = cell.strip()
     if not text:
-        return None, True
-    if text.isdigit() and text.isascii():
-        return int(text), True
-    return None, False
+        return None, None
+    problem = count_problem(column, text)
+    return (None, problem) if problem is not None else (int(text), None)
 
 
 _PARSERS: tuple[Callable[[str, str], float], ...] = (_any_number, parse_rating, parse_fraction)
@@ -60,7 +62,6 @@ class IndicatorReader:
     def __init__(self, file: str, today: date, policy: Policy) -> None:
         self.file = file
         self.today = today
-        self.needs_norm = frozenset(i for i in INDICATORS if policy.rules[i].norm is None)
         # Weeks, values and norms repeat down a file: parse each text once.
         self.weeks: dict[tuple[str, str | None], IsoWeek | CellError] = {}
         self.numbers: dict[tuple[int, str, str], float | str] = {}
@@ -123,16 +124,13 @@ class IndicatorReader:
         if isinstance(week, CellError):
             issues.append(Issue(file, line, self.columns[week.field] + 1, week.reason))
 
-        numerator, numerator_ok = _count(cells[i_numerator])
-        denominator, denominator_ok = _count(cells[i_denominator])
-        for ok, column, name, text in (
-            (numerator_ok, i_numerator, "numerator", cells[i_numerator]),
-            (denominator_ok, i_denominator, "denominator", cells[i_denominator]),
-        ):
-            if not ok:
-                reason = f"{name} {text.strip()!r} is not a whole number ≥ 0"
-                issues.append(Issue(file, line, column + 1, reason))
-        counts_ok = numerator_ok and denominator_ok
+        numerator, numerator_problem = _count("numerator", cells[i_numerator])
+        denominator, denominator_problem = _count("denominator", cells[i_denominator])
+        if numerator_problem is not None:
+            issues.append(Issue(file, line, i_numerator + 1, numerator_problem))
+        if denominator_problem is not None:
+            issues.append(Issue(file, line, i_denominator + 1, denominator_problem))
+        counts_ok = numerator_problem is None and denominator_problem is None
 
         average = indicator is Indicator.REVIEWS
         kind = _UNKNOWN if indicator is None else _RATING if average else _FRACTION
@@ -152,16 +150,18 @@ class IndicatorReader:
                 issues.append(Issue(file, line, i_norm + 1, number))
             else:
                 norm = number
-        elif indicator in self.needs_norm:
-            reason = (
-                f"norm is empty; {indicator} has no default norm (give bol.com's personal norm)"
-            )
-            issues.append(Issue(file, line, i_norm + 1, reason))
+        # An empty norm takes the policy default; the personal norms (CASE_ITEM_RATIO,
+        # RETURNS) have none, and the week gets no verdict for them (status no_norm).
 
         if counts_ok and indicator is not None:
             issue = self._completeness(line, average, numerator, denominator, value_text)
             if issue is not None:
                 issues.append(issue)
+            elif value is not None and not average and numerator is not None and denominator:
+                exact = exact_fraction("value", value_text)
+                disagrees = disagreement(value_text, exact, numerator, denominator)
+                if disagrees is not None:
+                    issues.append(Issue(file, line, i_value + 1, disagrees))
         if issues or indicator is None or isinstance(week, CellError):
             return issues
         measurement = Measurement(indicator, week, numerator, denominator, value, norm)

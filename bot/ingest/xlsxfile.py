@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import warnings
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import date, datetime, time
 from itertools import islice
 from pathlib import Path
@@ -28,6 +29,11 @@ _RATIO_FLOOR_BYTES = 1024 * 1024
 _BATCH = 1000
 _CHUNK = 1024 * 1024
 _ROW_TAG = re.compile(rb"<(?:\w{1,16}:)?row[\s/>]")
+_FORMULA_TAG = re.compile(rb"<(?:\w{1,16}:)?f[\s/>]")
+# A formula cell without a computed value reaches the table readers as this mark and the
+# formula: text that no cell reader accepts (a control character), so the row is refused
+# at that cell whatever the column, and the reason is then replaced by the true one.
+_FORMULA_MARK = "\x00"
 _MIB = 1024 * 1024
 
 
@@ -73,15 +79,62 @@ def read_xlsx(
             return
         # Some writers declare a wrong dimension; openpyxl would cut the rows off there.
         sheet.reset_dimensions()
-        records = _sheet_records(sheet, declared, progress)
+        formulas = _formula_rows(path) if _has_formulas(path) else None
+        formula_cells: set[tuple[int, int]] = set()
+        records = _sheet_records(sheet, declared, progress, formulas, formula_cells)
         try:
-            yield from read_table(records, file=file, today=today, policy=policy, ragged=True)
+            for item in read_table(records, file=file, today=today, policy=policy, ragged=True):
+                if isinstance(item, Issue):
+                    item = _in_cells(item, formula_cells)
+                yield item
         except _Unreadable as exc:
-            yield Issue(file, exc.line, 0, exc.reason)
+            yield Issue(file, exc.line, 0, exc.reason, spreadsheet=True)
     finally:
         workbook.close()
     if progress is not None:
         progress(declared, declared)
+
+
+def _in_cells(issue: Issue, formula_cells: set[tuple[int, int]]) -> Issue:
+    """The issue named by cell; at a formula without a value, that is the reason."""
+    if (issue.line, issue.column) in formula_cells:
+        reason = (
+            "the cell holds a formula without a computed value; open and save the file in "
+            "Excel, or enter the number"
+        )
+        return Issue(issue.file, issue.line, issue.column, reason, spreadsheet=True)
+    return dataclasses.replace(issue, spreadsheet=True)
+
+
+def _has_formulas(path: Path) -> bool:
+    """Whether any worksheet part holds a formula (most files hold none: no second read)."""
+    with zipfile.ZipFile(path) as archive:
+        for part in archive.infolist():
+            if not part.filename.startswith("xl/worksheets/"):
+                continue
+            pending = b""
+            with archive.open(part) as source:
+                while chunk := source.read(_CHUNK):
+                    data = pending + chunk
+                    if _FORMULA_TAG.search(data) is not None:
+                        return True
+                    pending = data[-32:]  # a tag cut by the chunk is found with the next one
+    return False
+
+
+def _formula_rows(path: Path) -> Iterator[tuple[Any, ...]]:
+    """The first sheet's rows with formulas as written (``=0.95``), beside the values."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        workbook = openpyxl.load_workbook(path, read_only=True, data_only=False)
+    try:
+        sheet = workbook.worksheets[0]
+        sheet.reset_dimensions()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield from sheet.iter_rows(values_only=True)
+    finally:
+        workbook.close()
 
 
 def archive_problem(path: Path) -> str | None:
@@ -140,8 +193,18 @@ def _rows_problem(archive: zipfile.ZipFile, parts: list[zipfile.ZipInfo]) -> str
     return None
 
 
-def _sheet_records(sheet: Any, declared: int, progress: Progress | None) -> Iterator[Record]:
-    """The non-blank rows of the sheet as stripped text, each with its row number."""
+def _sheet_records(
+    sheet: Any,
+    declared: int,
+    progress: Progress | None,
+    formulas: Iterator[tuple[Any, ...]] | None,
+    formula_cells: set[tuple[int, int]],
+) -> Iterator[Record]:
+    """The non-blank rows of the sheet as stripped text, each with its row number.
+
+    ``formulas`` are the same rows with formulas as written; a formula cell without a
+    computed value is marked, and its (row, column) added to ``formula_cells``.
+    """
     rows = sheet.iter_rows(values_only=True)
     number = 0
     while True:
@@ -156,6 +219,8 @@ def _sheet_records(sheet: Any, declared: int, progress: Progress | None) -> Iter
         for values in batch:
             number += 1
             cells = [_text(value) for value in values]
+            if formulas is not None:
+                _mark_formulas(number, cells, next(formulas, ()), formula_cells)
             while cells and not cells[-1]:
                 cells.pop()
             if cells:
@@ -164,6 +229,18 @@ def _sheet_records(sheet: Any, declared: int, progress: Progress | None) -> Iter
             raise _Unreadable(0, f"the first sheet has more than {MAX_ROWS:,} rows")
         if progress is not None:
             progress(number, max(declared, number))
+
+
+def _mark_formulas(
+    number: int, cells: list[str], written: Iterable[Any], formula_cells: set[tuple[int, int]]
+) -> None:
+    for column, formula in enumerate(written, 1):
+        if isinstance(formula, str) and formula.startswith("="):
+            if column > len(cells):
+                cells.extend([""] * (column - len(cells)))
+            if not cells[column - 1]:
+                cells[column - 1] = _FORMULA_MARK + formula
+                formula_cells.add((number, column))
 
 
 def _text(value: object) -> str:

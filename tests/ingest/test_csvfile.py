@@ -98,8 +98,8 @@ def test_every_bad_indicator_line_is_reported(read: Read) -> None:
         "bad_indicators.csv:11:3: week 2026-W48 lies in the future (it starts on 2026-11-23)",
         "bad_indicators.csv:12:7: value is empty and numerator and denominator are not given",
         "bad_indicators.csv:13:6: denominator is empty but numerator is given",
-        "bad_indicators.csv:14:8: norm is empty; RETURNS has no default norm"
-        " (give bol.com's personal norm)",
+        "bad_indicators.csv:14:7: value '0.3' does not agree with numerator 6 / denominator"
+        " 200 = 0.0300 (3.00%); correct one of them, or leave value empty",
         "bad_indicators.csv:15:0: has 6 fields; the header has 8",
         "bad_indicators.csv:16:0: has 9 fields; the header has 8",
         "bad_indicators.csv:17:2: year is empty; give it, or write the week as 2026-W46",

@@ -102,11 +102,10 @@ def test_bad_cells_name_row_and_column(read: Read, tmp_path: Path) -> None:
         ],
     )
     assert issues(read(path)) == [
-        "bad.xlsx:2:5: numerator '135.5' is not a whole number ≥ 0",
-        "bad.xlsx:3:9: has a value in column 9, beyond the header's 8 columns",
-        "bad.xlsx:4:1: seller_id is empty",
-        "bad.xlsx:4:3: week 2026-W48 lies in the future (it starts on 2026-11-23)",
-        "bad.xlsx:4:8: norm is empty; RETURNS has no default norm (give bol.com's personal norm)",
+        "bad.xlsx: cell E2: numerator '135.5' is not a whole number ≥ 0",
+        "bad.xlsx: cell I3: has a value in column 9, beyond the header's 8 columns",
+        "bad.xlsx: cell A4: seller_id is empty",
+        "bad.xlsx: cell C4: week 2026-W48 lies in the future (it starts on 2026-11-23)",
     ]
 
 

@@ -116,8 +116,10 @@ def test_items_sold_come_from_case_item_ratio_else_returns_else_fulfilment() -> 
     assert items_sold({}) is None
 
 
-def test_a_zero_denominator_is_no_data_for_items_sold() -> None:
-    assert items_sold({CIR: Measurement(CIR, W, 0, 0), RET: Measurement(RET, W, 2, 40)}) == 40
+def test_a_zero_denominator_is_zero_items_sold_not_a_fall_through() -> None:
+    # NORMS.md §7: 0 items sold that week is a measurement; RETURNS' 40 is not looked at.
+    assert items_sold({CIR: Measurement(CIR, W, 0, 0), RET: Measurement(RET, W, 2, 40)}) == 0
+    assert items_sold({RET: Measurement(RET, W, 0, 0), F: Measurement(F, W, 45, 50)}) == 0
 
 
 def test_items_sold_per_week_source_over_the_window() -> None:
