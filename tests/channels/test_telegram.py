@@ -539,3 +539,21 @@ async def test_commands_for_another_bot_are_left_alone(
     assert len(fake.sent_messages(-300)) == 1 and "/score" in fake.sent_texts(-300)[0]
     stored = await sample_store.chats.get(chat.id)
     assert stored is not None and not stored.muted
+
+
+async def test_an_upload_with_a_huge_count_is_answered_and_changes_nothing(
+    fake: FakeTelegram, talk: Talk, channel: TelegramChannel, sample_store: Store, clock: FixedClock
+) -> None:
+    await link(sample_store, ALICE, "zonnig-wonen", clock=clock)
+    big = "100000000000000000000"
+    csv = HEADER + f"zonnig-wonen,2026,46,FULFILMENT,{big},{big},,0.93\n"
+
+    answer = await talk.upload(ALICE, "huge.csv", csv.encode())
+
+    assert f"huge.csv:2:5: numerator &#39;{big}&#39; is above 1,000,000,000" in answer
+    assert f"huge.csv:2:6: denominator &#39;{big}&#39; is above 1,000,000,000" in answer
+    row = await sample_store.db.fetchone(
+        "SELECT numerator FROM measurements WHERE seller_id = 'zonnig-wonen' "
+        "AND year = 2026 AND week = 46 AND indicator = 'FULFILMENT'"
+    )
+    assert row is not None and row["numerator"] == 16  # nothing changed
