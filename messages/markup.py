@@ -31,9 +31,28 @@ def clean(value: object) -> str:
     return _CONTROL.sub("", str(value))
 
 
-def slack_escape(text: str) -> str:
-    """Escape ``&``, ``<`` and ``>`` for Slack (nothing else: Slack shows other entities raw)."""
+# mrkdwn has no escape for its formatting characters. A zero-width space on each side of
+# one keeps it from starting or ending bold, italics, strike-through or code: Slack only
+# formats between a marker after a space or punctuation and one before them. Idempotent.
+_SLACK_FORMATTING = re.compile("\u200b?([*_~`])\u200b?")
+_SLACK_BACKTICK = re.compile("\u200b?(`)\u200b?")
+_ZWSP_AROUND = "\u200b\\1\u200b"
+
+
+def _slack_entities(text: str) -> str:
     return _SLACK_AMP.sub("&amp;", text).replace("<", "&lt;").replace(">", "&gt;")
+
+
+def slack_escape(text: str) -> str:
+    """Escape ``&``, ``<`` and ``>`` for Slack (nothing else: Slack shows other entities raw),
+    and keep ``*``, ``_``, ``~`` and backticks in the text from formatting it."""
+    return _SLACK_FORMATTING.sub(_ZWSP_AROUND, _slack_entities(text))
+
+
+def slack_code_escape(text: str) -> str:
+    """Escaping inside a code span: there only a backtick formats (it would end the span);
+    the rest stays as written, so that a command or an id can be copied as shown."""
+    return _SLACK_BACKTICK.sub(_ZWSP_AROUND, _slack_entities(text))
 
 
 class Markers:
@@ -67,6 +86,12 @@ def _wrap(fmt: Format, left: str, right: str) -> Callable[[object], Markup]:
     return wrap
 
 
+def _slack_code(value: object) -> Markup:
+    """A Slack code span; text from a helper (already escaped) is kept as it is."""
+    text = str(value) if isinstance(value, Markup) else slack_code_escape(clean(value))
+    return Markup("`" + text + "`")
+
+
 def escape_for(fmt: Format, value: object) -> Markup:
     """``value`` escaped for ``fmt``; text already marked safe passes unchanged."""
     if isinstance(value, Markup):
@@ -85,7 +110,7 @@ def markup_globals(fmt: Format) -> dict[str, Any]:
         b, i = _wrap(fmt, "<b>", "</b>"), _wrap(fmt, "<i>", "</i>")
         code = _wrap(fmt, "<code>", "</code>")
     elif fmt == "slack":
-        b, i, code = _wrap(fmt, "*", "*"), _wrap(fmt, "_", "_"), _wrap(fmt, "`", "`")
+        b, i, code = _wrap(fmt, "*", "*"), _wrap(fmt, "_", "_"), _slack_code
     else:
         b = i = code = _wrap(fmt, "", "")
 

@@ -47,6 +47,7 @@ from bot.channels.slack_sender import (
     api_error,
     web_client,
 )
+from bot.channels.slack_signature import SignedRequests
 from bot.config import Config, ConfigError
 from bot.http import HttpServer
 from bot.service import ChatContext, Reply, Service
@@ -110,6 +111,7 @@ class SlackChannel:
             name="normwacht",
         )
         self.sender = SlackSender(self.client, language=config.language)
+        self.signed = SignedRequests(config.slack_signing_secret or "")
         self._socket: AsyncSocketModeHandler | None = None
         # HTTP mode shares ``normwacht run``'s listener, or runs its own when alone.
         self._own_http = http is None
@@ -176,7 +178,16 @@ class SlackChannel:
                 self._work.discard(task)
 
     async def _http_events(self, request: web.Request) -> web.Response:
-        # bolt verifies the signature and its age (5 minutes) and answers 401 itself.
+        # Checked on the raw bytes first (bolt would decode and int() before verifying),
+        # and a replay within the 5 minutes is refused; bolt then verifies again.
+        refusal = self.signed.refusal(
+            request.headers.get("X-Slack-Request-Timestamp"),
+            request.headers.get("X-Slack-Signature"),
+            await request.read(),
+        )
+        if refusal is not None:
+            log.info("slack: refused a request: %s", refusal.reason)
+            return web.Response(status=refusal.status, text=refusal.reason)
         response = await self.app.async_dispatch(await to_bolt_request(request))
         return await to_aiohttp_response(response)
 

@@ -4,6 +4,8 @@ fake Slack Web API."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import json
 import logging
 import time
@@ -246,6 +248,91 @@ async def test_unsigned_or_stale_requests_are_rejected(
     await channel.settle()
     assert slack.posted_messages() == []
     assert await channel.store.chats.find("slack", TEAM) is None
+
+
+async def post_raw(channel: SlackChannel, body: bytes, headers: dict[str, str]) -> tuple[int, str]:
+    """POST raw bytes to ``/slack/events`` with the given headers; the status and the answer."""
+    url = f"http://127.0.0.1:{channel.port}/slack/events"
+    headers = {"Content-Type": "application/x-www-form-urlencoded", **headers}
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(url, data=body, headers=headers) as response,
+    ):
+        return response.status, await response.text()
+
+
+def signature_of(timestamp: str, body: bytes, secret: str = SECRET) -> str:
+    """Slack's v0 signature of raw bytes (slack_sdk's helper decodes them first)."""
+    mac = hmac.new(secret.encode(), b"v0:" + timestamp.encode() + b":" + body, hashlib.sha256)
+    return "v0=" + mac.hexdigest()
+
+
+async def test_a_timestamp_that_is_no_number_is_refused_without_a_traceback(
+    channel: SlackChannel, slack: FakeSlack, caplog: pytest.LogCaptureFixture
+) -> None:
+    body = command_body(slack, "subscribe snel-speelgoed", ADMIN).encode()
+    for timestamp in ("abc", "1e9", "-5", "9" * 400):
+        headers = {
+            "X-Slack-Request-Timestamp": timestamp,
+            "X-Slack-Signature": signature_of(timestamp, body),
+        }
+        assert await post_raw(channel, body, headers) == (
+            401,
+            "the timestamp is not Unix seconds",
+        ), timestamp
+    await channel.settle()
+    assert slack.posted_messages() == []
+    assert not [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR]
+
+
+async def test_a_body_that_is_not_utf8_is_refused_signed_or_not(
+    channel: SlackChannel, slack: FakeSlack, caplog: pytest.LogCaptureFixture
+) -> None:
+    body = command_body(slack, "score", MEMBER).encode() + b"&x=\xff\xfe"
+    timestamp = str(int(time.time()))
+    unsigned = {"X-Slack-Request-Timestamp": timestamp, "X-Slack-Signature": "v0=00"}
+    assert await post_raw(channel, body, unsigned) == (401, "the signature does not match")
+    signed = {
+        "X-Slack-Request-Timestamp": timestamp,
+        "X-Slack-Signature": signature_of(timestamp, body),
+    }
+    assert await post_raw(channel, body, signed) == (400, "the body is not UTF-8")
+    await channel.settle()
+    assert slack.posted_messages() == []
+    assert not [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR]
+
+
+async def test_a_signed_request_replayed_within_the_window_is_refused(
+    channel: SlackChannel, slack: FakeSlack, clock: FixedClock
+) -> None:
+    await subscribe(channel.store, clock, TEAM, "snel-speelgoed")
+    body = command_body(slack, "score", MEMBER).encode()
+    timestamp = str(int(time.time()))
+    headers = {
+        "X-Slack-Request-Timestamp": timestamp,
+        "X-Slack-Signature": signature_of(timestamp, body),
+    }
+    assert await post_raw(channel, body, headers) == (200, "")
+    await channel.settle()
+    assert await post_raw(channel, body, headers) == (401, "the request was seen before (a replay)")
+    await channel.settle()
+    assert len(slack.posted_messages(TEAM)) == 1  # answered once
+
+
+async def test_formatting_in_a_seller_name_is_shown_literally(
+    channel: SlackChannel, slack: FakeSlack, clock: FixedClock
+) -> None:
+    await channel.store.db.execute(
+        "UPDATE sellers SET name = ? WHERE id = 'snel-speelgoed'",
+        ("*bold* _it_ ~strike~ `code`",),
+    )
+    await subscribe(channel.store, clock, TEAM, "snel-speelgoed")
+    [answer] = await slash(channel, slack, "score")
+    z = "\u200b"
+    literal = f"{z}*{z}bold{z}*{z} {z}_{z}it{z}_{z} {z}~{z}strike{z}~{z} {z}`{z}code{z}`{z}"
+    texts = [answer["text"], *(json.dumps(b, ensure_ascii=False) for b in answer["blocks"])]
+    assert all("*bold*" not in text and "`code`" not in text for text in texts)
+    assert literal in answer["text"]
 
 
 def test_http_mode_needs_a_signing_secret(tmp_path: Path) -> None:
