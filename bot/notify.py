@@ -1,4 +1,5 @@
-"""Messages for the operators (``NORMWACHT_ADMINS``): data missing, destinations lost."""
+"""Messages for the operators (``NORMWACHT_ADMINS``): data missing, destinations lost,
+chats guessing link codes."""
 
 from __future__ import annotations
 
@@ -25,6 +26,32 @@ async def admin_chats(store: Store, config: Config, now: datetime) -> list[Chat]
     return chats
 
 
+async def admin_messages(
+    store: Store,
+    config: Config,
+    kind: str,
+    data: dict[str, Any],
+    *,
+    key: str,
+    now: datetime,
+) -> list[PlannedMessage]:
+    """One operator message per admin, planned once per ``key`` (to plan in a transaction)."""
+    return [
+        PlannedMessage(
+            dedup_key=f"admin:{key}:{chat.id}",
+            chat_id=chat.id,
+            seller_id=None,
+            week=None,
+            kind=kind,
+            sections=(),
+            urgent=False,
+            body=body_for(chat, kind, data),
+            template=kind,
+        )
+        for chat in await admin_chats(store, config, now)
+    ]
+
+
 async def tell_admins(
     store: Store,
     config: Config,
@@ -35,21 +62,5 @@ async def tell_admins(
     now: datetime,
 ) -> int:
     """Plan one operator message per admin, once per ``key``."""
-    chats = await admin_chats(store, config, now)
-    return await store.outbox.plan(
-        [
-            PlannedMessage(
-                dedup_key=f"admin:{key}:{chat.id}",
-                chat_id=chat.id,
-                seller_id=None,
-                week=None,
-                kind=kind,
-                sections=(),
-                urgent=False,
-                body=body_for(chat, kind, data),
-                template=kind,
-            )
-            for chat in chats
-        ],
-        now,
-    )
+    messages = await admin_messages(store, config, kind, data, key=key, now=now)
+    return await store.outbox.plan(messages, now)

@@ -17,8 +17,8 @@ from typing import Any
 
 from bot.clock import Clock
 from bot.config import Config
-from bot.store import Chat, Seller, Store
-from bot.store.chats import LINK_CODE_TTL
+from bot.store import Chat, PlannedMessage, Seller, Store
+from bot.store.chats import LINK_CODE_TTL, WRONG_CODES_ALLOWED, WRONG_CODES_WINDOW, LinkWait
 from bot.weekly import seller_ref
 from messages import LANGUAGES, SellerRef, history_chart
 from norms import Exemption, Indicator, IsoWeek, WeekReport, evaluate_week
@@ -260,14 +260,37 @@ class Service:
             if await self.store.chats.sellers_of(ctx.chat.id):
                 return [Reply("help", {"admin": ctx.is_admin})]
             return [Reply("who_are_you")]
+        now = self.clock()
         outcome = await self.store.chats.redeem_link_code(
-            args[0], ctx.chat.id, ctx.actor, self.clock()
+            args[0], ctx.chat.id, ctx.actor, now, when_guessing=await self._guessing(ctx, now)
         )
+        if isinstance(outcome, LinkWait):
+            at = outcome.until.astimezone(self.config.timezone)
+            # Rounded up: "after 10:43" must not be a minute too early.
+            at += timedelta(seconds=59, microseconds=999_999 - at.microsecond)
+            return [Reply("link_wait", {"at": at.strftime("%H:%M")})]
         if outcome in ("unknown", "used", "expired"):
-            return [Reply("link_failed", {"reason": outcome})]
+            # Whether a code existed, was used or expired is for operators only: a stranger
+            # learns nothing about which codes were ever made.
+            return [Reply("link_failed", {"reason": outcome if ctx.is_admin else "refused"})]
         seller = await self.store.sellers.get(outcome)
         assert seller is not None
         return [Reply("link_ok", {"seller": seller_ref(seller)})]
+
+    async def _guessing(self, ctx: ChatContext, now: datetime) -> list[PlannedMessage]:
+        """The admins' notice about a chat that keeps sending codes that do not work."""
+        from bot.notify import admin_messages
+
+        data = {
+            "destination": f"{ctx.chat.platform}:{ctx.chat.address}",
+            "attempts": WRONG_CODES_ALLOWED,
+            "minutes": WRONG_CODES_WINDOW.seconds // 60,
+        }
+        # Told once per chat, however often it comes back to guess.
+        key = f"link_guessing:{ctx.chat.id}"
+        return await admin_messages(
+            self.store, self.config, "link_guessing", data, key=key, now=now
+        )
 
     async def _cmd_help(self, ctx: ChatContext, args: list[str]) -> list[Reply]:
         return [Reply("help", {"admin": ctx.is_admin})]

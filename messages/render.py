@@ -42,6 +42,8 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "unmuted": (),
     "link_ok": ("seller",),
     "link_failed": ("reason",),
+    "link_wait": ("at",),
+    "link_guessing": ("destination", "attempts", "minutes"),
     "upload_ok": ("file", "rows", "weeks", "sellers"),
     "upload_rejected": ("file", "issues", "more"),
     "who_are_you": (),

@@ -55,9 +55,12 @@ class SignedRequests:
         now = self._now()
         if abs(now - sent) > self._window_s:
             return Refusal(401, "the timestamp is outside the 5 minutes a request is valid")
-        expected = "v0=" + hmac.new(
-            self._secret, b"v0:" + timestamp.encode() + b":" + body, hashlib.sha256
-        ).hexdigest()
+        expected = (
+            "v0="
+            + hmac.new(
+                self._secret, b"v0:" + timestamp.encode() + b":" + body, hashlib.sha256
+            ).hexdigest()
+        )
         given = signature.encode("utf-8", "surrogateescape")
         if not hmac.compare_digest(expected.encode(), given):
             return Refusal(401, "the signature does not match")

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
 import aiosqlite
 
 from bot.store.db import Database
+from bot.store.outbox import PlannedMessage, plan_in
 from bot.store.records import Chat, Seller, parse_stamp, stamp
 
 _CHAT_COLUMNS = (
@@ -21,6 +24,17 @@ _CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 LINK_CODE_TTL = timedelta(days=7)
 
 LinkFailure = Literal["unknown", "used", "expired"]
+# A chat may send this many link codes that do not work in the window, then it waits
+# until the oldest of them leaves the window: 32^10 codes are not found by guessing then.
+WRONG_CODES_ALLOWED = 5
+WRONG_CODES_WINDOW = timedelta(minutes=10)
+
+
+@dataclass(frozen=True, slots=True)
+class LinkWait:
+    """The chat sent too many codes that did not work; it may try again from ``until``."""
+
+    until: datetime
 
 
 def _chat(row: aiosqlite.Row) -> Chat:
@@ -182,21 +196,57 @@ class Chats:
         return code
 
     async def redeem_link_code(
-        self, code: str, chat_id: int, by: str, now: datetime
-    ) -> str | LinkFailure:
-        """Link the chat to the code's seller; returns the seller id or why it failed."""
+        self,
+        code: str,
+        chat_id: int,
+        by: str,
+        now: datetime,
+        *,
+        when_guessing: Sequence[PlannedMessage] = (),
+    ) -> str | LinkFailure | LinkWait:
+        """Link the chat to the code's seller; returns the seller id, why it failed, or
+        until when the chat must wait after too many codes that did not work.
+
+        The failure that makes the chat wait plans ``when_guessing`` (the admins' notice)
+        in the same transaction; their dedup keys say how often that is told.
+        """
         code = code.strip().upper()
         async with self.db.transaction() as conn:
+            since = now - WRONG_CODES_WINDOW
+            async with conn.execute(
+                "SELECT at FROM link_attempts WHERE chat_id = ? AND at > ? ORDER BY at",
+                (chat_id, stamp(since)),
+            ) as cur:
+                wrong = [parse_stamp(r["at"]) for r in await cur.fetchall()]
+            if len(wrong) >= WRONG_CODES_ALLOWED:
+                # Not even looked up: a right code among the guesses must not tell either.
+                return LinkWait(wrong[-WRONG_CODES_ALLOWED] + WRONG_CODES_WINDOW)
             async with conn.execute(
                 "SELECT seller_id, expires_at, used_at FROM link_codes WHERE code = ?", (code,)
             ) as cur:
                 row = await cur.fetchone()
+            failure: LinkFailure | None = None
             if row is None:
-                return "unknown"
-            if row["used_at"] is not None:
-                return "used"
-            if parse_stamp(row["expires_at"]) <= now:
-                return "expired"
+                failure = "unknown"
+            elif row["used_at"] is not None:
+                failure = "used"
+            elif parse_stamp(row["expires_at"]) <= now:
+                failure = "expired"
+            if failure is not None:
+                await conn.execute(
+                    "DELETE FROM link_attempts WHERE chat_id = ? AND at <= ?",
+                    (chat_id, stamp(since)),
+                )
+                await conn.execute(
+                    "INSERT INTO link_attempts (chat_id, at) VALUES (?, ?)", (chat_id, stamp(now))
+                )
+                wrong.append(now)
+                if len(wrong) >= WRONG_CODES_ALLOWED:
+                    for message in when_guessing:
+                        await plan_in(conn, message, now)
+                    return LinkWait(wrong[-WRONG_CODES_ALLOWED] + WRONG_CODES_WINDOW)
+                return failure
+            assert row is not None  # no failure: the code exists
             await conn.execute(
                 "UPDATE link_codes SET used_at = ?, used_by_chat = ? WHERE code = ?",
                 (stamp(now), chat_id, code),

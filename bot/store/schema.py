@@ -152,4 +152,12 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE outbox ADD COLUMN claimed_at TEXT
     """,
+    # 3: link codes that did not work, per chat: a chat that keeps guessing must wait.
+    """
+    CREATE TABLE link_attempts (
+        chat_id INTEGER NOT NULL REFERENCES chats(id) ON DELETE CASCADE,
+        at TEXT NOT NULL
+    );
+    CREATE INDEX link_attempts_by_chat ON link_attempts(chat_id, at)
+    """,
 )

@@ -38,13 +38,19 @@ async def test_linking_by_one_time_code(service: Service, clock: FixedClock) -> 
     talk = await chat_of(service)
     [ok] = await talk.push(f"/start {code}")
     assert ok.kind == "link_ok" and ok.data["seller"].id == "zonnig-wonen"
-    other = await chat_of(service, address="502")
-    assert [(r.kind, r.data) for r in await other.push(f"/start {code}")] == [
-        ("link_failed", {"reason": "used"})
-    ]
-    assert (await other.push("/start NOPE123"))[0].data == {"reason": "unknown"}
     late = await service.store.chats.create_link_code("zonnig-wonen", clock() - timedelta(days=8))
-    assert (await other.push(f"/start {late.lower()}"))[0].data == {"reason": "expired"}
+    # A stranger hears the same for a used, an unknown and an expired code.
+    other = await chat_of(service, address="502")
+    for attempt in (code, "NOPE123", late.lower()):
+        assert [(r.kind, r.data) for r in await other.push(f"/start {attempt}")] == [
+            ("link_failed", {"reason": "refused"})
+        ]
+    # An operator is told which it was.
+    operator = await chat_of(service, address="503")
+    operator.admin = True
+    assert (await operator.push(f"/start {code}"))[0].data == {"reason": "used"}
+    assert (await operator.push("/start NOPE123"))[0].data == {"reason": "unknown"}
+    assert (await operator.push(f"/start {late}"))[0].data == {"reason": "expired"}
 
 
 async def test_score_for_the_chats_only_seller(service: Service) -> None:

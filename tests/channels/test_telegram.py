@@ -144,8 +144,8 @@ async def test_start_with_code_links_the_chat_once(
     ] == ["zonnig-wonen"]
     used = await talk.say(BOB, f"/start {code}")
     unknown = await talk.say(BOB, "/start NOSUCHCODE")
-    assert used == rendered("link_failed", {"reason": "used"})
-    assert unknown == rendered("link_failed", {"reason": "unknown"})
+    # A stranger cannot tell a used code from one that never existed.
+    assert used == unknown == rendered("link_failed", {"reason": "refused"})
     assert "Zonnig Wonen" not in used + unknown
     assert await sample_store.chats.sellers_of((await chat_of(sample_store, BOB)).id) == []
 
@@ -557,3 +557,37 @@ async def test_an_upload_with_a_huge_count_is_answered_and_changes_nothing(
         "AND year = 2026 AND week = 46 AND indicator = 'FULFILMENT'"
     )
     assert row is not None and row["numerator"] == 16  # nothing changed
+
+
+async def test_a_chat_that_keeps_guessing_codes_waits_and_the_admins_hear_once(
+    fake: FakeTelegram, talk: Talk, channel: TelegramChannel, sample_store: Store, clock: FixedClock
+) -> None:
+    code = await sample_store.chats.create_link_code("zonnig-wonen", clock())
+    refused = rendered("link_failed", {"reason": "refused"})
+    wait = rendered("link_wait", {"at": "10:10"})  # 09:00 UTC + 10 minutes, in Amsterdam
+    answers = []
+    for guess in ("AAAAAAAAAA", "BBBBBBBBBB", "CCCCCCCCCC", "DDDDDDDDDD", "EEEEEEEEEE"):
+        answers.append(await talk.say(BOB, f"/start {guess}"))
+        clock.advance(seconds=30)
+    assert answers == [refused] * 4 + [wait]
+    # Waiting, even the right code is not looked at: it would tell the guesser it is right.
+    assert await talk.say(BOB, f"/start {code}") == wait
+    bob = await chat_of(sample_store, BOB)
+    assert await sample_store.chats.sellers_of(bob.id) == []
+
+    notices = await sample_store.db.fetchall(
+        "SELECT c.address, o.body FROM outbox o JOIN chats c ON c.id = o.chat_id "
+        "WHERE o.kind = 'link_guessing'"
+    )
+    assert [n["address"] for n in notices] == [str(ADMIN)]
+    assert f"telegram:{BOB}" in notices[0]["body"]
+
+    clock.advance(minutes=8)  # the first wrong code left the window: one more try
+    assert "Zonnig Wonen" in await talk.say(BOB, f"/start {code}")
+    for guess in ("FFFFFFFFFF", "GGGGGGGGGG", "HHHHHHHHHH", "JJJJJJJJJJ", "KKKKKKKKKK"):
+        await talk.say(BOB, f"/start {guess}")
+    assert await talk.say(BOB, "/start LLLLLLLLLL") != refused  # waiting again
+    count = await sample_store.db.fetchone(
+        "SELECT COUNT(*) AS n FROM outbox WHERE kind = 'link_guessing'"
+    )
+    assert count is not None and count["n"] == 1  # told once about this chat

@@ -84,6 +84,12 @@ OTHER_CASES: dict[str, tuple[str, Mapping[str, Any]]] = {
     "link_failed__unknown": ("link_failed", {"reason": "unknown"}),
     "link_failed__used": ("link_failed", {"reason": "used"}),
     "link_failed__expired": ("link_failed", {"reason": "expired"}),
+    "link_failed__refused": ("link_failed", {"reason": "refused"}),
+    "link_wait__default": ("link_wait", {"at": "10:43"}),
+    "link_guessing__default": (
+        "link_guessing",
+        {"destination": "telegram:123456", "attempts": 5, "minutes": 10},
+    ),
     "upload_ok__default": (
         "upload_ok",
         {

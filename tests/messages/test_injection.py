@@ -31,6 +31,8 @@ IN_CODE = f"&lt;b&gt;&amp;&lt;!channel&gt;{{{{ 7*7 }}}} *bold* _it_ ~strike~ {Z}
 def shown_literally(fmt: str, text: str) -> bool:
     """Whether ``text`` holds EVIL escaped for ``fmt`` (for Slack: or inside a code span)."""
     return ESCAPED[fmt] in text or (fmt == "slack" and f"`{IN_CODE}`" in text)
+
+
 EVIL_SELLER = SellerRef("shop-evil", EVIL)
 
 
