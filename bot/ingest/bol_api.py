@@ -212,10 +212,10 @@ class BolApi:
     ) -> BolApi:
         return cls(config.bol_api_url, config.bol_login_url, pacing=pacing, limiters=limiters)
 
-    def client(self, client_id: str, secret: str) -> BolClient:
-        """The API client of one set of credentials."""
+    def client(self, client_id: str, secret: str, *, seller: str | None = None) -> BolClient:
+        """The API client of one set of credentials (``seller``: whose, for logs)."""
         limiter = self.limiters.for_client(self.api_url, client_id, self.pacing)
-        return BolClient(self, client_id, secret, limiter)
+        return BolClient(self, client_id, secret, limiter, seller=seller)
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -239,7 +239,7 @@ class BolApi:
         method: str,
         url: str,
         *,
-        client_id: str,
+        client: str,
         params: dict[str, str] | None = None,
         headers: dict[str, str] | None = None,
         auth: httpx.Auth | None = None,
@@ -247,7 +247,8 @@ class BolApi:
     ) -> httpx.Response:
         """One request, retried: 5xx/timeouts/connection errors back off, 429 waits.
 
-        Returns any other answer (2xx or 4xx) for the caller to judge.
+        Returns any other answer (2xx or 4xx) for the caller to judge. ``client`` names
+        whose request it is in logs and errors (never the client id itself).
         """
         failures = throttled = 0
         while True:
@@ -262,13 +263,11 @@ class BolApi:
                 if response.status_code == 429:
                     throttled += 1
                     if throttled > self.pacing.max_throttled:
-                        raise RateLimited(
-                            f"bol.com answered 429 {throttled} times to client {client_id}"
-                        )
+                        raise RateLimited(f"bol.com answered 429 {throttled} times to {client}")
                     wait = retry_after(response)
                     if wait is None:
                         wait = self._backoff(throttled)
-                    log.info("bol.com asks client %s to wait %.1f s", client_id, wait)
+                    log.info("bol.com asks %s to wait %.1f s", client, wait)
                     if limiter is not None:
                         limiter.block(wait)
                     else:
@@ -280,19 +279,21 @@ class BolApi:
             failures += 1
             if failures >= self.pacing.attempts:
                 raise BolUnavailable(
-                    f"bol.com did not answer client {client_id} ({problem}) "
-                    f"after {failures} attempts"
+                    f"bol.com did not answer {client} ({problem}) after {failures} attempts"
                 )
             delay = self._backoff(failures)
-            log.warning(
-                "bol.com: %s for client %s; retry %d in %.1f s", problem, client_id, failures, delay
-            )
+            log.warning("bol.com: %s for %s; retry %d in %.1f s", problem, client, failures, delay)
             await asyncio.sleep(delay)
 
     def _backoff(self, attempt: int) -> float:
         """Exponential backoff with jitter: between half and all of base * 2^(attempt-1)."""
         ceiling = min(self.pacing.max_backoff_s, self.pacing.backoff_s * 2.0 ** (attempt - 1))
         return ceiling * (0.5 + self._rng.random() / 2)
+
+
+def client_name(client_id: str) -> str:
+    """A client id as logs may show it: its last four characters only."""
+    return f"client …{client_id[-4:]}" if len(client_id) > 4 else "client …"
 
 
 class BolClient:
@@ -307,11 +308,23 @@ class BolClient:
         "_token",
         "_token_lock",
         "client_id",
+        "name",
     )
 
-    def __init__(self, api: BolApi, client_id: str, secret: str, limiter: ClientLimiter) -> None:
+    def __init__(
+        self,
+        api: BolApi,
+        client_id: str,
+        secret: str,
+        limiter: ClientLimiter,
+        *,
+        seller: str | None = None,
+    ) -> None:
         self._api = api
         self.client_id = client_id
+        # The client id is stored sealed like the secret: logs and errors name the seller,
+        # or only the id's last four characters.
+        self.name = f"the client of seller {seller}" if seller else client_name(client_id)
         self._secret = secret
         self._limiter = limiter
         self._token: str | None = None
@@ -320,7 +333,7 @@ class BolClient:
         self._token_lock = asyncio.Lock()
 
     def __repr__(self) -> str:
-        return f"BolClient(client_id={self.client_id!r}, secret=<hidden>)"
+        return f"BolClient({self.name}, secret=<hidden>)"
 
     async def token(self) -> str:
         """A valid access token: the cached one until shortly before it expires, else new."""
@@ -332,7 +345,7 @@ class BolClient:
             response = await self._api.send(
                 "POST",
                 f"{self._api.login_url}{TOKEN_PATH}",
-                client_id=self.client_id,
+                client=self.name,
                 params={"grant_type": "client_credentials"},
                 headers={"Accept": "application/json"},
                 auth=httpx.BasicAuth(self.client_id, self._secret),
@@ -343,7 +356,7 @@ class BolClient:
                 and _oauth_error(response) in ("invalid_client", "unauthorized_client")
             ):
                 self._refused = BadCredentials(
-                    f"bol.com refused the credentials of client {self.client_id} (HTTP {status})"
+                    f"bol.com refused the credentials of {self.name} (HTTP {status})"
                 )
                 raise self._refused
             body = _json(response, "the token endpoint")
@@ -352,7 +365,7 @@ class BolClient:
                 raise BolError("the token endpoint answered without an access token")
             margin = min(self._api.pacing.token_margin_s, expires_in / 2)
             self._token, self._expires_at = token, self._api.clock() + expires_in - margin
-            log.debug("bol.com token for client %s, valid %s s", self.client_id, expires_in)
+            log.debug("bol.com token for %s, valid %s s", self.name, expires_in)
             return token
 
     async def _get(self, path: str, params: dict[str, str], *, paced: bool) -> JSON:
@@ -362,7 +375,7 @@ class BolClient:
             response = await self._api.send(
                 "GET",
                 f"{self._api.api_url}{path}",
-                client_id=self.client_id,
+                client=self.name,
                 params=params,
                 headers={"Accept": MEDIA_TYPE, "Authorization": f"Bearer {token}"},
                 limiter=self._limiter if paced else None,

@@ -226,7 +226,7 @@ async def fetch_all(
         nonlocal done
         async with gate:
             try:
-                return await fetch(api.client(client_id, secret))
+                return await fetch(api.client(client_id, secret, seller=seller_id))
             except BolError as exc:
                 return exc
             except Exception as exc:  # a bug must not cost the other sellers their week

@@ -101,8 +101,10 @@ async def test_an_expired_token_is_renewed_once(bol: FakeBol) -> None:
 
 async def test_bad_credentials_are_refused_with_one_token_request(bol: FakeBol) -> None:
     async with api_for(bol) as api:
-        client = api.client("cid", "wrong")
-        with pytest.raises(BadCredentials, match="refused the credentials of client cid"):
+        client = api.client("cid", "wrong", seller="shop-1")
+        with pytest.raises(
+            BadCredentials, match=r"^bol.com refused the credentials of the client of seller shop-1"
+        ):
             await client.performance_indicators(WEEK)
         with pytest.raises(BadCredentials):
             await client.retailer_current()
@@ -199,10 +201,13 @@ async def test_the_secret_is_never_shown_or_logged(
     bol: FakeBol, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    basic = base64.b64encode(f"cid:{SECRET}".encode()).decode()
+    client_id = "client-ID-value-0815-abc"  # stored sealed like the secret: never shown either
+    bol.add_client(client_id, SECRET)
+    basic = base64.b64encode(f"{client_id}:{SECRET}".encode()).decode()
     bol.fail_next(INDICATOR_PATH, 503)
+    bol.fail_next(TOKEN_PATH, 503)
     async with api_for(bol) as api:
-        good, bad = api.client("cid", SECRET), api.client("cid", SECRET + "x")
+        good, bad = api.client(client_id, SECRET), api.client(client_id, SECRET + "x")
         await good.performance_indicators(WEEK)
         with pytest.raises(BadCredentials) as refused:
             await bad.token()
@@ -211,7 +216,9 @@ async def test_the_secret_is_never_shown_or_logged(
     for text in [*shown, caplog.text]:
         assert SECRET not in text
         assert basic not in text
-    assert "cid" in caplog.text  # the log does name the client
+        assert "client-ID-value" not in text
+    assert "client …-abc" in caplog.text  # the log names the client by its last four
+    assert str(refused.value) == "bol.com refused the credentials of client …-abc (HTTP 401)"
 
 
 async def test_check_credentials_for_connect(bol: FakeBol, tmp_path: Path) -> None:

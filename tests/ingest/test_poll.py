@@ -301,3 +301,21 @@ async def test_scheduled_poller_needs_the_secret_key(
     assert len(await store.db.fetchall("SELECT * FROM measurements")) == 8
     bol.fail_next(INDICATOR_PATH, 503, times=200)  # bol.com is down for a while
     assert await poller(WEEK, clock(), ["shop-1"]) == ["shop-1"]
+
+
+async def test_the_client_id_is_never_shown_either(
+    store: Store, tmp_path: Path, clock: FixedClock, renders: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Stored sealed like the secret: logs and summaries name the seller instead."""
+    caplog.set_level(logging.DEBUG)
+    closed = "http://127.0.0.1:9"  # discard port: nothing listens, every request is refused
+    config = make_config(
+        tmp_path, NORMWACHT_SECRET_KEY=new_key(), BOL_API_URL=closed, BOL_LOGIN_URL=closed
+    )
+    client_id = "client-ID-value-0815-abc"
+    await connect(store, config, clock, "shop-1", client_id, "some-S3cret")
+    summary = await poll(store, config, clock)
+    failure = str(summary.failed["shop-1"])
+    assert "the client of seller shop-1" in caplog.text
+    for text in (caplog.text, summary.describe(), repr(summary), failure):
+        assert "client-ID-value" not in text and "0815" not in text
