@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ("import_check", "delivery", "telegram_score", "bol_poll")
+BENCHMARKS = ("import_check", "import_checks", "delivery", "telegram_score", "bol_poll")
 
 
 def main() -> None:
