@@ -248,3 +248,32 @@ def test_personal_norms_may_be_absent(env: Path, capsys: pytest.CaptureFixture[s
         "score_6w": None,
     }
     assert indicators["CASE_ITEM_RATIO"]["status"] == "no_norm"
+
+
+def test_a_json_value_that_the_counts_contradict_is_refused(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    score = {"numerator": 10, "denominator": 150, "value": 0.99}
+    indicator = {
+        "name": "FULFILMENT",
+        "details": {"period": {"year": 2026, "week": 47}, "score": score},
+    }
+    body = write(
+        env / "w47.json", json.dumps({"seller_id": "shop-1", "performanceIndicators": [indicator]})
+    )
+    [line] = refused(env, capsys, body)
+    assert line.endswith(
+        ": value '0.99' does not agree with numerator 10 / denominator 150 = 0.0667 (6.67%); "
+        "correct one of them, or leave value empty"
+    )
+
+
+def test_a_huge_review_count_in_a_ratings_csv(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = write(
+        env / "ratings.csv",
+        "seller_id,date,rating,product_information,delivery_time,shipping,service,reviews,method\n"
+        "shop-1,2026-11-18,9.1,,,,,100000000000000000000,THREE_MONTHS\n",
+    )
+    assert refused(env, capsys, data) == [f"{data}:2:8: reviews '100000000000000000000' {ABOVE}"]

@@ -319,3 +319,19 @@ async def test_the_client_id_is_never_shown_either(
     assert "the client of seller shop-1" in caplog.text
     for text in (caplog.text, summary.describe(), repr(summary), failure):
         assert "client-ID-value" not in text and "0815" not in text
+
+
+async def test_a_huge_count_from_bol_com_costs_only_that_seller(
+    bol: FakeBol, store: Store, config: Config, clock: FixedClock
+) -> None:
+    week_of_data(bol, "cid-1")
+    week_of_data(bol, "cid-2")
+    huge = 10**30  # more than SQLite holds: it used to end the whole poll in an OverflowError
+    bol.set_indicator("cid-2", "FULFILMENT", 2026, 46, numerator=huge, denominator=huge, value=1.0)
+    await connect(store, config, clock, "shop-1", "cid-1", SECRETS["cid-1"])
+    await connect(store, config, clock, "shop-2", "cid-2", SECRETS["cid-2"])
+    summary = await poll(store, config, clock)
+    assert summary.fetched == {"shop-1": 8}
+    assert summary.failed["shop-2"].reason == "rejected"
+    assert "is above 1,000,000,000, the largest count accepted" in summary.failed["shop-2"].detail
+    assert await store.db.fetchone("SELECT 1 FROM measurements WHERE seller_id = 'shop-2'") is None
