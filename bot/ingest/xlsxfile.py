@@ -6,7 +6,7 @@ import dataclasses
 import re
 import warnings
 import zipfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from datetime import date, datetime, time
 from itertools import islice
 from pathlib import Path
@@ -66,6 +66,7 @@ def read_xlsx(
     except Exception as exc:  # openpyxl raises many kinds for a broken workbook
         yield Issue(file, 0, 0, f"is not a readable XLSX workbook ({_describe(exc)})")
         return
+    formulas: Generator[tuple[Any, ...], None, None] | None = None
     try:
         if not workbook.worksheets:
             yield Issue(file, 0, 0, "the workbook has no worksheet")
@@ -79,10 +80,11 @@ def read_xlsx(
             return
         # Some writers declare a wrong dimension; openpyxl would cut the rows off there.
         sheet.reset_dimensions()
-        formulas = _formula_rows(path) if _has_formulas(path) else None
         formula_cells: set[tuple[int, int]] = set()
-        records = _sheet_records(sheet, declared, progress, formulas, formula_cells)
         try:
+            if _has_formulas(path):
+                formulas = _formula_rows(path)
+            records = _sheet_records(sheet, declared, progress, formulas, formula_cells)
             for item in read_table(records, file=file, today=today, policy=policy, ragged=True):
                 if isinstance(item, Issue):
                     item = _in_cells(item, formula_cells)
@@ -90,6 +92,8 @@ def read_xlsx(
         except _Unreadable as exc:
             yield Issue(file, exc.line, 0, exc.reason, spreadsheet=True)
     finally:
+        if formulas is not None:
+            formulas.close()
         workbook.close()
     if progress is not None:
         progress(declared, declared)
@@ -108,6 +112,13 @@ def _in_cells(issue: Issue, formula_cells: set[tuple[int, int]]) -> Issue:
 
 def _has_formulas(path: Path) -> bool:
     """Whether any worksheet part holds a formula (most files hold none: no second read)."""
+    try:
+        return _scan_formulas(path)
+    except Exception as exc:  # a part whose data is broken (bad deflate stream, CRC)
+        raise _Unreadable(0, f"is not a readable XLSX workbook ({_describe(exc)})") from exc
+
+
+def _scan_formulas(path: Path) -> bool:
     with zipfile.ZipFile(path) as archive:
         for part in archive.infolist():
             if not part.filename.startswith("xl/worksheets/"):
@@ -122,7 +133,7 @@ def _has_formulas(path: Path) -> bool:
     return False
 
 
-def _formula_rows(path: Path) -> Iterator[tuple[Any, ...]]:
+def _formula_rows(path: Path) -> Generator[tuple[Any, ...], None, None]:
     """The first sheet's rows with formulas as written (``=0.95``), beside the values."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -220,7 +231,12 @@ def _sheet_records(
             number += 1
             cells = [_text(value) for value in values]
             if formulas is not None:
-                _mark_formulas(number, cells, next(formulas, ()), formula_cells)
+                try:
+                    written = next(formulas, ())
+                except Exception as exc:  # the same broken part, read the second time
+                    reason = f"is not a readable XLSX workbook ({_describe(exc)})"
+                    raise _Unreadable(0, reason) from exc
+                _mark_formulas(number, cells, written, formula_cells)
             while cells and not cells[-1]:
                 cells.pop()
             if cells:

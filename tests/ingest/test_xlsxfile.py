@@ -198,3 +198,45 @@ def test_tiny_fractions_are_read_as_decimals(read: Read, tmp_path: Path) -> None
     assert issues(items) == []
     [row] = rows(items)
     assert isinstance(row, MeasurementRow) and row.measurement.value == 0.00005
+
+
+def test_a_sheet_broken_late_in_the_archive_is_refused_not_a_crash(
+    read: Read, tmp_path: Path
+) -> None:
+    path = workbook(
+        tmp_path / "broken.xlsx",
+        [HEADER, *([f"shop-{i}", 2026, 46, "FULFILMENT", i % 150, 150] for i in range(3000))],
+    )
+    data = bytearray(path.read_bytes())
+    with zipfile.ZipFile(path) as archive:
+        part = archive.getinfo(SHEET)
+    start = part.header_offset + 30 + len(part.filename.encode()) + len(part.extra)
+    data[start + part.compress_size - 100] ^= 0xFF  # past what opening the workbook reads
+    path.write_bytes(bytes(data))
+    found = read(path)
+    assert rows(found) == []
+    [problem] = issues(found)
+    assert problem.startswith("broken.xlsx:0:0: is not a readable XLSX workbook (")
+
+
+def test_a_formula_without_a_value_in_any_column_refuses_the_row(
+    read: Read, tmp_path: Path
+) -> None:
+    path = workbook(
+        tmp_path / "w45.xlsx",
+        [
+            HEADER,
+            ["=A9", 2026, 45, "FULFILMENT", 140, 150, None, None],  # would be a seller "=A9"
+            ["shop-1", 2026, 45, "RETURNS", 6, 200, None, "=0.05"],
+            ["shop-1", 2026, 45, "CANCELLATIONS", 1, 150, None, None, "=1+1"],  # beyond the header
+        ],
+    )
+    why = (
+        "the cell holds a formula without a computed value; open and save the file in Excel, "
+        "or enter the number"
+    )
+    assert issues(read(path)) == [
+        f"w45.xlsx: cell A2: {why}",
+        f"w45.xlsx: cell H3: {why}",
+        f"w45.xlsx: cell I4: {why}",
+    ]
