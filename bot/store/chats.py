@@ -233,10 +233,8 @@ class Chats:
             elif parse_stamp(row["expires_at"]) <= now:
                 failure = "expired"
             if failure is not None:
-                await conn.execute(
-                    "DELETE FROM link_attempts WHERE chat_id = ? AND at <= ?",
-                    (chat_id, stamp(since)),
-                )
+                # Only the window counts: the table holds ten minutes of wrong codes, no more.
+                await conn.execute("DELETE FROM link_attempts WHERE at <= ?", (stamp(since),))
                 await conn.execute(
                     "INSERT INTO link_attempts (chat_id, at) VALUES (?, ?)", (chat_id, stamp(now))
                 )
