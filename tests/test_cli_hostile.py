@@ -1,8 +1,11 @@
-"""Hostile and careless uploads through ``normwacht import``: a clear answer, exit 2, no change."""
+"""Hostile and careless input through the command line: a clear answer, exit 2, no change."""
 
 from __future__ import annotations
 
+import asyncio
+import io
 import json
+import logging
 import os
 import sqlite3
 import subprocess
@@ -13,6 +16,8 @@ import openpyxl  # type: ignore[import-untyped]
 import pytest
 
 from bot.cli import main
+from bot.secrets import new_key
+from tests.fakes.bol import FakeBol
 
 NOW = "2026-11-19T10:00:00+01:00"
 HEADER = "seller_id,year,week,indicator,numerator,denominator,value,norm\n"
@@ -277,3 +282,53 @@ def test_a_huge_review_count_in_a_ratings_csv(
         "shop-1,2026-11-18,9.1,,,,,100000000000000000000,THREE_MONTHS\n",
     )
     assert refused(env, capsys, data) == [f"{data}:2:8: reviews '100000000000000000000' {ABOVE}"]
+
+
+def test_personal_norms_absent_still_count_items_sold_and_zero_is_a_measurement(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def gold() -> list[str]:
+        capsys.readouterr()
+        assert main(["check", "--week", "2026-W47", "--seller", "shop-2", "--json"]) == 0
+        unmet: list[str] = json.loads(capsys.readouterr().out)["gold_label"]["unmet"]
+        return unmet
+
+    sold = write(
+        env / "sold.csv",
+        HEADER
+        + "shop-2,2026,47,RETURNS,6,200,,\n"  # no norm: no verdict, but 200 items sold
+        + "shop-2,2026,47,REVIEWS,,30,9.4,\n",
+    )
+    assert main(["import", str(sold), "--create-sellers"]) == 0
+    assert gold() == []
+    # 0 items sold that week (CASE_ITEM_RATIO comes first): RETURNS' 200 are not looked at.
+    none_sold = write(env / "none.csv", HEADER + "shop-2,2026,47,CASE_ITEM_RATIO,0,0,,0.05\n")
+    assert main(["import", str(none_sold)]) == 0
+    assert gold() == ["items_sold_per_month"]
+
+
+async def test_poll_names_the_seller_never_the_client_id(
+    env: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    client_id = "client-ID-value-0815-abc"
+    async with FakeBol({"another-client": "its-secret"}) as bol:  # bol.com knows no such id
+        for name in ("BOL_API_URL", "BOL_LOGIN_URL"):
+            monkeypatch.setenv(name, bol.url)
+        monkeypatch.setenv("NORMWACHT_SECRET_KEY", new_key())
+        monkeypatch.setattr("sys.stdin", io.StringIO("some-S3cret\n"))
+        credentials = ["seller", "credentials", "shop-1", "--client-id", client_id]
+        assert await asyncio.to_thread(main, credentials) == 0
+        code = await asyncio.to_thread(main, ["poll", "--week", "2026-W46"])
+    out, err = capsys.readouterr()
+    assert code == 1  # a seller's poll failed: the week is not complete
+    assert "shop-1" in out
+    for text in (out, err, caplog.text):
+        assert "client-ID-value" not in text and "0815" not in text
+    assert (
+        "failed: shop-1: bol.com refused these credentials (bol.com refused the credentials "
+        "of the client of seller shop-1 (HTTP 401))"
+    ) in out.splitlines()
