@@ -53,6 +53,7 @@ class SignedRequests:
             return Refusal(401, "the timestamp is not Unix seconds")
         sent = int(timestamp)
         now = self._now()
+        self._forget_expired(now)
         if abs(now - sent) > self._window_s:
             return Refusal(401, "the timestamp is outside the 5 minutes a request is valid")
         expected = (
@@ -64,7 +65,6 @@ class SignedRequests:
         given = signature.encode("utf-8", "surrogateescape")
         if not hmac.compare_digest(expected.encode(), given):
             return Refusal(401, "the signature does not match")
-        self._forget_expired(now)
         if given in self._seen:
             return Refusal(401, "the request was seen before (a replay)")
         try:
@@ -74,6 +74,11 @@ class SignedRequests:
         self._seen.add(given)
         heapq.heappush(self._expiry, (sent + self._window_s, given))
         return None
+
+    @property
+    def remembered(self) -> int:
+        """How many signatures are remembered (those still inside the window)."""
+        return len(self._seen)
 
     def _forget_expired(self, now: float) -> None:
         while self._expiry and self._expiry[0][0] < now:
