@@ -187,7 +187,11 @@ class SlackChannel:
         )
         if refusal is not None:
             log.info("slack: refused a request: %s", refusal.reason)
-            return web.Response(status=refusal.status, text=refusal.reason)
+            # Asking again would be refused again (a retry of a request already answered
+            # carries its signature): Slack need not retry.
+            return web.Response(
+                status=refusal.status, text=refusal.reason, headers={"X-Slack-No-Retry": "1"}
+            )
         response = await self.app.async_dispatch(await to_bolt_request(request))
         return await to_aiohttp_response(response)
 

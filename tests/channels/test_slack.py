@@ -315,6 +315,15 @@ async def test_a_signed_request_replayed_within_the_window_is_refused(
     assert await post_raw(channel, body, headers) == (200, "")
     await channel.settle()
     assert await post_raw(channel, body, headers) == (401, "the request was seen before (a replay)")
+    # Slack's own retry of an answered request carries the same signature: no more retries.
+    url = f"http://127.0.0.1:{channel.port}/slack/events"
+    retry = {
+        **headers,
+        "X-Slack-Retry-Num": "1",
+        "Content-Type": "application/x-www-form-urlencoded",
+    }
+    async with aiohttp.ClientSession() as session, session.post(url, data=body, headers=retry) as r:
+        assert (r.status, r.headers.get("X-Slack-No-Retry")) == (401, "1")
     await channel.settle()
     assert len(slack.posted_messages(TEAM)) == 1  # answered once
 
