@@ -266,8 +266,8 @@ class Service:
         )
         if isinstance(outcome, LinkWait):
             at = outcome.until.astimezone(self.config.timezone)
-            # Rounded up: "after 10:43" must not be a minute too early.
-            at += timedelta(seconds=59, microseconds=999_999 - at.microsecond)
+            if at.second or at.microsecond:  # up to the minute: "after 10:43" is never early
+                at = at.replace(second=0, microsecond=0) + timedelta(minutes=1)
             return [Reply("link_wait", {"at": at.strftime("%H:%M")})]
         if outcome in ("unknown", "used", "expired"):
             # Whether a code existed, was used or expired is for operators only: a stranger
