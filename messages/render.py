@@ -63,6 +63,7 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "exempt_ok": ("exemption",),
     "exempt_list": ("exemptions",),
     "digest_time_set": ("day", "hour"),
+    "slow_down": ("per_minute",),
 }
 KINDS: frozenset[str] = frozenset(REQUIRED)
 

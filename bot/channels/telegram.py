@@ -12,7 +12,6 @@ import hashlib
 import hmac
 import logging
 import tempfile
-from collections import Counter
 from collections.abc import Awaitable, Callable
 from contextlib import suppress
 from dataclasses import dataclass
@@ -45,6 +44,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot.channels.fair import Admission, ChatQueues, FloodBudget, discard
 from bot.channels.telegram_sender import (
     NO_PREVIEW,
     PLATFORM,
@@ -68,6 +68,8 @@ CALLBACK_DATA_LIMIT = 64  # bytes, a Bot API limit
 MAX_CONCURRENT_UPDATES = 32
 # An interactive reply waits out a short flood wait once; longer ones are dropped (logged).
 MAX_REPLY_WAIT_S = 5.0
+# On stop, the answers under way (and queued) get this long to finish.
+SHUTDOWN_GRACE_S = 5.0
 
 # The command menu (setMyCommands): the default list is Dutch, "en" users get English.
 MENU: dict[str, dict[str, str]] = {
@@ -112,6 +114,10 @@ def _language(chat: Chat) -> Language:
     return cast(Language, chat.language if chat.language in MENU else "nl")
 
 
+def _default_language(config: Config) -> Language:
+    return cast(Language, config.language if config.language in MENU else "nl")
+
+
 async def _patiently(call: Callable[[], Awaitable[T]]) -> T:
     """Run a Bot API call; on a short flood wait, wait it out and try once more."""
     try:
@@ -126,34 +132,46 @@ async def _patiently(call: Callable[[], Awaitable[T]]) -> T:
 # --- updates in, replies out ---------------------------------------------------------
 
 
-class ChatOrderedProcessor(BaseUpdateProcessor):
-    """Chats are answered concurrently; the updates of one chat in the order they came."""
+class FairProcessor(BaseUpdateProcessor):
+    """Chats are answered concurrently, the updates of one chat in the order they came, and
+    a flooding chat within its budget. PTB's slots are held only to queue an update: the
+    waiting happens in the chat's queue (``ChatQueues``), where it blocks no other chat."""
 
-    def __init__(self, max_concurrent_updates: int) -> None:
+    def __init__(
+        self,
+        max_concurrent_updates: int,
+        budget: FloodBudget,
+        on_flood: Callable[[Update], Awaitable[None]],
+    ) -> None:
         super().__init__(max_concurrent_updates)
-        self._locks: dict[int, asyncio.Lock] = {}
-        self._queued: Counter[int] = Counter()
+        self.budget = budget
+        self.queues = ChatQueues(max_concurrent_updates)
+        self._on_flood = on_flood
+
+    @property
+    def current_concurrent_updates(self) -> int:
+        """Updates queued or being answered."""
+        return self.queues.in_hand
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         chat = update.effective_chat if isinstance(update, Update) else None
         if chat is None:
             await coroutine
             return
-        lock = self._locks.setdefault(chat.id, asyncio.Lock())
-        self._queued[chat.id] += 1
-        try:
-            async with lock:
-                await coroutine
-        finally:
-            self._queued[chat.id] -= 1
-            if not self._queued[chat.id]:
-                del self._queued[chat.id], self._locks[chat.id]
+        admission = self.budget.admit(chat.id)
+        if admission is Admission.ANSWER:
+            self.queues.put(chat.id, coroutine)
+            return
+        discard(coroutine)
+        if admission is Admission.WARN:
+            assert isinstance(update, Update)
+            self.queues.put(chat.id, self._on_flood(update))
 
     async def initialize(self) -> None:
-        pass
+        self.queues.start()
 
     async def shutdown(self) -> None:
-        pass
+        await self.queues.stop()
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,7 +212,14 @@ def seller_keyboard(reply: Reply) -> InlineKeyboardMarkup:
 class TelegramChannel:
     """Polls the Bot API and answers every update through ``Service``."""
 
-    def __init__(self, service: Service, config: Config, http: HttpServer | None = None) -> None:
+    def __init__(
+        self,
+        service: Service,
+        config: Config,
+        http: HttpServer | None = None,
+        *,
+        budget: FloodBudget | None = None,
+    ) -> None:
         assert config.telegram_token, "TELEGRAM_BOT_TOKEN is not set"
         self.service = service
         self.config = config
@@ -204,6 +229,9 @@ class TelegramChannel:
         self.webhook_path = f"/telegram/{digest[:32]}"
         self.webhook_secret = digest[32:]
         root = config.telegram_api_url.rstrip("/")
+        self.processor = FairProcessor(
+            MAX_CONCURRENT_UPDATES, budget or FloodBudget(), self._slow_down
+        )
         self.app: TgApplication = (
             Application.builder()
             .token(config.telegram_token)
@@ -212,7 +240,7 @@ class TelegramChannel:
             .job_queue(None)
             .request(http_request())
             .get_updates_request(http_request(connection_pool_size=1))
-            .concurrent_updates(ChatOrderedProcessor(MAX_CONCURRENT_UPDATES))
+            .concurrent_updates(self.processor)
             .build()
         )
         self.sender = TelegramSender(self.app.bot)
@@ -269,6 +297,7 @@ class TelegramChannel:
             await self.app.updater.stop()
         if self.app.running:
             await self.app.stop()
+        await self.processor.queues.drain(SHUTDOWN_GRACE_S)
         await self.app.shutdown()
 
     async def register_commands(self) -> None:
@@ -381,6 +410,20 @@ class TelegramChannel:
             except BadRequest:
                 messages.insert(0, first)
         await self._send(ctx, messages)
+
+    async def _slow_down(self, update: Update) -> None:
+        """The one answer a flooding chat gets, in its language, before it is ignored."""
+        tg_chat = update.effective_chat
+        assert tg_chat is not None
+        chat = await self.service.store.chats.find(PLATFORM, str(tg_chat.id))
+        language = _language(chat) if chat is not None else _default_language(self.config)
+        log.warning("telegram: chat %s sends too much; ignoring it for a while", tg_chat.id)
+        per_minute = int(self.processor.budget.capacity)
+        text = render("slow_down", {"per_minute": per_minute}, fmt="telegram", lang=language)
+        with suppress(TelegramError):  # a failure here is not worth more traffic
+            await self.app.bot.send_message(
+                chat_id_of(str(tg_chat.id)), text.text.strip(), parse_mode="HTML"
+            )
 
     async def _on_error(self, update: object, context: TgContext) -> None:
         update_id = update.update_id if isinstance(update, Update) else None

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from bot.channels.fair import FloodBudget
 from bot.channels.telegram import MENU, TelegramChannel
 from bot.channels.telegram_sender import telegram_sender
 from bot.config import Config
@@ -50,7 +51,10 @@ def tg_config(tmp_path: Path, fake: FakeTelegram) -> Config:
 async def channel(
     fake: FakeTelegram, tg_config: Config, sample_store: Store, clock: FixedClock
 ) -> AsyncIterator[TelegramChannel]:
-    telegram = TelegramChannel(Service(sample_store, tg_config, clock), tg_config)
+    # The flood budget has its own tests; here a test may send as fast as it likes.
+    telegram = TelegramChannel(
+        Service(sample_store, tg_config, clock), tg_config, budget=FloodBudget(per_minute=10_000)
+    )
     await telegram.start()
     try:
         yield telegram
@@ -591,3 +595,101 @@ async def test_a_chat_that_keeps_guessing_codes_waits_and_the_admins_hear_once(
         "SELECT COUNT(*) AS n FROM outbox WHERE kind = 'link_guessing'"
     )
     assert count is not None and count["n"] == 1  # told once about this chat
+
+
+# --- fairness under a flood --------------------------------------------------------------
+
+STRANGER = 666
+
+
+class Ticks:
+    """Monotonic seconds that move only when told to (the flood budget's clock)."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+async def fair_channel(
+    fake: FakeTelegram, tg_config: Config, sample_store: Store, clock: FixedClock
+) -> AsyncIterator[tuple[TelegramChannel, Ticks]]:
+    ticks = Ticks()
+    telegram = TelegramChannel(
+        Service(sample_store, tg_config, clock),
+        tg_config,
+        budget=FloodBudget(per_minute=5, now=ticks),
+    )
+    await telegram.start()
+    try:
+        yield telegram, ticks
+    finally:
+        await telegram.stop()
+
+
+async def settled(fake: FakeTelegram, channel: TelegramChannel) -> None:
+    """Every pushed update was fetched and answered (or dropped)."""
+    await until(
+        lambda: not fake._pending and channel.processor.current_concurrent_updates == 0,
+        timeout=10.0,
+    )
+
+
+async def test_a_flooding_chat_gets_one_slow_down_then_silence_until_its_budget_refills(
+    fake: FakeTelegram,
+    fair_channel: tuple[TelegramChannel, Ticks],
+    sample_store: Store,
+    clock: FixedClock,
+) -> None:
+    channel, ticks = fair_channel
+    await sample_store.chats.get_or_create(
+        "telegram", str(STRANGER), language="en", now=clock(), title="s"
+    )
+    await link(sample_store, ALICE, "zonnig-wonen", clock=clock)
+    for n in range(60):
+        fake.push_message(STRANGER, f"/score shop-{n}")
+    fake.push_message(ALICE, "/help")
+
+    await until(lambda: bool(fake.sent_messages(ALICE)), timeout=10.0)
+    await settled(fake, channel)
+
+    # Five answers (the budget), one polite "slow down" in the chat's language, then nothing.
+    asked = rendered("who_are_you", {}, "en")
+    slow = rendered("slow_down", {"per_minute": 5}, "en")
+    assert fake.sent_texts(STRANGER) == [asked] * 5 + [slow]
+    assert fake.sent_texts(ALICE) == [rendered("help", {"admin": False})]
+
+    # Still flooding within the minute: silence, not a second warning.
+    ticks.now += 30.0
+    fake.push_message(STRANGER, "/score again")
+    await settled(fake, channel)
+    assert len(fake.sent_texts(STRANGER)) == 6
+
+    # A minute after the flood the budget is full again: the chat is answered.
+    ticks.now += 30.0
+    fake.push_message(STRANGER, "/score later")
+    await settled(fake, channel)
+    assert fake.sent_texts(STRANGER)[6:] == [asked]
+
+
+async def test_a_chat_s_backlog_does_not_hold_up_other_chats(
+    fake: FakeTelegram, talk: Talk, channel: TelegramChannel, sample_store: Store, clock: FixedClock
+) -> None:
+    # Each Bot API call takes a while, so the flooder's 60 answers take seconds in a row.
+    fake.latency_s = 0.02
+    await link(sample_store, ALICE, "zonnig-wonen", clock=clock)
+    flood = [f"/nope{n}" for n in range(60)]
+    for text in flood:
+        fake.push_message(STRANGER, text)
+    fake.push_message(ALICE, "/help")
+
+    await until(lambda: bool(fake.sent_messages(ALICE)), timeout=20.0)
+    # Alice is answered while the flooder's backlog is still being worked through (waiting
+    # on the flooder's lock in PTB's 32 slots, she came after at least 29 of them).
+    assert len(fake.sent_messages(STRANGER)) < 15
+    await settled(fake, channel)
+    # The flooder's answers kept its order.
+    expected = [rendered("unknown_command", {"command": text}) for text in flood]
+    assert fake.sent_texts(STRANGER) == expected
