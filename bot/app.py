@@ -7,13 +7,15 @@ import contextlib
 import logging
 import signal
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
+from typing import TYPE_CHECKING, Protocol
 
 from bot.channels.console import ADMIN_ADDRESS, CONSOLE, ConsoleChat, ConsoleSender
 from bot.clock import Clock
-from bot.config import Config
+from bot.config import Config, ConfigError
 from bot.delivery import DeliveryWorker, Sender
+from bot.health import Health, Reconnector
 from bot.http import HttpServer
 from bot.logs import configure_logging
 from bot.notify import admin_chats
@@ -22,7 +24,24 @@ from bot.service import CredentialCheck, Service
 from bot.store import Store
 from bot.weekly import run_check
 
+if TYPE_CHECKING:
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
 log = logging.getLogger("normwacht")
+
+
+class Channel(Protocol):
+    """A chat platform as ``run`` starts it: connect (again after a failure), ask whether
+    the platform answers, stop; and the sender the delivery worker uses."""
+
+    @property
+    def sender(self) -> Sender: ...
+
+    def start(self) -> Awaitable[None]: ...
+
+    def probe(self) -> Awaitable[None]: ...
+
+    def stop(self) -> Awaitable[None]: ...
 
 
 async def prepare_store(config: Config, clock: Clock, *, demo: bool) -> Store:
@@ -76,11 +95,14 @@ async def run_bot(config: Config, clock: Clock, *, demo: bool = False) -> int:
         async with AsyncExitStack() as stack:
             service = Service(store, config, clock, check_credentials=credential_check(config))
             senders: dict[str, Sender] = {}
-            platforms = await start_channels(stack, service, config, senders, stop)
+            health = Health(clock)
+            platforms = await start_channels(stack, service, config, senders, stop, health)
             console_only = not platforms
             if console_only:
                 senders[CONSOLE] = ConsoleSender()
-            worker = DeliveryWorker(store, senders, config, clock)
+            worker = DeliveryWorker(store, senders, config, clock, is_up=health.is_up)
+            # A platform that is back gets its waiting messages at once.
+            health.on_up(lambda _: worker.wakeup.set())
             await worker.start()
             if console_only:
                 await console_catch_up(store, config, clock)
@@ -90,7 +112,9 @@ async def run_bot(config: Config, clock: Clock, *, demo: bool = False) -> int:
                 return 0
             tasks = [asyncio.create_task(worker.run_forever(stop), name="delivery")]
             stack.push_async_callback(_cancel, tasks)
-            await start_scheduler(stack, service, worker, clock)
+            health.check("delivery", lambda: not tasks[0].done())
+            scheduler = await start_scheduler(stack, service, worker, clock)
+            health.check("scheduler", lambda: bool(scheduler.running))
             await stop.wait()
             log.info("shutting down")
             return 0
@@ -104,37 +128,59 @@ async def start_channels(
     config: Config,
     senders: dict[str, Sender],
     stop: asyncio.Event,
+    health: Health | None = None,
 ) -> list[str]:
-    """Start every configured chat platform; returns their names."""
-    started: list[str] = []
-    http = HttpServer(config.http_port)
+    """Start every configured chat platform; returns their names. A platform that cannot
+    be reached is retried in the background while the rest serves (``health`` says which
+    is up); only a configuration fault stops the start."""
+    health = health or Health(service.clock)
+    http = HttpServer(config.http_port, health=health)
+    channels: list[tuple[str, Channel, Callable[[BaseException], bool]]] = []
     if config.telegram_token:
         from bot.channels.telegram import TelegramChannel
+        from bot.channels.telegram_sender import is_outage as telegram_outage
 
-        telegram = TelegramChannel(service, config, http)
-        await telegram.start()
-        stack.push_async_callback(telegram.stop)
-        senders["telegram"] = telegram.sender
-        started.append("telegram")
+        channels.append(
+            ("telegram", TelegramChannel(service, config, http, health=health), telegram_outage)
+        )
     if config.slack_bot_token:
         from bot.channels.slack import SlackChannel
+        from bot.channels.slack_sender import is_outage as slack_outage
 
-        slack = SlackChannel(service, config, http=http)
-        await slack.start()
-        stack.push_async_callback(slack.stop)
-        senders["slack"] = slack.sender
-        started.append("slack")
-    if http.needed:
+        channels.append(
+            ("slack", SlackChannel(service, config, http=http, health=health), slack_outage)
+        )
+    if not channels:
+        return []
+    # The listener serves /healthz whenever channels run, and is up before any of them
+    # connects: an outage must not leave Slack's events or Telegram's webhook unheard.
+    await start_listener(http, config)
+    stack.push_async_callback(http.stop)
+    for name, channel, is_outage in channels:
+        link = Reconnector(name, health, channel.start, channel.probe, is_outage)
+        stack.push_async_callback(channel.stop)
+        await link.start()
+        stack.push_async_callback(link.stop)
+        senders[name] = channel.sender
+    names = [name for name, _, _ in channels]
+    log.info("serving %s", " and ".join(names))
+    return names
+
+
+async def start_listener(http: HttpServer, config: Config) -> None:
+    """Start the HTTP listener; a port that cannot be had is a configuration fault."""
+    try:
         await http.start()
-        stack.push_async_callback(http.stop)
-    if started:
-        log.info("serving %s", " and ".join(started))
-    return started
+    except OSError as exc:
+        await http.stop()
+        raise ConfigError(
+            f"NORMWACHT_HTTP_PORT: cannot listen on port {config.http_port}: {exc.strerror or exc}"
+        ) from exc
 
 
 async def start_scheduler(
     stack: AsyncExitStack, service: Service, worker: DeliveryWorker, clock: Clock
-) -> None:
+) -> AsyncIOScheduler:
     """Register the weekly schedule (poll, check, reminders, digests) and catch up."""
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -152,6 +198,7 @@ async def start_scheduler(
     schedule.register(scheduler, worker.wakeup.set)
     scheduler.start()
     stack.callback(scheduler.shutdown, wait=False)
+    return scheduler
 
 
 def credential_check(config: Config) -> CredentialCheck | None:

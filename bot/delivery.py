@@ -181,6 +181,7 @@ class DeliveryWorker:
         pacing: dict[str, Pacing] | None = None,
         batch: int = 50,
         rng: random.Random | None = None,
+        is_up: Callable[[str], bool] | None = None,
     ) -> None:
         self.store = store
         self.senders = senders
@@ -192,6 +193,9 @@ class DeliveryWorker:
         self.pacers = {p: Pacer(limits.get(p, limits["console"]), _monotonic) for p in senders}
         self.wakeup = asyncio.Event()
         self.sent = 0
+        # A platform known to be down is not tried: its messages wait in the outbox,
+        # without spending attempts, however long the outage lasts.
+        self.is_up = is_up or (lambda platform: True)
 
     async def start(self) -> int:
         """Call once at start: messages in flight at a crash go back to pending."""
@@ -201,9 +205,10 @@ class DeliveryWorker:
         """Send everything due now, then return how many went out."""
         total = 0
         while True:
-            items = await self.store.outbox.claim_due(
-                self.clock(), self.batch, platforms=sorted(self.senders)
-            )
+            platforms = sorted(p for p in self.senders if self.is_up(p))
+            if not platforms:
+                return total
+            items = await self.store.outbox.claim_due(self.clock(), self.batch, platforms=platforms)
             if not items:
                 return total
             total += await self._send_all(items)
@@ -271,6 +276,10 @@ class DeliveryWorker:
         # really went out in the last second has the last word over the plan.
         while (wait := max(pacer.paused_for(), pacer.hold_back(item.address))) > 0:
             await asyncio.sleep(wait)
+        if not self.is_up(item.platform):
+            # It went down while this one waited its turn: it waits for the platform.
+            await self.store.outbox.hold_until(item.id, self.clock())
+            return "wait"
         pacer.record(item.address)
         before = json.dumps(item.body, sort_keys=True)
         try:
@@ -302,6 +311,11 @@ class DeliveryWorker:
             await self.store.outbox.retry_at(item.id, self.clock(), str(exc), count=False)
             return "wait"
         error = str(exc)
+        if isinstance(exc, Transient) and not self.is_up(item.platform):
+            # The platform itself is out (this send may be what showed it): not the
+            # message's failure. It waits, uncounted, until the platform is back.
+            await self.store.outbox.retry_at(item.id, self.clock(), error, count=False)
+            return "wait"
         if isinstance(exc, Rejected) or item.attempts >= MAX_ATTEMPTS:
             await self.store.outbox.mark_dead(item.id, error)
             await self._tell_admins(item, error, key=f"dead:{item.id}")

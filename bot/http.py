@@ -9,13 +9,16 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
+from bot.health import Health
+
 log = logging.getLogger(__name__)
 
 
 class HttpServer:
-    def __init__(self, port: int, host: str = "0.0.0.0") -> None:
+    def __init__(self, port: int, host: str = "0.0.0.0", health: Health | None = None) -> None:
         self.host = host
         self.port = port
+        self.health = health
         self.app = web.Application()
         self.app.router.add_get("/healthz", self._healthz)
         self._runner: web.AppRunner | None = None
@@ -29,8 +32,12 @@ class HttpServer:
 
     @property
     def needed(self) -> bool:
-        """Only a channel that receives requests needs the listener."""
+        """A channel that receives requests needs the listener."""
         return self.routes > 0
+
+    @property
+    def running(self) -> bool:
+        return self._runner is not None
 
     async def start(self) -> None:
         self._runner = web.AppRunner(self.app, access_log=None, shutdown_timeout=1.0)
@@ -45,4 +52,9 @@ class HttpServer:
             self._runner = None
 
     async def _healthz(self, request: web.Request) -> web.Response:
-        return web.json_response({"ok": True})
+        """200 while the process serves, with each part's state: ``{"ok": true,
+        "telegram": "down since 2026-11-19T09:00:00+00:00", "slack": "up", "scheduler":
+        "up"}``. A platform that is down is not the process failing: it still serves the
+        rest, and delivers the waiting messages once the platform is back."""
+        states = self.health.states() if self.health is not None else {}
+        return web.json_response({"ok": True, **states})

@@ -12,8 +12,10 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlencode
 
 import aiohttp
+from slack_sdk.signature import SignatureVerifier
 
 from bot.sample import load_sample
 from bot.store import Store
@@ -22,6 +24,8 @@ from tests.conftest import NOW
 from tests.fakes import FakeSlack, FakeTelegram
 
 CHAT = 4242
+TEAM = "C0TEAM01"
+SIGNING_SECRET = "run-signing-secret"
 
 
 def free_port() -> int:
@@ -87,7 +91,13 @@ async def test_run_serves_telegram_and_slack_and_stops_cleanly(tmp_path: Path) -
             assert slack.calls_to("auth.test")
             async with aiohttp.ClientSession() as session:
                 async with session.get(f"http://127.0.0.1:{port}/healthz") as response:
-                    assert await response.json() == {"ok": True}
+                    assert await response.json() == {
+                        "ok": True,
+                        "telegram": "up",
+                        "slack": "up",
+                        "scheduler": "up",
+                        "delivery": "up",
+                    }
                 async with session.post(
                     f"http://127.0.0.1:{port}/slack/events", data="x"
                 ) as response:
@@ -171,3 +181,143 @@ async def test_the_console_stops_on_sigterm_while_waiting_for_input(tmp_path: Pa
     async with asyncio.timeout(15):
         await process.communicate()
     assert process.returncode == 0
+
+
+def run_env(db: Path, port: int, telegram_url: str, slack_url: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "NORMWACHT_DB": str(db),
+        "NORMWACHT_NOW": NOW.isoformat(),  # Thursday of week 47: week 46 is due
+        "NORMWACHT_QUIET_HOURS": "off",
+        "NORMWACHT_HTTP_PORT": str(port),
+        "TELEGRAM_BOT_TOKEN": "42:run",
+        "TELEGRAM_API_URL": telegram_url,
+        "SLACK_BOT_TOKEN": "xoxb-run",
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": f"{slack_url}/api/",
+        "SLACK_APP_TOKEN": "",
+    }
+
+
+async def slash_command(port: int, text: str, slack: FakeSlack) -> int:
+    """``/normwacht <text>`` in the team channel, signed as Slack does; the HTTP status."""
+    body = urlencode(
+        {
+            "team_id": slack.team_id,
+            "channel_id": TEAM,
+            "channel_name": "webshops",
+            "user_id": "U0MEMBER1",
+            "command": "/normwacht",
+            "text": text,
+            "response_url": f"{slack.url}/respond",
+            "trigger_id": "1.2.3",
+        }
+    )
+    timestamp = str(int(time.time()))
+    signature = SignatureVerifier(SIGNING_SECRET).generate_signature(timestamp=timestamp, body=body)
+    assert signature is not None
+    headers = {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "X-Slack-Request-Timestamp": timestamp,
+        "X-Slack-Signature": signature,
+    }
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(
+            f"http://127.0.0.1:{port}/slack/events", data=body.encode(), headers=headers
+        ) as response,
+    ):
+        return response.status
+
+
+async def healthz(port: int) -> tuple[int, dict[str, object]]:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(f"http://127.0.0.1:{port}/healthz") as response,
+    ):
+        return response.status, await response.json()
+
+
+async def test_run_serves_slack_and_the_schedule_while_telegram_is_down(tmp_path: Path) -> None:
+    """Started during a Telegram outage: Slack is served and the week's check delivered to
+    it, /healthz says Telegram is down, and Telegram's message waits in the outbox until
+    the Bot API is back on its port."""
+    db = tmp_path / "run.sqlite3"
+    await prepare(db)
+    store = await Store.open(db)
+    try:
+        team = await store.chats.get_or_create("slack", TEAM, language="en", now=NOW)
+        await store.chats.link(team.id, "snel-speelgoed", "test", NOW)
+    finally:
+        await store.close()
+    port, telegram_port = free_port(), free_port()  # nothing listens on Telegram's port
+    async with FakeSlack() as slack:
+        env = run_env(db, port, f"http://127.0.0.1:{telegram_port}", slack.url)
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            "run",
+            env=env,
+            cwd=tmp_path,
+            stdin=subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        try:
+            # The schedule ran its catch-up, and Slack got the week's alert.
+            await until(lambda: bool(slack.posted_messages(TEAM)))
+            assert "Snel Speelgoed" in slack.posted_texts(TEAM)[0]
+            status, states = await healthz(port)
+            assert status == 200
+            assert states == {
+                "ok": True,
+                "telegram": f"down since {NOW.isoformat(timespec='seconds')}",
+                "slack": "up",
+                "scheduler": "up",
+                "delivery": "up",
+            }
+            # Slack commands are answered meanwhile.
+            assert await slash_command(port, "help", slack) == 200
+            await until(lambda: len(slack.posted_messages(TEAM)) >= 2)
+            # Telegram's alert waits, not a single attempt spent on it.
+            conn = sqlite3.connect(db)
+            try:
+                waiting = conn.execute(
+                    "SELECT o.state, o.attempts FROM outbox o JOIN chats c ON c.id = o.chat_id "
+                    "WHERE c.platform = 'telegram' AND o.kind = 'alerts'"
+                ).fetchall()
+            finally:
+                conn.close()
+            assert waiting == [("pending", 0)]
+
+            # The Bot API comes back where the bot looks for it: the backlog goes out.
+            async with FakeTelegram(port=telegram_port) as telegram:
+                await until(lambda: bool(telegram.sent_messages(CHAT)), timeout=60.0)
+                assert "tijdelijk gesloten" in telegram.sent_texts(CHAT)[0]
+                await until(lambda: bool(telegram.calls_to("getUpdates")))
+                assert (await healthz(port))[1]["telegram"] == "up"
+                telegram.push_message(CHAT, "/status")
+                await until(lambda: len(telegram.sent_messages(CHAT)) >= 2)
+                process.send_signal(signal.SIGTERM)
+                async with asyncio.timeout(15):
+                    _, err = await process.communicate()
+        finally:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
+    log = err.decode()
+    assert process.returncode == 0, log
+    assert "Traceback" not in log
+    # One line when Telegram went down, one when it came back; not one per retry.
+    assert log.count("telegram: unreachable") == 1, log
+    assert log.count("telegram: reachable again") == 1, log
+    conn = sqlite3.connect(db)
+    try:
+        states = conn.execute(
+            "SELECT c.platform, o.state, o.attempts FROM outbox o "
+            "JOIN chats c ON c.id = o.chat_id WHERE o.kind = 'alerts' ORDER BY c.platform"
+        ).fetchall()
+    finally:
+        conn.close()
+    assert states == [("slack", "sent", 1), ("telegram", "sent", 1)]

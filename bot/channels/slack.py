@@ -18,7 +18,7 @@ import asyncio
 import logging
 import re
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -49,6 +49,7 @@ from bot.channels.slack_sender import (
 )
 from bot.channels.slack_signature import SignedRequests
 from bot.config import Config, ConfigError
+from bot.health import Health
 from bot.http import HttpServer
 from bot.service import ChatContext, Reply, Service
 from bot.store import Seller, Store
@@ -93,6 +94,7 @@ class SlackChannel:
         http: HttpServer | None = None,
         host: str = "0.0.0.0",
         port: int | None = None,
+        health: Health | None = None,
     ) -> None:
         if not config.slack_bot_token:
             raise ConfigError("SLACK_BOT_TOKEN: required for Slack")
@@ -110,7 +112,7 @@ class SlackChannel:
             signing_secret=config.slack_signing_secret or "",
             name="normwacht",
         )
-        self.sender = SlackSender(self.client, language=config.language)
+        self.sender = SlackSender(self.client, language=config.language, health=health)
         self.signed = SignedRequests(config.slack_signing_secret or "")
         self._socket: AsyncSocketModeHandler | None = None
         # HTTP mode shares ``normwacht run``'s listener, or runs its own when alone.
@@ -122,6 +124,9 @@ class SlackChannel:
         self.app.action(re.compile(f"^{CHOOSE_ACTION_PREFIX}"))(self._on_choose)
         self.app.action(PLAN_ACTION_ID)(self._on_plan_submitted)
         self.app.event("app_home_opened")(self._on_home_opened)
+        if not config.slack_app_token:
+            # Routes go in before the listener starts, whether or not Slack is up yet.
+            self.http.add_post("/slack/events", self._http_events)
 
     @property
     def store(self) -> Store:
@@ -130,18 +135,28 @@ class SlackChannel:
     # --- life cycle --------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Check the token, then connect (Socket Mode) or listen (HTTP)."""
+        """Check the token, then connect (Socket Mode) or listen (HTTP). On failure nothing
+        is left connected, so ``start`` may be called again later."""
         await self.client.auth_test()
         if self.config.slack_app_token:
-            self._socket = AsyncSocketModeHandler(self.app, self.config.slack_app_token)
-            await self._socket.connect_async()  # type: ignore[no-untyped-call]
+            socket = AsyncSocketModeHandler(self.app, self.config.slack_app_token)
+            try:
+                await socket.connect_async()  # type: ignore[no-untyped-call]
+            except BaseException:
+                with suppress(Exception):
+                    await socket.close_async()  # type: ignore[no-untyped-call]
+                raise
+            self._socket = socket
             log.info("slack: socket mode connected")
             return
-        self.http.add_post("/slack/events", self._http_events)
-        if self._own_http:
+        if self._own_http and not self.http.running:
             await self.http.start()
             self.port = self.http.port
         log.info("slack: HTTP mode, events at /slack/events")
+
+    async def probe(self) -> None:
+        """Ask Slack whether it answers (auth.test)."""
+        await self.client.auth_test()
 
     async def stop(self) -> None:
         """Disconnect, then let the answers under way finish (briefly)."""

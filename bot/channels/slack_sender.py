@@ -13,6 +13,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Config
 from bot.delivery import Rejected, RetryLater, SendError, Transient, Unreachable
+from bot.health import Health, describe
 
 PLATFORM = "slack"
 MAX_BLOCKS = 50
@@ -53,6 +54,14 @@ def send_error(exc: SlackApiError) -> SendError:
     if status >= 500 or error in TRANSIENT_ERRORS:
         return Transient(error)
     return Rejected(error)
+
+
+def is_outage(exc: BaseException) -> bool:
+    """Slack could not be reached, or answered with trouble of its own (5xx, 429); a bad
+    token or a missing scope is ours to fix."""
+    if isinstance(exc, TimeoutError | aiohttp.ClientError):
+        return True
+    return isinstance(exc, SlackApiError) and isinstance(send_error(exc), RetryLater | Transient)
 
 
 def retry_after(headers: Mapping[str, Any] | None) -> float:
@@ -110,9 +119,13 @@ class SlackSender:
 
     platform = PLATFORM
 
-    def __init__(self, client: AsyncWebClient, *, language: str = "nl") -> None:
+    def __init__(
+        self, client: AsyncWebClient, *, language: str = "nl", health: Health | None = None
+    ) -> None:
         self.client = client
         self.language = language
+        # What a send shows about Slack's reachability, for the delivery worker and /healthz.
+        self.health = health
 
     async def send(self, address: str, body: dict[str, Any]) -> str | None:
         blocks: list[dict[str, Any]] | None = body.get("blocks")
@@ -126,7 +139,11 @@ class SlackSender:
         except SlackApiError as exc:
             raise send_error(exc) from exc
         except (TimeoutError, aiohttp.ClientError) as exc:
+            if self.health is not None:
+                self.health.down(PLATFORM, describe(exc))
             raise Transient(f"{type(exc).__name__}: {exc}") from exc
+        if self.health is not None:
+            self.health.up(PLATFORM)
         ts = response.get("ts")
         return str(ts) if ts is not None else None
 

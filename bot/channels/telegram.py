@@ -51,9 +51,11 @@ from bot.channels.telegram_sender import (
     TelegramSender,
     chat_id_of,
     http_request,
+    is_outage,
     retry_seconds,
 )
 from bot.config import Config
+from bot.health import Health
 from bot.http import HttpServer
 from bot.service import COMMANDS, MAX_UPLOAD_BYTES, ChatContext, Reply, Service
 from bot.store import Chat
@@ -219,6 +221,7 @@ class TelegramChannel:
         http: HttpServer | None = None,
         *,
         budget: FloodBudget | None = None,
+        health: Health | None = None,
     ) -> None:
         assert config.telegram_token, "TELEGRAM_BOT_TOKEN is not set"
         self.service = service
@@ -238,8 +241,8 @@ class TelegramChannel:
             .base_url(f"{root}/bot")
             .base_file_url(f"{root}/file/bot")
             .job_queue(None)
-            .request(http_request())
-            .get_updates_request(http_request(connection_pool_size=1))
+            .request(http_request(health))
+            .get_updates_request(http_request(health, connection_pool_size=1))
             .concurrent_updates(self.processor)
             .build()
         )
@@ -250,9 +253,13 @@ class TelegramChannel:
         self.app.add_handler(MessageHandler(filters.Document.ALL, self._on_document))
         self.app.add_handler(CallbackQueryHandler(self._on_button))
         self.app.add_error_handler(self._on_error)
+        if self.http is not None:
+            # Routes go in before the listener starts, whether or not Telegram is up yet.
+            self.http.add_post(self.webhook_path, self._on_webhook)
 
     async def start(self) -> None:
-        """Connect (getMe), register the command menu, and start long polling."""
+        """Connect (getMe), register the command menu, and start long polling. On failure
+        everything is closed again, so ``start`` may be called again later."""
         await self.app.initialize()
         try:
             await self.register_commands()
@@ -262,7 +269,9 @@ class TelegramChannel:
                 return
             assert self.app.updater is not None
             await self.app.updater.start_polling(
-                timeout=POLL_TIMEOUT, allowed_updates=ALLOWED_UPDATES
+                timeout=POLL_TIMEOUT,
+                allowed_updates=ALLOWED_UPDATES,
+                error_callback=_polling_failed,
             )
         except BaseException:
             await self.stop()
@@ -272,7 +281,6 @@ class TelegramChannel:
     async def _start_webhook(self, http: HttpServer) -> None:
         """Have Telegram push updates to us; every push must carry our secret token."""
         assert self.config.webhook_url is not None
-        http.add_post(self.webhook_path, self._on_webhook)
         url = self.config.webhook_url.rstrip("/") + self.webhook_path
         await self.app.bot.set_webhook(
             url, secret_token=self.webhook_secret, allowed_updates=ALLOWED_UPDATES
@@ -299,6 +307,13 @@ class TelegramChannel:
             await self.app.stop()
         await self.processor.queues.drain(SHUTDOWN_GRACE_S)
         await self.app.shutdown()
+        # A start that failed at getMe left the HTTP clients open: the Application does
+        # not count as initialised, so its shutdown did not close them.
+        await self.app.bot.shutdown()
+
+    async def probe(self) -> None:
+        """Ask Telegram whether it answers (getMe)."""
+        await self.app.bot.get_me()
 
     async def register_commands(self) -> None:
         """The ``/`` menu in Dutch (the default) and English; a failure is only logged."""
@@ -465,6 +480,15 @@ class TelegramChannel:
                         link_preview_options=NO_PREVIEW,
                     )
                 )
+
+
+def _polling_failed(exc: TelegramError) -> None:
+    # PTB retries the poll itself; an outage is logged once, by the channel's health, but
+    # a refusal (another process polling with our token, a revoked token) is worth a line.
+    if is_outage(exc):
+        log.debug("telegram: polling failed: %s", exc)
+    else:
+        log.warning("telegram: polling refused: %s", exc)
 
 
 def _title(chat: TgChat) -> str:

@@ -19,11 +19,13 @@ from telegram.error import (
     NetworkError,
     RetryAfter,
     TelegramError,
+    TimedOut,
 )
 from telegram.request import HTTPXRequest
 
 from bot.config import Config
 from bot.delivery import Moved, Rejected, RetryLater, Transient, Unreachable
+from bot.health import Health, describe
 from messages import split_telegram
 
 # Without it PTB warns on every RetryAfter (ENGINEERING.md); the app must not depend on
@@ -44,8 +46,9 @@ def chat_id_of(address: str) -> int | str:
     return int(address) if re.fullmatch(r"-?\d+", address) else address
 
 
-def http_request(**overrides: Any) -> HTTPXRequest:
-    """PTB's HTTP client with timeouts that suit a bot answering people."""
+def http_request(health: Health | None = None, **overrides: Any) -> HTTPXRequest:
+    """PTB's HTTP client with timeouts that suit a bot answering people; with ``health``,
+    every request tells it whether Telegram could be reached."""
     timeouts: dict[str, Any] = {
         "connect_timeout": 5.0,
         "read_timeout": 15.0,
@@ -53,7 +56,38 @@ def http_request(**overrides: Any) -> HTTPXRequest:
         "media_write_timeout": 30.0,
         "pool_timeout": 5.0,
     }
+    if health is not None:
+        return WatchedRequest(health, **(timeouts | overrides))
     return HTTPXRequest(**(timeouts | overrides))
+
+
+def is_outage(exc: BaseException) -> bool:
+    """Telegram could not be reached or answered with a 5xx or 429 (not: a bad token or a
+    bad request, which are ours to fix)."""
+    if isinstance(exc, RetryAfter):
+        return True
+    return isinstance(exc, NetworkError) and not isinstance(exc, BadRequest)
+
+
+class WatchedRequest(HTTPXRequest):
+    """Every Bot API call is a sign of life: an answer marks Telegram up, a connection
+    that fails marks it down (a timeout may be our own pool: it says nothing)."""
+
+    def __init__(self, health: Health, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.health = health
+
+    async def do_request(self, *args: Any, **kwargs: Any) -> tuple[int, bytes]:
+        try:
+            code, payload = await super().do_request(*args, **kwargs)
+        except TimedOut:
+            raise
+        except NetworkError as exc:
+            self.health.down(PLATFORM, describe(exc))
+            raise
+        if code < 500:
+            self.health.up(PLATFORM)
+        return code, payload
 
 
 class TelegramSender:

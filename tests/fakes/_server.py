@@ -21,11 +21,13 @@ class Call(NamedTuple):
 class FakeServer:
     """A real HTTP server on ``127.0.0.1:<free port>``; ``async with`` starts and stops it."""
 
-    def __init__(self) -> None:
+    def __init__(self, port: int = 0) -> None:
+        """``port``: 0 for a free one; a fixed one to come back where a client still looks."""
         # Uploads in tests may exceed aiohttp's 1 MiB default body limit.
         self.app = web.Application(client_max_size=64 * 1024 * 1024)
         self.calls: list[Call] = []
         self._runner: web.AppRunner | None = None
+        self._wanted_port = port
         self._port = 0
 
     @property
@@ -39,7 +41,7 @@ class FakeServer:
         # A short shutdown timeout: a fake must never hold a test up on exit.
         self._runner = web.AppRunner(self.app, access_log=None, shutdown_timeout=0.5)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, "127.0.0.1", self._wanted_port)
         await site.start()
         self._port = int(self._runner.addresses[0][1])
 

@@ -137,9 +137,11 @@ class FakeTelegram(FakeServer):
         username: str = "normwacht_bot",
         bot_id: int = 7_000_001,
         latency_s: float = 0.0,
+        port: int = 0,
     ) -> None:
-        """``token``: if given, other tokens get 401. ``latency_s``: delay before each answer."""
-        super().__init__()
+        """``token``: if given, other tokens get 401. ``latency_s``: delay before each answer.
+        ``port``: listen there (0: a free port)."""
+        super().__init__(port)
         self.token = token
         self.username = username
         self.bot_id = bot_id

@@ -1,0 +1,173 @@
+"""What is up and what is down: each platform's reachability, for ``/healthz``, for the
+delivery worker (which leaves a down platform's messages waiting), and for the log (one
+line when a platform goes down, one when it is back).
+
+``Reconnector`` keeps one channel connected: it connects at start, and whenever the
+platform is unreachable it tries again with capped backoff, while the rest serves on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+
+from bot.clock import Clock
+
+log = logging.getLogger("normwacht")
+
+FIRST_RETRY_S = 1.0
+MAX_RETRY_S = 60.0
+
+
+class Health:
+    """The state of each part: platforms are marked up or down by what their traffic
+    shows; other parts (the scheduler) answer a live check."""
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+        self._down_since: dict[str, datetime | None] = {}
+        self._checks: dict[str, Callable[[], bool]] = {}
+        self._changed: dict[str, asyncio.Event] = {}
+        self._on_up: list[Callable[[str], None]] = []
+
+    def watch(self, name: str) -> None:
+        """Track platform ``name``; it counts as up until something says otherwise."""
+        self._down_since.setdefault(name, None)
+        self._changed.setdefault(name, asyncio.Event())
+
+    def check(self, name: str, alive: Callable[[], bool]) -> None:
+        """Report part ``name`` as up while ``alive()`` is true."""
+        self._checks[name] = alive
+
+    def on_up(self, callback: Callable[[str], None]) -> None:
+        """Call ``callback(name)`` whenever a platform comes back."""
+        self._on_up.append(callback)
+
+    def is_up(self, name: str) -> bool:
+        """Whether ``name`` is reachable; a part nobody watches (the console) always is."""
+        return self._down_since.get(name) is None
+
+    def up(self, name: str) -> None:
+        """``name`` answered: if it was down, log that it is back and tell the listeners."""
+        self.watch(name)
+        since = self._down_since[name]
+        if since is None:
+            return
+        self._down_since[name] = None
+        log.info("%s: reachable again (down since %s)", name, _stamp(since))
+        self._changed[name].set()
+        for callback in self._on_up:
+            callback(name)
+
+    def down(self, name: str, reason: str) -> None:
+        """``name`` could not be reached: logged once per outage."""
+        self.watch(name)
+        if self._down_since[name] is not None:
+            return
+        self._down_since[name] = self.clock()
+        log.warning("%s: unreachable (%s); serving the rest and retrying", name, reason)
+        self._changed[name].set()
+
+    async def wait_down(self, name: str) -> None:
+        """Return once ``name`` is down."""
+        self.watch(name)
+        while self.is_up(name):
+            event = self._changed[name]
+            event.clear()
+            await event.wait()
+
+    def states(self) -> dict[str, str]:
+        """``{"telegram": "down since 2026-11-19T09:00:00+00:00", "slack": "up", ...}``."""
+        out = {
+            name: "up" if since is None else f"down since {_stamp(since)}"
+            for name, since in self._down_since.items()
+        }
+        for name, alive in self._checks.items():
+            out[name] = "up" if alive() else "down"
+        return out
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.isoformat(timespec="seconds")
+
+
+class Reconnector:
+    """Connects one channel and keeps it connected. ``connect`` brings the channel up
+    (and may be called again after it failed); ``probe`` asks a connected platform whether
+    it answers. ``is_outage`` tells an unreachable platform (wait and retry) from a
+    configuration fault at start (raised: the operator must fix it)."""
+
+    def __init__(
+        self,
+        name: str,
+        health: Health,
+        connect: Callable[[], Awaitable[None]],
+        probe: Callable[[], Awaitable[None]],
+        is_outage: Callable[[BaseException], bool],
+        *,
+        first_retry_s: float = FIRST_RETRY_S,
+        max_retry_s: float = MAX_RETRY_S,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.name = name
+        self.health = health
+        self._connect = connect
+        self._probe = probe
+        self._is_outage = is_outage
+        self.first_retry_s = first_retry_s
+        self.max_retry_s = max_retry_s
+        self._sleep = sleep
+        self.connected = False
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        """Connect once; an outage is noted and retried in the background."""
+        self.health.watch(self.name)
+        try:
+            await self._connect()
+        except Exception as exc:
+            if not self._is_outage(exc):
+                raise
+            self.health.down(self.name, describe(exc))
+        else:
+            self.connected = True
+            self.health.up(self.name)
+        self._task = asyncio.create_task(self._keep(), name=f"reconnect-{self.name}")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _keep(self) -> None:
+        delay = self.first_retry_s
+        while True:
+            if self.health.is_up(self.name):
+                await self.health.wait_down(self.name)
+                delay = self.first_retry_s
+                continue
+            await self._sleep(delay)
+            try:
+                if self.connected:
+                    await self._probe()
+                else:
+                    await self._connect()
+                    self.connected = True
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # still down; a fault found now is retried too
+                log.debug("%s: still unreachable: %s", self.name, describe(exc))
+                delay = min(self.max_retry_s, delay * 2)
+                continue
+            self.health.up(self.name)
+
+
+def describe(exc: BaseException) -> str:
+    """A short reason for the log: the error's kind and first line."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
