@@ -11,16 +11,23 @@ import sqlite3
 import subprocess
 import sys
 import time
+from contextlib import AsyncExitStack
 from pathlib import Path
 from urllib.parse import urlencode
 
 import aiohttp
+import pytest
 from slack_sdk.signature import SignatureVerifier
 
+from bot.app import start_channels
+from bot.config import ConfigError
+from bot.delivery import Sender
+from bot.health import Health
 from bot.sample import load_sample
+from bot.service import Service
 from bot.store import Store
 from norms import load_policy
-from tests.conftest import NOW
+from tests.conftest import NOW, FixedClock, make_config
 from tests.fakes import FakeSlack, FakeTelegram
 
 CHAT = 4242
@@ -321,3 +328,63 @@ async def test_run_serves_slack_and_the_schedule_while_telegram_is_down(tmp_path
     finally:
         conn.close()
     assert states == [("slack", "sent", 1), ("telegram", "sent", 1)]
+
+
+async def test_slack_down_at_start_is_reconnected_while_telegram_serves(
+    tmp_path: Path, sample_store: Store, clock: FixedClock
+) -> None:
+    slack_port = free_port()  # nothing listens there yet
+    async with FakeTelegram() as telegram:
+        config = make_config(
+            tmp_path,
+            NORMWACHT_HTTP_PORT=str(free_port()),
+            TELEGRAM_BOT_TOKEN="42:run",
+            TELEGRAM_API_URL=telegram.url,
+            SLACK_BOT_TOKEN="xoxb-run",
+            SLACK_SIGNING_SECRET=SIGNING_SECRET,
+            SLACK_API_URL=f"http://127.0.0.1:{slack_port}/api/",
+        )
+        health = Health(clock)
+        senders: dict[str, Sender] = {}
+        async with AsyncExitStack() as stack:
+            names = await start_channels(
+                stack,
+                Service(sample_store, config, clock),
+                config,
+                senders,
+                asyncio.Event(),
+                health,
+            )
+            assert names == ["telegram", "slack"] and set(senders) == {"telegram", "slack"}
+            assert health.states() == {
+                "telegram": "up",
+                "slack": f"down since {NOW.isoformat(timespec='seconds')}",
+            }
+            telegram.push_message(CHAT, "/help")
+            await until(lambda: bool(telegram.sent_messages(CHAT)))
+            async with FakeSlack(port=slack_port) as slack:
+                await until(lambda: health.is_up("slack"), timeout=10.0)
+                assert slack.calls_to("auth.test")
+
+
+async def test_a_taken_http_port_is_a_configuration_error(
+    tmp_path: Path, sample_store: Store, clock: FixedClock
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("0.0.0.0", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        config = make_config(
+            tmp_path,
+            NORMWACHT_HTTP_PORT=str(port),
+            SLACK_BOT_TOKEN="xoxb-run",
+            SLACK_SIGNING_SECRET=SIGNING_SECRET,
+            SLACK_API_URL="http://127.0.0.1:9/api/",
+        )
+        async with AsyncExitStack() as stack:
+            with pytest.raises(
+                ConfigError, match=f"NORMWACHT_HTTP_PORT: cannot listen on port {port}"
+            ):
+                await start_channels(
+                    stack, Service(sample_store, config, clock), config, {}, asyncio.Event()
+                )

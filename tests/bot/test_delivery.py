@@ -11,9 +11,10 @@ import pytest
 from telegram import Bot
 from telegram.request import HTTPXRequest
 
-from bot.channels.telegram_sender import TelegramSender
+from bot.channels.telegram_sender import TelegramSender, http_request
 from bot.config import Config
 from bot.delivery import MAX_ATTEMPTS, DeliveryWorker
+from bot.health import Health
 from bot.store import PlannedMessage, Store
 from tests.conftest import FixedClock, make_config
 from tests.fakes import FakeTelegram
@@ -290,3 +291,42 @@ async def test_after_a_day_of_failures_a_message_is_given_up_and_the_admins_told
     assert record.state == "dead"
     assert [m["chat"]["id"] for m in fake.sent_messages()] == [900]
     assert "telegram:7000" in fake.sent_texts(900)[0]
+
+
+async def test_messages_wait_uncounted_while_the_platform_is_down_and_go_out_when_back(
+    store: Store, config: Config, clock: FixedClock
+) -> None:
+    health = Health(clock)
+    async with FakeTelegram() as first:
+        port = int(first.url.rsplit(":", 1)[1])
+        bot = Bot(
+            "42:delivery",
+            base_url=f"{first.url}/bot",
+            base_file_url=f"{first.url}/file/bot",
+            request=http_request(health, connect_timeout=2.0),
+        )
+        await bot.initialize()
+    try:
+        await plan(store, clock, 3)
+        worker = DeliveryWorker(
+            store, {"telegram": TelegramSender(bot)}, config, clock, is_up=health.is_up
+        )
+        # The Bot API is gone: the first send finds out, the rest are not even tried.
+        assert await worker.run_once() == 0
+        assert not health.is_up("telegram")
+        # A day and more of outage: nothing is tried, nothing spends an attempt or dies.
+        for _ in range(2 * MAX_ATTEMPTS):
+            clock.advance(minutes=10)
+            assert await worker.run_once() == 0
+        rows = await store.db.fetchall("SELECT state, attempts FROM outbox ORDER BY id")
+        assert [tuple(r) for r in rows] == [("failed", 0), ("pending", 0), ("pending", 0)]
+
+        async with FakeTelegram(port=port) as back:
+            await bot.get_me()  # what the channel's reconnect probe asks
+            assert health.is_up("telegram")
+            assert await worker.run_once() == 3
+            assert back.sent_texts() == ["m 0", "m 1", "m 2"]  # in their order
+        rows = await store.db.fetchall("SELECT state, attempts FROM outbox ORDER BY id")
+        assert [tuple(r) for r in rows] == [("sent", 1)] * 3
+    finally:
+        await bot.shutdown()

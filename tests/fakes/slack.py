@@ -75,9 +75,11 @@ class FakeSlack(FakeServer):
         bot_user_id: str = "U0BOT0001",
         bot_id: str = "B0000001",
         latency_s: float = 0.0,
+        port: int = 0,
     ) -> None:
-        """``token``: if given, other tokens get ``invalid_auth`` (none: ``not_authed``)."""
-        super().__init__()
+        """``token``: if given, other tokens get ``invalid_auth`` (none: ``not_authed``).
+        ``port``: listen there (0: a free port)."""
+        super().__init__(port)
         self.token = token
         self.team_id = team_id
         self.bot_user_id = bot_user_id
