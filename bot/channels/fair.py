@@ -144,6 +144,7 @@ class ChatQueues:
         if self._queues:
             log.warning("stopped with updates of %d chats unanswered", len(self._queues))
         self._queues.clear()
+        self._ready = asyncio.Queue()  # a start after a stop begins with no chats in line
         self._running = 0
         self._idle.set()
 

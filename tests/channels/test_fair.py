@@ -100,3 +100,27 @@ async def test_stop_closes_work_that_never_ran() -> None:
     assert queues.in_hand == 2
     await queues.stop()  # no "coroutine was never awaited" warning (warnings are errors)
     assert ran == [] and queues.in_hand == 0
+
+
+async def test_queues_serve_again_after_a_stop() -> None:
+    queues = ChatQueues(workers=1)
+    gate = asyncio.Event()
+    done: list[str] = []
+
+    async def blocked() -> None:
+        await gate.wait()
+
+    async def job(name: str) -> None:
+        done.append(name)
+
+    queues.start()
+    queues.put("a", blocked())
+    queues.put("b", job("lost"))
+    await queues.drain(0.01)
+    await queues.stop()  # what a failed connect does before it is tried again
+
+    queues.start()
+    queues.put("c", job("c"))
+    await queues.drain(5.0)
+    assert done == ["c"]
+    await queues.stop()
