@@ -15,6 +15,7 @@ from bot.channels.telegram import MENU, TelegramChannel
 from bot.channels.telegram_sender import telegram_sender
 from bot.config import Config
 from bot.delivery import DeliveryWorker, Pacing, Rejected, Transient, Unreachable
+from bot.health import Health
 from bot.service import COMMANDS, Service
 from bot.store import Chat, Store
 from bot.weekly import run_check
@@ -693,3 +694,27 @@ async def test_a_chat_s_backlog_does_not_hold_up_other_chats(
     # The flooder's answers kept its order.
     expected = [rendered("unknown_command", {"command": text}) for text in flood]
     assert fake.sent_texts(STRANGER) == expected
+
+
+# --- outages -------------------------------------------------------------------------------
+
+
+async def test_an_outage_after_start_is_noticed_and_polling_resumes_when_telegram_is_back(
+    fake: FakeTelegram, tg_config: Config, sample_store: Store, clock: FixedClock
+) -> None:
+    health = Health(clock)
+    telegram = TelegramChannel(Service(sample_store, tg_config, clock), tg_config, health=health)
+    await telegram.start()
+    try:
+        port = int(fake.url.rsplit(":", 1)[1])
+        await fake.stop()  # the Bot API goes away under a running poll
+        await until(lambda: not health.is_up("telegram"), timeout=10.0)
+
+        async with FakeTelegram(port=port) as back:
+            # PTB keeps polling; the first answer (here: with an update) marks Telegram up.
+            back.push_message(ALICE, "/score")
+            await until(lambda: bool(back.sent_messages(ALICE)), timeout=10.0)
+            assert back.sent_texts(ALICE) == [rendered("who_are_you", {})]
+            assert health.is_up("telegram")
+    finally:
+        await telegram.stop()
