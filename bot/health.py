@@ -146,6 +146,7 @@ class Reconnector:
 
     async def _keep(self) -> None:
         delay = self.first_retry_s
+        fault: str | None = None
         while True:
             if self.health.is_up(self.name):
                 await self.health.wait_down(self.name)
@@ -161,9 +162,14 @@ class Reconnector:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # still down; a fault found now is retried too
-                log.debug("%s: still unreachable: %s", self.name, describe(exc))
+                reason = describe(exc)
+                if not self._is_outage(exc) and reason != fault:
+                    # Not an outage (a token revoked meanwhile): the operator must hear it.
+                    log.error("%s: refused: %s; retrying", self.name, reason)
+                fault = reason
                 delay = min(self.max_retry_s, delay * 2)
                 continue
+            fault = None
             self.health.up(self.name)
 
 

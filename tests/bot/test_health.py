@@ -127,3 +127,26 @@ async def test_an_outage_after_start_is_probed_until_the_platform_answers(
 
     assert platform.connects == 1 and platform.probes == 3
     assert sleeps.delays == [1, 2, 4]
+
+
+async def test_a_fault_that_appears_during_an_outage_is_logged_once(
+    clock: FixedClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    health = Health(clock)
+    sleeps = Sleeps()
+    attempts: list[int] = []
+
+    async def connect() -> None:
+        attempts.append(1)
+        if len(attempts) == 1:
+            raise ConnectionError("refused")
+        if len(attempts) < 5:
+            raise PermissionError("invalid_auth")  # the token was revoked meanwhile
+
+    link = Reconnector("slack", health, connect, connect, outage, sleep=sleeps)
+    await link.start()
+    await until(lambda: health.is_up("slack"))
+    await link.stop()
+
+    refused = [r.getMessage() for r in caplog.records if "slack: refused" in r.getMessage()]
+    assert refused == ["slack: refused: PermissionError: invalid_auth; retrying"]
