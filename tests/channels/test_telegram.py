@@ -86,7 +86,7 @@ class Talk:
         before = len(self.fake.sent_messages(chat_id))
         push()
         processor = self.channel.app.update_processor
-        # The first message is sent while the update holds its slot: idle again means done.
+        # The first message is sent while the update is in hand: none in hand means done.
         await until(
             lambda: (
                 len(self.fake.sent_messages(chat_id)) > before
