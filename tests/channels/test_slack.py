@@ -403,6 +403,8 @@ async def test_socket_mode_answers_a_slash_command(
                 }
             )
             await until(lambda: slack.posted_messages(TEAM))
+            # The ack travels on its own task: on a busy machine it may come after the post.
+            await until(lambda: server.acks)
             await app.settle()
         finally:
             await app.stop()
