@@ -14,10 +14,15 @@ from typing import Any
 
 from bot.clock import Clock, clock_from_env
 from bot.config import Config, ConfigError, load_config
+from bot.exempt_args import UnknownIndicator, parse_indicator
 from bot.store import SellerExists, Store
 from norms import INDICATORS, Exemption, Indicator, IsoWeek, WeekReport
 
 EXIT_OK, EXIT_FAILURE, EXIT_REJECTED = 0, 1, 2
+EXIT_CODES = (
+    "\n\nexit codes: 0 done; 1 an unexpected failure; 2 the input or the arguments were "
+    "rejected (nothing was changed)"
+)
 
 
 class Rejected(Exception):
@@ -49,10 +54,13 @@ def week_arg(text: str) -> IsoWeek:
 
 def indicator_arg(text: str) -> Indicator:
     try:
-        return Indicator(text.upper())
-    except ValueError as exc:
+        return parse_indicator(text)
+    except UnknownIndicator as exc:
         names = ", ".join(i.value for i in INDICATORS)
-        raise argparse.ArgumentTypeError(f"unknown indicator {text!r}; use one of {names}") from exc
+        hint = f" (did you mean {exc.nearest}?)" if exc.nearest else ""
+        raise argparse.ArgumentTypeError(
+            f"unknown indicator {text!r}{hint}; use one of {names}"
+        ) from exc
 
 
 class _Parser(argparse.ArgumentParser):
@@ -102,13 +110,51 @@ def build_parser() -> argparse.ArgumentParser:
 
     exempt = sub.add_parser("exempt", help="declare weeks bol.com does not count")
     esub = exempt.add_subparsers(dest="exempt_command", required=True, metavar="ACTION")
-    eadd = esub.add_parser("add", help="declare an exemption")
-    eadd.add_argument("--week", required=True, type=week_arg, help="e.g. 2026-W46")
-    eadd.add_argument("--indicator", action="append", type=indicator_arg, default=[])
-    eadd.add_argument("--seller", action="append", default=[])
-    eadd.add_argument("--reason", required=True)
+    eadd = esub.add_parser(
+        "add",
+        help="declare an exemption",
+        description="Declare a week (or some norms of it) that bol.com does not count, for "
+        "some sellers or all. Weeks already checked are checked again at once. An exemption "
+        "for every seller or every norm needs --yes.",
+        epilog="example: normwacht exempt add --week 2026-W46 --indicator FULFILMENT "
+        "--seller shop-1 --reason 'PostNL strike'" + EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    eadd.add_argument("--week", required=True, type=week_arg, help="the ISO week, e.g. 2026-W46")
+    eadd.add_argument(
+        "--indicator",
+        action="append",
+        type=indicator_arg,
+        default=[],
+        help="an indicator not to count, e.g. FULFILMENT (repeat for more; none: all eight)",
+    )
+    eadd.add_argument(
+        "--seller",
+        action="append",
+        default=[],
+        help="a seller id it applies to (repeat for more; none: every seller)",
+    )
+    eadd.add_argument("--reason", required=True, help="why, as sellers will read it")
+    eadd.add_argument(
+        "--yes", action="store_true", help="confirm an exemption for all sellers or all norms"
+    )
     eadd.set_defaults(handler=cmd_exempt_add)
-    esub.add_parser("list", help="list exemptions").set_defaults(handler=cmd_exempt_list)
+    elist = esub.add_parser(
+        "list",
+        help="list exemptions with id, scope, reason, who and when",
+        epilog="example: normwacht exempt list --json" + EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    elist.add_argument("--json", action="store_true", help="one JSON object per exemption a line")
+    elist.set_defaults(handler=cmd_exempt_list)
+    eremove = esub.add_parser(
+        "remove",
+        help="take an exemption back (its id from exempt list); checked weeks are rechecked",
+        epilog="example: normwacht exempt remove 3" + EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    eremove.add_argument("exemption_id", type=int, metavar="ID", help="the id from exempt list")
+    eremove.set_defaults(handler=cmd_exempt_remove)
 
     plan = sub.add_parser("plan", help="record an improvement plan as submitted or approved")
     plan.add_argument("status", choices=("submitted", "approved"))
@@ -325,6 +371,8 @@ async def cmd_import(args: argparse.Namespace, ctx: Context) -> int:
 async def cmd_exempt_add(args: argparse.Namespace, ctx: Context) -> int:
     if not args.reason.strip():
         raise Rejected("--reason must not be empty")
+    if args.week.monday > ctx.today():
+        raise Rejected(f"week {args.week} has not started yet")
     for seller_id in args.seller:
         await _known_seller(ctx, seller_id)
     exemption = Exemption(
@@ -333,8 +381,18 @@ async def cmd_exempt_add(args: argparse.Namespace, ctx: Context) -> int:
         indicators=frozenset(args.indicator),
         sellers=frozenset(args.seller),
     )
-    await ctx.store.data.add_exemption(exemption, ctx.now())
-    print(f"exempted {_describe(exemption)}")
+    broad = [
+        w
+        for w, empty in (("every seller", not args.seller), ("every norm", not args.indicator))
+        if empty
+    ]
+    if broad and not args.yes:
+        raise Rejected(
+            f"this exemption covers {' and '.join(broad)} of {exemption.week}: "
+            "name them with --seller/--indicator, or repeat with --yes; nothing was changed"
+        )
+    exemption_id = await ctx.store.data.add_exemption(exemption, "operator", ctx.now())
+    print(f"exempted #{exemption_id} {_describe(exemption)}")
     from bot.weekly import recheck
 
     planned = await recheck(
@@ -349,18 +407,62 @@ async def cmd_exempt_add(args: argparse.Namespace, ctx: Context) -> int:
     return EXIT_OK
 
 
+async def cmd_exempt_remove(args: argparse.Namespace, ctx: Context) -> int:
+    removed = await ctx.store.data.remove_exemption(args.exemption_id)
+    if removed is None:
+        raise Rejected(f"no exemption #{args.exemption_id} (see normwacht exempt list)")
+    print(f"removed #{removed.id} {_describe(removed.exemption)}")
+    from bot.weekly import recheck
+
+    planned = await recheck(
+        ctx.store,
+        ctx.config.policy,
+        removed.exemption.week,
+        sorted(removed.exemption.sellers) or None,
+        now=ctx.now(),
+    )
+    if planned:
+        print(f"weeks already checked were checked again: {planned} new message(s) planned")
+    return EXIT_OK
+
+
 def _describe(e: Exemption) -> str:
     what = ", ".join(sorted(i.value for i in e.indicators)) or "all indicators"
     who = ", ".join(sorted(e.sellers)) or "all sellers"
     return f"{e.week}: {what}; {who}; {e.reason}"
 
 
+def _moment(ctx: Context, moment: datetime) -> str:
+    """A time in the configured zone, with the zone's offset: never a bare clock time."""
+    return moment.astimezone(ctx.config.timezone).isoformat(timespec="minutes")
+
+
 async def cmd_exempt_list(args: argparse.Namespace, ctx: Context) -> int:
-    exemptions = await ctx.store.data.exemptions()
-    if not exemptions:
+    records = await ctx.store.data.exemption_records()
+    if args.json:
+        for r in records:
+            e = r.exemption
+            line = {
+                "id": r.id,
+                "week": str(e.week),
+                "indicators": sorted(i.value for i in e.indicators),
+                "sellers": sorted(e.sellers),
+                "reason": e.reason,
+                "actor": r.actor or None,
+                "created_at": _moment(ctx, r.created_at),
+            }
+            print(json.dumps(line, ensure_ascii=False))
+        return EXIT_OK
+    if not records:
         print("no exemptions")
-    for e in exemptions:
-        print(_describe(e))
+        return EXIT_OK
+    print("id\tweek\tindicators\tsellers\treason\tby\tat")
+    for r in records:
+        e = r.exemption
+        what = ",".join(sorted(i.value for i in e.indicators)) or "all"
+        who = ",".join(sorted(e.sellers)) or "all"
+        by = r.actor or "-"
+        print(f"{r.id}\t{e.week}\t{what}\t{who}\t{e.reason}\t{by}\t{_moment(ctx, r.created_at)}")
     return EXIT_OK
 
 

@@ -63,6 +63,11 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "exempt_ok": ("exemption",),
     "exempt_list": ("exemptions",),
     "digest_time_set": ("day", "hour"),
+    "exempt_confirm": ("exemption", "token"),
+    "exempt_removed": ("record",),
+    "confirm_button": (),
+    # A command's argument that cannot be read: ``problem`` names which (see the template).
+    "bad_argument": ("problem",),
 }
 KINDS: frozenset[str] = frozenset(REQUIRED)
 
@@ -120,6 +125,8 @@ def context(kind: str, data: Mapping[str, Any]) -> dict[str, Any]:
     if isinstance(report, WeekReport):
         view = ReportView(report)
         ctx.update(r=view, t=view.track, plan_norms=_plan_norms(view))
+    if kind == "bad_argument":
+        ctx.setdefault("indicators", [i.value for i in Indicator])
     if kind == "digest":
         entries = _digest_entries(data["entries"], bool(data["team"]))
         ctx["entries"] = entries

@@ -101,25 +101,49 @@ def test_check_of_a_future_week_is_refused(env: Path, capsys: pytest.CaptureFixt
 
 
 def test_exemptions_are_listed(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert (
-        main(
-            [
-                "exempt",
-                "add",
-                "--week",
-                "2026-W46",
-                "--indicator",
-                "fulfilment",
-                "--reason",
-                "PostNL strike",
-            ]
-        )
-        == 0
-    )
+    add = ["exempt", "add", "--week", "2026-W46", "--indicator", "fulfilment"]
+    assert main([*add, "--reason", "PostNL strike", "--yes"]) == 0
+    assert capsys.readouterr().out.startswith("exempted #1 2026-W46: FULFILMENT; all sellers")
     assert main(["exempt", "list"]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "id\tweek\tindicators\tsellers\treason\tby\tat",
+        "1\t2026-W46\tFULFILMENT\tall\tPostNL strike\toperator\t2026-11-19T10:00+01:00",
+    ]
+    assert main(["exempt", "list", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == {
+        "id": 1,
+        "week": "2026-W46",
+        "indicators": ["FULFILMENT"],
+        "sellers": [],
+        "reason": "PostNL strike",
+        "actor": "operator",
+        "created_at": "2026-11-19T10:00+01:00",
+    }
+
+
+def test_a_broad_or_misspelt_exemption_is_refused(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    add = ["exempt", "add", "--week", "2026-W46", "--reason", "staking"]
+    with pytest.raises(SystemExit) as exited:
+        main([*add, "--indicator", "FULFILLMENT", "--yes"])
+    assert exited.value.code == 2
+    assert "unknown indicator 'FULFILLMENT' (did you mean FULFILMENT?)" in capsys.readouterr().err
+    assert main(add) == 2
+    err = capsys.readouterr().err
+    assert "covers every seller and every norm of 2026-W46" in err and "--yes" in err
+    assert main(["exempt", "list"]) == 0
+    assert capsys.readouterr().out == "no exemptions\n"
+
+
+def test_an_exemption_is_removed_by_its_id(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["exempt", "add", "--week", "2026-W46", "--reason", "outage", "--yes"]) == 0
+    assert main(["exempt", "remove", "1"]) == 0
     assert capsys.readouterr().out.splitlines()[-1] == (
-        "2026-W46: FULFILMENT; all sellers; PostNL strike"
+        "removed #1 2026-W46: all indicators; all sellers; outage"
     )
+    assert main(["exempt", "remove", "1"]) == 2
+    assert "no exemption #1" in capsys.readouterr().err
 
 
 def test_a_malformed_setting_stops_start_up_with_one_line(

@@ -102,8 +102,9 @@ class ConsoleChat:
             await self.show(reply)
 
     async def show(self, reply: Reply) -> None:
-        if reply.choices and reply.command:
-            # No buttons here: answer for each seller the chat follows.
+        if reply.choices and reply.command and reply.kind == "choose_seller":
+            # No buttons here: answer for each seller the chat follows. (A confirmation is
+            # never pressed for the operator: its text says what to type.)
             for seller in reply.choices:
                 for answer in await self.service.handle(
                     self.context(), f"/{reply.command} {seller.id}"

@@ -256,6 +256,23 @@ async def test_two_sellers_get_a_keyboard_and_the_button_answers(
     assert "Zonnig Wonen" not in answer["text"]
 
 
+async def test_an_exemption_for_everyone_is_recorded_only_when_its_button_is_pressed(
+    fake: FakeTelegram, talk: Talk, channel: TelegramChannel, sample_store: Store
+) -> None:
+    (prompt,) = await talk.replies(
+        ADMIN, lambda: fake.push_message(ADMIN, "/exempt 2026-W46 Storing bij bol.com")
+    )
+    assert "alle verkopers" in prompt["text"] and await sample_store.data.exemptions() == []
+    [[button]] = prompt["reply_markup"]["inline_keyboard"]
+    assert button["text"] == "✅ Ja, vastleggen"
+    assert button["callback_data"].startswith("/exempt confirm ")
+    fake.push_callback(ADMIN, button["callback_data"], prompt["message_id"], user_id=ADMIN)
+    await until(lambda: bool(fake.calls_to("editMessageText")))
+    assert "Uitzondering vastgelegd" in fake.messages[(ADMIN, prompt["message_id"])]["text"]
+    [exemption] = await sample_store.data.exemptions()
+    assert exemption.reason == "Storing bij bol.com" and not exemption.sellers
+
+
 async def test_history_button_edits_the_question_and_sends_the_chart(
     fake: FakeTelegram, talk: Talk, channel: TelegramChannel, sample_store: Store, clock: FixedClock
 ) -> None:
