@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
+import sqlite3
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -13,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.clock import Clock, clock_from_env
-from bot.config import Config, ConfigError, load_config
+from bot.config import Config, ConfigError, load_config, read_dotenv
 from bot.exempt_args import UnknownIndicator, parse_indicator
 from bot.store import SellerExists, Store
 from norms import INDICATORS, Exemption, Indicator, IsoWeek, WeekReport
@@ -63,6 +65,15 @@ def indicator_arg(text: str) -> Indicator:
         ) from exc
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("normwacht")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> Any:  # argparse exits 2 itself; keep its wording short
         self.print_usage(sys.stderr)
@@ -74,6 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="normwacht",
         description="Normwacht watches bol.com service norms and warns sellers in time.",
     )
+    p.add_argument("--version", action="version", version=f"normwacht {_version()}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
 
     run = sub.add_parser("run", help="start the bot: channels, scheduler and delivery")
@@ -87,22 +99,31 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--name", required=True, help="the shop name people read")
     add.add_argument("--language", choices=("nl", "en"), help="language of its messages")
     add.set_defaults(handler=cmd_seller_add)
-    ssub.add_parser("list", help="list the sellers").set_defaults(handler=cmd_seller_list)
+    slist = ssub.add_parser(
+        "list",
+        help="list the sellers: id, name, language, where their data comes from",
+        epilog="example: normwacht seller list --json" + EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    slist.add_argument("--json", action="store_true", help="one JSON object per seller a line")
+    slist.set_defaults(handler=cmd_seller_list)
     cred = ssub.add_parser(
         "credentials", help="store bol.com API credentials (the secret is read from stdin)"
     )
-    cred.add_argument("id")
-    cred.add_argument("--client-id", required=True)
+    cred.add_argument("id", help="the seller id")
+    cred.add_argument("--client-id", required=True, help="the client id of the bol.com API key")
     cred.set_defaults(handler=cmd_seller_credentials)
     code = ssub.add_parser("link-code", help="print a one-time code that links a chat")
-    code.add_argument("id")
+    code.add_argument("id", help="the seller id")
     code.set_defaults(handler=cmd_seller_link_code)
     reopen = ssub.add_parser("reopen", help="reopen a seller whose track was closed")
-    reopen.add_argument("id")
+    reopen.add_argument("id", help="the seller id")
     reopen.set_defaults(handler=cmd_seller_reopen)
 
     imp = sub.add_parser("import", help="import weekly data (CSV, XLSX, JSON) in one transaction")
-    imp.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    imp.add_argument(
+        "files", nargs="+", type=Path, metavar="FILE", help="CSV, XLSX or JSON files to import"
+    )
     imp.add_argument(
         "--create-sellers", action="store_true", help="add unknown sellers instead of refusing"
     )
@@ -157,32 +178,47 @@ def build_parser() -> argparse.ArgumentParser:
     eremove.set_defaults(handler=cmd_exempt_remove)
 
     plan = sub.add_parser("plan", help="record an improvement plan as submitted or approved")
-    plan.add_argument("status", choices=("submitted", "approved"))
+    plan.add_argument("status", choices=("submitted", "approved"), help="what happened to it")
     plan.add_argument("id", help="the seller id")
     plan.set_defaults(handler=cmd_plan)
 
     check = sub.add_parser("check", help="evaluate a week and plan its notifications")
-    check.add_argument("--week", required=True, type=week_arg)
-    check.add_argument("--seller", action="append", default=[])
+    check.add_argument("--week", required=True, type=week_arg, help="the ISO week, e.g. 2026-W46")
+    check.add_argument(
+        "--seller", action="append", default=[], help="only this seller id (repeat for more)"
+    )
     check.add_argument("--dry-run", action="store_true", help="plan nothing")
     check.add_argument("--json", action="store_true", help="one JSON object per seller per line")
     check.set_defaults(handler=cmd_check)
 
     poll = sub.add_parser("poll", help="fetch a week from the bol.com API")
-    poll.add_argument("--week", required=True, type=week_arg)
-    poll.add_argument("--seller", action="append", default=[])
+    poll.add_argument("--week", required=True, type=week_arg, help="the ISO week, e.g. 2026-W46")
+    poll.add_argument(
+        "--seller",
+        action="append",
+        default=[],
+        help="only this seller id, which must have credentials (repeat for more)",
+    )
     poll.set_defaults(handler=cmd_poll)
 
     sub.add_parser(
         "deliver", help="send what is due in the outbox, then exit (when the bot is not running)"
     ).set_defaults(handler=cmd_deliver)
     digest = sub.add_parser("digest", help="plan the weekly digest now")
-    digest.add_argument("--seller", action="append", default=[])
+    digest.add_argument(
+        "--seller", action="append", default=[], help="only this seller id (repeat for more)"
+    )
     digest.set_defaults(handler=cmd_digest)
 
-    sent = sub.add_parser("sent", help="what was sent, when, to whom, and its text")
-    sent.add_argument("--seller")
-    sent.add_argument("--week", type=week_arg)
+    sent = sub.add_parser(
+        "sent",
+        help="what was sent, when, to whom, and its text",
+        epilog="example: normwacht sent --seller shop-1 --week 2026-W46" + EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sent.add_argument("--seller", help="only messages about this seller id")
+    sent.add_argument("--week", type=week_arg, help="only messages about this week, e.g. 2026-W46")
+    sent.add_argument("--json", action="store_true", help="one JSON object per message a line")
     sent.set_defaults(handler=cmd_sent)
 
     chat = sub.add_parser("chat", help="the console chat (the same commands as Telegram)")
@@ -192,7 +228,43 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("keygen", help="print a new NORMWACHT_SECRET_KEY").set_defaults(
         handler=cmd_keygen, needs_store=False
     )
+    _document(p)
     return p
+
+
+# One example per command, shown under its --help with the exit codes.
+EXAMPLES = {
+    "normwacht": "normwacht check --week 2026-W46 --json",
+    "run": "normwacht run --demo",
+    "seller": "normwacht seller add shop-1 --name 'My Shop'",
+    "add": "normwacht seller add shop-1 --name 'My Shop' --language en",
+    "list": "normwacht seller list --json",
+    "credentials": "normwacht seller credentials shop-1 --client-id CID < secret.txt",
+    "link-code": "normwacht seller link-code shop-1",
+    "reopen": "normwacht seller reopen shop-1",
+    "import": "normwacht import week46.csv ratings.csv --create-sellers",
+    "exempt": "normwacht exempt list",
+    "plan": "normwacht plan submitted shop-1",
+    "check": "normwacht check --week 2026-W46 --seller shop-1 --dry-run",
+    "poll": "normwacht poll --week 2026-W46 --seller shop-1",
+    "deliver": "normwacht deliver",
+    "digest": "normwacht digest --seller shop-1",
+    "sent": "normwacht sent --seller shop-1 --week 2026-W46",
+    "chat": "normwacht chat --seller shop-1",
+    "keygen": "normwacht keygen",
+}
+
+
+def _document(parser: argparse.ArgumentParser) -> None:
+    """Give every command's --help an example and the exit codes (kept where set)."""
+    name = parser.prog.split()[-1]
+    if not parser.epilog:
+        parser.epilog = f"example: {EXAMPLES[name]}{EXIT_CODES}"
+        parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in action.choices.values():
+                _document(child)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -200,7 +272,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         config = load_config()
-        clock = clock_from_env()
+        # NORMWACHT_NOW may come from .env like every other setting; the environment wins.
+        clock = clock_from_env({**read_dotenv(Path(".env")), **os.environ})
     except (ConfigError, ValueError) as exc:
         print(f"normwacht: {exc}", file=sys.stderr)
         return EXIT_REJECTED
@@ -210,15 +283,47 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Rejected as exc:
         print(f"normwacht: {exc}", file=sys.stderr)
         return EXIT_REJECTED
+    except BrokenPipeError:
+        return _reader_left()
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # one line, no traceback: a token in it would be printed
         from bot.logs import RedactSecrets, config_secrets
 
-        detail = RedactSecrets(config_secrets(config)).mask(f"{type(exc).__name__}: {exc}")
+        detail = RedactSecrets(config_secrets(config)).mask(_failure(exc, config))
         print(f"normwacht: failed: {detail}", file=sys.stderr)
         return EXIT_FAILURE
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        return _reader_left()
     return code
+
+
+def _reader_left() -> int:
+    """The reader of our output went away (``| head -1``): what it wanted it has. Point
+    stdout at nothing so that the interpreter's last flush does not fail again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return EXIT_OK
+
+
+def _failure(exc: BaseException, config: Config) -> str:
+    """What failed, in words: an outside service that did not answer is named with the
+    setting that points at it."""
+    from telegram.error import NetworkError
+
+    if isinstance(exc, NetworkError) and not isinstance(exc, _telegram_refusals()):
+        return f"Telegram (TELEGRAM_API_URL={config.telegram_api_url}) did not answer: {exc}"
+    if type(exc).__module__.startswith("aiohttp"):
+        return f"Slack (SLACK_API_URL={config.slack_api_url}) did not answer: {exc}"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _telegram_refusals() -> tuple[type[Exception], ...]:
+    from telegram.error import BadRequest
+
+    return (BadRequest,)
 
 
 def _check_week_started(args: argparse.Namespace, config: Config, clock: Clock) -> None:
@@ -233,7 +338,13 @@ async def _dispatch(args: argparse.Namespace, config: Config, clock: Clock) -> i
     handler: Handler = args.handler
     if not getattr(args, "needs_store", True):
         return await handler(args, Context(config, None, clock))  # type: ignore[arg-type]
-    store = await Store.open(config.db_path)
+    try:
+        # Probed synchronously first: aiosqlite's worker thread outlives a failed connect.
+        config.db_path.parent.mkdir(parents=True, exist_ok=True)
+        sqlite3.connect(config.db_path).close()
+        store = await Store.open(config.db_path)
+    except (OSError, sqlite3.Error) as exc:
+        raise Rejected(f"NORMWACHT_DB: cannot open {config.db_path}: {exc}") from exc
     try:
         return await handler(args, Context(config, store, clock))
     finally:
@@ -262,8 +373,16 @@ async def cmd_seller_add(args: argparse.Namespace, ctx: Context) -> int:
 async def cmd_seller_list(args: argparse.Namespace, ctx: Context) -> int:
     sellers = await ctx.store.sellers.all()
     with_credentials = set(await ctx.store.sellers.with_credentials())
+    if args.json:
+        for s in sellers:
+            source = "bol.com API" if s.id in with_credentials else "uploads"
+            line = {"id": s.id, "name": s.name, "language": s.language, "source": source}
+            print(json.dumps(line, ensure_ascii=False))
+        return EXIT_OK
     if not sellers:
         print("no sellers yet: add one with normwacht seller add ID --name NAME")
+        return EXIT_OK
+    print("id\tname\tlanguage\tdata from")
     for s in sellers:
         api = "bol.com API" if s.id in with_credentials else "uploads"
         print(f"{s.id}\t{s.name}\t{s.language}\t{api}")
@@ -305,7 +424,15 @@ async def cmd_seller_link_code(args: argparse.Namespace, ctx: Context) -> int:
 
 
 async def cmd_seller_reopen(args: argparse.Namespace, ctx: Context) -> int:
+    from bot.service import Service
+
     await _known_seller(ctx, args.id)
+    seller = await ctx.store.sellers.get(args.id)
+    assert seller is not None
+    report = await Service(ctx.store, ctx.config, ctx.clock).report_for(seller)
+    state = report.track.state if report is not None and report.track is not None else "none"
+    if state != "closed":
+        raise Rejected(f"seller {args.id!r} has no closed track to reopen (its track: {state})")
     await ctx.store.data.add_reopen(args.id, ctx.today(), "operator", ctx.now())
     print(f"reopened {args.id}: the next failing week starts a new track")
     return EXIT_OK
@@ -504,11 +631,31 @@ async def cmd_check(args: argparse.Namespace, ctx: Context) -> int:
 
 async def cmd_sent(args: argparse.Namespace, ctx: Context) -> int:
     records = await ctx.store.outbox.history(args.seller, str(args.week) if args.week else None)
+    if args.json:
+        for r in records:
+            line = {
+                "id": r.id,
+                "seller_id": r.seller_id,
+                "week": r.week,
+                "kind": r.kind,
+                "sections": [s.split("@")[0] for s in r.sections],
+                "destination": f"{r.platform}:{r.address}",
+                "state": r.state,
+                "sent_at": _moment(ctx, r.sent_at) if r.sent_at else None,
+                "template": r.template,
+                "policy": r.policy,
+                "last_error": r.last_error,
+                "text": r.text,
+            }
+            print(json.dumps(line, ensure_ascii=False))
+        return EXIT_OK
     if not records:
         print("nothing sent or planned for that selection")
+        return EXIT_OK
+    print(f"what was sent (#id seller week kind -> destination · when, {ctx.config.timezone})")
     for r in records:
         when = (
-            r.sent_at.astimezone(ctx.config.timezone).strftime("%Y-%m-%d %H:%M")
+            r.sent_at.astimezone(ctx.config.timezone).strftime("%Y-%m-%d %H:%M %Z")
             if r.sent_at
             else r.state
         )
@@ -589,6 +736,13 @@ async def cmd_poll(args: argparse.Namespace, ctx: Context) -> int:
         await _known_seller(ctx, seller_id)
     if ctx.config.secret_key is None:
         raise Rejected("NORMWACHT_SECRET_KEY: required to read stored credentials")
+    with_credentials = set(await ctx.store.sellers.with_credentials())
+    lacking = [s for s in args.seller if s not in with_credentials]
+    if lacking:
+        raise Rejected(
+            f"no bol.com credentials for {', '.join(lacking)}: store them with "
+            "normwacht seller credentials ID --client-id CID, or /connect in Telegram"
+        )
     summary = await poll_week(
         ctx.store,
         ctx.config,
