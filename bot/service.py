@@ -19,6 +19,7 @@ from typing import Any
 from bot.clock import Clock
 from bot.config import Config
 from bot.exempt_args import looks_like_indicator, nearest_indicator
+from bot.seller_names import matching
 from bot.store import Chat, PlannedMessage, Seller, Store
 from bot.store.chats import LINK_CODE_TTL, WRONG_CODES_ALLOWED, WRONG_CODES_WINDOW, LinkWait
 from bot.weekly import seller_ref
@@ -213,26 +214,32 @@ class Service:
     ) -> tuple[Seller | None, list[str], Reply | None]:
         """The seller a command is about: named in ``args`` or the chat's only one."""
         visible = await self._visible_sellers(ctx)
-        if args:
-            wanted = args[0].lower()
-            for seller in visible if not ctx.is_admin else await self.store.sellers.all():
-                if wanted in (seller.id.lower(), seller.name.lower()):
-                    return seller, args[1:], None
-            if command != "history" or not re.fullmatch(r"\d+", args[0]):
-                return None, args, Reply("unknown_seller", {"query": args[0]})
+        # /history's trailing number of weeks is never part of a seller's name.
+        named = args[:-1] if command == "history" and args and args[-1].isdigit() else args
+        if named:
+            searched = visible if not ctx.is_admin else await self.store.sellers.all()
+            # Every word is the name: "/score Snel Koffie" is not "Snel" with a stray word.
+            query = " ".join(named)
+            found = matching(searched, query)
+            if len(found) == 1:
+                return found[0], args[len(named) :], None
+            if found:
+                return None, args, self._choose(command, found)
+            return None, args, Reply("unknown_seller", {"query": query})
         if len(visible) == 1:
             return visible[0], args, None
         if not visible:
             return None, args, Reply("who_are_you")
-        return (
-            None,
-            args,
-            Reply(
-                "choose_seller",
-                {"command": command, "sellers": [seller_ref(s) for s in visible]},
-                choices=tuple(seller_ref(s) for s in visible),
-                command=command,
-            ),
+        return None, args, self._choose(command, visible)
+
+    def _choose(self, command: str, sellers: list[Seller]) -> Reply:
+        """Ask which of ``sellers``: a button each runs ``command`` again for it."""
+        refs = tuple(seller_ref(s) for s in sellers)
+        return Reply(
+            "choose_seller",
+            {"command": command, "sellers": list(refs)},
+            choices=refs,
+            command=command,
         )
 
     async def report_for(self, seller: Seller, week: IsoWeek | None = None) -> WeekReport | None:

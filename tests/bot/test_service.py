@@ -376,3 +376,23 @@ async def test_history_draws_what_is_stored_and_says_so(service: Service) -> Non
     assert f"Je vroeg om 500 weken; er zijn er {stored} opgeslagen" in await talk.text(
         "/history 500"
     )
+
+
+async def test_a_seller_is_found_by_name_in_any_case_by_prefix_and_without_accents(
+    service: Service, clock: FixedClock
+) -> None:
+    admin = await admin_chat(service)
+    for query in ("Snel Speelgoed", "snel speelgoed", "SNEL", "snel-speel", "Snél Spéelgoed"):
+        [reply] = await admin.push(f"/score {query}")
+        assert (reply.kind, reply.data["seller"].id) == ("score", "snel-speelgoed"), query
+    [chart] = await admin.push("/history Snel Speelgoed 6")
+    assert (chart.kind, chart.data["weeks"]) == ("history", 6)
+    await service.store.sellers.add("snel-tuin", "Snel Tuin", "nl", clock())
+    [ask] = await admin.push("/status snel")
+    assert ask.kind == "choose_seller" and [s.id for s in ask.choices] == [
+        "snel-speelgoed",
+        "snel-tuin",
+    ]
+    assert "Voor welke verkoper?" in await admin.text("/status snel")
+    [ghost] = await admin.push("/score Snel Koffie")
+    assert ghost.data == {"query": "Snel Koffie"}
