@@ -35,6 +35,9 @@ MAX_LISTED_ISSUES = 15
 REPORT_CACHE_SIZE = 2000
 # How long /connect waits for the client id and secret, and a broad exemption for its yes.
 CONNECT_TTL = timedelta(minutes=10)
+MAX_SELLERS_LOOKED_THROUGH = 100
+# Marks a plan as submitted: never run for every seller of a chat at once.
+PLAN_DONE = "plan done"
 # The conversation state of an exemption waiting for its confirmation.
 EXEMPT_CONFIRM = "exempt_confirm"
 
@@ -232,6 +235,13 @@ class Service:
             return None, args, Reply("who_are_you")
         return None, args, self._choose(command, visible)
 
+    async def _sellers_of_choice(self, choice: Reply) -> list[Seller]:
+        return await self.store.sellers.some([ref.id for ref in choice.choices])
+
+    async def _owes_plan(self, seller: Seller) -> bool:
+        report = await self.report_for(seller)
+        return report is not None and report.track is not None and report.track.plan == "required"
+
     def _choose(self, command: str, sellers: list[Seller]) -> Reply:
         """Ask which of ``sellers``: a button each runs ``command`` again for it."""
         refs = tuple(seller_ref(s) for s in sellers)
@@ -325,11 +335,17 @@ class Service:
     async def _cmd_plan(self, ctx: ChatContext, args: list[str]) -> list[Reply]:
         done = bool(args) and args[0].lower() in ("done", "klaar", "ingediend")
         seller, _, problem = await self._resolve(ctx, "plan", args[1:] if done else args)
+        if problem is not None and problem.kind == "choose_seller" and done:
+            # Several sellers: the one that owes a plan is meant; with more, ask among them.
+            asked = await self._sellers_of_choice(problem)
+            # An admin's chat may see every seller: only a team's few are looked through.
+            few = len(asked) <= MAX_SELLERS_LOOKED_THROUGH
+            owing = [s for s in asked if few and await self._owes_plan(s)]
+            if len(owing) == 1:
+                seller, problem = owing[0], None
+            else:
+                problem = self._choose(PLAN_DONE, owing or asked)
         if problem is not None:
-            if problem.command is not None and done:
-                problem = Reply(
-                    problem.kind, problem.data, choices=problem.choices, command="plan done"
-                )
             return [problem]
         assert seller is not None
         report = await self.report_for(seller)

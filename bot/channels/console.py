@@ -8,7 +8,7 @@ import threading
 from pathlib import Path
 from typing import Any, TextIO, cast
 
-from bot.service import ChatContext, Reply, Service
+from bot.service import PLAN_DONE, ChatContext, Reply, Service
 from bot.store import Chat
 from messages import Language, render
 
@@ -102,7 +102,8 @@ class ConsoleChat:
             await self.show(reply)
 
     async def show(self, reply: Reply) -> None:
-        if reply.choices and reply.command and reply.kind == "choose_seller":
+        fan_out = reply.kind == "choose_seller" and reply.command != PLAN_DONE
+        if reply.choices and reply.command and fan_out:
             # No buttons here: answer for each seller the chat follows. (A confirmation is
             # never pressed for the operator: its text says what to type.)
             for seller in reply.choices:

@@ -396,3 +396,19 @@ async def test_a_seller_is_found_by_name_in_any_case_by_prefix_and_without_accen
     assert "Voor welke verkoper?" in await admin.text("/status snel")
     [ghost] = await admin.push("/score Snel Koffie")
     assert ghost.data == {"query": "Snel Koffie"}
+
+
+async def test_plan_done_in_a_team_chat_marks_only_the_seller_that_owes_a_plan(
+    service: Service,
+) -> None:
+    team = await chat_of(service, "zonnig-wonen", "snel-speelgoed", "boekenhoek")
+    # The confirmation names the seller it marked.
+    assert "verbeterplan voor Snel Speelgoed is ingediend" in await team.text("/plan done")
+    [done] = team.replies[-1:]
+    assert (done.kind, done.data["seller"].id) == ("plan_done", "snel-speelgoed")
+    [status] = await team.push("/status snel-speelgoed")
+    assert status.data["report"].track.plan == "submitted"
+    # Nobody owes one any more: asked which, never marked for all.
+    [ask] = await team.push("/plan done")
+    assert ask.kind == "choose_seller" and ask.command == "plan done"
+    assert ask.data["command"] == "plan done" and len(ask.choices) == 3
