@@ -279,7 +279,13 @@ class Service:
         report = await self.report_for(seller)
         if report is None:
             return [Reply("no_data", {"seller": seller_ref(seller)})]
-        return [Reply(kind, {"seller": seller_ref(seller), "report": report})]
+        data = {"seller": seller_ref(seller), "report": report}
+        return [Reply(kind, {**data, "missing": self.missing_weeks(report)})]
+
+    def missing_weeks(self, report: WeekReport) -> list[IsoWeek]:
+        """The complete weeks after the report's that have no figures yet: an old week
+        must never pass for the current one."""
+        return report.week.shift(1).until(self.last_complete_week())
 
     # --- commands ----------------------------------------------------------------------
 

@@ -103,7 +103,15 @@ def _check(kind: str, data: Mapping[str, Any]) -> None:
 
 def _digest_entries(entries: Sequence[Mapping[str, Any]], team: bool) -> list[dict[str, Any]]:
     pairs = [
-        (e["seller"].name, {"seller": e["seller"], "r": ReportView(e["report"], e.get("previous"))})
+        (
+            e["seller"].name,
+            {
+                "seller": e["seller"],
+                "r": ReportView(e["report"], e.get("previous")),
+                # Weeks after the report's that should have figures by now (optional).
+                "missing": list(e.get("missing") or []),
+            },
+        )
         for e in entries
     ]
     if team:

@@ -412,3 +412,24 @@ async def test_plan_done_in_a_team_chat_marks_only_the_seller_that_owes_a_plan(
     [ask] = await team.push("/plan done")
     assert ask.kind == "choose_seller" and ask.command == "plan done"
     assert ask.data["command"] == "plan done" and len(ask.choices) == 3
+
+
+async def test_old_figures_say_which_weeks_are_missing(service: Service, clock: FixedClock) -> None:
+    # 1 December is in week 49: the newest figures are of week 46.
+    clock.now = clock.now.replace(month=12, day=1)
+    talk = await chat_of(service, "zonnig-wonen")
+    [score] = await talk.push("/score")
+    assert [str(w) for w in score.data["missing"]] == ["2026-W47", "2026-W48"]
+    for command in ("/score", "/status", "/goldlabel", "/digest"):
+        text = await talk.text(command)
+        assert "De cijfers van weken 47 t/m 48 van 2026 ontbreken nog. Dit is week 46" in text
+        assert "/connect" in text
+    await talk.push("/language en")
+    assert "The figures of weeks 47 to 48 of 2026 are still missing. This is week 46" in (
+        await talk.text("/status")
+    )
+    # On 19 November week 46 is the last complete week: nothing is missing, nothing said.
+    clock.now = clock.now.replace(month=11, day=19)
+    [current] = await talk.push("/score")
+    assert current.data["missing"] == []
+    assert "missing" not in await talk.text("/status")

@@ -48,6 +48,9 @@ def team_digest() -> dict[str, Any]:
     return {"entries": entries, "team": True}
 
 
+# Figures two weeks older than the last complete week.
+STALE = [WEEK.shift(1), WEEK.shift(2)]
+
 OTHER_CASES: dict[str, tuple[str, Mapping[str, Any]]] = {
     "correction__withdrawn": (
         "correction",
@@ -167,6 +170,17 @@ OTHER_CASES: dict[str, tuple[str, Mapping[str, Any]]] = {
         {"record": ExemptionRecord(3, STRIKE, "operator", DECLARED)},
     ),
     "confirm_button__default": ("confirm_button", {}),
+    **{
+        f"{kind}__stale": (kind, {**report_data(kind, "warning2"), "missing": STALE})
+        for kind in ("score", "status", "goldlabel")
+    },
+    "digest__stale": (
+        "digest",
+        {
+            "entries": [{**report_data("digest", "warning2")["entries"][0], "missing": STALE}],
+            "team": False,
+        },
+    ),
     **{
         f"bad_argument__{case}": ("bad_argument", {"problem": case.split("__")[0], **data})
         for case, data in (
