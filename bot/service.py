@@ -36,6 +36,8 @@ REPORT_CACHE_SIZE = 2000
 # How long /connect waits for the client id and secret, and a broad exemption for its yes.
 CONNECT_TTL = timedelta(minutes=10)
 MAX_SELLERS_LOOKED_THROUGH = 100
+# Commands that, in a chat with several sellers, answer with one line per seller.
+OVERVIEWS = ("score", "status")
 # Marks a plan as submitted: never run for every seller of a chat at once.
 PLAN_DONE = "plan done"
 # The conversation state of an exemption waiting for its confirmation.
@@ -235,6 +237,26 @@ class Service:
             return None, args, Reply("who_are_you")
         return None, args, self._choose(command, visible)
 
+    async def _overview(self, kind: str, choice: Reply) -> Reply:
+        """A chat with several sellers: one line each, and a button each for the details
+        (too many to look through: only the choice)."""
+        if len(choice.choices) > MAX_SELLERS_LOOKED_THROUGH:
+            return choice
+        entries = []
+        for seller in await self._sellers_of_choice(choice):
+            report = await self.report_for(seller)
+            if report is not None:
+                entry = {"seller": seller_ref(seller), "report": report}
+                entries.append({**entry, "missing": self.missing_weeks(report)})
+        if not entries:
+            return choice
+        return Reply(
+            "overview",
+            {"command": kind, "entries": entries},
+            choices=choice.choices,
+            command=kind,
+        )
+
     async def _sellers_of_choice(self, choice: Reply) -> list[Seller]:
         return await self.store.sellers.some([ref.id for ref in choice.choices])
 
@@ -273,6 +295,10 @@ class Service:
 
     async def _seller_reply(self, ctx: ChatContext, kind: str, args: list[str]) -> list[Reply]:
         seller, _, problem = await self._resolve(ctx, kind, args)
+        # No seller named in a chat with several: all at a glance (an ambiguous name asks).
+        overview = not args and kind in OVERVIEWS
+        if problem is not None and problem.kind == "choose_seller" and overview:
+            return [await self._overview(kind, problem)]
         if problem is not None:
             return [problem]
         assert seller is not None

@@ -68,6 +68,8 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "confirm_button": (),
     # A command's argument that cannot be read: ``problem`` names which (see the template).
     "bad_argument": ("problem",),
+    # Several sellers at a glance: one line each, riskiest first (entries as the digest's).
+    "overview": ("command", "entries"),
 }
 KINDS: frozenset[str] = frozenset(REQUIRED)
 
@@ -135,6 +137,8 @@ def context(kind: str, data: Mapping[str, Any]) -> dict[str, Any]:
         ctx.update(r=view, t=view.track, plan_norms=_plan_norms(view))
     if kind == "bad_argument":
         ctx.setdefault("indicators", [i.value for i in Indicator])
+    if kind == "overview":
+        ctx["entries"] = _digest_entries(data["entries"], True)
     if kind == "digest":
         entries = _digest_entries(data["entries"], bool(data["team"]))
         ctx["entries"] = entries

@@ -433,3 +433,31 @@ async def test_old_figures_say_which_weeks_are_missing(service: Service, clock: 
     [current] = await talk.push("/score")
     assert current.data["missing"] == []
     assert "missing" not in await talk.text("/status")
+
+
+async def test_an_overview_in_a_chat_with_several_sellers_is_one_line_each(
+    service: Service,
+) -> None:
+    team = await chat_of(service, "zonnig-wonen", "snel-speelgoed", "boekenhoek", "kado-kelder")
+    for command in ("score", "status"):
+        [overview] = await team.push(f"/{command}")
+        assert overview.kind == "overview" and overview.command == command
+        assert [s.id for s in overview.choices] == [
+            "boekenhoek",
+            "kado-kelder",
+            "snel-speelgoed",
+            "zonnig-wonen",
+        ]
+    lines = (await team.text("/status")).splitlines()
+    assert lines[0] == "🧭 Status · 4 verkopers"
+    sellers = [line for line in lines if line and line[0] in "🟢🔴⚪"]
+    assert len(sellers) == 4 and len(lines) <= 8
+    # The riskiest first: the suspended shop.
+    assert sellers[0] == (
+        "🔴 Snel Speelgoed: 🔒 stap 5 van 7: tijdelijk gesloten, verbeterplan indienen"
+        " · week 46 onder de norm"
+    )
+    await team.push("/language en")
+    assert "🔴 Snel Speelgoed: 🔒 step 5 of 7: closed temporarily" in await team.text("/score")
+    # A named seller still gets the whole answer.
+    assert (await team.push("/score snel"))[0].kind == "score"

@@ -174,6 +174,16 @@ OTHER_CASES: dict[str, tuple[str, Mapping[str, Any]]] = {
         f"{kind}__stale": (kind, {**report_data(kind, "warning2"), "missing": STALE})
         for kind in ("score", "status", "goldlabel")
     },
+    "overview__team": (
+        "overview",
+        {
+            "command": "status",
+            "entries": [
+                {"seller": s.seller, "report": s.report(), "missing": STALE[:1] if n == 2 else []}
+                for n, s in enumerate(STORIES.values())
+            ],
+        },
+    ),
     "digest__stale": (
         "digest",
         {
