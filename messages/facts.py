@@ -33,6 +33,8 @@ _NEAR_RATING = 0.3
 _RISK_LEVEL = {"critical": 2, "danger": 1, "none": 0}
 
 Arrow = Literal["↑", "↓", "→", ""]
+# Where a week has no norm to say which way is good: fewer of these is better.
+_LOWER_IS_BETTER = frozenset({"CANCELLATIONS", "CASE_ITEM_RATIO", "RETURNS"})
 
 
 @dataclass(frozen=True)
@@ -294,6 +296,17 @@ class ReportView:
         if now < before - step:
             return "↓"
         return "→"
+
+    def trend_meaning(self, indicator: str) -> Literal["better", "worse", ""]:
+        """Which way the trend goes for the seller: for cancellations up is worse."""
+        arrow = self.trend(indicator)
+        if arrow not in ("↑", "↓"):
+            return ""
+        condition = self.report.indicators[Indicator(indicator)].condition
+        lower_is_better = (
+            condition == "<=" if condition is not None else indicator in _LOWER_IS_BETTER
+        )
+        return "better" if (arrow == "↓") == lower_is_better else "worse"
 
     @property
     def tip(self) -> str:
