@@ -280,7 +280,8 @@ class ReportView:
 
     @property
     def gold_met(self) -> int:
-        return sum(1 for c in self.gold.conditions if c.met)
+        """Conditions known to be met: an unknown one (no aspect ratings) is not counted."""
+        return sum(1 for c in self.gold.conditions if c.met and c.value is not None)
 
     def trend(self, indicator: str) -> Arrow:
         """The week's value against the week before: up, down or level; empty if unknown."""
