@@ -335,7 +335,15 @@ class Service:
             return [Reply("link_failed", {"reason": outcome if ctx.is_admin else "refused"})]
         seller = await self.store.sellers.get(outcome)
         assert seller is not None
-        return [Reply("link_ok", {"seller": seller_ref(seller)})]
+        return [Reply("link_ok", {"seller": seller_ref(seller)}), *await self._status_now(seller)]
+
+    async def _status_now(self, seller: Seller) -> list[Reply]:
+        """A chat linked mid-week learns where the seller stands now, not at the digest."""
+        report = await self.report_for(seller)
+        if report is None:
+            return []
+        data = {"seller": seller_ref(seller), "report": report}
+        return [Reply("status", {**data, "missing": self.missing_weeks(report)})]
 
     async def _guessing(self, ctx: ChatContext, now: datetime) -> list[PlannedMessage]:
         """The admins' notice about a chat that keeps sending codes that do not work."""

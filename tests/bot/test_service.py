@@ -36,8 +36,10 @@ async def test_an_unlinked_chat_is_asked_who_it_is(service: Service) -> None:
 async def test_linking_by_one_time_code(service: Service, clock: FixedClock) -> None:
     code = await service.store.chats.create_link_code("zonnig-wonen", clock())
     talk = await chat_of(service)
-    [ok] = await talk.push(f"/start {code}")
+    [ok, status] = await talk.push(f"/start {code}")
     assert ok.kind == "link_ok" and ok.data["seller"].id == "zonnig-wonen"
+    # Linked mid-week: where the seller stands now comes with the confirmation.
+    assert status.kind == "status" and str(status.data["report"].week) == "2026-W46"
     late = await service.store.chats.create_link_code("zonnig-wonen", clock() - timedelta(days=8))
     # A stranger hears the same for a used, an unknown and an expired code.
     other = await chat_of(service, address="502")
@@ -186,7 +188,7 @@ async def test_an_admin_makes_link_codes_and_exemptions_in_chat(service: Service
     [code] = await admin.push("/linkcode snel-speelgoed")
     assert code.kind == "link_code" and code.data["days"] == 7
     seller_chat = await chat_of(service, address="901")
-    [linked] = await seller_chat.push(f"/start {code.data['passcode']}")
+    [linked, _] = await seller_chat.push(f"/start {code.data['passcode']}")
     assert linked.kind == "link_ok" and linked.data["seller"].id == "snel-speelgoed"
 
     [ok] = await admin.push("/exempt 2026-W46 fulfilment seller:snel-speelgoed PostNL staking")
