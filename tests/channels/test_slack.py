@@ -403,6 +403,8 @@ async def test_socket_mode_answers_a_slash_command(
                 }
             )
             await until(lambda: slack.posted_messages(TEAM))
+            # The acknowledgement may reach the server after the answer: wait for it too.
+            await until(lambda: server.acks)
             await app.settle()
         finally:
             await app.stop()

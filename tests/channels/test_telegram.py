@@ -61,7 +61,8 @@ async def channel(
 # --- helpers ---------------------------------------------------------------------------
 
 
-async def until(check: Callable[[], bool], timeout: float = 2.0) -> None:
+async def until(check: Callable[[], bool], timeout: float = 10.0) -> None:
+    # A ceiling, not a pace: a first chart on a loaded machine takes over two seconds.
     deadline = time.monotonic() + timeout
     while not check():
         if time.monotonic() > deadline:
