@@ -12,6 +12,7 @@ BENCHMARKS = (
     "telegram_score",
     "flood",
     "bol_poll",
+    "seller_names",
 )
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
+import sqlite3
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -13,11 +15,16 @@ from pathlib import Path
 from typing import Any
 
 from bot.clock import Clock, clock_from_env
-from bot.config import Config, ConfigError, load_config
+from bot.config import Config, ConfigError, load_config, read_dotenv
+from bot.exempt_args import UnknownIndicator, parse_indicator
 from bot.store import SellerExists, Store
 from norms import INDICATORS, Exemption, Indicator, IsoWeek, WeekReport
 
 EXIT_OK, EXIT_FAILURE, EXIT_REJECTED = 0, 1, 2
+EXIT_CODES = (
+    "\n\nexit codes: 0 done; 1 an unexpected failure; 2 the input or the arguments were "
+    "rejected (nothing was changed)"
+)
 
 
 class Rejected(Exception):
@@ -49,10 +56,22 @@ def week_arg(text: str) -> IsoWeek:
 
 def indicator_arg(text: str) -> Indicator:
     try:
-        return Indicator(text.upper())
-    except ValueError as exc:
+        return parse_indicator(text)
+    except UnknownIndicator as exc:
         names = ", ".join(i.value for i in INDICATORS)
-        raise argparse.ArgumentTypeError(f"unknown indicator {text!r}; use one of {names}") from exc
+        hint = f" (did you mean {exc.nearest}?)" if exc.nearest else ""
+        raise argparse.ArgumentTypeError(
+            f"unknown indicator {text!r}{hint}; use one of {names}"
+        ) from exc
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("normwacht")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -66,6 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="normwacht",
         description="Normwacht watches bol.com service norms and warns sellers in time.",
     )
+    p.add_argument("--version", action="version", version=f"normwacht {_version()}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
 
     run = sub.add_parser("run", help="start the bot: channels, scheduler and delivery")
@@ -79,22 +99,31 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--name", required=True, help="the shop name people read")
     add.add_argument("--language", choices=("nl", "en"), help="language of its messages")
     add.set_defaults(handler=cmd_seller_add)
-    ssub.add_parser("list", help="list the sellers").set_defaults(handler=cmd_seller_list)
+    slist = ssub.add_parser(
+        "list",
+        help="list the sellers: id, name, language, where their data comes from",
+        epilog="example: normwacht seller list --json" + EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    slist.add_argument("--json", action="store_true", help="one JSON object per seller a line")
+    slist.set_defaults(handler=cmd_seller_list)
     cred = ssub.add_parser(
         "credentials", help="store bol.com API credentials (the secret is read from stdin)"
     )
-    cred.add_argument("id")
-    cred.add_argument("--client-id", required=True)
+    cred.add_argument("id", help="the seller id")
+    cred.add_argument("--client-id", required=True, help="the client id of the bol.com API key")
     cred.set_defaults(handler=cmd_seller_credentials)
     code = ssub.add_parser("link-code", help="print a one-time code that links a chat")
-    code.add_argument("id")
+    code.add_argument("id", help="the seller id")
     code.set_defaults(handler=cmd_seller_link_code)
     reopen = ssub.add_parser("reopen", help="reopen a seller whose track was closed")
-    reopen.add_argument("id")
+    reopen.add_argument("id", help="the seller id")
     reopen.set_defaults(handler=cmd_seller_reopen)
 
     imp = sub.add_parser("import", help="import weekly data (CSV, XLSX, JSON) in one transaction")
-    imp.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    imp.add_argument(
+        "files", nargs="+", type=Path, metavar="FILE", help="CSV, XLSX or JSON files to import"
+    )
     imp.add_argument(
         "--create-sellers", action="store_true", help="add unknown sellers instead of refusing"
     )
@@ -102,41 +131,94 @@ def build_parser() -> argparse.ArgumentParser:
 
     exempt = sub.add_parser("exempt", help="declare weeks bol.com does not count")
     esub = exempt.add_subparsers(dest="exempt_command", required=True, metavar="ACTION")
-    eadd = esub.add_parser("add", help="declare an exemption")
-    eadd.add_argument("--week", required=True, type=week_arg, help="e.g. 2026-W46")
-    eadd.add_argument("--indicator", action="append", type=indicator_arg, default=[])
-    eadd.add_argument("--seller", action="append", default=[])
-    eadd.add_argument("--reason", required=True)
+    eadd = esub.add_parser(
+        "add",
+        help="declare an exemption",
+        description="Declare a week (or some norms of it) that bol.com does not count, for "
+        "some sellers or all. Weeks already checked are checked again at once. An exemption "
+        "for every seller or every norm needs --yes.",
+        epilog="example: normwacht exempt add --week 2026-W46 --indicator FULFILMENT "
+        "--seller shop-1 --reason 'PostNL strike'" + EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    eadd.add_argument("--week", required=True, type=week_arg, help="the ISO week, e.g. 2026-W46")
+    eadd.add_argument(
+        "--indicator",
+        action="append",
+        type=indicator_arg,
+        default=[],
+        help="an indicator not to count, e.g. FULFILMENT (repeat for more; none: all eight)",
+    )
+    eadd.add_argument(
+        "--seller",
+        action="append",
+        default=[],
+        help="a seller id it applies to (repeat for more; none: every seller)",
+    )
+    eadd.add_argument("--reason", required=True, help="why, as sellers will read it")
+    eadd.add_argument(
+        "--yes", action="store_true", help="confirm an exemption for all sellers or all norms"
+    )
     eadd.set_defaults(handler=cmd_exempt_add)
-    esub.add_parser("list", help="list exemptions").set_defaults(handler=cmd_exempt_list)
+    elist = esub.add_parser(
+        "list",
+        help="list exemptions with id, scope, reason, who and when",
+        epilog="example: normwacht exempt list --json" + EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    elist.add_argument("--json", action="store_true", help="one JSON object per exemption a line")
+    elist.set_defaults(handler=cmd_exempt_list)
+    eremove = esub.add_parser(
+        "remove",
+        help="take an exemption back (its id from exempt list); checked weeks are rechecked",
+        epilog="example: normwacht exempt remove 3" + EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    eremove.add_argument("exemption_id", type=int, metavar="ID", help="the id from exempt list")
+    eremove.set_defaults(handler=cmd_exempt_remove)
 
     plan = sub.add_parser("plan", help="record an improvement plan as submitted or approved")
-    plan.add_argument("status", choices=("submitted", "approved"))
+    plan.add_argument("status", choices=("submitted", "approved"), help="what happened to it")
     plan.add_argument("id", help="the seller id")
     plan.set_defaults(handler=cmd_plan)
 
     check = sub.add_parser("check", help="evaluate a week and plan its notifications")
-    check.add_argument("--week", required=True, type=week_arg)
-    check.add_argument("--seller", action="append", default=[])
+    check.add_argument("--week", required=True, type=week_arg, help="the ISO week, e.g. 2026-W46")
+    check.add_argument(
+        "--seller", action="append", default=[], help="only this seller id (repeat for more)"
+    )
     check.add_argument("--dry-run", action="store_true", help="plan nothing")
     check.add_argument("--json", action="store_true", help="one JSON object per seller per line")
     check.set_defaults(handler=cmd_check)
 
     poll = sub.add_parser("poll", help="fetch a week from the bol.com API")
-    poll.add_argument("--week", required=True, type=week_arg)
-    poll.add_argument("--seller", action="append", default=[])
+    poll.add_argument("--week", required=True, type=week_arg, help="the ISO week, e.g. 2026-W46")
+    poll.add_argument(
+        "--seller",
+        action="append",
+        default=[],
+        help="only this seller id, which must have credentials (repeat for more)",
+    )
     poll.set_defaults(handler=cmd_poll)
 
     sub.add_parser(
         "deliver", help="send what is due in the outbox, then exit (when the bot is not running)"
     ).set_defaults(handler=cmd_deliver)
     digest = sub.add_parser("digest", help="plan the weekly digest now")
-    digest.add_argument("--seller", action="append", default=[])
+    digest.add_argument(
+        "--seller", action="append", default=[], help="only this seller id (repeat for more)"
+    )
     digest.set_defaults(handler=cmd_digest)
 
-    sent = sub.add_parser("sent", help="what was sent, when, to whom, and its text")
-    sent.add_argument("--seller")
-    sent.add_argument("--week", type=week_arg)
+    sent = sub.add_parser(
+        "sent",
+        help="what was sent, when, to whom, and its text",
+        epilog="example: normwacht sent --seller shop-1 --week 2026-W46" + EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sent.add_argument("--seller", help="only messages about this seller id")
+    sent.add_argument("--week", type=week_arg, help="only messages about this week, e.g. 2026-W46")
+    sent.add_argument("--json", action="store_true", help="one JSON object per message a line")
     sent.set_defaults(handler=cmd_sent)
 
     chat = sub.add_parser("chat", help="the console chat (the same commands as Telegram)")
@@ -146,7 +228,43 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("keygen", help="print a new NORMWACHT_SECRET_KEY").set_defaults(
         handler=cmd_keygen, needs_store=False
     )
+    _document(p)
     return p
+
+
+# One example per command, shown under its --help with the exit codes.
+EXAMPLES = {
+    "normwacht": "normwacht check --week 2026-W46 --json",
+    "run": "normwacht run --demo",
+    "seller": "normwacht seller add shop-1 --name 'My Shop'",
+    "add": "normwacht seller add shop-1 --name 'My Shop' --language en",
+    "list": "normwacht seller list --json",
+    "credentials": "normwacht seller credentials shop-1 --client-id CID < secret.txt",
+    "link-code": "normwacht seller link-code shop-1",
+    "reopen": "normwacht seller reopen shop-1",
+    "import": "normwacht import week46.csv ratings.csv --create-sellers",
+    "exempt": "normwacht exempt list",
+    "plan": "normwacht plan submitted shop-1",
+    "check": "normwacht check --week 2026-W46 --seller shop-1 --dry-run",
+    "poll": "normwacht poll --week 2026-W46 --seller shop-1",
+    "deliver": "normwacht deliver",
+    "digest": "normwacht digest --seller shop-1",
+    "sent": "normwacht sent --seller shop-1 --week 2026-W46",
+    "chat": "normwacht chat --seller shop-1",
+    "keygen": "normwacht keygen",
+}
+
+
+def _document(parser: argparse.ArgumentParser) -> None:
+    """Give every command's --help an example and the exit codes (kept where set)."""
+    name = parser.prog.split()[-1]
+    if not parser.epilog:
+        parser.epilog = f"example: {EXAMPLES[name]}{EXIT_CODES}"
+        parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in action.choices.values():
+                _document(child)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -154,7 +272,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         config = load_config()
-        clock = clock_from_env()
+        # NORMWACHT_NOW may come from .env like every other setting; the environment wins.
+        clock = clock_from_env({**read_dotenv(Path(".env")), **os.environ})
     except (ConfigError, ValueError) as exc:
         print(f"normwacht: {exc}", file=sys.stderr)
         return EXIT_REJECTED
@@ -164,15 +283,47 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Rejected as exc:
         print(f"normwacht: {exc}", file=sys.stderr)
         return EXIT_REJECTED
+    except BrokenPipeError:
+        return _reader_left()
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # one line, no traceback: a token in it would be printed
         from bot.logs import RedactSecrets, config_secrets
 
-        detail = RedactSecrets(config_secrets(config)).mask(f"{type(exc).__name__}: {exc}")
+        detail = RedactSecrets(config_secrets(config)).mask(_failure(exc, config))
         print(f"normwacht: failed: {detail}", file=sys.stderr)
         return EXIT_FAILURE
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        return _reader_left()
     return code
+
+
+def _reader_left() -> int:
+    """The reader of our output went away (``| head -1``): what it wanted it has. Point
+    stdout at nothing so that the interpreter's last flush does not fail again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return EXIT_OK
+
+
+def _failure(exc: BaseException, config: Config) -> str:
+    """What failed, in words: an outside service that did not answer is named with the
+    setting that points at it."""
+    from telegram.error import NetworkError
+
+    if isinstance(exc, NetworkError) and not isinstance(exc, _telegram_refusals()):
+        return f"Telegram (TELEGRAM_API_URL={config.telegram_api_url}) did not answer: {exc}"
+    if type(exc).__module__.startswith("aiohttp"):
+        return f"Slack (SLACK_API_URL={config.slack_api_url}) did not answer: {exc}"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _telegram_refusals() -> tuple[type[Exception], ...]:
+    from telegram.error import BadRequest
+
+    return (BadRequest,)
 
 
 def _check_week_started(args: argparse.Namespace, config: Config, clock: Clock) -> None:
@@ -187,7 +338,13 @@ async def _dispatch(args: argparse.Namespace, config: Config, clock: Clock) -> i
     handler: Handler = args.handler
     if not getattr(args, "needs_store", True):
         return await handler(args, Context(config, None, clock))  # type: ignore[arg-type]
-    store = await Store.open(config.db_path)
+    try:
+        # Probed synchronously first: aiosqlite's worker thread outlives a failed connect.
+        config.db_path.parent.mkdir(parents=True, exist_ok=True)
+        sqlite3.connect(config.db_path).close()
+        store = await Store.open(config.db_path)
+    except (OSError, sqlite3.Error) as exc:
+        raise Rejected(f"NORMWACHT_DB: cannot open {config.db_path}: {exc}") from exc
     try:
         return await handler(args, Context(config, store, clock))
     finally:
@@ -216,8 +373,16 @@ async def cmd_seller_add(args: argparse.Namespace, ctx: Context) -> int:
 async def cmd_seller_list(args: argparse.Namespace, ctx: Context) -> int:
     sellers = await ctx.store.sellers.all()
     with_credentials = set(await ctx.store.sellers.with_credentials())
+    if args.json:
+        for s in sellers:
+            source = "bol.com API" if s.id in with_credentials else "uploads"
+            line = {"id": s.id, "name": s.name, "language": s.language, "source": source}
+            print(json.dumps(line, ensure_ascii=False))
+        return EXIT_OK
     if not sellers:
         print("no sellers yet: add one with normwacht seller add ID --name NAME")
+        return EXIT_OK
+    print("id\tname\tlanguage\tdata from")
     for s in sellers:
         api = "bol.com API" if s.id in with_credentials else "uploads"
         print(f"{s.id}\t{s.name}\t{s.language}\t{api}")
@@ -259,7 +424,15 @@ async def cmd_seller_link_code(args: argparse.Namespace, ctx: Context) -> int:
 
 
 async def cmd_seller_reopen(args: argparse.Namespace, ctx: Context) -> int:
+    from bot.service import Service
+
     await _known_seller(ctx, args.id)
+    seller = await ctx.store.sellers.get(args.id)
+    assert seller is not None
+    report = await Service(ctx.store, ctx.config, ctx.clock).report_for(seller)
+    state = report.track.state if report is not None and report.track is not None else "none"
+    if state != "closed":
+        raise Rejected(f"seller {args.id!r} has no closed track to reopen (its track: {state})")
     await ctx.store.data.add_reopen(args.id, ctx.today(), "operator", ctx.now())
     print(f"reopened {args.id}: the next failing week starts a new track")
     return EXIT_OK
@@ -325,6 +498,8 @@ async def cmd_import(args: argparse.Namespace, ctx: Context) -> int:
 async def cmd_exempt_add(args: argparse.Namespace, ctx: Context) -> int:
     if not args.reason.strip():
         raise Rejected("--reason must not be empty")
+    if args.week.monday > ctx.today():
+        raise Rejected(f"week {args.week} has not started yet")
     for seller_id in args.seller:
         await _known_seller(ctx, seller_id)
     exemption = Exemption(
@@ -333,8 +508,18 @@ async def cmd_exempt_add(args: argparse.Namespace, ctx: Context) -> int:
         indicators=frozenset(args.indicator),
         sellers=frozenset(args.seller),
     )
-    await ctx.store.data.add_exemption(exemption, ctx.now())
-    print(f"exempted {_describe(exemption)}")
+    broad = [
+        w
+        for w, empty in (("every seller", not args.seller), ("every norm", not args.indicator))
+        if empty
+    ]
+    if broad and not args.yes:
+        raise Rejected(
+            f"this exemption covers {' and '.join(broad)} of {exemption.week}: "
+            "name them with --seller/--indicator, or repeat with --yes; nothing was changed"
+        )
+    exemption_id = await ctx.store.data.add_exemption(exemption, "operator", ctx.now())
+    print(f"exempted #{exemption_id} {_describe(exemption)}")
     from bot.weekly import recheck
 
     planned = await recheck(
@@ -349,18 +534,62 @@ async def cmd_exempt_add(args: argparse.Namespace, ctx: Context) -> int:
     return EXIT_OK
 
 
+async def cmd_exempt_remove(args: argparse.Namespace, ctx: Context) -> int:
+    removed = await ctx.store.data.remove_exemption(args.exemption_id)
+    if removed is None:
+        raise Rejected(f"no exemption #{args.exemption_id} (see normwacht exempt list)")
+    print(f"removed #{removed.id} {_describe(removed.exemption)}")
+    from bot.weekly import recheck
+
+    planned = await recheck(
+        ctx.store,
+        ctx.config.policy,
+        removed.exemption.week,
+        sorted(removed.exemption.sellers) or None,
+        now=ctx.now(),
+    )
+    if planned:
+        print(f"weeks already checked were checked again: {planned} new message(s) planned")
+    return EXIT_OK
+
+
 def _describe(e: Exemption) -> str:
     what = ", ".join(sorted(i.value for i in e.indicators)) or "all indicators"
     who = ", ".join(sorted(e.sellers)) or "all sellers"
     return f"{e.week}: {what}; {who}; {e.reason}"
 
 
+def _moment(ctx: Context, moment: datetime) -> str:
+    """A time in the configured zone, with the zone's offset: never a bare clock time."""
+    return moment.astimezone(ctx.config.timezone).isoformat(timespec="minutes")
+
+
 async def cmd_exempt_list(args: argparse.Namespace, ctx: Context) -> int:
-    exemptions = await ctx.store.data.exemptions()
-    if not exemptions:
+    records = await ctx.store.data.exemption_records()
+    if args.json:
+        for r in records:
+            e = r.exemption
+            line = {
+                "id": r.id,
+                "week": str(e.week),
+                "indicators": sorted(i.value for i in e.indicators),
+                "sellers": sorted(e.sellers),
+                "reason": e.reason,
+                "actor": r.actor or None,
+                "created_at": _moment(ctx, r.created_at),
+            }
+            print(json.dumps(line, ensure_ascii=False))
+        return EXIT_OK
+    if not records:
         print("no exemptions")
-    for e in exemptions:
-        print(_describe(e))
+        return EXIT_OK
+    print("id\tweek\tindicators\tsellers\treason\tby\tat")
+    for r in records:
+        e = r.exemption
+        what = ",".join(sorted(i.value for i in e.indicators)) or "all"
+        who = ",".join(sorted(e.sellers)) or "all"
+        by = r.actor or "-"
+        print(f"{r.id}\t{e.week}\t{what}\t{who}\t{e.reason}\t{by}\t{_moment(ctx, r.created_at)}")
     return EXIT_OK
 
 
@@ -402,11 +631,31 @@ async def cmd_check(args: argparse.Namespace, ctx: Context) -> int:
 
 async def cmd_sent(args: argparse.Namespace, ctx: Context) -> int:
     records = await ctx.store.outbox.history(args.seller, str(args.week) if args.week else None)
+    if args.json:
+        for r in records:
+            line = {
+                "id": r.id,
+                "seller_id": r.seller_id,
+                "week": r.week,
+                "kind": r.kind,
+                "sections": [s.split("@")[0] for s in r.sections],
+                "destination": f"{r.platform}:{r.address}",
+                "state": r.state,
+                "sent_at": _moment(ctx, r.sent_at) if r.sent_at else None,
+                "template": r.template,
+                "policy": r.policy,
+                "last_error": r.last_error,
+                "text": r.text,
+            }
+            print(json.dumps(line, ensure_ascii=False))
+        return EXIT_OK
     if not records:
         print("nothing sent or planned for that selection")
+        return EXIT_OK
+    print(f"what was sent (#id seller week kind -> destination · when, {ctx.config.timezone})")
     for r in records:
         when = (
-            r.sent_at.astimezone(ctx.config.timezone).strftime("%Y-%m-%d %H:%M")
+            r.sent_at.astimezone(ctx.config.timezone).strftime("%Y-%m-%d %H:%M %Z")
             if r.sent_at
             else r.state
         )
@@ -487,6 +736,13 @@ async def cmd_poll(args: argparse.Namespace, ctx: Context) -> int:
         await _known_seller(ctx, seller_id)
     if ctx.config.secret_key is None:
         raise Rejected("NORMWACHT_SECRET_KEY: required to read stored credentials")
+    with_credentials = set(await ctx.store.sellers.with_credentials())
+    lacking = [s for s in args.seller if s not in with_credentials]
+    if lacking:
+        raise Rejected(
+            f"no bol.com credentials for {', '.join(lacking)}: store them with "
+            "normwacht seller credentials ID --client-id CID, or /connect in Telegram"
+        )
     summary = await poll_week(
         ctx.store,
         ctx.config,

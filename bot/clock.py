@@ -18,7 +18,12 @@ def clock_from_env(env: dict[str, str] | None = None) -> Clock:
     value = (env if env is not None else dict(os.environ)).get("NORMWACHT_NOW", "").strip()
     if not value:
         return system_clock
-    pinned = datetime.fromisoformat(value)
+    try:
+        pinned = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError(
+            f"NORMWACHT_NOW: not a date and time ({value!r}; e.g. 2026-11-19T10:00+01:00)"
+        ) from None
     if pinned.tzinfo is None:
         raise ValueError("NORMWACHT_NOW: must carry a UTC offset, e.g. 2026-11-18T09:00+01:00")
     return lambda: pinned

@@ -23,7 +23,14 @@ async def digest_entries(service: Service, sellers: list[Seller]) -> list[dict[s
         previous = await service.report_for(seller, report.week.shift(-1))
         if previous is not None and not previous.has_data:
             previous = None
-        entries.append({"seller": seller_ref(seller), "report": report, "previous": previous})
+        entries.append(
+            {
+                "seller": seller_ref(seller),
+                "report": report,
+                "previous": previous,
+                "missing": service.missing_weeks(report),
+            }
+        )
     return entries
 
 

@@ -174,16 +174,19 @@ class WeeklySchedule:
         """Digests for every chat whose digest day and hour have come this week."""
         now = self.local()
         monday = now.date() - timedelta(days=now.weekday())
-        due = [
-            c.id
-            for c in await self.store.chats.all()
-            if datetime.combine(
+        linked = await self.store.chats.first_linked()
+        due = []
+        for c in await self.store.chats.all():
+            moment = datetime.combine(
                 monday + timedelta(days=c.digest_day - 1),
                 time(c.digest_hour),
                 tzinfo=self.config.timezone,
             )
-            <= now
-        ]
+            # A chat linked after this week's moment waits for next week's: linking on a
+            # Thursday does not bring Monday's digest at once.
+            since = linked.get(c.id)
+            if moment <= now and (since is None or since <= moment):
+                due.append(c.id)
         if not due:
             return 0
         return await plan_digests(self.service, now=self.clock(), chat_ids=due)

@@ -8,28 +8,40 @@ sellers to ask about.
 from __future__ import annotations
 
 import re
+import secrets
 import shlex
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from bot.clock import Clock
 from bot.config import Config
+from bot.exempt_args import looks_like_indicator, nearest_indicator
+from bot.seller_names import matching
 from bot.store import Chat, PlannedMessage, Seller, Store
 from bot.store.chats import LINK_CODE_TTL, WRONG_CODES_ALLOWED, WRONG_CODES_WINDOW, LinkWait
 from bot.weekly import seller_ref
-from messages import LANGUAGES, SellerRef, history_chart
+from messages import LANGUAGES, SellerRef, history_chart, render
 from norms import Exemption, Indicator, IsoWeek, WeekReport, evaluate_week
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 HISTORY_DEFAULT_WEEKS = 12
-HISTORY_MAX_WEEKS = 52
+# A chart of every week stored (beyond bol.com's own 30) is a feature: up to ten years.
+HISTORY_MIN_WEEKS = 2
+HISTORY_MAX_WEEKS = 520
 MAX_LISTED_ISSUES = 15
 REPORT_CACHE_SIZE = 2000
-# How long /connect waits for the client id and secret.
+# How long /connect waits for the client id and secret, and a broad exemption for its yes.
 CONNECT_TTL = timedelta(minutes=10)
+MAX_SELLERS_LOOKED_THROUGH = 100
+# Commands that, in a chat with several sellers, answer with one line per seller.
+OVERVIEWS = ("score", "status")
+# Marks a plan as submitted: never run for every seller of a chat at once.
+PLAN_DONE = "plan done"
+# The conversation state of an exemption waiting for its confirmation.
+EXEMPT_CONFIRM = "exempt_confirm"
 
 # Checks bol.com credentials with a token request: None when good, else the reason.
 CredentialCheck = Callable[[str, str], Awaitable[str | None]]
@@ -106,10 +118,15 @@ class Service:
         """Answer one message of a chat."""
         text = text.strip()
         pending = await self.store.chats.conversation(ctx.chat.id)
-        if pending is not None and not self._still_open(ctx, pending[1]):
+        # A confirmation is judged when it is pressed: a stranger's press must not cancel it.
+        if (
+            pending is not None
+            and pending[0] != EXEMPT_CONFIRM
+            and not self._still_open(ctx, pending[1])
+        ):
             await self.store.chats.set_conversation(ctx.chat.id, None, {}, self.clock())
             pending = None
-        if pending is not None and not text.startswith("/"):
+        if pending is not None and not text.startswith("/") and pending[0] != EXEMPT_CONFIRM:
             return await self._continue_connect(ctx, pending[0], pending[1], text)
         if not text.startswith("/"):
             return [Reply("help", {"admin": ctx.is_admin})]
@@ -123,8 +140,8 @@ class Service:
             return [Reply("not_admin")]
         if command not in COMMANDS and command not in ADMIN_COMMANDS:
             return [Reply("unknown_command", {"command": words[0]})]
-        if pending is not None:
-            # A new command abandons a half-finished /connect.
+        if pending is not None and not (command == "exempt" and pending[0] == EXEMPT_CONFIRM):
+            # A new command abandons a half-finished /connect or an unconfirmed exemption.
             await self.store.chats.set_conversation(ctx.chat.id, None, {}, self.clock())
         restricted = command not in _OPEN_TO_UNLINKED and not ctx.is_admin
         if restricted and not await self.store.chats.sellers_of(ctx.chat.id):
@@ -202,26 +219,59 @@ class Service:
     ) -> tuple[Seller | None, list[str], Reply | None]:
         """The seller a command is about: named in ``args`` or the chat's only one."""
         visible = await self._visible_sellers(ctx)
-        if args:
-            wanted = args[0].lower()
-            for seller in visible if not ctx.is_admin else await self.store.sellers.all():
-                if wanted in (seller.id.lower(), seller.name.lower()):
-                    return seller, args[1:], None
-            if command != "history" or not re.fullmatch(r"\d+", args[0]):
-                return None, args, Reply("unknown_seller", {"query": args[0]})
+        # /history's trailing number of weeks is never part of a seller's name.
+        named = args[:-1] if command == "history" and args and args[-1].isdigit() else args
+        if named:
+            searched = visible if not ctx.is_admin else await self.store.sellers.all()
+            # Every word is the name: "/score Snel Koffie" is not "Snel" with a stray word.
+            query = " ".join(named)
+            found = matching(searched, query)
+            if len(found) == 1:
+                return found[0], args[len(named) :], None
+            if found:
+                return None, args, self._choose(command, found)
+            return None, args, Reply("unknown_seller", {"query": query})
         if len(visible) == 1:
             return visible[0], args, None
         if not visible:
             return None, args, Reply("who_are_you")
-        return (
-            None,
-            args,
-            Reply(
-                "choose_seller",
-                {"command": command, "sellers": [seller_ref(s) for s in visible]},
-                choices=tuple(seller_ref(s) for s in visible),
-                command=command,
-            ),
+        return None, args, self._choose(command, visible)
+
+    async def _overview(self, kind: str, choice: Reply) -> Reply:
+        """A chat with several sellers: one line each, and a button each for the details
+        (too many to look through: only the choice)."""
+        if len(choice.choices) > MAX_SELLERS_LOOKED_THROUGH:
+            return choice
+        entries = []
+        for seller in await self._sellers_of_choice(choice):
+            report = await self.report_for(seller)
+            if report is not None:
+                entry = {"seller": seller_ref(seller), "report": report}
+                entries.append({**entry, "missing": self.missing_weeks(report)})
+        if not entries:
+            return choice
+        return Reply(
+            "overview",
+            {"command": kind, "entries": entries},
+            choices=choice.choices,
+            command=kind,
+        )
+
+    async def _sellers_of_choice(self, choice: Reply) -> list[Seller]:
+        return await self.store.sellers.some([ref.id for ref in choice.choices])
+
+    async def _owes_plan(self, seller: Seller) -> bool:
+        report = await self.report_for(seller)
+        return report is not None and report.track is not None and report.track.plan == "required"
+
+    def _choose(self, command: str, sellers: list[Seller]) -> Reply:
+        """Ask which of ``sellers``: a button each runs ``command`` again for it."""
+        refs = tuple(seller_ref(s) for s in sellers)
+        return Reply(
+            "choose_seller",
+            {"command": command, "sellers": list(refs)},
+            choices=refs,
+            command=command,
         )
 
     async def report_for(self, seller: Seller, week: IsoWeek | None = None) -> WeekReport | None:
@@ -245,13 +295,23 @@ class Service:
 
     async def _seller_reply(self, ctx: ChatContext, kind: str, args: list[str]) -> list[Reply]:
         seller, _, problem = await self._resolve(ctx, kind, args)
+        # No seller named in a chat with several: all at a glance (an ambiguous name asks).
+        overview = not args and kind in OVERVIEWS
+        if problem is not None and problem.kind == "choose_seller" and overview:
+            return [await self._overview(kind, problem)]
         if problem is not None:
             return [problem]
         assert seller is not None
         report = await self.report_for(seller)
         if report is None:
             return [Reply("no_data", {"seller": seller_ref(seller)})]
-        return [Reply(kind, {"seller": seller_ref(seller), "report": report})]
+        data = {"seller": seller_ref(seller), "report": report}
+        return [Reply(kind, {**data, "missing": self.missing_weeks(report)})]
+
+    def missing_weeks(self, report: WeekReport) -> list[IsoWeek]:
+        """The complete weeks after the report's that have no figures yet: an old week
+        must never pass for the current one."""
+        return report.week.shift(1).until(self.last_complete_week())
 
     # --- commands ----------------------------------------------------------------------
 
@@ -275,7 +335,15 @@ class Service:
             return [Reply("link_failed", {"reason": outcome if ctx.is_admin else "refused"})]
         seller = await self.store.sellers.get(outcome)
         assert seller is not None
-        return [Reply("link_ok", {"seller": seller_ref(seller)})]
+        return [Reply("link_ok", {"seller": seller_ref(seller)}), *await self._status_now(seller)]
+
+    async def _status_now(self, seller: Seller) -> list[Reply]:
+        """A chat linked mid-week learns where the seller stands now, not at the digest."""
+        report = await self.report_for(seller)
+        if report is None:
+            return []
+        data = {"seller": seller_ref(seller), "report": report}
+        return [Reply("status", {**data, "missing": self.missing_weeks(report)})]
 
     async def _guessing(self, ctx: ChatContext, now: datetime) -> list[PlannedMessage]:
         """The admins' notice about a chat that keeps sending codes that do not work."""
@@ -307,11 +375,17 @@ class Service:
     async def _cmd_plan(self, ctx: ChatContext, args: list[str]) -> list[Reply]:
         done = bool(args) and args[0].lower() in ("done", "klaar", "ingediend")
         seller, _, problem = await self._resolve(ctx, "plan", args[1:] if done else args)
+        if problem is not None and problem.kind == "choose_seller" and done:
+            # Several sellers: the one that owes a plan is meant; with more, ask among them.
+            asked = await self._sellers_of_choice(problem)
+            # An admin's chat may see every seller: only a team's few are looked through.
+            few = len(asked) <= MAX_SELLERS_LOOKED_THROUGH
+            owing = [s for s in asked if few and await self._owes_plan(s)]
+            if len(owing) == 1:
+                seller, problem = owing[0], None
+            else:
+                problem = self._choose(PLAN_DONE, owing or asked)
         if problem is not None:
-            if problem.command is not None and done:
-                problem = Reply(
-                    problem.kind, problem.data, choices=problem.choices, command="plan done"
-                )
             return [problem]
         assert seller is not None
         report = await self.report_for(seller)
@@ -336,15 +410,22 @@ class Service:
             return [problem]
         assert seller is not None
         weeks = HISTORY_DEFAULT_WEEKS
-        if rest and rest[0].isdigit():
-            weeks = max(2, min(HISTORY_MAX_WEEKS, int(rest[0])))
+        if rest:
+            if not rest[0].isdigit() or not HISTORY_MIN_WEEKS <= int(rest[0]) <= HISTORY_MAX_WEEKS:
+                bounds = {"low": HISTORY_MIN_WEEKS, "high": HISTORY_MAX_WEEKS}
+                return [
+                    Reply("bad_argument", {"problem": "history_weeks", "given": rest[0], **bounds})
+                ]
+            weeks = int(rest[0])
         last = await self.report_for(seller)
         if last is None:
             return [Reply("no_data", {"seller": seller_ref(seller)})]
         reports = await self.reports_for_weeks(seller, last.week, weeks)
         ref = seller_ref(seller)
         chart = history_chart(ref, reports, lang=_lang(ctx.chat.language))
-        return [Reply("history", {"seller": ref, "weeks": len(reports)}, image=chart)]
+        # Fewer weeks stored than asked for: the answer says how many it shows.
+        data: dict[str, Any] = {"seller": ref, "weeks": len(reports), "asked": weeks}
+        return [Reply("history", data, image=chart)]
 
     async def reports_for_weeks(
         self, seller: Seller, last: IsoWeek, count: int
@@ -362,7 +443,7 @@ class Service:
         if args:
             when = digest_time(args)
             if when is None:
-                return [Reply("help", {"admin": ctx.is_admin})]
+                return [Reply("bad_argument", {"problem": "digest_time", "given": " ".join(args)})]
             await self.store.chats.set_digest_time(ctx.chat.id, *when)
             return [Reply("digest_time_set", {"day": when[0], "hour": when[1]})]
         sellers = await self._visible_sellers(ctx)
@@ -377,7 +458,8 @@ class Service:
 
     async def _cmd_language(self, ctx: ChatContext, args: list[str]) -> list[Reply]:
         if not args or args[0].lower() not in LANGUAGES:
-            return [Reply("help", {"admin": ctx.is_admin})]
+            given = " ".join(args)
+            return [Reply("bad_argument", {"problem": "language", "given": given})]
         language = args[0].lower()
         await self.store.chats.set_language(ctx.chat.id, language)
         return [Reply("language_set", {"language": language})]
@@ -392,7 +474,7 @@ class Service:
 
     async def _cmd_linkcode(self, ctx: ChatContext, args: list[str]) -> list[Reply]:
         if not args:
-            return [Reply("help", {"admin": True})]
+            return [Reply("bad_argument", {"problem": "linkcode_seller"})]
         seller, _, problem = await self._resolve(ctx, "linkcode", args)
         if problem is not None:
             return [problem]
@@ -406,37 +488,136 @@ class Service:
         ]
 
     async def _cmd_exempt(self, ctx: ChatContext, args: list[str]) -> list[Reply]:
-        """``/exempt`` lists; ``/exempt 2026-W46 [INDICATOR...] [seller:ID...] reason``."""
-        if not args:
-            return [Reply("exempt_list", {"exemptions": await self.store.data.exemptions()})]
+        """``/exempt`` (or ``/exempt list``) lists; ``/exempt remove ID`` takes one back;
+        ``/exempt 2026-W46 [INDICATOR...] [seller:ID...] reason`` declares one, after a
+        confirmation when it covers every seller or every norm."""
+        if not args or args[0].lower() == "list":
+            records = await self.store.data.exemption_records()
+            zone = self.config.timezone
+            shown = [replace(r, created_at=r.created_at.astimezone(zone)) for r in records]
+            return [Reply("exempt_list", {"exemptions": shown})]
+        if args[0].lower() == "remove":
+            return await self._exempt_remove(args[1:])
+        if args[0].lower() == "confirm":
+            return await self._exempt_confirm(ctx, args[1:])
+        parsed = await self._exemption_from(args)
+        if isinstance(parsed, Reply):
+            return [parsed]
+        if parsed.indicators and parsed.sellers:
+            return [await self._exempt_add(ctx, parsed)]
+        # Every seller or every norm: asked once more, with a button that only this user
+        # can press for a few minutes.
+        token = secrets.token_hex(4)
+        await self.store.chats.set_conversation(
+            ctx.chat.id,
+            EXEMPT_CONFIRM,
+            {
+                "token": token,
+                "user_id": ctx.user_id,
+                "started": self.clock().isoformat(),
+                "week": str(parsed.week),
+                "reason": parsed.reason,
+                "indicators": sorted(i.value for i in parsed.indicators),
+                "sellers": sorted(parsed.sellers),
+            },
+            self.clock(),
+        )
+        label = render("confirm_button", {}, fmt="text", lang=_lang(ctx.chat.language))
+        return [
+            Reply(
+                "exempt_confirm",
+                {"exemption": parsed, "token": token},
+                choices=(SellerRef(token, label.text.strip()),),
+                command="exempt confirm",
+            )
+        ]
+
+    async def _exemption_from(self, args: list[str]) -> Exemption | Reply:
+        """The exemption ``args`` declare, or the answer that names what is wrong."""
         try:
             week = IsoWeek.parse(args[0])
         except ValueError:
-            return [Reply("help", {"admin": True})]
+            return Reply("bad_argument", {"problem": "week", "given": args[0]})
+        if week.monday > self._today(self.clock()):
+            return Reply("bad_argument", {"problem": "week_future", "given": str(week)})
         indicators: set[Indicator] = set()
         sellers: set[str] = set()
         rest = args[1:]
-        while rest and (rest[0].upper() in Indicator.__members__ or rest[0].startswith("seller:")):
-            word = rest.pop(0)
-            if word.startswith("seller:"):
-                found = await self.store.sellers.get(word.removeprefix("seller:"))
+        while rest:
+            word = rest[0]
+            if word.lower().startswith("seller:"):
+                found = await self.store.sellers.get(word[len("seller:") :])
                 if found is None:
-                    return [Reply("unknown_seller", {"query": word.removeprefix("seller:")})]
+                    return Reply("unknown_seller", {"query": word[len("seller:") :]})
                 sellers.add(found.id)
-            else:
+            elif word.upper() in Indicator.__members__:
                 indicators.add(Indicator[word.upper()])
+            elif looks_like_indicator(word):
+                nearest = nearest_indicator(word)
+                return Reply(
+                    "bad_argument",
+                    {"problem": "unknown_indicator", "given": word, "suggestion": nearest},
+                )
+            else:
+                break
+            rest.pop(0)
         reason = " ".join(rest).strip()
-        if not reason or week.monday > self._today(self.clock()):
-            return [Reply("help", {"admin": True})]
-        exemption = Exemption(week, reason, frozenset(indicators), frozenset(sellers))
-        await self.store.data.add_exemption(exemption, self.clock())
+        if not reason:
+            return Reply("bad_argument", {"problem": "reason_missing", "given": str(week)})
+        return Exemption(week, reason, frozenset(indicators), frozenset(sellers))
+
+    async def _exempt_add(self, ctx: ChatContext, exemption: Exemption) -> Reply:
+        await self.store.data.add_exemption(exemption, ctx.actor, self.clock())
         from bot.weekly import recheck
 
         # Tracks are recomputed now: a warning that no longer holds is corrected at once.
         await recheck(
-            self.store, self.config.policy, week, sorted(sellers) or None, now=self.clock()
+            self.store,
+            self.config.policy,
+            exemption.week,
+            sorted(exemption.sellers) or None,
+            now=self.clock(),
         )
-        return [Reply("exempt_ok", {"exemption": exemption})]
+        return Reply("exempt_ok", {"exemption": exemption})
+
+    async def _exempt_confirm(self, ctx: ChatContext, args: list[str]) -> list[Reply]:
+        pending = await self.store.chats.conversation(ctx.chat.id)
+        if (
+            pending is None
+            or pending[0] != EXEMPT_CONFIRM
+            or not args
+            or pending[1].get("token") != args[0]
+            or not self._still_open(ctx, pending[1])
+        ):
+            return [Reply("bad_argument", {"problem": "nothing_to_confirm"})]
+        data = pending[1]
+        await self.store.chats.set_conversation(ctx.chat.id, None, {}, self.clock())
+        exemption = Exemption(
+            IsoWeek.parse(str(data["week"])),
+            str(data["reason"]),
+            frozenset(Indicator(i) for i in data["indicators"]),
+            frozenset(str(s) for s in data["sellers"]),
+        )
+        return [await self._exempt_add(ctx, exemption)]
+
+    async def _exempt_remove(self, args: list[str]) -> list[Reply]:
+        if not args or not args[0].isdigit():
+            given = args[0] if args else ""
+            return [Reply("bad_argument", {"problem": "exempt_id", "given": given})]
+        removed = await self.store.data.remove_exemption(int(args[0]))
+        if removed is None:
+            return [Reply("bad_argument", {"problem": "exempt_not_found", "given": args[0]})]
+        from bot.weekly import recheck
+
+        # The week counts again: tracks are recomputed and what it now warrants is told.
+        await recheck(
+            self.store,
+            self.config.policy,
+            removed.exemption.week,
+            sorted(removed.exemption.sellers) or None,
+            now=self.clock(),
+        )
+        return [Reply("exempt_removed", {"record": removed})]
 
     def _still_open(self, ctx: ChatContext, data: dict[str, Any]) -> bool:
         """A ``/connect`` exchange belongs to the user who began it, for a few minutes."""

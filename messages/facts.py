@@ -33,6 +33,8 @@ _NEAR_RATING = 0.3
 _RISK_LEVEL = {"critical": 2, "danger": 1, "none": 0}
 
 Arrow = Literal["↑", "↓", "→", ""]
+# Where a week has no norm to say which way is good: fewer of these is better.
+_LOWER_IS_BETTER = frozenset({"CANCELLATIONS", "CASE_ITEM_RATIO", "RETURNS"})
 
 
 @dataclass(frozen=True)
@@ -278,7 +280,8 @@ class ReportView:
 
     @property
     def gold_met(self) -> int:
-        return sum(1 for c in self.gold.conditions if c.met)
+        """Conditions known to be met: an unknown one (no aspect ratings) is not counted."""
+        return sum(1 for c in self.gold.conditions if c.met and c.value is not None)
 
     def trend(self, indicator: str) -> Arrow:
         """The week's value against the week before: up, down or level; empty if unknown."""
@@ -294,6 +297,17 @@ class ReportView:
         if now < before - step:
             return "↓"
         return "→"
+
+    def trend_meaning(self, indicator: str) -> Literal["better", "worse", ""]:
+        """Which way the trend goes for the seller: for cancellations up is worse."""
+        arrow = self.trend(indicator)
+        if arrow not in ("↑", "↓"):
+            return ""
+        condition = self.report.indicators[Indicator(indicator)].condition
+        lower_is_better = (
+            condition == "<=" if condition is not None else indicator in _LOWER_IS_BETTER
+        )
+        return "better" if (arrow == "↓") == lower_is_better else "worse"
 
     @property
     def tip(self) -> str:

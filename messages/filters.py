@@ -73,6 +73,8 @@ def filters(lang: Language) -> dict[str, Callable[..., str]]:
         "gap": partial(_gap, lang),
         "num_vs": partial(_num_vs, lang),
         "cap": lambda text: text[:1].upper() + text[1:],
+        # A moment with its zone, so nobody has to guess whose clock it is.
+        "moment": lambda t: t.strftime("%Y-%m-%d %H:%M %Z"),
     }
 
 

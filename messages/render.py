@@ -64,6 +64,13 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "exempt_list": ("exemptions",),
     "digest_time_set": ("day", "hour"),
     "slow_down": ("per_minute",),
+    "exempt_confirm": ("exemption", "token"),
+    "exempt_removed": ("record",),
+    "confirm_button": (),
+    # A command's argument that cannot be read: ``problem`` names which (see the template).
+    "bad_argument": ("problem",),
+    # Several sellers at a glance: one line each, riskiest first (entries as the digest's).
+    "overview": ("command", "entries"),
 }
 KINDS: frozenset[str] = frozenset(REQUIRED)
 
@@ -99,7 +106,15 @@ def _check(kind: str, data: Mapping[str, Any]) -> None:
 
 def _digest_entries(entries: Sequence[Mapping[str, Any]], team: bool) -> list[dict[str, Any]]:
     pairs = [
-        (e["seller"].name, {"seller": e["seller"], "r": ReportView(e["report"], e.get("previous"))})
+        (
+            e["seller"].name,
+            {
+                "seller": e["seller"],
+                "r": ReportView(e["report"], e.get("previous")),
+                # Weeks after the report's that should have figures by now (optional).
+                "missing": list(e.get("missing") or []),
+            },
+        )
         for e in entries
     ]
     if team:
@@ -121,6 +136,10 @@ def context(kind: str, data: Mapping[str, Any]) -> dict[str, Any]:
     if isinstance(report, WeekReport):
         view = ReportView(report)
         ctx.update(r=view, t=view.track, plan_norms=_plan_norms(view))
+    if kind == "bad_argument":
+        ctx.setdefault("indicators", [i.value for i in Indicator])
+    if kind == "overview":
+        ctx["entries"] = _digest_entries(data["entries"], True)
     if kind == "digest":
         entries = _digest_entries(data["entries"], bool(data["team"]))
         ctx["entries"] = entries

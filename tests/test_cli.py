@@ -34,7 +34,16 @@ def test_seller_add_and_list(env: Path, capsys: pytest.CaptureFixture[str]) -> N
     assert main(["seller", "add", "shop-1", "--name", "Again"]) == 2
     assert "exists already" in capsys.readouterr().err
     assert main(["seller", "list"]) == 0
-    assert capsys.readouterr().out == "shop-1\tShop One\tnl\tuploads\n"
+    assert (
+        capsys.readouterr().out == "id\tname\tlanguage\tdata from\nshop-1\tShop One\tnl\tuploads\n"
+    )
+    assert main(["seller", "list", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == {
+        "id": "shop-1",
+        "name": "Shop One",
+        "language": "nl",
+        "source": "uploads",
+    }
 
 
 def test_import_then_check_json(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -101,25 +110,49 @@ def test_check_of_a_future_week_is_refused(env: Path, capsys: pytest.CaptureFixt
 
 
 def test_exemptions_are_listed(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert (
-        main(
-            [
-                "exempt",
-                "add",
-                "--week",
-                "2026-W46",
-                "--indicator",
-                "fulfilment",
-                "--reason",
-                "PostNL strike",
-            ]
-        )
-        == 0
-    )
+    add = ["exempt", "add", "--week", "2026-W46", "--indicator", "fulfilment"]
+    assert main([*add, "--reason", "PostNL strike", "--yes"]) == 0
+    assert capsys.readouterr().out.startswith("exempted #1 2026-W46: FULFILMENT; all sellers")
     assert main(["exempt", "list"]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "id\tweek\tindicators\tsellers\treason\tby\tat",
+        "1\t2026-W46\tFULFILMENT\tall\tPostNL strike\toperator\t2026-11-19T10:00+01:00",
+    ]
+    assert main(["exempt", "list", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == {
+        "id": 1,
+        "week": "2026-W46",
+        "indicators": ["FULFILMENT"],
+        "sellers": [],
+        "reason": "PostNL strike",
+        "actor": "operator",
+        "created_at": "2026-11-19T10:00+01:00",
+    }
+
+
+def test_a_broad_or_misspelt_exemption_is_refused(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    add = ["exempt", "add", "--week", "2026-W46", "--reason", "staking"]
+    with pytest.raises(SystemExit) as exited:
+        main([*add, "--indicator", "FULFILLMENT", "--yes"])
+    assert exited.value.code == 2
+    assert "unknown indicator 'FULFILLMENT' (did you mean FULFILMENT?)" in capsys.readouterr().err
+    assert main(add) == 2
+    err = capsys.readouterr().err
+    assert "covers every seller and every norm of 2026-W46" in err and "--yes" in err
+    assert main(["exempt", "list"]) == 0
+    assert capsys.readouterr().out == "no exemptions\n"
+
+
+def test_an_exemption_is_removed_by_its_id(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["exempt", "add", "--week", "2026-W46", "--reason", "outage", "--yes"]) == 0
+    assert main(["exempt", "remove", "1"]) == 0
     assert capsys.readouterr().out.splitlines()[-1] == (
-        "2026-W46: FULFILMENT; all sellers; PostNL strike"
+        "removed #1 2026-W46: all indicators; all sellers; outage"
     )
+    assert main(["exempt", "remove", "1"]) == 2
+    assert "no exemption #1" in capsys.readouterr().err
 
 
 def test_a_malformed_setting_stops_start_up_with_one_line(
@@ -171,8 +204,20 @@ def test_check_deliver_and_the_audit_of_what_was_sent(
     assert delivered.rstrip().endswith("sent 1 message(s); 0 waiting; 0 undeliverable")
     assert main(["sent", "--seller", "snel-speelgoed", "--week", "2026-W46"]) == 0
     audit = capsys.readouterr().out
-    assert audit.startswith("--- #1 snel-speelgoed 2026-W46 alerts [suspension] -> console:local:")
-    assert "2026-11-19 10:00 · template alerts · policy verbetertraject-24w" in audit
+    header, first = audit.splitlines()[:2]
+    assert header == "what was sent (#id seller week kind -> destination · when, Europe/Amsterdam)"
+    assert first.startswith("--- #1 snel-speelgoed 2026-W46 alerts [suspension] -> console:local:")
+    assert "2026-11-19 10:00 CET · template alerts · policy verbetertraject-24w" in audit
+    assert main(["sent", "--json"]) == 0
+    [line] = capsys.readouterr().out.splitlines()
+    record = json.loads(line)
+    assert (record["kind"], record["sections"], record["state"]) == (
+        "alerts",
+        ["suspension"],
+        "sent",
+    )
+    assert record["sent_at"] == "2026-11-19T10:00+01:00"
+    assert "Winkel tijdelijk gesloten" in record["text"]
     assert "Winkel tijdelijk gesloten" in audit
 
 
@@ -193,3 +238,121 @@ def test_refused_and_dry_runs_change_nothing(
         assert conn.execute("SELECT COUNT(*) FROM outbox").fetchone() == (0,)
     finally:
         conn.close()
+
+
+def normwacht(env: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """The installed console script as an operator runs it, in ``env``'s folder."""
+    script = str(Path(sys.executable).with_name("normwacht"))
+    return subprocess.run([script, *args], cwd=env, capture_output=True, text=True, check=False)
+
+
+def test_version_and_every_help_has_an_example_and_the_exit_codes(env: Path) -> None:
+    import argparse
+
+    from bot.cli import build_parser
+
+    done = normwacht(env, "--version")
+    assert done.returncode == 0 and done.stdout.startswith("normwacht ")
+
+    def commands(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
+        found = [parser]
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for child in action.choices.values():
+                    found += commands(child)
+        return found
+
+    every = commands(build_parser())
+    assert len(every) > 15
+    for parser in every:
+        text = parser.format_help()
+        assert "example: normwacht" in text and "exit codes: 0 done" in text, parser.prog
+        for action in parser._actions:
+            if not isinstance(action, argparse._SubParsersAction):
+                assert action.help, f"{parser.prog} {action.dest} has no help"
+
+
+def test_output_into_a_closed_pipe_ends_quietly(env: Path) -> None:
+    import os
+
+    from bot.sample import sample_path
+
+    imported = normwacht(env, "import", str(sample_path("indicators.csv")), "--create-sellers")
+    assert imported.returncode == 0
+    script = str(Path(sys.executable).with_name("normwacht"))
+    for command in (["check", "--week", "2026-W46", "--json"], ["sent"], ["seller", "list"]):
+        # The reader is gone before the first line: as with `| head -1` on long output.
+        read_end, write_end = os.pipe()
+        os.close(read_end)
+        try:
+            done = subprocess.run(
+                [script, *command], cwd=env, stdout=write_end, stderr=subprocess.PIPE, check=False
+            )
+        finally:
+            os.close(write_end)
+        assert (done.returncode, done.stderr) == (0, b""), command
+
+
+def test_a_bad_clock_or_database_setting_is_named(
+    env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("NORMWACHT_NOW", "yesterday")
+    assert main(["seller", "list"]) == 2
+    assert capsys.readouterr().err.startswith("normwacht: NORMWACHT_NOW: not a date and time")
+    monkeypatch.delenv("NORMWACHT_NOW")
+    monkeypatch.setenv("NORMWACHT_DB", "/proc/x.sqlite3")  # not even root may create it
+    assert main(["seller", "list"]) == 2
+    assert capsys.readouterr().err.startswith(
+        "normwacht: NORMWACHT_DB: cannot open /proc/x.sqlite3: "
+    )
+
+
+def test_the_clock_can_be_pinned_in_dotenv(
+    env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("NORMWACHT_NOW")
+    write(env / ".env", "NORMWACHT_NOW=2026-11-19T10:00+01:00\n")
+    assert main(["check", "--week", "2026-W47"]) == 0  # week 47 has begun on that day
+    write(env / ".env", "NORMWACHT_NOW=2026-11-12T10:00+01:00\n")
+    assert main(["check", "--week", "2026-W47"]) == 2
+    assert "has not started yet" in capsys.readouterr().err
+
+
+def test_poll_and_reopen_refuse_what_cannot_be_done(
+    env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot.secrets import new_key
+
+    monkeypatch.setenv("NORMWACHT_SECRET_KEY", new_key())
+    assert main(["seller", "add", "shop-1", "--name", "Shop One"]) == 0
+    capsys.readouterr()
+    assert main(["poll", "--week", "2026-W46", "--seller", "shop-1"]) == 2
+    assert capsys.readouterr().err.startswith("normwacht: no bol.com credentials for shop-1")
+    assert main(["seller", "reopen", "shop-1"]) == 2
+    assert capsys.readouterr().err == (
+        "normwacht: seller 'shop-1' has no closed track to reopen (its track: none)\n"
+    )
+
+
+def test_an_outside_service_that_does_not_answer_is_named(env: Path) -> None:
+    import os
+    import socket
+
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    script = str(Path(sys.executable).with_name("normwacht"))
+    done = subprocess.run(
+        [script, "run"],
+        cwd=env,
+        env={**os.environ, "TELEGRAM_BOT_TOKEN": "123:abc", "TELEGRAM_API_URL": url},
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert done.returncode == 1
+    assert f"normwacht: failed: Telegram (TELEGRAM_API_URL={url}) did not answer" in done.stderr
+    assert "123:abc" not in done.stderr

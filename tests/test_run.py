@@ -143,7 +143,7 @@ def test_make_run_answers_on_the_console_with_the_sample(tmp_path: Path) -> None
     env["NORMWACHT_NOW"] = NOW.isoformat()
     done = subprocess.run(
         [sys.executable, "-m", "bot", "run"],
-        input="/score\n/goldlabel\n/status\n",
+        input="/score\n/score snel speelgoed\n/goldlabel\n/status\n",
         capture_output=True,
         text=True,
         cwd=tmp_path,
@@ -153,11 +153,13 @@ def test_make_run_answers_on_the_console_with_the_sample(tmp_path: Path) -> None
     )
     assert done.returncode == 0, done.stderr
     out = done.stdout
-    # The week's alerts first, then the three answers, in Dutch with real numbers.
+    # The week's alerts first, then the answers, in Dutch with real numbers: the five
+    # shops at a glance, one in full by its name.
     assert "Winkel tijdelijk gesloten · Snel Speelgoed" in out
+    assert "📊 Prestatiescores · 5 verkopers" in out
     assert "Prestatiescores · Snel Speelgoed" in out and "92,98%" in out
     assert "Gouden label · Zonnig Wonen" in out
-    assert "Status · Snel Speelgoed" in out and "stap 5 van 7" in out
+    assert "🧭 Status · 5 verkopers" in out and "stap 5 van 7" in out
     assert (tmp_path / "data" / "normwacht.sqlite3").exists()
 
 

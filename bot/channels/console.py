@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import sys
 import threading
 from pathlib import Path
 from typing import Any, TextIO, cast
 
-from bot.service import ChatContext, Reply, Service
+from bot.service import PLAN_DONE, ChatContext, Reply, Service
 from bot.store import Chat
 from messages import Language, render
 
@@ -49,6 +50,20 @@ class ConsoleChat:
         self.out = out or sys.stdout
         self.inp = inp or sys.stdin
         self.image_dir = image_dir
+
+    def save_chart(self, subject: str, image: bytes) -> Path:
+        """Each chart its own file (an earlier one is never overwritten), by its full path
+        so it can be opened from anywhere."""
+        self.image_dir.mkdir(parents=True, exist_ok=True)
+        for number in itertools.count(1):
+            path = (self.image_dir / f"history-{subject}-{number}.png").resolve()
+            try:
+                with path.open("xb") as file:  # "x": never two charts in one file
+                    file.write(image)
+            except FileExistsError:
+                continue
+            return path
+        raise AssertionError("unreachable")
 
     async def refresh(self) -> None:
         fresh = await self.service.store.chats.get(self.chat.id)
@@ -102,8 +117,10 @@ class ConsoleChat:
             await self.show(reply)
 
     async def show(self, reply: Reply) -> None:
-        if reply.choices and reply.command:
-            # No buttons here: answer for each seller the chat follows.
+        fan_out = reply.kind == "choose_seller" and reply.command != PLAN_DONE
+        if reply.choices and reply.command and fan_out:
+            # No buttons here: answer for each seller the chat follows. (A confirmation is
+            # never pressed for the operator: its text says what to type.)
             for seller in reply.choices:
                 for answer in await self.service.handle(
                     self.context(), f"/{reply.command} {seller.id}"
@@ -113,11 +130,8 @@ class ConsoleChat:
         lang = cast(Language, self.chat.language)
         text = render(reply.kind, reply.data, fmt="text", lang=lang).text
         if reply.image is not None:
-            self.image_dir.mkdir(parents=True, exist_ok=True)
             subject = reply.data.get("seller")
-            name = f"history-{getattr(subject, 'id', 'chart')}.png"
-            path = self.image_dir / name
-            path.write_bytes(reply.image)
+            path = self.save_chart(str(getattr(subject, "id", "chart")), reply.image)
             text = f"{text.rstrip()}\n[{path}]"
         self.out.write(text.rstrip() + "\n\n")
         self.out.flush()

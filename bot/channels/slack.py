@@ -64,7 +64,9 @@ NOT_IN_SLACK = frozenset({"connect"})  # asks for a secret in the chat: not in a
 # Where the bot cannot post, the one who asked still gets the answer (ephemeral).
 ANSWER_PRIVATELY = frozenset({"not_in_channel", "channel_not_found", "is_archived"})
 # Answers to the operator commands (link codes, exemptions): only for the operator's eyes.
-OPERATOR_REPLIES = frozenset({"link_code", "exempt_ok", "exempt_list"})
+OPERATOR_REPLIES = frozenset(
+    {"link_code", "exempt_ok", "exempt_list", "exempt_confirm", "exempt_removed"}
+)
 ADMIN_CACHE_S = 60.0
 SHUTDOWN_GRACE_S = 5.0
 

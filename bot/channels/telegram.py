@@ -57,7 +57,7 @@ from bot.channels.telegram_sender import (
 from bot.config import Config
 from bot.health import Health
 from bot.http import HttpServer
-from bot.service import COMMANDS, MAX_UPLOAD_BYTES, ChatContext, Reply, Service
+from bot.service import ADMIN_COMMANDS, COMMANDS, MAX_UPLOAD_BYTES, ChatContext, Reply, Service
 from bot.store import Chat
 from messages import Language, render, split_telegram
 
@@ -403,7 +403,8 @@ class TelegramChannel:
         data = query.data or ""
         command = data[1:].split(maxsplit=1)[0] if data.startswith("/") else ""
         ctx = await self._context(update)
-        if ctx is None or command not in COMMANDS:
+        # Operator buttons (an exemption's confirmation) too: the service checks who pressed.
+        if ctx is None or (command not in COMMANDS and command not in ADMIN_COMMANDS):
             return
         replies = await self.service.handle(ctx, data)
         language = await self._language_after(ctx, replies)

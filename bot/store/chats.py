@@ -96,6 +96,13 @@ class Chats:
             (chat_id, seller_id, stamp(now), by),
         )
 
+    async def first_linked(self) -> dict[int, datetime]:
+        """When each chat began following a seller (its earliest link still in place)."""
+        rows = await self.db.fetchall(
+            "SELECT chat_id, MIN(linked_at) AS first FROM chat_sellers GROUP BY chat_id"
+        )
+        return {r["chat_id"]: parse_stamp(r["first"]) for r in rows}
+
     async def unlink(self, chat_id: int, seller_id: str) -> bool:
         async with (
             self.db.transaction() as conn,

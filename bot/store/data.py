@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date, datetime
+from typing import Any
 
 from bot.store.db import Database
-from bot.store.records import stamp
+from bot.store.records import ExemptionRecord, parse_stamp, stamp
 from norms import (
     ASPECTS,
     Exemption,
@@ -160,33 +161,46 @@ class WeeklyData:
         )
         return IsoWeek(row["year"], row["week"]) if row else None
 
-    async def add_exemption(self, exemption: Exemption, now: datetime) -> int:
+    async def add_exemption(self, exemption: Exemption, actor: str, now: datetime) -> int:
+        """Store an exemption; returns its id."""
         return await self.db.execute(
-            "INSERT INTO exemptions (year, week, reason, indicators, sellers, created_at) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO exemptions (year, week, reason, indicators, sellers, actor, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
             (
                 exemption.week.year,
                 exemption.week.week,
                 exemption.reason,
                 ",".join(sorted(i.value for i in exemption.indicators)),
                 ",".join(sorted(exemption.sellers)),
+                actor,
                 stamp(now),
             ),
         )
 
     async def exemptions(self) -> list[Exemption]:
+        return [record.exemption for record in await self.exemption_records()]
+
+    async def exemption_records(self) -> list[ExemptionRecord]:
+        """Every exemption with its id, who declared it and when, by week."""
         rows = await self.db.fetchall(
-            "SELECT year, week, reason, indicators, sellers FROM exemptions ORDER BY year, week, id"
+            "SELECT id, year, week, reason, indicators, sellers, actor, created_at "
+            "FROM exemptions ORDER BY year, week, id"
         )
-        return [
-            Exemption(
-                week=IsoWeek(r["year"], r["week"]),
-                reason=r["reason"],
-                indicators=frozenset(Indicator(i) for i in r["indicators"].split(",") if i),
-                sellers=frozenset(s for s in r["sellers"].split(",") if s),
-            )
-            for r in rows
-        ]
+        return [_exemption_record(r) for r in rows]
+
+    async def remove_exemption(self, exemption_id: int) -> ExemptionRecord | None:
+        """Delete an exemption; returns what was removed, None when there is no such id."""
+        async with self.db.transaction() as conn:
+            async with conn.execute(
+                "SELECT id, year, week, reason, indicators, sellers, actor, created_at "
+                "FROM exemptions WHERE id = ?",
+                (exemption_id,),
+            ) as cur:
+                row = await cur.fetchone()
+            if row is None:
+                return None
+            await conn.execute("DELETE FROM exemptions WHERE id = ?", (exemption_id,))
+        return _exemption_record(row)
 
     async def add_plan_event(
         self, seller_id: str, on: date, status: str, actor: str, now: datetime
@@ -202,6 +216,20 @@ class WeeklyData:
             "INSERT INTO reopens (seller_id, on_date, actor, created_at) VALUES (?, ?, ?, ?)",
             (seller_id, on.isoformat(), actor, stamp(now)),
         )
+
+
+def _exemption_record(r: Any) -> ExemptionRecord:
+    return ExemptionRecord(
+        id=r["id"],
+        exemption=Exemption(
+            week=IsoWeek(r["year"], r["week"]),
+            reason=r["reason"],
+            indicators=frozenset(Indicator(i) for i in r["indicators"].split(",") if i),
+            sellers=frozenset(s for s in r["sellers"].split(",") if s),
+        ),
+        actor=r["actor"],
+        created_at=parse_stamp(r["created_at"]),
+    )
 
 
 def _seller_filter(ids: list[str] | None) -> tuple[str, list[str]]:

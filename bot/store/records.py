@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from norms import Exemption
+
 
 def stamp(moment: datetime) -> str:
     """A UTC ISO-8601 text that sorts in time order."""
@@ -38,3 +40,13 @@ class Chat:
     digest_hour: int
     active: bool
     inactive_reason: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ExemptionRecord:
+    """A stored exemption: its id (to remove it by), who declared it and when."""
+
+    id: int
+    exemption: Exemption
+    actor: str
+    created_at: datetime

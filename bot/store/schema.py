@@ -160,4 +160,8 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX link_attempts_by_chat ON link_attempts(chat_id, at)
     """,
+    # 4: who declared an exemption (a chat's admin, or the command line's operator).
+    """
+    ALTER TABLE exemptions ADD COLUMN actor TEXT NOT NULL DEFAULT ''
+    """,
 )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -70,7 +70,8 @@ def test_plan_reminders_every_two_days_after_the_suspension_check_day() -> None:
 @pytest.fixture
 async def schedule(sample_store: Store, config: Config, clock: FixedClock) -> WeeklySchedule:
     chat = await sample_store.chats.get_or_create("telegram", "77", language="nl", now=clock())
-    await sample_store.chats.link(chat.id, "snel-speelgoed", "test", clock())
+    # Linked weeks ago: every digest moment of the tests lies after it.
+    await sample_store.chats.link(chat.id, "snel-speelgoed", "test", clock() - timedelta(days=28))
     return WeeklySchedule(Service(sample_store, config, clock))
 
 
@@ -154,3 +155,20 @@ async def test_a_poll_that_failed_is_tried_again_for_those_sellers_until_done(
     await schedule.poll()
     week = IsoWeek(2026, 46)
     assert calls == [(week, None), (week, ["kado-kelder"])]
+
+
+async def test_a_chat_linked_mid_week_gets_its_first_digest_at_its_moment(
+    schedule: WeeklySchedule, sample_store: Store, clock: FixedClock
+) -> None:
+    await schedule.digests()  # the chat linked weeks ago has had this week's digest
+    before = await kinds(sample_store)
+    chat = await sample_store.chats.get_or_create("telegram", "78", language="nl", now=clock())
+    await sample_store.chats.link(chat.id, "zonnig-wonen", "test", clock())  # Thursday
+    assert await schedule.digests() == 0
+    clock.advance(days=3)  # Sunday: still not
+    assert await schedule.digests() == 0
+    clock.now = datetime(2026, 11, 23, 7, 0, tzinfo=UTC)  # Monday 08:00 in Amsterdam
+    assert await schedule.digests() == 2
+    assert (await kinds(sample_store))[len(before) :] == [
+        "digest 2026-W46"
+    ] * 2  # the newest figures

@@ -36,8 +36,10 @@ async def test_an_unlinked_chat_is_asked_who_it_is(service: Service) -> None:
 async def test_linking_by_one_time_code(service: Service, clock: FixedClock) -> None:
     code = await service.store.chats.create_link_code("zonnig-wonen", clock())
     talk = await chat_of(service)
-    [ok] = await talk.push(f"/start {code}")
+    [ok, status] = await talk.push(f"/start {code}")
     assert ok.kind == "link_ok" and ok.data["seller"].id == "zonnig-wonen"
+    # Linked mid-week: where the seller stands now comes with the confirmation.
+    assert status.kind == "status" and str(status.data["report"].week) == "2026-W46"
     late = await service.store.chats.create_link_code("zonnig-wonen", clock() - timedelta(days=8))
     # A stranger hears the same for a used, an unknown and an expired code.
     other = await chat_of(service, address="502")
@@ -186,7 +188,7 @@ async def test_an_admin_makes_link_codes_and_exemptions_in_chat(service: Service
     [code] = await admin.push("/linkcode snel-speelgoed")
     assert code.kind == "link_code" and code.data["days"] == 7
     seller_chat = await chat_of(service, address="901")
-    [linked] = await seller_chat.push(f"/start {code.data['passcode']}")
+    [linked, _] = await seller_chat.push(f"/start {code.data['passcode']}")
     assert linked.kind == "link_ok" and linked.data["seller"].id == "snel-speelgoed"
 
     [ok] = await admin.push("/exempt 2026-W46 fulfilment seller:snel-speelgoed PostNL staking")
@@ -199,8 +201,14 @@ async def test_an_admin_makes_link_codes_and_exemptions_in_chat(service: Service
     [status] = await seller_chat.push("/status")
     assert status.data["report"].track.step == 4
     [listing] = await admin.push("/exempt")
-    assert listing.kind == "exempt_list" and listing.data["exemptions"] == [exemption]
-    assert [r.kind for r in await admin.push("/exempt 2026-W99 x")] == ["help"]
+    assert listing.kind == "exempt_list"
+    [record] = listing.data["exemptions"]
+    assert record.exemption == exemption and record.actor == "telegram:1001"
+    assert record.created_at.isoformat() == "2026-11-19T10:00:00+01:00"
+    assert (await admin.push("/exempt 2026-W99 x"))[0].data == {
+        "problem": "week",
+        "given": "2026-W99",
+    }
 
 
 async def test_a_chat_chooses_when_its_digest_comes(service: Service) -> None:
@@ -209,7 +217,10 @@ async def test_a_chat_chooses_when_its_digest_comes(service: Service) -> None:
     chat = await service.store.chats.get(talk.chat.id)
     assert chat is not None and (chat.digest_day, chat.digest_hour) == (5, 17)
     assert (await talk.push("/digest Mon 08:00"))[0].data == {"day": 1, "hour": 8}
-    assert [r.kind for r in await talk.push("/digest someday 25")] == ["help"]
+    assert (await talk.push("/digest someday 25"))[0].data == {
+        "problem": "digest_time",
+        "given": "someday 25",
+    }
     [digest] = await talk.push("/digest")
     assert digest.kind == "digest" and digest.data["team"] is False
 
@@ -243,3 +254,212 @@ async def test_a_number_is_no_seller_except_as_the_weeks_of_history(service: Ser
     assert (await talk.push("/plan done 123"))[0].data == {"query": "123"}
     [history] = await talk.push("/history 6")
     assert history.kind == "history" and history.data["weeks"] == 6
+
+
+async def admin_chat(service: Service, address: str = "900") -> Conversation:
+    talk = await chat_of(service, address=address)
+    talk.admin = True
+    return talk
+
+
+async def test_a_misspelt_indicator_is_refused_with_the_nearest_name(service: Service) -> None:
+    admin = await admin_chat(service)
+    [reply] = await admin.push("/exempt 2026-W46 FULFILLMENT staking")
+    assert (reply.kind, reply.data) == (
+        "bad_argument",
+        {"problem": "unknown_indicator", "given": "FULFILLMENT", "suggestion": "FULFILMENT"},
+    )
+    assert await service.store.data.exemptions() == []
+    assert "FULFILLMENT? Bedoel je FULFILMENT?" in await admin.text(
+        "/exempt 2026-W46 FULFILLMENT staking"
+    )
+    await admin.push("/language en")
+    assert "FULFILLMENT? Did you mean FULFILMENT?" in await admin.text(
+        "/exempt 2026-W46 FULFILLMENT strike"
+    )
+    # Words of the reason are not taken for indicators.
+    [asked] = await admin.push("/exempt 2026-W46 fulfilment PostNL staking")
+    assert asked.kind == "exempt_confirm" and asked.data["exemption"].reason == "PostNL staking"
+
+
+async def test_an_exemption_for_everyone_waits_for_its_confirmation(
+    service: Service, clock: FixedClock
+) -> None:
+    admin = await admin_chat(service)
+    seller_chat = await chat_of(service, "snel-speelgoed", address="901")
+    [asked] = await admin.push("/exempt 2026-W46 Storing bij bol.com")
+    assert asked.kind == "exempt_confirm" and asked.command == "exempt confirm"
+    [button] = asked.choices
+    assert button.id == asked.data["token"] and button.name == "✅ Ja, vastleggen"
+    assert await service.store.data.exemptions() == []
+    text = await admin.text("/exempt 2026-W46 Storing bij bol.com")
+    assert "alle normen van alle verkopers in week 46 van 2026" in text
+    # Another admin cannot press this admin's button, and a wrong token confirms nothing.
+    token = (await service.store.chats.conversation(admin.chat.id) or ("", {}))[1]["token"]
+    admin.user_id = "1002"
+    assert (await admin.push(f"/exempt confirm {token}"))[0].data == {
+        "problem": "nothing_to_confirm"
+    }
+    admin.user_id = "1001"
+    assert (await admin.push("/exempt confirm nope"))[0].kind == "bad_argument"
+    [ok] = await admin.push(f"/exempt confirm {token}")
+    assert ok.kind == "exempt_ok" and ok.data["exemption"].indicators == frozenset()
+    [status] = await seller_chat.push("/status")
+    assert status.data["report"].track.step == 4
+    # Pressed twice: nothing more is recorded.
+    assert (await admin.push(f"/exempt confirm {token}"))[0].kind == "bad_argument"
+    assert len(await service.store.data.exemptions()) == 1
+
+
+async def test_an_unconfirmed_exemption_expires_and_another_command_cancels_it(
+    service: Service, clock: FixedClock
+) -> None:
+    admin = await admin_chat(service)
+    [asked] = await admin.push("/exempt 2026-W46 seller:snel-speelgoed staking")
+    clock.advance(minutes=11)
+    assert (await admin.push(f"/exempt confirm {asked.data['token']}"))[0].kind == "bad_argument"
+    [asked] = await admin.push("/exempt 2026-W46 FULFILMENT staking")
+    await admin.push("/sellers")
+    assert (await admin.push(f"/exempt confirm {asked.data['token']}"))[0].kind == "bad_argument"
+    assert await service.store.data.exemptions() == []
+
+
+async def test_an_exemption_is_removed_and_the_week_counts_again(service: Service) -> None:
+    admin = await admin_chat(service)
+    seller_chat = await chat_of(service, "snel-speelgoed", address="901")
+    await admin.push("/exempt 2026-W46 fulfilment seller:snel-speelgoed PostNL staking")
+    assert (await seller_chat.push("/status"))[0].data["report"].track.step == 4
+    [record] = await service.store.data.exemption_records()
+    [removed] = await admin.push(f"/exempt remove {record.id}")
+    assert removed.kind == "exempt_removed" and removed.data["record"].id == record.id
+    assert await service.store.data.exemptions() == []
+    # Week 46 counts again: the suspension is back.
+    assert (await seller_chat.push("/status"))[0].data["report"].track.step == 5
+    assert (await admin.push(f"/exempt remove {record.id}"))[0].data == {
+        "problem": "exempt_not_found",
+        "given": str(record.id),
+    }
+    assert (await admin.push("/exempt remove"))[0].data == {"problem": "exempt_id", "given": ""}
+    assert "Er is geen uitzondering #" in await admin.text(f"/exempt remove {record.id}")
+
+
+@pytest.mark.parametrize(
+    ("command", "problem", "nl", "en"),
+    [
+        ("/language fr", "language", "Die taal ken ik niet", "I don't know that language"),
+        ("/digest zondag 25", "digest_time", "is geen dag en uur", "is not a day and hour"),
+        ("/exempt 2026-46 staking", "week", "is geen week", "is not a week"),
+        ("/exempt 2026-W46", "reason_missing", "Geef een reden op", "Give a reason"),
+        ("/exempt 2026-W52 staking", "week_future", "nog niet begonnen", "has not started"),
+        ("/linkcode", "linkcode_seller", "Voor welke verkoper?", "For which seller?"),
+        ("/history snel-speelgoed 0", "history_weeks", "kan ik niet tekenen", "cannot draw"),
+        ("/history snel-speelgoed 9999", "history_weeks", "Kies van 2 tot 520", "from 2 to 520"),
+    ],
+)
+async def test_a_malformed_argument_gets_its_own_answer(
+    service: Service, command: str, problem: str, nl: str, en: str
+) -> None:
+    admin = await admin_chat(service)
+    [reply] = await admin.push(command)
+    assert reply.kind == "bad_argument" and reply.data["problem"] == problem
+    assert nl in await admin.text(command)
+    await admin.push("/language en")
+    assert en in await admin.text(command)
+    assert await service.store.data.exemptions() == []
+
+
+async def test_history_draws_what_is_stored_and_says_so(service: Service) -> None:
+    talk = await chat_of(service, "snel-speelgoed")
+    [reply] = await talk.push("/history 26")
+    assert reply.data["weeks"] == 26 and reply.data["asked"] == 26
+    [everything] = await talk.push("/history 500")
+    stored = everything.data["weeks"]
+    assert 26 < stored < 500 and everything.image is not None
+    assert f"Je vroeg om 500 weken; er zijn er {stored} opgeslagen" in await talk.text(
+        "/history 500"
+    )
+
+
+async def test_a_seller_is_found_by_name_in_any_case_by_prefix_and_without_accents(
+    service: Service, clock: FixedClock
+) -> None:
+    admin = await admin_chat(service)
+    for query in ("Snel Speelgoed", "snel speelgoed", "SNEL", "snel-speel", "Snél Spéelgoed"):
+        [reply] = await admin.push(f"/score {query}")
+        assert (reply.kind, reply.data["seller"].id) == ("score", "snel-speelgoed"), query
+    [chart] = await admin.push("/history Snel Speelgoed 6")
+    assert (chart.kind, chart.data["weeks"]) == ("history", 6)
+    await service.store.sellers.add("snel-tuin", "Snel Tuin", "nl", clock())
+    [ask] = await admin.push("/status snel")
+    assert ask.kind == "choose_seller" and [s.id for s in ask.choices] == [
+        "snel-speelgoed",
+        "snel-tuin",
+    ]
+    assert "Voor welke verkoper?" in await admin.text("/status snel")
+    [ghost] = await admin.push("/score Snel Koffie")
+    assert ghost.data == {"query": "Snel Koffie"}
+
+
+async def test_plan_done_in_a_team_chat_marks_only_the_seller_that_owes_a_plan(
+    service: Service,
+) -> None:
+    team = await chat_of(service, "zonnig-wonen", "snel-speelgoed", "boekenhoek")
+    # The confirmation names the seller it marked.
+    assert "verbeterplan voor Snel Speelgoed is ingediend" in await team.text("/plan done")
+    [done] = team.replies[-1:]
+    assert (done.kind, done.data["seller"].id) == ("plan_done", "snel-speelgoed")
+    [status] = await team.push("/status snel-speelgoed")
+    assert status.data["report"].track.plan == "submitted"
+    # Nobody owes one any more: asked which, never marked for all.
+    [ask] = await team.push("/plan done")
+    assert ask.kind == "choose_seller" and ask.command == "plan done"
+    assert ask.data["command"] == "plan done" and len(ask.choices) == 3
+
+
+async def test_old_figures_say_which_weeks_are_missing(service: Service, clock: FixedClock) -> None:
+    # 1 December is in week 49: the newest figures are of week 46.
+    clock.now = clock.now.replace(month=12, day=1)
+    talk = await chat_of(service, "zonnig-wonen")
+    [score] = await talk.push("/score")
+    assert [str(w) for w in score.data["missing"]] == ["2026-W47", "2026-W48"]
+    for command in ("/score", "/status", "/goldlabel", "/digest"):
+        text = await talk.text(command)
+        assert "De cijfers van weken 47 t/m 48 van 2026 ontbreken nog. Dit is week 46" in text
+        assert "/connect" in text
+    await talk.push("/language en")
+    assert "The figures of weeks 47 to 48 of 2026 are still missing. This is week 46" in (
+        await talk.text("/status")
+    )
+    # On 19 November week 46 is the last complete week: nothing is missing, nothing said.
+    clock.now = clock.now.replace(month=11, day=19)
+    [current] = await talk.push("/score")
+    assert current.data["missing"] == []
+    assert "missing" not in await talk.text("/status")
+
+
+async def test_an_overview_in_a_chat_with_several_sellers_is_one_line_each(
+    service: Service,
+) -> None:
+    team = await chat_of(service, "zonnig-wonen", "snel-speelgoed", "boekenhoek", "kado-kelder")
+    for command in ("score", "status"):
+        [overview] = await team.push(f"/{command}")
+        assert overview.kind == "overview" and overview.command == command
+        assert [s.id for s in overview.choices] == [
+            "boekenhoek",
+            "kado-kelder",
+            "snel-speelgoed",
+            "zonnig-wonen",
+        ]
+    lines = (await team.text("/status")).splitlines()
+    assert lines[0] == "🧭 Status · 4 verkopers"
+    sellers = [line for line in lines if line and line[0] in "🟢🔴⚪"]
+    assert len(sellers) == 4 and len(lines) <= 8
+    # The riskiest first: the suspended shop.
+    assert sellers[0] == (
+        "🔴 Snel Speelgoed: 🔒 stap 5 van 7: tijdelijk gesloten, verbeterplan indienen"
+        " · week 46 onder de norm"
+    )
+    await team.push("/language en")
+    assert "🔴 Snel Speelgoed: 🔒 step 5 of 7: closed temporarily" in await team.text("/score")
+    # A named seller still gets the whole answer.
+    assert (await team.push("/score snel"))[0].kind == "score"

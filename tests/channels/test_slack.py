@@ -530,6 +530,32 @@ async def test_an_operator_sees_other_sellers_only_privately(
     assert slack.posted_messages(TEAM) == [own]
 
 
+async def test_an_exemption_for_everyone_is_confirmed_with_a_button(
+    channel: SlackChannel, slack: FakeSlack, responses: RespondSink, clock: FixedClock
+) -> None:
+    assert await slash(channel, slack, "exempt 2026-W46 Storing bij bol.com", user=ADMIN) == []
+    [question] = responses.bodies
+    assert question["response_type"] == "ephemeral" and "alle verkopers" in question["text"]
+    assert await channel.store.data.exemptions() == []
+    [confirm] = buttons(question)
+    [label] = [
+        e["text"]["text"]
+        for b in question["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+    ]
+    assert label == "✅ Ja, vastleggen" and confirm["value"].startswith("exempt confirm ")
+    message = {"type": "message", "ts": "1.000002", "text": question["text"]}
+    pressed = {k: confirm[k] for k in ("action_id", "value")}
+    await click(channel, slack, message, pressed, user=MEMBER)  # not an admin: refused
+    assert await channel.store.data.exemptions() == []
+    await click(channel, slack, message, pressed, user=ADMIN)
+    answer = responses.bodies[-1]
+    assert answer["response_type"] == "ephemeral" and "Uitzondering vastgelegd" in answer["text"]
+    [exemption] = await channel.store.data.exemptions()
+    assert exemption.reason == "Storing bij bol.com"
+
+
 async def test_several_sellers_ask_which_with_buttons(
     channel: SlackChannel, slack: FakeSlack, clock: FixedClock
 ) -> None:

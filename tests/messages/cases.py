@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from bot.store.records import ExemptionRecord
 from messages import SellerRef
 from norms import Exemption, Indicator, IsoWeek
 from tests.messages.stories import STORIES, WEEK
@@ -14,6 +17,7 @@ REPORT_KINDS = ("alerts", "plan_reminder", "score", "goldlabel", "status", "plan
 
 SHOP = SellerRef("shop-1", "Koffie & Co")
 OTHER = SellerRef("shop-2", "Jan's Klusshop")
+DECLARED = datetime(2026, 11, 18, 14, 5, tzinfo=ZoneInfo("Europe/Amsterdam"))
 STRIKE = Exemption(
     WEEK,
     "Landelijke staking bij PostNL",
@@ -44,6 +48,9 @@ def team_digest() -> dict[str, Any]:
     return {"entries": entries, "team": True}
 
 
+# Figures two weeks older than the last complete week.
+STALE = [WEEK.shift(1), WEEK.shift(2)]
+
 OTHER_CASES: dict[str, tuple[str, Mapping[str, Any]]] = {
     "correction__withdrawn": (
         "correction",
@@ -71,6 +78,7 @@ OTHER_CASES: dict[str, tuple[str, Mapping[str, Any]]] = {
     "digest__team": ("digest", team_digest()),
     "digest__empty": ("digest", {"entries": [], "team": True}),
     "history__default": ("history", {"seller": SHOP, "weeks": 12}),
+    "history__fewer_stored": ("history", {"seller": SHOP, "weeks": 30, "asked": 500}),
     "help__user": ("help", {"admin": False}),
     "help__admin": ("help", {"admin": True}),
     "sellers__two": ("sellers", {"sellers": [SHOP, OTHER]}),
@@ -140,7 +148,66 @@ OTHER_CASES: dict[str, tuple[str, Mapping[str, Any]]] = {
         "exempt_ok",
         {"exemption": Exemption(WEEK, "Storing bij bol.com")},
     ),
-    "exempt_list__two": ("exempt_list", {"exemptions": [STRIKE, Exemption(WEEK, "Storing")]}),
+    "exempt_list__two": (
+        "exempt_list",
+        {
+            "exemptions": [
+                ExemptionRecord(3, STRIKE, "telegram:1001", DECLARED),
+                ExemptionRecord(4, Exemption(WEEK, "Storing"), "", DECLARED),
+            ]
+        },
+    ),
+    "exempt_confirm__everything": (
+        "exempt_confirm",
+        {"exemption": Exemption(WEEK, "Storing bij bol.com"), "token": "5e1f09ab"},
+    ),
+    "exempt_confirm__all_sellers": (
+        "exempt_confirm",
+        {"exemption": Exemption(WEEK, "Staking", frozenset({Indicator.FULFILMENT})), "token": "x"},
+    ),
+    "exempt_removed__default": (
+        "exempt_removed",
+        {"record": ExemptionRecord(3, STRIKE, "operator", DECLARED)},
+    ),
+    "confirm_button__default": ("confirm_button", {}),
+    **{
+        f"{kind}__stale": (kind, {**report_data(kind, "warning2"), "missing": STALE})
+        for kind in ("score", "status", "goldlabel")
+    },
+    "overview__team": (
+        "overview",
+        {
+            "command": "status",
+            "entries": [
+                {"seller": s.seller, "report": s.report(), "missing": STALE[:1] if n == 2 else []}
+                for n, s in enumerate(STORIES.values())
+            ],
+        },
+    ),
+    "digest__stale": (
+        "digest",
+        {
+            "entries": [{**report_data("digest", "warning2")["entries"][0], "missing": STALE}],
+            "team": False,
+        },
+    ),
+    **{
+        f"bad_argument__{case}": ("bad_argument", {"problem": case.split("__")[0], **data})
+        for case, data in (
+            ("language", {"given": "fr"}),
+            ("digest_time", {"given": "zondag 25"}),
+            ("week", {"given": "2026-46"}),
+            ("week_future", {"given": "2026-W52"}),
+            ("reason_missing", {"given": "2026-W46"}),
+            ("unknown_indicator", {"given": "FULFILLMENT", "suggestion": "FULFILMENT"}),
+            ("unknown_indicator__far", {"given": "LEVER_TIJD", "suggestion": None}),
+            ("linkcode_seller", {}),
+            ("history_weeks", {"given": "0", "low": 2, "high": 520}),
+            ("exempt_id", {"given": "x"}),
+            ("exempt_not_found", {"given": "7"}),
+            ("nothing_to_confirm", {}),
+        )
+    },
     "exempt_list__none": ("exempt_list", {"exemptions": []}),
     "digest_time_set__friday": ("digest_time_set", {"day": 5, "hour": 7}),
     "slow_down__default": ("slow_down", {"per_minute": 20}),
