@@ -157,6 +157,7 @@ async def start_channels(
     await start_listener(http, config)
     stack.push_async_callback(http.stop)
     for name, channel, is_outage in channels:
+        health.watch(name, where=_where(name, config))
         link = Reconnector(name, health, channel.start, channel.probe, is_outage)
         stack.push_async_callback(channel.stop)
         await link.start()
@@ -230,3 +231,10 @@ async def delivery_senders(config: Config) -> AsyncIterator[dict[str, Sender]]:
 
             senders["slack"] = await stack.enter_async_context(slack_sender(config))
         yield senders
+
+
+def _where(platform: str, config: Config) -> str:
+    """The platform as the operator configured it: ``Telegram (TELEGRAM_API_URL=...)``."""
+    if platform == "telegram":
+        return f"Telegram (TELEGRAM_API_URL={config.telegram_api_url})"
+    return f"Slack (SLACK_API_URL={config.slack_api_url})"

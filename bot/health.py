@@ -32,11 +32,15 @@ class Health:
         self._checks: dict[str, Callable[[], bool]] = {}
         self._changed: dict[str, asyncio.Event] = {}
         self._on_up: list[Callable[[str], None]] = []
+        self._where: dict[str, str] = {}
 
-    def watch(self, name: str) -> None:
-        """Track platform ``name``; it counts as up until something says otherwise."""
+    def watch(self, name: str, where: str | None = None) -> None:
+        """Track platform ``name``; it counts as up until something says otherwise.
+        ``where`` names it as the operator configured it, for the outage's log line."""
         self._down_since.setdefault(name, None)
         self._changed.setdefault(name, asyncio.Event())
+        if where is not None:
+            self._where[name] = where
 
     def check(self, name: str, alive: Callable[[], bool]) -> None:
         """Report part ``name`` as up while ``alive()`` is true."""
@@ -68,7 +72,12 @@ class Health:
         if self._down_since[name] is not None:
             return
         self._down_since[name] = self.clock()
-        log.warning("%s: unreachable (%s); serving the rest and retrying", name, reason)
+        log.warning(
+            "%s: unreachable: %s did not answer (%s); serving the rest and retrying",
+            name,
+            self._where.get(name, name),
+            reason,
+        )
         self._changed[name].set()
 
     async def wait_down(self, name: str) -> None:

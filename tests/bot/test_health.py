@@ -22,6 +22,7 @@ def test_states_and_one_log_line_per_outage(
     health.on_up(back.append)
     caplog.set_level(logging.INFO, logger="normwacht")
 
+    health.watch("telegram", where="Telegram (TELEGRAM_API_URL=http://127.0.0.1:9)")
     for _ in range(3):
         health.down("telegram", "ConnectError")
     clock.advance(minutes=5)
@@ -31,7 +32,8 @@ def test_states_and_one_log_line_per_outage(
     assert health.is_up("telegram") and health.is_up("console")  # never watched: up
     lines = [r.getMessage() for r in caplog.records]
     assert lines == [
-        "telegram: unreachable (ConnectError); serving the rest and retrying",
+        "telegram: unreachable: Telegram (TELEGRAM_API_URL=http://127.0.0.1:9) did not answer"
+        " (ConnectError); serving the rest and retrying",
         f"telegram: reachable again (down since {NOW.isoformat(timespec='seconds')})",
     ]
     assert back == ["telegram"]
