@@ -14,7 +14,7 @@ from typing import Any
 
 from bot.clock import Clock, clock_from_env
 from bot.config import Config, ConfigError, load_config
-from bot.store import SellerExists, Store
+from bot.store import DatabaseBusy, SellerExists, Store
 from norms import INDICATORS, Exemption, Indicator, IsoWeek, WeekReport
 
 EXIT_OK, EXIT_FAILURE, EXIT_REJECTED = 0, 1, 2
@@ -161,7 +161,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         _check_week_started(args, config, clock)
         code = asyncio.run(_dispatch(args, config, clock))
-    except Rejected as exc:
+    except (Rejected, DatabaseBusy) as exc:
+        # Busy: nothing was changed by the write that could not begin; try again later.
         print(f"normwacht: {exc}", file=sys.stderr)
         return EXIT_REJECTED
     except KeyboardInterrupt:
@@ -187,11 +188,18 @@ async def _dispatch(args: argparse.Namespace, config: Config, clock: Clock) -> i
     handler: Handler = args.handler
     if not getattr(args, "needs_store", True):
         return await handler(args, Context(config, None, clock))  # type: ignore[arg-type]
-    store = await Store.open(config.db_path)
+    store = await Store.open(config.db_path, busy_wait_s=config.busy_wait_s)
     try:
         return await handler(args, Context(config, store, clock))
     finally:
         await store.close()
+
+
+async def _complete_owed(ctx: Context) -> int:
+    """Do the work this command's change obliges (and any a killed process left)."""
+    from bot.owed import complete_owed_work
+
+    return await complete_owed_work(ctx.store, ctx.config, now=ctx.now())
 
 
 # --- sellers ---------------------------------------------------------------------------
@@ -210,6 +218,7 @@ async def cmd_seller_add(args: argparse.Namespace, ctx: Context) -> int:
     except SellerExists as exc:
         raise Rejected(f"seller {seller_id!r} exists already") from exc
     print(f"added seller {seller_id} ({args.name.strip()})")
+    await _complete_owed(ctx)
     return EXIT_OK
 
 
@@ -262,6 +271,7 @@ async def cmd_seller_reopen(args: argparse.Namespace, ctx: Context) -> int:
     await _known_seller(ctx, args.id)
     await ctx.store.data.add_reopen(args.id, ctx.today(), "operator", ctx.now())
     print(f"reopened {args.id}: the next failing week starts a new track")
+    await _complete_owed(ctx)
     return EXIT_OK
 
 
@@ -269,6 +279,7 @@ async def cmd_plan(args: argparse.Namespace, ctx: Context) -> int:
     await _known_seller(ctx, args.id)
     await ctx.store.data.add_plan_event(args.id, ctx.today(), args.status, "operator", ctx.now())
     print(f"improvement plan of {args.id}: {args.status}")
+    await _complete_owed(ctx)
     return EXIT_OK
 
 
@@ -306,9 +317,8 @@ async def cmd_import(args: argparse.Namespace, ctx: Context) -> int:
         )
         return EXIT_REJECTED
     progress.close()
-    from bot.weekly import recheck_after_import
-
-    rechecked = await recheck_after_import(ctx.store, ctx.config.policy, result, now=ctx.now())
+    # The import recorded the rechecks it obliges; a kill from here on leaves them owed.
+    rechecked = await _complete_owed(ctx)
     weeks = sorted({w for _, w in result.weeks})
     span = f"{weeks[0]}..{weeks[-1]}" if len(weeks) > 1 else (str(weeks[0]) if weeks else "-")
     print(
@@ -335,15 +345,7 @@ async def cmd_exempt_add(args: argparse.Namespace, ctx: Context) -> int:
     )
     await ctx.store.data.add_exemption(exemption, ctx.now())
     print(f"exempted {_describe(exemption)}")
-    from bot.weekly import recheck
-
-    planned = await recheck(
-        ctx.store,
-        ctx.config.policy,
-        exemption.week,
-        sorted(exemption.sellers) or None,
-        now=ctx.now(),
-    )
+    planned = await _complete_owed(ctx)
     if planned:
         print(f"weeks already checked were checked again: {planned} new message(s) planned")
     return EXIT_OK
@@ -365,7 +367,7 @@ async def cmd_exempt_list(args: argparse.Namespace, ctx: Context) -> int:
 
 
 async def cmd_check(args: argparse.Namespace, ctx: Context) -> int:
-    from bot.notify import admin_chats
+    from bot.owed import check_week
     from bot.weekly import run_check
 
     for seller_id in args.seller:
@@ -381,16 +383,25 @@ async def cmd_check(args: argparse.Namespace, ctx: Context) -> int:
         verdict = "FAILING" if report.failing_week else ("no data" if not report.has_data else "ok")
         print(f"{report.seller_id}\t{report.week}\t{verdict}\ttrack {state}\talerts: {alerts}")
 
-    outcome = await run_check(
-        ctx.store,
-        ctx.config.policy,
-        args.week,
-        now=ctx.now(),
-        seller_ids=args.seller or None,
-        dry_run=args.dry_run,
-        admin_chats=None if args.dry_run else await admin_chats(ctx.store, ctx.config, ctx.now()),
-        on_report=show,
-    )
+    if args.dry_run:
+        outcome = await run_check(
+            ctx.store,
+            ctx.config.policy,
+            args.week,
+            now=ctx.now(),
+            seller_ids=args.seller or None,
+            dry_run=True,
+            on_report=show,
+        )
+    else:
+        outcome = await check_week(
+            ctx.store,
+            ctx.config,
+            args.week,
+            now=ctx.now(),
+            seller_ids=args.seller or None,
+            on_report=show,
+        )
     if args.json:
         return EXIT_OK
     if outcome.missing:

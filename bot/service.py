@@ -161,9 +161,7 @@ class Service:
                     {"file": filename, "issues": listed, "more": exc.total - len(listed)},
                 )
             ]
-        from bot.weekly import recheck_after_import
-
-        await recheck_after_import(self.store, self.config.policy, result, now=now)
+        await self.complete_owed_work(now)
         named = {s.id: s for s in await self.store.sellers.some(sorted(result.sellers))}
         return [
             Reply(
@@ -184,6 +182,12 @@ class Service:
         )
 
     # --- helpers -----------------------------------------------------------------------
+
+    async def complete_owed_work(self, now: datetime) -> int:
+        """Do the rechecks a change just recorded as owed (and any left from a crash)."""
+        from bot.owed import complete_owed_work
+
+        return await complete_owed_work(self.store, self.config, now=now)
 
     def _today(self, now: datetime) -> Any:
         return now.astimezone(self.config.timezone).date()
@@ -328,6 +332,7 @@ class Service:
             await self.store.data.add_plan_event(
                 seller.id, self._today(now), "submitted", ctx.actor, now
             )
+            await self.complete_owed_work(now)
         return [Reply("plan_done", {"seller": ref})]
 
     async def _cmd_history(self, ctx: ChatContext, args: list[str]) -> list[Reply]:
@@ -430,12 +435,8 @@ class Service:
             return [Reply("help", {"admin": True})]
         exemption = Exemption(week, reason, frozenset(indicators), frozenset(sellers))
         await self.store.data.add_exemption(exemption, self.clock())
-        from bot.weekly import recheck
-
         # Tracks are recomputed now: a warning that no longer holds is corrected at once.
-        await recheck(
-            self.store, self.config.policy, week, sorted(sellers) or None, now=self.clock()
-        )
+        await self.complete_owed_work(self.clock())
         return [Reply("exempt_ok", {"exemption": exemption})]
 
     def _still_open(self, ctx: ChatContext, data: dict[str, Any]) -> bool:

@@ -234,6 +234,14 @@ async def recheck_after_import(
     earliest: dict[str, IsoWeek] = {}
     for seller_id, week in result.weeks:
         earliest[seller_id] = min(week, earliest.get(seller_id, week))
+    return await recheck_sellers(store, policy, earliest, now=now)
+
+
+async def recheck_sellers(
+    store: Store, policy: Policy, earliest: dict[str, IsoWeek], *, now: datetime
+) -> int:
+    """Check again, for each seller, every checked week from its own ``earliest`` week on
+    (sellers with the same earliest week together)."""
     by_week: dict[IsoWeek, list[str]] = {}
     for seller_id, week in sorted(earliest.items()):
         by_week.setdefault(week, []).append(seller_id)

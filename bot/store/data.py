@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from datetime import date, datetime
 
 from bot.store.db import Database
+from bot.store.owed import RECHECK, owe_in
 from bot.store.records import stamp
 from norms import (
     ASPECTS,
@@ -161,18 +162,25 @@ class WeeklyData:
         return IsoWeek(row["year"], row["week"]) if row else None
 
     async def add_exemption(self, exemption: Exemption, now: datetime) -> int:
-        return await self.db.execute(
-            "INSERT INTO exemptions (year, week, reason, indicators, sellers, created_at) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            (
-                exemption.week.year,
-                exemption.week.week,
-                exemption.reason,
-                ",".join(sorted(i.value for i in exemption.indicators)),
-                ",".join(sorted(exemption.sellers)),
-                stamp(now),
-            ),
-        )
+        """Store the exemption and, in the same transaction, the recheck it obliges."""
+        async with self.db.transaction() as conn:
+            async with conn.execute(
+                "INSERT INTO exemptions (year, week, reason, indicators, sellers, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    exemption.week.year,
+                    exemption.week.week,
+                    exemption.reason,
+                    ",".join(sorted(i.value for i in exemption.indicators)),
+                    ",".join(sorted(exemption.sellers)),
+                    stamp(now),
+                ),
+            ) as cur:
+                exemption_id = cur.lastrowid or 0
+            await owe_in(
+                conn, RECHECK, exemption.week, sorted(exemption.sellers) or None, "exemption", now
+            )
+        return exemption_id
 
     async def exemptions(self) -> list[Exemption]:
         rows = await self.db.fetchall(
@@ -191,17 +199,23 @@ class WeeklyData:
     async def add_plan_event(
         self, seller_id: str, on: date, status: str, actor: str, now: datetime
     ) -> None:
-        await self.db.execute(
-            "INSERT INTO plan_events (seller_id, on_date, status, actor, created_at) "
-            "VALUES (?, ?, ?, ?, ?)",
-            (seller_id, on.isoformat(), status, actor, stamp(now)),
-        )
+        """Store the plan status and the recheck it obliges, in one transaction."""
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "INSERT INTO plan_events (seller_id, on_date, status, actor, created_at) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (seller_id, on.isoformat(), status, actor, stamp(now)),
+            )
+            await owe_in(conn, RECHECK, IsoWeek.of(on), [seller_id], "plan", now)
 
     async def add_reopen(self, seller_id: str, on: date, actor: str, now: datetime) -> None:
-        await self.db.execute(
-            "INSERT INTO reopens (seller_id, on_date, actor, created_at) VALUES (?, ?, ?, ?)",
-            (seller_id, on.isoformat(), actor, stamp(now)),
-        )
+        """Store the reopen and the recheck it obliges, in one transaction."""
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "INSERT INTO reopens (seller_id, on_date, actor, created_at) VALUES (?, ?, ?, ?)",
+                (seller_id, on.isoformat(), actor, stamp(now)),
+            )
+            await owe_in(conn, RECHECK, IsoWeek.of(on), [seller_id], "reopen", now)
 
 
 def _seller_filter(ids: list[str] | None) -> tuple[str, list[str]]:
