@@ -66,7 +66,9 @@ async def prepare(tmp_path: Path) -> Path:
     try:
         for s in range(SELLERS):
             await store.sellers.add(f"shop-{s}", f"Shop {s}", "nl", NOW)
-            chat = await store.chats.get_or_create("telegram", str(5000 + s), language="nl", now=NOW)
+            chat = await store.chats.get_or_create(
+                "telegram", str(5000 + s), language="nl", now=NOW
+            )
             await store.chats.link(chat.id, f"shop-{s}", "test", NOW)
         base = tmp_path / "base.csv"
         write_weeks(base, base_rows())
@@ -234,7 +236,9 @@ async def test_check_killed_after_any_commit_plans_what_a_clean_run_plans(
     conn.execute("DELETE FROM outbox WHERE week = '2026-W46'")
     conn.execute("DELETE FROM sent_sections WHERE week = '2026-W46'")
     conn.execute("DELETE FROM job_runs WHERE run_key = '2026-W46'")
-    conn.execute("UPDATE measurements SET numerator = 80 WHERE week = 46 AND indicator = 'FULFILMENT'")
+    conn.execute(
+        "UPDATE measurements SET numerator = 80 WHERE week = 46 AND indicator = 'FULFILMENT'"
+    )
     conn.commit()
     conn.close()
     before = len(outbox(base))
