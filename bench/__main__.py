@@ -5,7 +5,14 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ("import_check", "import_checks", "delivery", "telegram_score", "bol_poll")
+BENCHMARKS = (
+    "import_check",
+    "import_checks",
+    "delivery",
+    "telegram_score",
+    "bol_poll",
+    "write_wait",
+)
 
 
 def main() -> None:
