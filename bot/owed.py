@@ -4,7 +4,8 @@ Whoever made a change does its work right after (the CLI command, the chat uploa
 poll); ``normwacht run`` does, on start and then every ``OWED_POLL_S``, whatever a
 killed process left behind. One process at a time works (``Store.owed_lock``); a
 change's rows are deleted only after its last planning transaction, so a crash midway
-leaves the change to be done again, and the outbox's dedup keys keep that from planning
+leaves the change to be done again (a recheck from the first week not yet done: each
+week's progress is recorded), and the outbox's dedup keys keep that from planning
 anything twice.
 """
 
@@ -21,7 +22,7 @@ from bot.config import Config
 from bot.notify import admin_chats
 from bot.store import Owed, Store
 from bot.store.owed import CHECK
-from bot.weekly import CheckOutcome, recheck, recheck_sellers, run_check
+from bot.weekly import CheckOutcome, recheck_sellers, run_check
 from norms import IsoWeek, WeekReport
 
 log = logging.getLogger(__name__)
@@ -73,9 +74,9 @@ async def _complete(store: Store, config: Config, now: datetime) -> int:
 
 
 async def _do(store: Store, config: Config, rows: list[Owed], now: datetime) -> int:
-    everyone = any(r.seller_id is None for r in rows)
-    sellers = sorted({r.seller_id for r in rows if r.seller_id is not None})
     if rows[0].task == CHECK:
+        everyone = any(r.seller_id is None for r in rows)
+        sellers = sorted({r.seller_id for r in rows if r.seller_id is not None})
         outcome = await run_check(
             store,
             config.policy,
@@ -85,13 +86,14 @@ async def _do(store: Store, config: Config, rows: list[Owed], now: datetime) -> 
             admin_chats=await admin_chats(store, config, now),
         )
         return outcome.planned
-    if everyone:
-        return await recheck(store, config.policy, min(r.week for r in rows), None, now=now)
-    earliest: dict[str, IsoWeek] = {}
+    earliest: dict[str | None, IsoWeek] = {}
     for r in rows:
-        assert r.seller_id is not None
         earliest[r.seller_id] = min(r.week, earliest.get(r.seller_id, r.week))
-    return await recheck_sellers(store, config.policy, earliest, now=now)
+
+    async def week_done(week: IsoWeek) -> None:
+        await store.owed.advance(rows[0].change, week.shift(1))
+
+    return await recheck_sellers(store, config.policy, earliest, now=now, week_done=week_done)
 
 
 async def run_owed_worker(

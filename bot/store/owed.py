@@ -108,6 +108,13 @@ class OwedWork:
     async def any(self) -> bool:
         return await self.db.fetchone("SELECT 1 FROM owed_work LIMIT 1") is not None
 
+    async def advance(self, change: int, week: IsoWeek) -> None:
+        """The change's rechecks are done up to the week before ``week``."""
+        await self.db.execute(
+            "UPDATE owed_work SET week = ? WHERE change = ? AND week < ?",
+            (str(week), change, str(week)),
+        )
+
     async def clear(self, change: int) -> None:
         """The change's work is done."""
         await self.db.execute("DELETE FROM owed_work WHERE change = ?", (change,))

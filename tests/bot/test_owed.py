@@ -12,6 +12,7 @@ from bot.config import Config
 from bot.importer import ImportFile, ImportRejected, import_files
 from bot.owed import check_week, complete_owed_work, run_owed_worker
 from bot.store import Owed, Store
+from bot.weekly import recheck_sellers
 from norms import Exemption, IsoWeek
 from tests.conftest import FixedClock
 
@@ -135,3 +136,32 @@ async def test_the_run_worker_does_what_a_killed_process_left(
         await worker
     kinds = [r.kind for r in await sample_store.outbox.history("snel-speelgoed", "2026-W45")]
     assert "correction" in kinds
+
+
+async def test_a_recheck_records_its_progress_week_by_week(
+    sample_store: Store, config: Config, clock: FixedClock
+) -> None:
+    await linked(sample_store, clock, "snel-speelgoed")
+    await check_week(sample_store, config, W45, now=clock())
+    await check_week(sample_store, config, W46, now=clock())
+    change = await sample_store.owed.owe("recheck", W45, ["snel-speelgoed"], "exemption", clock())
+    seen: list[IsoWeek] = []
+
+    async def crash_after_the_first(week: IsoWeek) -> None:
+        await sample_store.owed.advance(change, week.shift(1))
+        seen.append(week)
+        raise RuntimeError("killed")
+
+    with pytest.raises(RuntimeError):
+        await recheck_sellers(
+            sample_store,
+            config.policy,
+            {"snel-speelgoed": W45},
+            now=clock(),
+            week_done=crash_after_the_first,
+        )
+    assert seen == [W45]
+    # The next process starts at week 46, not again at 45.
+    assert owed_as_text(await sample_store.owed.pending()) == [
+        [("recheck", "snel-speelgoed", "2026-W46", "exemption")]
+    ]

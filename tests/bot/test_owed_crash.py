@@ -138,6 +138,14 @@ def outbox(db: Path) -> list[tuple[object, ...]]:
     return [*rows, *sections]
 
 
+def owed_weeks(db: Path) -> set[str]:
+    conn = sqlite3.connect(db)
+    try:
+        return {r[0] for r in conn.execute("SELECT week FROM owed_work")}
+    finally:
+        conn.close()
+
+
 def owed_rows(db: Path) -> int:
     conn = sqlite3.connect(db)
     try:
@@ -158,10 +166,10 @@ async def recover_in_process(tmp_path: Path, db: Path) -> None:
 
 async def crash_at_every_commit(
     tmp_path: Path, base: Path, args: tuple[str, ...], name: str
-) -> tuple[list[tuple[object, ...]], list[int]]:
+) -> tuple[list[tuple[object, ...]], list[int], list[set[str]]]:
     """Kill the command after its 1st, 2nd, ... commit, recover each crash by the next
     process, and compare with a clean run; returns the clean outbox and, per kill point,
-    how many outbox rows the killed process had left."""
+    how many outbox rows the killed process had left and the weeks its owed work was at."""
     clean = copy_db(base, tmp_path / f"{name}-clean.sqlite3")
     code, err = await normwacht(tmp_path, clean, *args)
     assert code == 0, err
@@ -169,6 +177,7 @@ async def crash_at_every_commit(
     assert owed_rows(clean) == 0
     kills = 0
     left: list[int] = []
+    owed_at: list[set[str]] = []
     while True:
         db = copy_db(base, tmp_path / f"{name}-{kills + 1}.sqlite3")
         code, err = await normwacht(
@@ -180,6 +189,7 @@ async def crash_at_every_commit(
         assert code == -9, err
         kills += 1
         left.append(len(outbox(db)))
+        owed_at.append(owed_weeks(db))
         # Alternate the ways a next process picks the work up.
         if kills == 1:
             code, err = await normwacht(tmp_path, db, "run")
@@ -191,7 +201,7 @@ async def crash_at_every_commit(
             await recover_in_process(tmp_path, db)
         assert owed_rows(db) == 0, f"work still owed after a crash at commit {kills}"
         assert outbox(db) == expected, f"crash at commit {kills}: another outbox"
-    return expected, left
+    return expected, left, owed_at
 
 
 async def test_import_killed_after_any_commit_plans_what_a_clean_run_plans(
@@ -199,7 +209,7 @@ async def test_import_killed_after_any_commit_plans_what_a_clean_run_plans(
 ) -> None:
     base = await prepare(tmp_path)
     before = len(outbox(base))
-    expected, left = await crash_at_every_commit(
+    expected, left, owed_at = await crash_at_every_commit(
         tmp_path, base, ("import", str(tmp_path / "corr.csv")), "import"
     )
     # The correction tells something new (warnings for 40, 42, 44, corrected steps after).
@@ -208,6 +218,9 @@ async def test_import_killed_after_any_commit_plans_what_a_clean_run_plans(
     # it: every one of those states was completed.
     assert left[0] == before
     assert len(set(left)) >= 3
+    # Each week's progress was recorded: a later crash resumes after the weeks done.
+    assert owed_at[0] == {"2026-W40"}
+    assert {"2026-W44", "2026-W45"} <= set().union(*owed_at)
 
 
 async def test_exemption_killed_after_any_commit_plans_what_a_clean_run_plans(
@@ -215,7 +228,7 @@ async def test_exemption_killed_after_any_commit_plans_what_a_clean_run_plans(
 ) -> None:
     base = await prepare(tmp_path)
     before = outbox(base)
-    expected, left = await crash_at_every_commit(
+    expected, left, owed_at = await crash_at_every_commit(
         tmp_path,
         base,
         ("exempt", "add", "--week", "2026-W41", "--reason", "carrier strike"),
@@ -225,6 +238,8 @@ async def test_exemption_killed_after_any_commit_plans_what_a_clean_run_plans(
     assert any(row[4] == "correction" for row in expected if row not in before)
     assert left[0] == len(before)
     assert len(set(left)) >= 2
+    assert owed_at[0] == {"2026-W41"}
+    assert "2026-W46" in set().union(*owed_at)
 
 
 async def test_check_killed_after_any_commit_plans_what_a_clean_run_plans(
@@ -242,7 +257,7 @@ async def test_check_killed_after_any_commit_plans_what_a_clean_run_plans(
     conn.commit()
     conn.close()
     before = len(outbox(base))
-    expected, left = await crash_at_every_commit(
+    expected, left, _ = await crash_at_every_commit(
         tmp_path, base, ("check", "--week", "2026-W46"), "check"
     )
     assert any(row[3] == "2026-W46" for row in expected)
