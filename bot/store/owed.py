@@ -44,9 +44,7 @@ async def owe_in(
 ) -> int:
     """Record, inside the caller's transaction, that ``task`` is owed from ``week`` for
     ``seller_ids`` (None: all sellers); returns the change's number."""
-    async with conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM owed_work") as cur:
-        row = await cur.fetchone()
-    change = int(row[0]) if row else 1
+    change = await _next_change(conn)
     who: Iterable[str | None] = [None] if seller_ids is None else seller_ids
     await conn.executemany(
         "INSERT INTO owed_work (task, seller_id, week, reason, change, created_at) "
@@ -60,14 +58,20 @@ async def owe_rechecks_in(
     conn: aiosqlite.Connection, earliest: dict[str, IsoWeek], reason: str, now: datetime
 ) -> None:
     """Record a recheck per seller from its own earliest changed week, as one change."""
-    async with conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM owed_work") as cur:
-        row = await cur.fetchone()
-    change = int(row[0]) if row else 1
+    change = await _next_change(conn)
     await conn.executemany(
         "INSERT INTO owed_work (task, seller_id, week, reason, change, created_at) "
         "VALUES (?, ?, ?, ?, ?, ?)",
         [(RECHECK, s, str(w), reason, change, stamp(now)) for s, w in sorted(earliest.items())],
     )
+
+
+async def _next_change(conn: aiosqlite.Connection) -> int:
+    """The id the change's first row gets: unique among the rows still owed, and larger
+    than all of them, so changes are done in the order they were made."""
+    async with conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM owed_work") as cur:
+        row = await cur.fetchone()
+    return int(row[0]) if row else 1
 
 
 class OwedWork:
