@@ -252,6 +252,7 @@ async def cmd_seller_credentials(args: argparse.Namespace, ctx: Context) -> int:
         args.id, box.seal(args.client_id), box.seal(secret), ctx.now()
     )
     print(f"stored bol.com credentials for {args.id} (encrypted)")
+    await _complete_owed(ctx)
     return EXIT_OK
 
 
@@ -264,6 +265,7 @@ async def cmd_seller_link_code(args: argparse.Namespace, ctx: Context) -> int:
         f"to {args.id}.",
         file=sys.stderr,
     )
+    await _complete_owed(ctx)
     return EXIT_OK
 
 
@@ -453,6 +455,7 @@ async def cmd_chat(args: argparse.Namespace, ctx: Context) -> int:
     from bot.service import Service
 
     service = Service(ctx.store, ctx.config, ctx.clock)
+    await _complete_owed(ctx)
     if args.seller:
         await _known_seller(ctx, args.seller)
         chat = await service.chat_for(CONSOLE, f"{ADMIN_ADDRESS}:{args.seller}")
@@ -468,6 +471,8 @@ async def cmd_deliver(args: argparse.Namespace, ctx: Context) -> int:
     from bot.app import delivery_senders
     from bot.delivery import DeliveryWorker
 
+    # Messages a killed process still owed are planned first, and go out with the rest.
+    await _complete_owed(ctx)
     async with delivery_senders(ctx.config) as senders:
         worker = DeliveryWorker(ctx.store, senders, ctx.config, ctx.clock)
         recovered = await worker.start()
@@ -485,6 +490,8 @@ async def cmd_digest(args: argparse.Namespace, ctx: Context) -> int:
 
     for seller_id in args.seller:
         await _known_seller(ctx, seller_id)
+    # A recheck a killed process still owed comes before the digest that sums it up.
+    await _complete_owed(ctx)
     service = Service(ctx.store, ctx.config, ctx.clock)
     planned = await plan_digests(service, now=ctx.now(), seller_ids=args.seller or None)
     print(f"planned {planned} digest(s)")
