@@ -12,6 +12,7 @@ BENCHMARKS = (
     "telegram_score",
     "bol_poll",
     "write_wait",
+    "start_during_import",
 )
 
 
