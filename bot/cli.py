@@ -199,7 +199,16 @@ async def _complete_owed(ctx: Context) -> int:
     """Do the work this command's change obliges (and any a killed process left)."""
     from bot.owed import complete_owed_work
 
-    return await complete_owed_work(ctx.store, ctx.config, now=ctx.now())
+    try:
+        return await complete_owed_work(ctx.store, ctx.config, now=ctx.now())
+    except DatabaseBusy:
+        # The change itself is stored, and so is the work it owes: not a refusal.
+        print(
+            "normwacht: the database is busy: the rechecks are kept and done by the running "
+            "bot or the next command",
+            file=sys.stderr,
+        )
+        return 0
 
 
 # --- sellers ---------------------------------------------------------------------------

@@ -9,7 +9,10 @@ import sqlite3
 import sys
 from pathlib import Path
 
+import pytest
+
 from bot.store import Store
+from norms import Exemption, IsoWeek
 from tests.conftest import NOW
 from tests.store.test_busy import other_writer
 
@@ -98,3 +101,23 @@ async def test_past_the_bound_a_writer_exits_2_with_one_line_and_changes_nothing
     assert count(db, "measurements") == 0
     assert count(db, "sellers") == 1
     assert count(db, "owed_work") == 0
+
+
+async def test_a_change_already_stored_is_not_reported_as_refused_when_its_recheck_meets_a_lock(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot.cli import Context, _complete_owed
+    from tests.conftest import make_config
+
+    db = await prepared(tmp_path)
+    config = make_config(tmp_path, NORMWACHT_DB=str(db))
+    store = await Store.open(db, busy_wait_s=0.2)
+    try:
+        # An exemption is stored with the recheck it owes; then another process writes.
+        await store.data.add_exemption(Exemption(IsoWeek(2026, 46), "carrier strike"), NOW)
+        with other_writer(db):
+            assert await _complete_owed(Context(config, store, lambda: NOW)) == 0
+        assert "the rechecks are kept" in capsys.readouterr().err
+        assert len(await store.owed.pending()) == 1
+    finally:
+        await store.close()
