@@ -13,6 +13,8 @@ BENCHMARKS = (
     "flood",
     "bol_poll",
     "seller_names",
+    "write_wait",
+    "start_during_import",
 )
 
 

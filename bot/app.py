@@ -19,6 +19,7 @@ from bot.health import Health, Reconnector
 from bot.http import HttpServer
 from bot.logs import configure_logging
 from bot.notify import admin_chats
+from bot.owed import complete_owed_work, run_owed_worker
 from bot.sample import load_sample
 from bot.service import CredentialCheck, Service
 from bot.store import Store
@@ -104,13 +105,20 @@ async def run_bot(config: Config, clock: Clock, *, demo: bool = False) -> int:
             # A platform that is back gets its waiting messages at once.
             health.on_up(lambda _: worker.wakeup.set())
             await worker.start()
+            # What a killed process left owed (the recheck after an import) comes first.
+            await complete_owed_work(store, config, now=clock())
             if console_only:
                 await console_catch_up(store, config, clock)
                 await worker.run_once()
                 chat = await service.chat_for(CONSOLE, ADMIN_ADDRESS)
                 await ConsoleChat(service, chat, admin=True).serve(stop)
                 return 0
-            tasks = [asyncio.create_task(worker.run_forever(stop), name="delivery")]
+            tasks = [
+                asyncio.create_task(worker.run_forever(stop), name="delivery"),
+                asyncio.create_task(
+                    run_owed_worker(store, config, clock, stop, worker.wakeup.set), name="owed"
+                ),
+            ]
             stack.push_async_callback(_cancel, tasks)
             health.check("delivery", lambda: not tasks[0].done())
             scheduler = await start_scheduler(stack, service, worker, clock)

@@ -17,7 +17,7 @@ from typing import Any
 from bot.clock import Clock, clock_from_env
 from bot.config import Config, ConfigError, load_config, read_dotenv
 from bot.exempt_args import UnknownIndicator, parse_indicator
-from bot.store import SellerExists, Store
+from bot.store import DatabaseBusy, SellerExists, Store
 from norms import INDICATORS, Exemption, Indicator, IsoWeek, WeekReport
 
 EXIT_OK, EXIT_FAILURE, EXIT_REJECTED = 0, 1, 2
@@ -280,7 +280,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         _check_week_started(args, config, clock)
         code = asyncio.run(_dispatch(args, config, clock))
-    except Rejected as exc:
+    except (Rejected, DatabaseBusy) as exc:
+        # Busy: nothing was changed by the write that could not begin; try again later.
         print(f"normwacht: {exc}", file=sys.stderr)
         return EXIT_REJECTED
     except BrokenPipeError:
@@ -342,13 +343,29 @@ async def _dispatch(args: argparse.Namespace, config: Config, clock: Clock) -> i
         # Probed synchronously first: aiosqlite's worker thread outlives a failed connect.
         config.db_path.parent.mkdir(parents=True, exist_ok=True)
         sqlite3.connect(config.db_path).close()
-        store = await Store.open(config.db_path)
+        store = await Store.open(config.db_path, busy_wait_s=config.busy_wait_s)
     except (OSError, sqlite3.Error) as exc:
         raise Rejected(f"NORMWACHT_DB: cannot open {config.db_path}: {exc}") from exc
     try:
         return await handler(args, Context(config, store, clock))
     finally:
         await store.close()
+
+
+async def _complete_owed(ctx: Context) -> int:
+    """Do the work this command's change obliges (and any a killed process left)."""
+    from bot.owed import complete_owed_work
+
+    try:
+        return await complete_owed_work(ctx.store, ctx.config, now=ctx.now())
+    except DatabaseBusy:
+        # The change itself is stored, and so is the work it owes: not a refusal.
+        print(
+            "normwacht: the database is busy: the rechecks are kept and done by the running "
+            "bot or the next command",
+            file=sys.stderr,
+        )
+        return 0
 
 
 # --- sellers ---------------------------------------------------------------------------
@@ -367,6 +384,7 @@ async def cmd_seller_add(args: argparse.Namespace, ctx: Context) -> int:
     except SellerExists as exc:
         raise Rejected(f"seller {seller_id!r} exists already") from exc
     print(f"added seller {seller_id} ({args.name.strip()})")
+    await _complete_owed(ctx)
     return EXIT_OK
 
 
@@ -408,6 +426,7 @@ async def cmd_seller_credentials(args: argparse.Namespace, ctx: Context) -> int:
         args.id, box.seal(args.client_id), box.seal(secret), ctx.now()
     )
     print(f"stored bol.com credentials for {args.id} (encrypted)")
+    await _complete_owed(ctx)
     return EXIT_OK
 
 
@@ -420,6 +439,7 @@ async def cmd_seller_link_code(args: argparse.Namespace, ctx: Context) -> int:
         f"to {args.id}.",
         file=sys.stderr,
     )
+    await _complete_owed(ctx)
     return EXIT_OK
 
 
@@ -435,6 +455,7 @@ async def cmd_seller_reopen(args: argparse.Namespace, ctx: Context) -> int:
         raise Rejected(f"seller {args.id!r} has no closed track to reopen (its track: {state})")
     await ctx.store.data.add_reopen(args.id, ctx.today(), "operator", ctx.now())
     print(f"reopened {args.id}: the next failing week starts a new track")
+    await _complete_owed(ctx)
     return EXIT_OK
 
 
@@ -442,6 +463,7 @@ async def cmd_plan(args: argparse.Namespace, ctx: Context) -> int:
     await _known_seller(ctx, args.id)
     await ctx.store.data.add_plan_event(args.id, ctx.today(), args.status, "operator", ctx.now())
     print(f"improvement plan of {args.id}: {args.status}")
+    await _complete_owed(ctx)
     return EXIT_OK
 
 
@@ -479,9 +501,8 @@ async def cmd_import(args: argparse.Namespace, ctx: Context) -> int:
         )
         return EXIT_REJECTED
     progress.close()
-    from bot.weekly import recheck_after_import
-
-    rechecked = await recheck_after_import(ctx.store, ctx.config.policy, result, now=ctx.now())
+    # The import recorded the rechecks it obliges; a kill from here on leaves them owed.
+    rechecked = await _complete_owed(ctx)
     weeks = sorted({w for _, w in result.weeks})
     span = f"{weeks[0]}..{weeks[-1]}" if len(weeks) > 1 else (str(weeks[0]) if weeks else "-")
     print(
@@ -520,34 +541,18 @@ async def cmd_exempt_add(args: argparse.Namespace, ctx: Context) -> int:
         )
     exemption_id = await ctx.store.data.add_exemption(exemption, "operator", ctx.now())
     print(f"exempted #{exemption_id} {_describe(exemption)}")
-    from bot.weekly import recheck
-
-    planned = await recheck(
-        ctx.store,
-        ctx.config.policy,
-        exemption.week,
-        sorted(exemption.sellers) or None,
-        now=ctx.now(),
-    )
+    planned = await _complete_owed(ctx)
     if planned:
         print(f"weeks already checked were checked again: {planned} new message(s) planned")
     return EXIT_OK
 
 
 async def cmd_exempt_remove(args: argparse.Namespace, ctx: Context) -> int:
-    removed = await ctx.store.data.remove_exemption(args.exemption_id)
+    removed = await ctx.store.data.remove_exemption(args.exemption_id, ctx.now())
     if removed is None:
         raise Rejected(f"no exemption #{args.exemption_id} (see normwacht exempt list)")
     print(f"removed #{removed.id} {_describe(removed.exemption)}")
-    from bot.weekly import recheck
-
-    planned = await recheck(
-        ctx.store,
-        ctx.config.policy,
-        removed.exemption.week,
-        sorted(removed.exemption.sellers) or None,
-        now=ctx.now(),
-    )
+    planned = await _complete_owed(ctx)
     if planned:
         print(f"weeks already checked were checked again: {planned} new message(s) planned")
     return EXIT_OK
@@ -594,7 +599,7 @@ async def cmd_exempt_list(args: argparse.Namespace, ctx: Context) -> int:
 
 
 async def cmd_check(args: argparse.Namespace, ctx: Context) -> int:
-    from bot.notify import admin_chats
+    from bot.owed import check_week
     from bot.weekly import run_check
 
     for seller_id in args.seller:
@@ -610,16 +615,25 @@ async def cmd_check(args: argparse.Namespace, ctx: Context) -> int:
         verdict = "FAILING" if report.failing_week else ("no data" if not report.has_data else "ok")
         print(f"{report.seller_id}\t{report.week}\t{verdict}\ttrack {state}\talerts: {alerts}")
 
-    outcome = await run_check(
-        ctx.store,
-        ctx.config.policy,
-        args.week,
-        now=ctx.now(),
-        seller_ids=args.seller or None,
-        dry_run=args.dry_run,
-        admin_chats=None if args.dry_run else await admin_chats(ctx.store, ctx.config, ctx.now()),
-        on_report=show,
-    )
+    if args.dry_run:
+        outcome = await run_check(
+            ctx.store,
+            ctx.config.policy,
+            args.week,
+            now=ctx.now(),
+            seller_ids=args.seller or None,
+            dry_run=True,
+            on_report=show,
+        )
+    else:
+        outcome = await check_week(
+            ctx.store,
+            ctx.config,
+            args.week,
+            now=ctx.now(),
+            seller_ids=args.seller or None,
+            on_report=show,
+        )
     if args.json:
         return EXIT_OK
     if outcome.missing:
@@ -691,6 +705,7 @@ async def cmd_chat(args: argparse.Namespace, ctx: Context) -> int:
     from bot.service import Service
 
     service = Service(ctx.store, ctx.config, ctx.clock)
+    await _complete_owed(ctx)
     if args.seller:
         await _known_seller(ctx, args.seller)
         chat = await service.chat_for(CONSOLE, f"{ADMIN_ADDRESS}:{args.seller}")
@@ -706,6 +721,8 @@ async def cmd_deliver(args: argparse.Namespace, ctx: Context) -> int:
     from bot.app import delivery_senders
     from bot.delivery import DeliveryWorker
 
+    # Messages a killed process still owed are planned first, and go out with the rest.
+    await _complete_owed(ctx)
     async with delivery_senders(ctx.config) as senders:
         worker = DeliveryWorker(ctx.store, senders, ctx.config, ctx.clock)
         recovered = await worker.start()
@@ -723,6 +740,8 @@ async def cmd_digest(args: argparse.Namespace, ctx: Context) -> int:
 
     for seller_id in args.seller:
         await _known_seller(ctx, seller_id)
+    # A recheck a killed process still owed comes before the digest that sums it up.
+    await _complete_owed(ctx)
     service = Service(ctx.store, ctx.config, ctx.clock)
     planned = await plan_digests(service, now=ctx.now(), seller_ids=args.seller or None)
     print(f"planned {planned} digest(s)")

@@ -56,6 +56,8 @@ class Config:
     telegram_rate: float = 30.0
     slack_rate: float = 20.0
     chat_interval_s: float = 1.0
+    # How long a CLI command waits for another process's write lock before it gives up.
+    busy_wait_s: float = 60.0
 
     def is_admin(self, platform: str, user_id: str | None) -> bool:
         return user_id is not None and f"{platform}:{user_id}" in self.admins
@@ -135,6 +137,7 @@ def load_config(env: Mapping[str, str] | None = None, dotenv: Path | None = Path
         chat_interval_s=_rate(
             "NORMWACHT_CHAT_INTERVAL", required("NORMWACHT_CHAT_INTERVAL", "1"), allow_zero=True
         ),
+        busy_wait_s=_rate("NORMWACHT_BUSY_WAIT", required("NORMWACHT_BUSY_WAIT", "60")),
     )
 
 

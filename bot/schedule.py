@@ -17,10 +17,10 @@ from apscheduler.triggers.cron import CronTrigger
 
 from bot.compose import body_for
 from bot.digest import plan_digests
-from bot.notify import admin_chats
+from bot.owed import check_week
 from bot.service import Service
 from bot.store import PlannedMessage
-from bot.weekly import run_check, seller_ref
+from bot.weekly import seller_ref
 from norms import IsoWeek
 
 log = logging.getLogger(__name__)
@@ -116,13 +116,7 @@ class WeeklySchedule:
         """The weekly check (of the last complete week); returns messages planned."""
         now = self.clock()
         week = week or self.last_week()
-        outcome = await run_check(
-            self.store,
-            self.config.policy,
-            week,
-            now=now,
-            admin_chats=await admin_chats(self.store, self.config, now),
-        )
+        outcome = await check_week(self.store, self.config, week, now=now)
         log.info("checked %s: %d message(s) planned", week, outcome.planned)
         return outcome.planned
 

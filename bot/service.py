@@ -178,9 +178,7 @@ class Service:
                     {"file": filename, "issues": listed, "more": exc.total - len(listed)},
                 )
             ]
-        from bot.weekly import recheck_after_import
-
-        await recheck_after_import(self.store, self.config.policy, result, now=now)
+        await self.complete_owed_work(now)
         named = {s.id: s for s in await self.store.sellers.some(sorted(result.sellers))}
         return [
             Reply(
@@ -201,6 +199,12 @@ class Service:
         )
 
     # --- helpers -----------------------------------------------------------------------
+
+    async def complete_owed_work(self, now: datetime) -> int:
+        """Do the rechecks a change just recorded as owed (and any left from a crash)."""
+        from bot.owed import complete_owed_work
+
+        return await complete_owed_work(self.store, self.config, now=now)
 
     def _today(self, now: datetime) -> Any:
         return now.astimezone(self.config.timezone).date()
@@ -402,6 +406,7 @@ class Service:
             await self.store.data.add_plan_event(
                 seller.id, self._today(now), "submitted", ctx.actor, now
             )
+            await self.complete_owed_work(now)
         return [Reply("plan_done", {"seller": ref})]
 
     async def _cmd_history(self, ctx: ChatContext, args: list[str]) -> list[Reply]:
@@ -568,16 +573,8 @@ class Service:
 
     async def _exempt_add(self, ctx: ChatContext, exemption: Exemption) -> Reply:
         await self.store.data.add_exemption(exemption, ctx.actor, self.clock())
-        from bot.weekly import recheck
-
         # Tracks are recomputed now: a warning that no longer holds is corrected at once.
-        await recheck(
-            self.store,
-            self.config.policy,
-            exemption.week,
-            sorted(exemption.sellers) or None,
-            now=self.clock(),
-        )
+        await self.complete_owed_work(self.clock())
         return Reply("exempt_ok", {"exemption": exemption})
 
     async def _exempt_confirm(self, ctx: ChatContext, args: list[str]) -> list[Reply]:
@@ -604,19 +601,11 @@ class Service:
         if not args or not args[0].isdigit():
             given = args[0] if args else ""
             return [Reply("bad_argument", {"problem": "exempt_id", "given": given})]
-        removed = await self.store.data.remove_exemption(int(args[0]))
+        removed = await self.store.data.remove_exemption(int(args[0]), self.clock())
         if removed is None:
             return [Reply("bad_argument", {"problem": "exempt_not_found", "given": args[0]})]
-        from bot.weekly import recheck
-
         # The week counts again: tracks are recomputed and what it now warrants is told.
-        await recheck(
-            self.store,
-            self.config.policy,
-            removed.exemption.week,
-            sorted(removed.exemption.sellers) or None,
-            now=self.clock(),
-        )
+        await self.complete_owed_work(self.clock())
         return [Reply("exempt_removed", {"record": removed})]
 
     def _still_open(self, ctx: ChatContext, data: dict[str, Any]) -> bool:

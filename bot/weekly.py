@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -207,37 +207,37 @@ async def checked_weeks(store: Store) -> list[IsoWeek]:
     return sorted(IsoWeek.parse(r["run_key"]) for r in rows)
 
 
-async def recheck(
-    store: Store,
-    policy: Policy,
-    since: IsoWeek,
-    seller_ids: list[str] | None,
-    *,
-    now: datetime,
-) -> int:
-    """Data or exemptions changed from week ``since`` on: check every week already checked
-    from there again (for these sellers, or all), so that a new alert goes out, one that no
-    longer holds is corrected, and a later week's changed step is told too."""
-    planned = 0
-    for week in await checked_weeks(store):
-        if week >= since:
-            outcome = await run_check(store, policy, week, now=now, seller_ids=seller_ids)
-            planned += outcome.planned
-    return planned
-
-
 async def recheck_after_import(
     store: Store, policy: Policy, result: ImportResult, *, now: datetime
 ) -> int:
     """Check again, for each imported seller, every checked week from its earliest
     imported week on."""
-    earliest: dict[str, IsoWeek] = {}
+    earliest: dict[str | None, IsoWeek] = {}
     for seller_id, week in result.weeks:
         earliest[seller_id] = min(week, earliest.get(seller_id, week))
-    by_week: dict[IsoWeek, list[str]] = {}
-    for seller_id, week in sorted(earliest.items()):
-        by_week.setdefault(week, []).append(seller_id)
+    return await recheck_sellers(store, policy, earliest, now=now)
+
+
+async def recheck_sellers(
+    store: Store,
+    policy: Policy,
+    earliest: dict[str | None, IsoWeek],
+    *,
+    now: datetime,
+    week_done: Callable[[IsoWeek], Awaitable[None]] | None = None,
+) -> int:
+    """Data, exemptions or track events changed from each seller's ``earliest`` week on
+    (the key None: every seller): check every week already checked from there again, oldest
+    first, so that a new alert goes out, one that no longer holds is corrected, and a later
+    week's changed step is told too. ``week_done`` hears of each week once it is planned,
+    so that the progress can be recorded and a crash resumes after it."""
     planned = 0
-    for week, sellers in sorted(by_week.items()):
-        planned += await recheck(store, policy, week, sellers, now=now)
+    for week in await checked_weeks(store):
+        due = [s for s, since in earliest.items() if since <= week]
+        if not due:
+            continue
+        seller_ids = None if None in due else sorted(s for s in due if s is not None)
+        planned += (await run_check(store, policy, week, now=now, seller_ids=seller_ids)).planned
+        if week_done is not None:
+            await week_done(week)
     return planned

@@ -35,10 +35,10 @@ from bot.ingest.bol_api import (
     all_of,
 )
 from bot.notify import tell_admins
+from bot.owed import complete_owed_work
 from bot.progress import Progress
 from bot.secrets import SecretBox, SecretError
 from bot.store import PlannedMessage, Store, stamp
-from bot.weekly import recheck_after_import
 from messages import SellerRef
 from norms import IsoWeek
 
@@ -151,7 +151,7 @@ async def poll_week(
             summary.no_data[seller_id] = empty
     if result is not None:
         summary.ratings = result.ratings
-        summary.planned += await recheck_after_import(store, config.policy, result, now=now)
+        summary.planned += await complete_owed_work(store, config, now=now)
     for seller_id in refused:
         summary.planned += await report_refused(store, config, seller_id, now)
     summary.seconds = time.monotonic() - started

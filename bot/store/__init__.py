@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 from bot.store.chats import Chats
 from bot.store.data import WeeklyData
-from bot.store.db import Database
+from bot.store.db import Database, DatabaseBusy
+from bot.store.locks import ProcessLock
 from bot.store.outbox import Outbox, OutboxItem, PlannedMessage, SentRecord
+from bot.store.owed import Owed, OwedWork
 from bot.store.records import Chat, Seller, stamp
 from bot.store.sellers import SellerExists, Sellers
 
@@ -22,24 +23,36 @@ class Store:
         self.data = WeeklyData(db)
         self.chats = Chats(db)
         self.outbox = Outbox(db)
-        # One weekly check at a time in this process (a scheduled check and an upload's
-        # recheck must not both plan the same alert).
-        self.check_lock = asyncio.Lock()
+        self.owed = OwedWork(db)
+        # One weekly check at a time, in this process and in every other one on the same
+        # file (a scheduled check and an upload's recheck must not both plan the same alert).
+        self.check_lock = ProcessLock(_beside(db.path, "check.lock"))
+        # One process at a time does the owed work (see ``bot.owed``).
+        self.owed_lock = ProcessLock(_beside(db.path, "owed.lock"))
 
     @classmethod
-    async def open(cls, path: Path | str) -> Store:
-        return cls(await Database.open(path))
+    async def open(cls, path: Path | str, *, busy_wait_s: float | None = None) -> Store:
+        """Open the store; a writer waits up to ``busy_wait_s`` for another process's
+        write lock (None: as long as it takes)."""
+        return cls(await Database.open(path, busy_wait_s=busy_wait_s))
 
     async def close(self) -> None:
         await self.db.close()
+
+
+def _beside(db_path: str, suffix: str) -> Path | None:
+    return None if db_path == ":memory:" else Path(f"{db_path}-{suffix}")
 
 
 __all__ = [
     "Chat",
     "Chats",
     "Database",
+    "DatabaseBusy",
     "Outbox",
     "OutboxItem",
+    "Owed",
+    "OwedWork",
     "PlannedMessage",
     "Seller",
     "SellerExists",

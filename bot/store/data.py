@@ -8,6 +8,7 @@ from datetime import date, datetime
 from typing import Any
 
 from bot.store.db import Database
+from bot.store.owed import RECHECK, owe_in
 from bot.store.records import ExemptionRecord, parse_stamp, stamp
 from norms import (
     ASPECTS,
@@ -162,20 +163,27 @@ class WeeklyData:
         return IsoWeek(row["year"], row["week"]) if row else None
 
     async def add_exemption(self, exemption: Exemption, actor: str, now: datetime) -> int:
-        """Store an exemption; returns its id."""
-        return await self.db.execute(
-            "INSERT INTO exemptions (year, week, reason, indicators, sellers, actor, created_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (
-                exemption.week.year,
-                exemption.week.week,
-                exemption.reason,
-                ",".join(sorted(i.value for i in exemption.indicators)),
-                ",".join(sorted(exemption.sellers)),
-                actor,
-                stamp(now),
-            ),
-        )
+        """Store the exemption and, in the same transaction, the recheck it obliges."""
+        async with self.db.transaction() as conn:
+            async with conn.execute(
+                "INSERT INTO exemptions "
+                "(year, week, reason, indicators, sellers, actor, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    exemption.week.year,
+                    exemption.week.week,
+                    exemption.reason,
+                    ",".join(sorted(i.value for i in exemption.indicators)),
+                    ",".join(sorted(exemption.sellers)),
+                    actor,
+                    stamp(now),
+                ),
+            ) as cur:
+                exemption_id = cur.lastrowid or 0
+            await owe_in(
+                conn, RECHECK, exemption.week, sorted(exemption.sellers) or None, "exemption", now
+            )
+        return exemption_id
 
     async def exemptions(self) -> list[Exemption]:
         return [record.exemption for record in await self.exemption_records()]
@@ -188,8 +196,9 @@ class WeeklyData:
         )
         return [_exemption_record(r) for r in rows]
 
-    async def remove_exemption(self, exemption_id: int) -> ExemptionRecord | None:
-        """Delete an exemption; returns what was removed, None when there is no such id."""
+    async def remove_exemption(self, exemption_id: int, now: datetime) -> ExemptionRecord | None:
+        """Delete an exemption and, in the same transaction, owe the recheck it obliges;
+        returns what was removed, None when there is no such id."""
         async with self.db.transaction() as conn:
             async with conn.execute(
                 "SELECT id, year, week, reason, indicators, sellers, actor, created_at "
@@ -200,22 +209,31 @@ class WeeklyData:
             if row is None:
                 return None
             await conn.execute("DELETE FROM exemptions WHERE id = ?", (exemption_id,))
-        return _exemption_record(row)
+            record = _exemption_record(row)
+            sellers = sorted(record.exemption.sellers) or None
+            await owe_in(conn, RECHECK, record.exemption.week, sellers, "exemption removed", now)
+        return record
 
     async def add_plan_event(
         self, seller_id: str, on: date, status: str, actor: str, now: datetime
     ) -> None:
-        await self.db.execute(
-            "INSERT INTO plan_events (seller_id, on_date, status, actor, created_at) "
-            "VALUES (?, ?, ?, ?, ?)",
-            (seller_id, on.isoformat(), status, actor, stamp(now)),
-        )
+        """Store the plan status and the recheck it obliges, in one transaction."""
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "INSERT INTO plan_events (seller_id, on_date, status, actor, created_at) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (seller_id, on.isoformat(), status, actor, stamp(now)),
+            )
+            await owe_in(conn, RECHECK, IsoWeek.of(on), [seller_id], "plan", now)
 
     async def add_reopen(self, seller_id: str, on: date, actor: str, now: datetime) -> None:
-        await self.db.execute(
-            "INSERT INTO reopens (seller_id, on_date, actor, created_at) VALUES (?, ?, ?, ?)",
-            (seller_id, on.isoformat(), actor, stamp(now)),
-        )
+        """Store the reopen and the recheck it obliges, in one transaction."""
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "INSERT INTO reopens (seller_id, on_date, actor, created_at) VALUES (?, ?, ?, ?)",
+                (seller_id, on.isoformat(), actor, stamp(now)),
+            )
+            await owe_in(conn, RECHECK, IsoWeek.of(on), [seller_id], "reopen", now)
 
 
 def _exemption_record(r: Any) -> ExemptionRecord:

@@ -164,4 +164,18 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE exemptions ADD COLUMN actor TEXT NOT NULL DEFAULT ''
     """,
+    # 5: work a change obliges (a recheck, a check), written in the change's transaction
+    # and deleted once done, so that a crash in between leaves it to the next process.
+    """
+    CREATE TABLE owed_work (
+        id INTEGER PRIMARY KEY,
+        task TEXT NOT NULL CHECK (task IN ('check', 'recheck')),
+        seller_id TEXT,
+        week TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        -- The rows one change wrote share it: that change's work is done, and cleared, as one.
+        change INTEGER NOT NULL,
+        created_at TEXT NOT NULL
+    )
+    """,
 )

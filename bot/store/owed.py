@@ -1,0 +1,124 @@
+"""Owed work: what a change obliges the bot to do, kept as data until it is done.
+
+A change that can alter what must be said (an import, an exemption, a plan status, a
+reopen, a weekly check begun) writes its obligation in its own transaction: "recheck
+seller S from week W", "check week W". Whoever finishes the work deletes the rows; a
+crash in between leaves them for the next process, and since planning is idempotent
+(dedup keys), doing the work again plans nothing twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+import aiosqlite
+
+from bot.store.db import Database
+from bot.store.records import stamp
+from norms import IsoWeek
+
+CHECK, RECHECK = "check", "recheck"
+
+
+@dataclass(frozen=True, slots=True)
+class Owed:
+    """One row of owed work; ``seller_id`` None means every seller."""
+
+    id: int
+    task: str
+    seller_id: str | None
+    week: IsoWeek
+    reason: str
+    change: int
+
+
+async def owe_in(
+    conn: aiosqlite.Connection,
+    task: str,
+    week: IsoWeek,
+    seller_ids: Iterable[str] | None,
+    reason: str,
+    now: datetime,
+) -> int:
+    """Record, inside the caller's transaction, that ``task`` is owed from ``week`` for
+    ``seller_ids`` (None: all sellers); returns the change's number."""
+    change = await _next_change(conn)
+    who: Iterable[str | None] = [None] if seller_ids is None else seller_ids
+    await conn.executemany(
+        "INSERT INTO owed_work (task, seller_id, week, reason, change, created_at) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        [(task, s, str(week), reason, change, stamp(now)) for s in who],
+    )
+    return change
+
+
+async def owe_rechecks_in(
+    conn: aiosqlite.Connection, earliest: dict[str, IsoWeek], reason: str, now: datetime
+) -> None:
+    """Record a recheck per seller from its own earliest changed week, as one change."""
+    change = await _next_change(conn)
+    await conn.executemany(
+        "INSERT INTO owed_work (task, seller_id, week, reason, change, created_at) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        [(RECHECK, s, str(w), reason, change, stamp(now)) for s, w in sorted(earliest.items())],
+    )
+
+
+async def _next_change(conn: aiosqlite.Connection) -> int:
+    """The id the change's first row gets: unique among the rows still owed, and larger
+    than all of them, so changes are done in the order they were made."""
+    async with conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM owed_work") as cur:
+        row = await cur.fetchone()
+    return int(row[0]) if row else 1
+
+
+class OwedWork:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def owe(
+        self,
+        task: str,
+        week: IsoWeek,
+        seller_ids: Iterable[str] | None,
+        reason: str,
+        now: datetime,
+    ) -> int:
+        """Record owed work in a transaction of its own; returns the change's number."""
+        async with self.db.transaction() as conn:
+            return await owe_in(conn, task, week, seller_ids, reason, now)
+
+    async def pending(self) -> list[list[Owed]]:
+        """The work still owed, one list per change, oldest change first."""
+        rows = await self.db.fetchall(
+            "SELECT id, task, seller_id, week, reason, change FROM owed_work ORDER BY change, id"
+        )
+        changes: dict[int, list[Owed]] = {}
+        for r in rows:
+            changes.setdefault(r["change"], []).append(
+                Owed(
+                    r["id"],
+                    r["task"],
+                    r["seller_id"],
+                    IsoWeek.parse(r["week"]),
+                    r["reason"],
+                    r["change"],
+                )
+            )
+        return list(changes.values())
+
+    async def any(self) -> bool:
+        return await self.db.fetchone("SELECT 1 FROM owed_work LIMIT 1") is not None
+
+    async def advance(self, change: int, week: IsoWeek) -> None:
+        """The change's rechecks are done up to the week before ``week``."""
+        await self.db.execute(
+            "UPDATE owed_work SET week = ? WHERE change = ? AND week < ?",
+            (str(week), change, str(week)),
+        )
+
+    async def clear(self, change: int) -> None:
+        """The change's work is done."""
+        await self.db.execute("DELETE FROM owed_work WHERE change = ?", (change,))

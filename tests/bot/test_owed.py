@@ -1,0 +1,169 @@
+"""Owed work: each change records what it obliges in its own transaction; the work is done
+once, by whoever comes next, and doing it again plans nothing twice."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from bot.config import Config
+from bot.importer import ImportFile, ImportRejected, import_files
+from bot.owed import check_week, complete_owed_work, run_owed_worker
+from bot.store import Owed, Store
+from bot.weekly import recheck_sellers
+from norms import Exemption, IsoWeek
+from tests.conftest import FixedClock
+
+W45, W46 = IsoWeek(2026, 45), IsoWeek(2026, 46)
+
+
+async def linked(store: Store, clock: FixedClock, seller_id: str) -> None:
+    chat = await store.chats.get_or_create("telegram", "77", language="nl", now=clock())
+    await store.chats.link(chat.id, seller_id, "test", clock())
+
+
+def owed_as_text(changes: list[list[Owed]]) -> list[list[tuple[str, str | None, str, str]]]:
+    return [[(o.task, o.seller_id, str(o.week), o.reason) for o in change] for change in changes]
+
+
+async def test_each_change_records_the_work_it_obliges(
+    sample_store: Store, config: Config, clock: FixedClock, tmp_path: Path
+) -> None:
+    await complete_owed_work(sample_store, config, now=clock())  # the sample's own import
+    await sample_store.data.add_exemption(
+        Exemption(W45, "carrier strike", frozenset(), frozenset({"boekenhoek"})), "ops", clock()
+    )
+    outage = await sample_store.data.add_exemption(Exemption(W46, "outage"), "ops", clock())
+    await sample_store.data.remove_exemption(outage, clock())
+    await sample_store.data.add_plan_event(
+        "snel-speelgoed", clock().date(), "submitted", "test", clock()
+    )
+    await sample_store.data.add_reopen("kado-kelder", clock().date(), "test", clock())
+    upload = tmp_path / "late.csv"
+    upload.write_text(
+        "seller_id,year,week,indicator,numerator,denominator,value,norm\n"
+        "tuin-en-co,2026,46,FULFILMENT,80,100,,\n"
+        "tuin-en-co,2026,44,FULFILMENT,80,100,,\n"
+        "boekenhoek,2026,45,FULFILMENT,80,100,,\n",
+        "utf-8",
+    )
+    await import_files(
+        sample_store,
+        [ImportFile(upload, "late.csv")],
+        policy=config.policy,
+        today=clock().date(),
+        now=clock(),
+    )
+    assert owed_as_text(await sample_store.owed.pending()) == [
+        [("recheck", "boekenhoek", "2026-W45", "exemption")],
+        [("recheck", None, "2026-W46", "exemption")],
+        [("recheck", None, "2026-W46", "exemption removed")],
+        [("recheck", "snel-speelgoed", "2026-W47", "plan")],
+        [("recheck", "kado-kelder", "2026-W47", "reopen")],
+        [
+            ("recheck", "boekenhoek", "2026-W45", "import:upload"),
+            ("recheck", "tuin-en-co", "2026-W44", "import:upload"),
+        ],
+    ]
+    await complete_owed_work(sample_store, config, now=clock())
+    assert await sample_store.owed.pending() == []
+
+
+async def test_a_rejected_import_owes_nothing_and_changes_nothing(
+    sample_store: Store, config: Config, clock: FixedClock, tmp_path: Path
+) -> None:
+    await complete_owed_work(sample_store, config, now=clock())
+    before = await sample_store.db.fetchall("SELECT * FROM measurements ORDER BY 1, 2, 3, 4")
+    upload = tmp_path / "bad.csv"
+    upload.write_text(
+        "seller_id,year,week,indicator,numerator,denominator,value,norm\n"
+        "tuin-en-co,2026,46,FULFILMENT,80,100,,\n"
+        "nobody,2026,46,FULFILMENT,80,100,,\n",
+        "utf-8",
+    )
+    with pytest.raises(ImportRejected):
+        await import_files(
+            sample_store,
+            [ImportFile(upload, "bad.csv")],
+            policy=config.policy,
+            today=clock().date(),
+            now=clock(),
+        )
+    assert await sample_store.owed.pending() == []
+    after = await sample_store.db.fetchall("SELECT * FROM measurements ORDER BY 1, 2, 3, 4")
+    assert [tuple(r) for r in after] == [tuple(r) for r in before]
+
+
+async def test_work_done_twice_plans_nothing_twice(
+    sample_store: Store, config: Config, clock: FixedClock
+) -> None:
+    await linked(sample_store, clock, "snel-speelgoed")
+    await check_week(sample_store, config, W45, now=clock())
+    await check_week(sample_store, config, W46, now=clock())
+    # An exemption for week 45 takes back its warning and changes week 46's step.
+    await sample_store.data.add_exemption(Exemption(W45, "carrier strike"), "operator", clock())
+    first = await complete_owed_work(sample_store, config, now=clock())
+    assert first > 0
+    outbox = await sample_store.db.fetchall("SELECT dedup_key, body FROM outbox ORDER BY id")
+    # Killed after planning, before the rows were cleared: the same work is owed again.
+    await sample_store.owed.owe("recheck", W45, None, "exemption", clock())
+    assert await complete_owed_work(sample_store, config, now=clock()) == 0
+    again = await sample_store.db.fetchall("SELECT dedup_key, body FROM outbox ORDER BY id")
+    assert [tuple(r) for r in again] == [tuple(r) for r in outbox]
+
+
+async def test_the_run_worker_does_what_a_killed_process_left(
+    sample_store: Store, config: Config, clock: FixedClock
+) -> None:
+    await linked(sample_store, clock, "snel-speelgoed")
+    await check_week(sample_store, config, W45, now=clock())
+    await check_week(sample_store, config, W46, now=clock())
+    # A CLI exemption whose process died before it rechecked.
+    await sample_store.data.add_exemption(Exemption(W45, "carrier strike"), "operator", clock())
+    stop = asyncio.Event()
+    woken: list[bool] = []
+    worker = asyncio.create_task(
+        run_owed_worker(
+            sample_store, config, clock, stop, lambda: woken.append(True), interval_s=0.01
+        )
+    )
+    try:
+        async with asyncio.timeout(10):
+            while await sample_store.owed.any() or not woken:
+                await asyncio.sleep(0.01)
+    finally:
+        stop.set()
+        await worker
+    kinds = [r.kind for r in await sample_store.outbox.history("snel-speelgoed", "2026-W45")]
+    assert "correction" in kinds
+
+
+async def test_a_recheck_records_its_progress_week_by_week(
+    sample_store: Store, config: Config, clock: FixedClock
+) -> None:
+    await linked(sample_store, clock, "snel-speelgoed")
+    await check_week(sample_store, config, W45, now=clock())
+    await check_week(sample_store, config, W46, now=clock())
+    change = await sample_store.owed.owe("recheck", W45, ["snel-speelgoed"], "exemption", clock())
+    seen: list[IsoWeek] = []
+
+    async def crash_after_the_first(week: IsoWeek) -> None:
+        await sample_store.owed.advance(change, week.shift(1))
+        seen.append(week)
+        raise RuntimeError("killed")
+
+    with pytest.raises(RuntimeError):
+        await recheck_sellers(
+            sample_store,
+            config.policy,
+            {"snel-speelgoed": W45},
+            now=clock(),
+            week_done=crash_after_the_first,
+        )
+    assert seen == [W45]
+    # The next process starts at week 46, not again at 45.
+    assert owed_as_text(await sample_store.owed.pending()) == [
+        [("recheck", "snel-speelgoed", "2026-W46", "exemption")]
+    ]
