@@ -231,7 +231,7 @@ async def test_exemption_killed_after_any_commit_plans_what_a_clean_run_plans(
     expected, left, owed_at = await crash_at_every_commit(
         tmp_path,
         base,
-        ("exempt", "add", "--week", "2026-W41", "--reason", "carrier strike"),
+        ("exempt", "add", "--week", "2026-W41", "--reason", "carrier strike", "--yes"),
         "exempt",
     )
     # The week-41 warnings are taken back.

@@ -117,10 +117,11 @@ async def test_start_codes_sent_during_an_import_are_all_answered(
     finally:
         holder.execute("COMMIT")
         holder.close()
-    await until(lambda: all(fake.sent_messages(c) for c in NEWCOMERS), timeout=30)
+    # Each is answered with the link's confirmation and then the seller's status.
+    await until(lambda: all(len(fake.sent_messages(c)) == 2 for c in NEWCOMERS), timeout=30)
     for chat_id in NEWCOMERS:
-        (answer,) = fake.sent_texts(chat_id)
-        assert "Gekoppeld" in answer
+        linked, status = fake.sent_texts(chat_id)
+        assert "Gekoppeld" in linked and "Boekenhoek" in status
         chat = await sample_store.chats.find("telegram", str(chat_id))
         assert chat is not None
         assert [s.id for s in await sample_store.chats.sellers_of(chat.id)] == ["boekenhoek"]
