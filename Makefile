@@ -2,7 +2,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench clean translations
 
 $(VENV)/bin/python:
 	python3 -m venv $(VENV)
@@ -28,6 +28,17 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	PTB_TIMEDELTA=true $(PY) -m bench
+
+# Extract the texts of the templates into the template catalog, bring every language's
+# catalog up to date with it, and compile them. The compiled .mo files are committed
+# (tests/messages/test_catalogs.py checks that they match their .po files).
+LOCALES := messages/locale
+translations: $(STAMP)
+	$(VENV)/bin/pybabel extract -F babel.cfg -k pgettext:1c,2 --no-location \
+		--project Normwacht --version 0.1.0 -w 100 -o $(LOCALES)/normwacht.pot .
+	$(VENV)/bin/pybabel update -i $(LOCALES)/normwacht.pot -d $(LOCALES) -D normwacht \
+		--no-fuzzy-matching --ignore-obsolete -w 100
+	$(VENV)/bin/pybabel compile -d $(LOCALES) -D normwacht --statistics
 
 clean:
 	rm -rf $(VENV) data/*.sqlite3*

@@ -2,8 +2,9 @@
 
 ``render(kind, data, fmt=..., lang=...)`` turns one message kind and its data into a
 ``Rendered`` message; ``split_telegram`` cuts long Telegram messages; ``history_chart``
-draws the trend chart (matplotlib is imported only when a chart is drawn). Templates
-live in ``messages/templates/<lang>/<kind>.j2``.
+draws the trend chart (matplotlib is imported only when a chart is drawn). One template
+per kind lives in ``messages/templates/<kind>.j2``, written in English; the words of each
+language come from its catalog, ``messages/locale/<lang>/LC_MESSAGES/normwacht.po``.
 """
 
 from messages.chart import history_chart

@@ -17,6 +17,7 @@ from messages import locale
 from messages.compose import compose
 from messages.facts import ReportView, riskiest_first
 from messages.filters import dot, filters
+from messages.i18n import gettext_callables
 from messages.markup import finalizer, markup_globals
 from messages.model import FORMATS, LANGUAGES, Format, Language, Rendered
 from norms import Indicator, WeekReport
@@ -80,16 +81,22 @@ def environment(fmt: Format, lang: Language) -> Environment:
     """The Jinja2 environment of one format and language, loaded from the package."""
     if fmt not in FORMATS or lang not in LANGUAGES:
         raise ValueError(f"unknown format {fmt!r} or language {lang!r}")
+    finalize = finalizer(fmt, lambda x: locale.decimal(x, lang))
     env = Environment(
-        loader=PackageLoader("messages", f"templates/{lang}"),
+        loader=PackageLoader("messages", "templates"),
+        extensions=["jinja2.ext.i18n"],
         autoescape=fmt == "telegram",
         undefined=StrictUndefined,
-        finalize=finalizer(fmt, lambda x: locale.decimal(x, lang)),
+        finalize=finalize,
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
         auto_reload=False,
     )
+    # Our own callables rather than install_gettext_callables: those would fill in the
+    # variables unescaped for Slack and without the finalize every other value passes.
+    env.newstyle_gettext = True  # type: ignore[attr-defined]
+    env.globals.update(gettext_callables(fmt, lang, finalize))
     env.globals.update(markup_globals(fmt))
     env.globals.update(dot=dot, lang=lang)
     env.filters.update(filters(lang))
@@ -154,8 +161,8 @@ def render(kind: str, data: Mapping[str, Any], *, fmt: Format, lang: Language) -
     env = environment(fmt, lang)
     try:
         template = env.get_template(f"{kind}.j2")
-    except TemplateNotFound as exc:  # never fall back silently to another language
-        raise LookupError(f"no {lang} template for message {kind!r}") from exc
+    except TemplateNotFound as exc:
+        raise LookupError(f"no template for message {kind!r}") from exc
     marked = template.render(context(kind, data))
     more = env.get_template("_more.j2")
 
