@@ -34,7 +34,7 @@ bench: $(STAMP)
 # (tests/messages/test_catalogs.py checks that they match their .po files).
 LOCALES := messages/locale
 translations: $(STAMP)
-	$(VENV)/bin/pybabel extract -F babel.cfg -k pgettext:1c,2 --no-location \
+	$(VENV)/bin/pybabel extract -F babel.cfg -k pgettext:1c,2 -k N_ --no-location \
 		--project Normwacht --version 0.1.0 -w 100 -o $(LOCALES)/normwacht.pot .
 	$(VENV)/bin/pybabel update -i $(LOCALES)/normwacht.pot -d $(LOCALES) -D normwacht \
 		--no-fuzzy-matching --ignore-obsolete -w 100

@@ -18,6 +18,7 @@ from bot.clock import Clock, clock_from_env
 from bot.config import Config, ConfigError, load_config, read_dotenv
 from bot.exempt_args import UnknownIndicator, parse_indicator
 from bot.store import DatabaseBusy, SellerExists, Store
+from messages import LANGUAGES
 from norms import INDICATORS, Exemption, Indicator, IsoWeek, WeekReport
 
 EXIT_OK, EXIT_FAILURE, EXIT_REJECTED = 0, 1, 2
@@ -97,7 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     add = ssub.add_parser("add", help="add a seller")
     add.add_argument("id", help="the seller id used in data files (e.g. shop-1)")
     add.add_argument("--name", required=True, help="the shop name people read")
-    add.add_argument("--language", choices=("nl", "en"), help="language of its messages")
+    add.add_argument("--language", choices=LANGUAGES, help="language of its messages")
     add.set_defaults(handler=cmd_seller_add)
     slist = ssub.add_parser(
         "list",

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, cast
+from typing import Any
 
 from bot.store import Chat
-from messages import Format, Language, render
+from messages import LANGUAGES, Format, render
 
 PLATFORM_FORMAT: dict[str, Format] = {"telegram": "telegram", "slack": "slack", "console": "text"}
 
@@ -17,6 +17,6 @@ def body_for(chat: Chat, kind: str, data: Mapping[str, Any]) -> dict[str, Any]:
         kind,
         data,
         fmt=PLATFORM_FORMAT.get(chat.platform, "text"),
-        lang=cast(Language, chat.language if chat.language in ("nl", "en") else "nl"),
+        lang=chat.language if chat.language in LANGUAGES else "nl",
     )
     return {"text": rendered.text, "blocks": rendered.blocks, "parse_mode": rendered.parse_mode}

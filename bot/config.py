@@ -12,6 +12,7 @@ from datetime import time
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from messages import LANGUAGES
 from norms import DEFAULT_POLICY, Policy, PolicyError, load_policy
 
 
@@ -105,8 +106,8 @@ def load_config(env: Mapping[str, str] | None = None, dotenv: Path | None = Path
             "NORMWACHT_TIMEZONE: not a known time zone (e.g. Europe/Amsterdam)"
         ) from exc
     language = required("NORMWACHT_LANGUAGE", "nl")
-    if language not in ("nl", "en"):
-        raise ConfigError("NORMWACHT_LANGUAGE: must be nl or en")
+    if language not in LANGUAGES:
+        raise ConfigError("NORMWACHT_LANGUAGE: must be nl, en or fr")
     slack_token = get("SLACK_BOT_TOKEN")
     if slack_token and not get("SLACK_APP_TOKEN") and not get("SLACK_SIGNING_SECRET"):
         raise ConfigError(

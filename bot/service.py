@@ -109,9 +109,14 @@ class Service:
 
     # --- entry points ------------------------------------------------------------------
 
-    async def chat_for(self, platform: str, address: str, title: str = "") -> Chat:
+    async def chat_for(
+        self, platform: str, address: str, title: str = "", *, language: str | None = None
+    ) -> Chat:
+        """The chat, created on first contact in ``language`` (the user's, when the platform
+        tells it and we speak it) or else the configured default."""
+        first = language if language in LANGUAGES else self.config.language
         return await self.store.chats.get_or_create(
-            platform, address, language=self.config.language, now=self.clock(), title=title
+            platform, address, language=first, now=self.clock(), title=title
         )
 
     async def handle(self, ctx: ChatContext, text: str) -> list[Reply]:
@@ -669,13 +674,13 @@ _DAYS = {
     name: number
     for number, names in enumerate(
         (
-            ("ma", "maandag", "mo", "mon", "monday"),
-            ("di", "dinsdag", "tu", "tue", "tuesday"),
-            ("wo", "woensdag", "we", "wed", "wednesday"),
-            ("do", "donderdag", "th", "thu", "thursday"),
-            ("vr", "vrijdag", "fr", "fri", "friday"),
-            ("za", "zaterdag", "sa", "sat", "saturday"),
-            ("zo", "zondag", "su", "sun", "sunday"),
+            ("ma", "maandag", "mo", "mon", "monday", "lun", "lundi"),
+            ("di", "dinsdag", "tu", "tue", "tuesday", "mar", "mardi"),
+            ("wo", "woensdag", "we", "wed", "wednesday", "mer", "mercredi"),
+            ("do", "donderdag", "th", "thu", "thursday", "jeu", "jeudi"),
+            ("vr", "vrijdag", "fr", "fri", "friday", "ven", "vendredi"),
+            ("za", "zaterdag", "sa", "sat", "saturday", "sam", "samedi"),
+            ("zo", "zondag", "su", "sun", "sunday", "dim", "dimanche"),
         ),
         start=1,
     )
@@ -684,7 +689,8 @@ _DAYS = {
 
 
 def digest_time(args: list[str]) -> tuple[int, int] | None:
-    """``["maandag", "8"]`` or ``["mon", "08:00"]`` -> (ISO weekday, hour); None if unclear."""
+    """``["maandag", "8"]``, ``["mon", "08:00"]`` or ``["lundi", "8"]`` -> (ISO weekday, hour);
+    None if unclear."""
     if len(args) != 2 or args[0].lower() not in _DAYS:
         return None
     match = re.fullmatch(r"(\d{1,2})(?::00)?(?:u|h)?", args[1].lower())

@@ -1,4 +1,4 @@
-"""Everything a seller or a team reads, in Dutch and English, for Telegram, Slack and text.
+"""Everything a seller or a team reads, in Dutch, English and French, for Telegram, Slack and text.
 
 ``render(kind, data, fmt=..., lang=...)`` turns one message kind and its data into a
 ``Rendered`` message; ``split_telegram`` cuts long Telegram messages; ``history_chart``

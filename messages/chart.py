@@ -12,29 +12,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
 
+from messages.i18n import N_, translations
 from messages.locale import decimal, weeks_label
 from messages.model import Language, SellerRef
 from norms import Indicator, Status, WeekReport
 
-_TITLES: dict[Language, dict[str, str]] = {
-    "nl": {
-        "FULFILMENT": "Op tijd geleverd (6 weken)",
-        "CANCELLATIONS": "Annuleringen (6 weken)",
-        "RESPONSE_TIME": "Responstijd (6 weken)",
-        "REVIEWS": "Beoordelingscijfer (week)",
-        "norm": "norm",
-        "fail": "week onder de norm",
-        "none": "geen gegevens",
-    },
-    "en": {
-        "FULFILMENT": "On-time delivery (6 weeks)",
-        "CANCELLATIONS": "Cancellations (6 weeks)",
-        "RESPONSE_TIME": "Response time (6 weeks)",
-        "REVIEWS": "Review rating (week)",
-        "norm": "norm",
-        "fail": "week below the norm",
-        "none": "no data",
-    },
+# The words of the chart, translated when it is drawn.
+_WORDS: dict[str, str] = {
+    "FULFILMENT": N_("On-time delivery (6 weeks)"),
+    "CANCELLATIONS": N_("Cancellations (6 weeks)"),
+    "RESPONSE_TIME": N_("Response time (6 weeks)"),
+    "REVIEWS": N_("Review rating (week)"),
+    "norm": N_("norm"),
+    "fail": N_("week below the norm"),
+    "none": N_("no data"),
 }
 _PANELS = (
     Indicator.FULFILMENT,
@@ -81,7 +72,8 @@ def history_chart(seller: SellerRef, reports: Sequence[WeekReport], *, lang: Lan
     from matplotlib.patches import Patch
     from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-    words = _TITLES[lang]
+    gettext = translations(lang).gettext
+    words = {key: gettext(text) for key, text in _WORDS.items()}
     ordered = sorted(reports, key=lambda r: r.week)
     fig = Figure(figsize=(8, 5.5), dpi=100)
     FigureCanvasAgg(fig)

@@ -25,14 +25,19 @@ DOMAIN = "normwacht"
 LOCALE_DIR = Path(__file__).parent / "locale"
 
 
-@cache
-def translations(lang: Language) -> Translations:
+def load_catalog(lang: str, directory: Path = LOCALE_DIR) -> Translations:
     """The compiled catalog of ``lang``; a missing one is an error, never a silent fallback."""
-    loaded = Translations.load(str(LOCALE_DIR), [lang], DOMAIN)
+    loaded = Translations.load(str(directory), [lang], DOMAIN)
     # Babel returns an empty NullTranslations when the .mo file is missing.
     if not isinstance(loaded, Translations):
-        raise LookupError(f"no {lang} catalog {DOMAIN}.mo under {LOCALE_DIR}")
+        raise LookupError(f"no {lang} catalog {DOMAIN}.mo under {directory}")
     return loaded
+
+
+@cache
+def translations(lang: Language) -> Translations:
+    """The catalog of one of our languages, loaded once."""
+    return load_catalog(lang)
 
 
 def _escape_text(fmt: Format, text: str) -> Markup:
@@ -45,11 +50,15 @@ def _escape_text(fmt: Format, text: str) -> Markup:
     return Markup(text)
 
 
+def N_(message: str) -> str:
+    """Mark a text for the catalog where it is defined; it is translated where it is used."""
+    return message
+
+
 def gettext_callables(
-    fmt: Format, lang: Language, finalize: Callable[[Any], Any]
+    fmt: Format, catalog: Translations, finalize: Callable[[Any], Any]
 ) -> dict[str, Callable[..., Markup]]:
-    """``_``, ``gettext``, ``ngettext`` and ``pgettext`` of one format and language."""
-    catalog = translations(lang)
+    """``_``, ``gettext``, ``ngettext`` and ``pgettext`` of one format over one catalog."""
 
     def fill(text: str, variables: dict[str, Any]) -> Markup:
         # Variables pass through the environment's finalize, as a ``{{ … }}`` would.
@@ -69,4 +78,4 @@ def gettext_callables(
     return {"_": gettext, "gettext": gettext, "ngettext": ngettext, "pgettext": pgettext}
 
 
-__all__ = ["DOMAIN", "LOCALE_DIR", "gettext_callables", "translations"]
+__all__ = ["DOMAIN", "LOCALE_DIR", "N_", "gettext_callables", "load_catalog", "translations"]

@@ -1,38 +1,61 @@
-"""Numbers and weeks as Dutch and English readers write them: ``93,5%`` and ``93.5%``."""
+"""Numbers and weeks as each language writes them, from CLDR through Babel.
+
+``93,5%`` (nl), ``93.5%`` (en), ``93,5 %`` (fr, with CLDR's no-break space); thousands
+grouped; month abbreviations per language. ISO week labels are ours (CLDR has none): the
+layout ``week 46 (9–15 nov)`` is fixed, its words come from the catalog.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from decimal import Decimal
+from functools import cache
 
+from babel import Locale
+from babel.dates import get_month_names
+from babel.numbers import format_decimal
+
+from messages.i18n import translations
 from messages.model import Language
 from norms import IsoWeek
 
-_MONTHS: dict[Language, tuple[str, ...]] = {
-    "nl": ("jan", "feb", "mrt", "apr", "mei", "jun", "jul", "aug", "sep", "okt", "nov", "dec"),
-    "en": ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"),
-}
-_OF_YEAR: dict[Language, str] = {"nl": "van", "en": "of"}
-_UNTIL: dict[Language, str] = {"nl": "t/m", "en": "to"}
-_AND: dict[Language, str] = {"nl": "en", "en": "and"}
-_NL_SEPARATORS = str.maketrans(",.", ".,")
+# CLDR locale of each language: Belgian French; plain "en" writes "Sep", not en_GB's "Sept".
+CLDR: dict[Language, str] = {"nl": "nl_NL", "en": "en", "fr": "fr_BE"}
+
+
+@cache
+def _locale(lang: Language) -> Locale:
+    return Locale.parse(CLDR[lang])
+
+
+@cache
+def _months(lang: Language) -> tuple[str, ...]:
+    names = get_month_names("abbreviated", "format", locale=_locale(lang))
+    return tuple(names[m] for m in range(1, 13))
+
+
+def _words(lang: Language) -> Callable[[str], str]:
+    return translations(lang).gettext
 
 
 def decimal(value: float, lang: Language, digits: int = 1) -> str:
-    """``8,4`` (nl) or ``8.4`` (en), with thousands grouped."""
-    text = f"{value:,.{digits}f}"
-    if lang == "nl":
-        text = text.translate(_NL_SEPARATORS)
-    return text
+    """``8,4`` (nl, fr) or ``8.4`` (en), with thousands grouped."""
+    # Decimal(value) is the float's exact value: rounded as Python's own formatting does.
+    pattern = "#,##0" + ("." + "0" * digits if digits else "")
+    return format_decimal(Decimal(value), format=pattern, locale=_locale(lang))
 
 
 def count(value: int, lang: Language) -> str:
-    """A whole number with thousands grouped: ``1.250`` (nl), ``1,250`` (en)."""
+    """A whole number with thousands grouped: ``1.250`` (nl), ``1,250`` (en), ``1 250`` (fr)."""
     return decimal(value, lang, 0)
 
 
 def percent(fraction: float, lang: Language, digits: int = 1) -> str:
-    """A fraction as a percentage: 0.935 → ``93,5%`` (nl) or ``93.5%`` (en)."""
-    return decimal(fraction * 100, lang, digits) + "%"
+    """A fraction as a percentage: 0.935 → ``93,5%`` (nl), ``93.5%`` (en), ``93,5 %`` (fr)."""
+    pattern = _locale(lang).percent_formats[None]
+    number = decimal(fraction * 100, lang, digits)
+    sign = _locale(lang).number_symbols["latn"]["percentSign"]
+    return f"{pattern.prefix[0]}{number}{pattern.suffix[0].replace('%', sign)}"
 
 
 def compact_percent(fraction: float, lang: Language) -> str:
@@ -56,11 +79,9 @@ def distinct_from(value: float, threshold: float, scale: float, digits: int = 1)
 def week_label(week: IsoWeek, lang: Language, *, with_year: bool = False) -> str:
     """``week 46 (9–15 nov)``; across a month ``week 44 (26 okt – 1 nov)``; across a year
     the dates carry their years unless the label already names the ISO year."""
-    months = _MONTHS[lang]
+    months = _months(lang)
     mon, sun = week.monday, week.sunday
-    head = f"week {week.week}"
-    if with_year:
-        head += f" {_OF_YEAR[lang]} {week.year}"
+    head = week_number(week, lang, ref=None if with_year else week)
     if mon.month == sun.month:
         span = f"{mon.day}–{sun.day} {months[sun.month - 1]}"
     elif mon.year == sun.year or with_year:
@@ -75,9 +96,10 @@ def week_label(week: IsoWeek, lang: Language, *, with_year: bool = False) -> str
 
 def week_number(week: IsoWeek, lang: Language, *, ref: IsoWeek | None = None) -> str:
     """``week 30``, or ``week 30 van 2025`` when it lies in another year than ``ref``."""
+    _ = _words(lang)
     if ref is not None and week.year == ref.year:
-        return f"week {week.week}"
-    return f"week {week.week} {_OF_YEAR[lang]} {week.year}"
+        return _("week %(week)s") % {"week": week.week}
+    return _("week %(week)s of %(year)s") % {"week": week.week, "year": week.year}
 
 
 def weeks_label(weeks: Sequence[IsoWeek], lang: Language) -> str:
@@ -88,19 +110,24 @@ def weeks_label(weeks: Sequence[IsoWeek], lang: Language) -> str:
         return ""
     if len(ordered) == 1:
         return week_label(ordered[0], lang, with_year=True)
-    word = "weken" if lang == "nl" else "weeks"
+    _ = _words(lang)
     first, last = ordered[0], ordered[-1]
     same_year = first.year == last.year
 
     def name(week: IsoWeek) -> str:
-        return str(week.week) if same_year else f"{week.week} {_OF_YEAR[lang]} {week.year}"
+        if same_year:
+            return str(week.week)
+        return _("%(what)s of %(year)s") % {"what": week.week, "year": week.year}
 
-    tail = f" {_OF_YEAR[lang]} {first.year}" if same_year else ""
     if last - first == len(ordered) - 1:
-        return f"{word} {name(first)} {_UNTIL[lang]} {name(last)}{tail}"
-    if len(ordered) <= 6:
+        text = _("weeks %(first)s to %(last)s") % {"first": name(first), "last": name(last)}
+    elif len(ordered) <= 6:
         names = [name(w) for w in ordered]
-        joined = ", ".join(names[:-1]) + f" {_AND[lang]} " + names[-1]
-        return f"{word} {joined}{tail}"
-    between = {"nl": "tussen week", "en": "between week"}[lang]
-    return f"{len(ordered)} {word} {between} {name(first)} {_AND[lang]} {name(last)}{tail}"
+        text = _("weeks %(list)s and %(last)s") % {"list": ", ".join(names[:-1]), "last": names[-1]}
+    else:
+        text = _("%(count)s weeks between week %(first)s and %(last)s") % {
+            "count": len(ordered),
+            "first": name(first),
+            "last": name(last),
+        }
+    return _("%(what)s of %(year)s") % {"what": text, "year": first.year} if same_year else text

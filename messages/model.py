@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 Format = Literal["telegram", "slack", "text"]
-Language = Literal["nl", "en"]
-LANGUAGES: tuple[Language, ...] = ("nl", "en")
+Language = Literal["nl", "en", "fr"]
+LANGUAGES: tuple[Language, ...] = ("nl", "en", "fr")
 FORMATS: tuple[Format, ...] = ("telegram", "slack", "text")
 
 

@@ -17,7 +17,7 @@ from messages import locale
 from messages.compose import compose
 from messages.facts import ReportView, riskiest_first
 from messages.filters import dot, filters
-from messages.i18n import gettext_callables
+from messages.i18n import gettext_callables, translations
 from messages.markup import finalizer, markup_globals
 from messages.model import FORMATS, LANGUAGES, Format, Language, Rendered
 from norms import Indicator, WeekReport
@@ -96,7 +96,7 @@ def environment(fmt: Format, lang: Language) -> Environment:
     # Our own callables rather than install_gettext_callables: those would fill in the
     # variables unescaped for Slack and without the finalize every other value passes.
     env.newstyle_gettext = True  # type: ignore[attr-defined]
-    env.globals.update(gettext_callables(fmt, lang, finalize))
+    env.globals.update(gettext_callables(fmt, translations(lang), finalize))
     env.globals.update(markup_globals(fmt))
     env.globals.update(dot=dot, lang=lang)
     env.filters.update(filters(lang))

@@ -46,6 +46,22 @@ def test_seller_add_and_list(env: Path, capsys: pytest.CaptureFixture[str]) -> N
     }
 
 
+def test_a_french_seller_and_a_french_default(
+    env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["seller", "add", "shop-fr", "--name", "Boutique", "--language", "fr"]) == 0
+    with pytest.raises(SystemExit) as exited:
+        main(["seller", "add", "shop-de", "--name", "Laden", "--language", "de"])
+    assert exited.value.code == 2
+    assert main(["seller", "list"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == "shop-fr\tBoutique\tfr\tuploads"
+    monkeypatch.setenv("NORMWACHT_LANGUAGE", "fr")
+    assert main(["seller", "list"]) == 0
+    monkeypatch.setenv("NORMWACHT_LANGUAGE", "de")
+    assert main(["seller", "list"]) == 2
+    assert capsys.readouterr().err.endswith("NORMWACHT_LANGUAGE: must be nl, en or fr\n")
+
+
 def test_import_then_check_json(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
     data = write(
         env / "w.csv",

@@ -20,7 +20,7 @@ import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
@@ -54,7 +54,7 @@ from bot.http import HttpServer
 from bot.service import ChatContext, Reply, Service
 from bot.store import Seller, Store
 from bot.weekly import seller_ref
-from messages import Language, render
+from messages import LANGUAGES, Language, render
 
 log = logging.getLogger(__name__)
 
@@ -486,4 +486,4 @@ def _named_sellers(reply: Reply) -> set[str]:
 
 
 def _lang(language: str) -> Language:
-    return cast(Language, language if language in ("nl", "en") else "nl")
+    return language if language in LANGUAGES else "nl"

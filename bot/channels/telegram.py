@@ -59,7 +59,8 @@ from bot.health import Health
 from bot.http import HttpServer
 from bot.service import ADMIN_COMMANDS, COMMANDS, MAX_UPLOAD_BYTES, ChatContext, Reply, Service
 from bot.store import Chat
-from messages import Language, render, split_telegram
+from messages import LANGUAGES, Language, render, split_telegram
+from messages.i18n import N_, translations
 
 log = logging.getLogger(__name__)
 
@@ -73,38 +74,26 @@ MAX_REPLY_WAIT_S = 5.0
 # On stop, the answers under way (and queued) get this long to finish.
 SHUTDOWN_GRACE_S = 5.0
 
-# The command menu (setMyCommands): the default list is Dutch, "en" users get English.
+# The command menu (setMyCommands), in English; the catalogs translate it. The default
+# list is Dutch, users whose Telegram speaks another of our languages get theirs.
+_MENU_TEXTS: dict[str, str] = {
+    "start": N_("Link this chat with a code"),
+    "help": N_("What I do for you"),
+    "score": N_("Scores of the last week"),
+    "goldlabel": N_("What the gold label still needs"),
+    "status": N_("Where the improvement track stands"),
+    "plan": N_("Improvement plan; /plan done once submitted"),
+    "history": N_("Trend as a chart"),
+    "digest": N_("Weekly overview of your shops"),
+    "sellers": N_("Shops this chat follows"),
+    "language": N_("Language: /language nl, en or fr"),
+    "mute": N_("Pause digests and notices"),
+    "unmute": N_("Digests and notices back on"),
+    "connect": N_("Connect bol.com API credentials"),
+}
 MENU: dict[str, dict[str, str]] = {
-    "nl": {
-        "start": "Deze chat koppelen met een code",
-        "help": "Wat ik voor je doe",
-        "score": "Scores van de afgelopen week",
-        "goldlabel": "Wat nog nodig is voor het gouden label",
-        "status": "Stand van het verbetertraject",
-        "plan": "Verbeterplan; /plan done als het is ingediend",
-        "history": "Verloop als grafiek",
-        "digest": "Weekoverzicht van je winkels",
-        "sellers": "Winkels die deze chat volgt",
-        "language": "Taal: /language nl of /language en",
-        "mute": "Overzichten en meldingen pauzeren",
-        "unmute": "Overzichten en meldingen weer aan",
-        "connect": "bol.com-API-gegevens koppelen",
-    },
-    "en": {
-        "start": "Link this chat with a code",
-        "help": "What I do for you",
-        "score": "Scores of the last week",
-        "goldlabel": "What the gold label still needs",
-        "status": "Where the improvement track stands",
-        "plan": "Improvement plan; /plan done once submitted",
-        "history": "Trend as a chart",
-        "digest": "Weekly overview of your shops",
-        "sellers": "Shops this chat follows",
-        "language": "Language: /language nl or /language en",
-        "mute": "Pause digests and notices",
-        "unmute": "Digests and notices back on",
-        "connect": "Connect bol.com API credentials",
-    },
+    language: {name: translations(language).gettext(text) for name, text in _MENU_TEXTS.items()}
+    for language in LANGUAGES
 }
 
 T = TypeVar("T")
@@ -118,6 +107,12 @@ def _language(chat: Chat) -> Language:
 
 def _default_language(config: Config) -> Language:
     return cast(Language, config.language if config.language in MENU else "nl")
+
+
+def _spoken_language(code: str | None) -> str | None:
+    """The language of a Telegram user's app (an IETF tag: ``fr``, ``fr-BE``), if we speak it."""
+    base = (code or "").split("-")[0].lower()
+    return base if base in LANGUAGES else None
 
 
 async def _patiently(call: Callable[[], Awaitable[T]]) -> T:
@@ -316,7 +311,7 @@ class TelegramChannel:
         await self.app.bot.get_me()
 
     async def register_commands(self) -> None:
-        """The ``/`` menu in Dutch (the default) and English; a failure is only logged."""
+        """The ``/`` menu in Dutch (the default), English and French; a failure is only logged."""
         for language, menu in MENU.items():
             commands = [BotCommand(name, menu[name]) for name in COMMANDS]
             code = None if language == "nl" else language
@@ -334,7 +329,8 @@ class TelegramChannel:
         address = str(tg_chat.id)
         chat = await self.service.store.chats.find(PLATFORM, address)
         if chat is None:
-            chat = await self.service.chat_for(PLATFORM, address, _title(tg_chat))
+            spoken = _spoken_language(user.language_code if user is not None else None)
+            chat = await self.service.chat_for(PLATFORM, address, _title(tg_chat), language=spoken)
         elif not chat.active:
             # They wrote to us, so the chat is reachable again (unblocked, re-added).
             await self.service.store.chats.reactivate(chat.id)

@@ -105,6 +105,27 @@ async def test_language_and_mute_are_kept_per_chat(service: Service) -> None:
     assert chat is not None and not chat.muted
 
 
+async def test_language_fr_is_accepted_and_others_are_not(service: Service) -> None:
+    talk = await chat_of(service, "zonnig-wonen")
+    assert (await talk.push("/language FR"))[0].data == {"language": "fr"}
+    chat = await service.store.chats.get(talk.chat.id)
+    assert chat is not None and chat.language == "fr"
+    refused = await talk.push("/language de")
+    assert "language_set" not in [r.kind for r in refused]
+    chat = await service.store.chats.get(talk.chat.id)
+    assert chat is not None and chat.language == "fr"
+
+
+async def test_a_new_chat_starts_in_its_users_language_if_we_speak_it(service: Service) -> None:
+    french = await service.chat_for("telegram", "801", language="fr")
+    german = await service.chat_for("telegram", "802", language="de")
+    unknown = await service.chat_for("telegram", "803")
+    assert (french.language, german.language, unknown.language) == ("fr", "nl", "nl")
+    # Only the first contact decides; later the chat's own choice stands.
+    again = await service.chat_for("telegram", "801", language="en")
+    assert again.id == french.id and again.language == "fr"
+
+
 async def test_history_draws_a_chart(service: Service) -> None:
     talk = await chat_of(service, "snel-speelgoed")
     [reply] = await talk.push("/history 8")
@@ -217,6 +238,8 @@ async def test_a_chat_chooses_when_its_digest_comes(service: Service) -> None:
     chat = await service.store.chats.get(talk.chat.id)
     assert chat is not None and (chat.digest_day, chat.digest_hour) == (5, 17)
     assert (await talk.push("/digest Mon 08:00"))[0].data == {"day": 1, "hour": 8}
+    assert (await talk.push("/digest lundi 8"))[0].data == {"day": 1, "hour": 8}
+    assert (await talk.push("/digest dimanche 20"))[0].data == {"day": 7, "hour": 20}
     assert (await talk.push("/digest someday 25"))[0].data == {
         "problem": "digest_time",
         "given": "someday 25",

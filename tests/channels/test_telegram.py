@@ -193,6 +193,32 @@ async def test_every_command_answers_in_dutch_then_english(
     assert {c.params.get("parse_mode") for c in fake.calls_to("sendMessage")} == {"HTML"}
 
 
+async def test_a_french_speaking_user_is_answered_in_french_from_the_first_message(
+    fake: FakeTelegram, talk: Talk, channel: TelegramChannel, sample_store: Store
+) -> None:
+    sent = await talk.replies(
+        ALICE, lambda: fake.push_message(ALICE, "/help", language_code="fr-BE")
+    )
+    assert [m["text"] for m in sent] == [rendered("help", {"admin": False}, "fr")]
+    assert "Commandes" in sent[0]["text"]
+    assert (await chat_of(sample_store, ALICE)).language == "fr"
+    # A language we do not speak leaves the default.
+    await talk.replies(BOB, lambda: fake.push_message(BOB, "/help", language_code="de"))
+    assert (await chat_of(sample_store, BOB)).language == "nl"
+
+
+async def test_language_fr_switches_a_chat_to_french(
+    fake: FakeTelegram, talk: Talk, channel: TelegramChannel, sample_store: Store, clock: FixedClock
+) -> None:
+    await link(sample_store, ALICE, "snel-speelgoed", clock=clock)
+    assert await talk.say(ALICE, "/language fr") == rendered(
+        "language_set", {"language": "fr"}, "fr"
+    )
+    assert "Langue réglée sur français" in await talk.say(ALICE, "/language fr")
+    score = await talk.say(ALICE, "/score")
+    assert "Scores de performance" in score and "Snel Speelgoed" in score
+
+
 async def test_history_is_sent_as_a_photo(
     fake: FakeTelegram, talk: Talk, channel: TelegramChannel, sample_store: Store, clock: FixedClock
 ) -> None:
@@ -225,11 +251,13 @@ async def test_admin_is_recognised_by_user_id(
     assert all(name in everyone for name in ("Zonnig Wonen", "Snel Speelgoed", "KadoKelder"))
 
 
-async def test_command_menu_is_registered_in_both_languages(
+async def test_command_menu_is_registered_in_every_language(
     fake: FakeTelegram, channel: TelegramChannel
 ) -> None:
-    assert set(fake.commands) == {"", "en"}
-    for code, language in (("", "nl"), ("en", "en")):
+    assert set(fake.commands) == {"", "en", "fr"}
+    assert fake.commands["fr"][0]["description"] == "Associer ce chat avec un code"
+    assert len({tuple(c["description"] for c in menu) for menu in fake.commands.values()}) == 3
+    for code, language in (("", "nl"), ("en", "en"), ("fr", "fr")):
         menu = {c["command"]: c["description"] for c in fake.commands[code]}
         assert list(menu) == list(COMMANDS)
         assert menu == MENU[language]

@@ -86,6 +86,7 @@ OTHER_CASES: dict[str, tuple[str, Mapping[str, Any]]] = {
     "choose_seller__default": ("choose_seller", {"command": "score", "sellers": [SHOP, OTHER]}),
     "language_set__nl": ("language_set", {"language": "nl"}),
     "language_set__en": ("language_set", {"language": "en"}),
+    "language_set__fr": ("language_set", {"language": "fr"}),
     "muted__default": ("muted", {}),
     "unmuted__default": ("unmuted", {}),
     "link_ok__default": ("link_ok", {"seller": SHOP}),

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from messages import SellerRef, render
+from messages import LANGUAGES, SellerRef, render
 from messages.model import FORMATS
 from norms import Exemption, Indicator, evaluate_week, load_policy
 from tests.messages.cases import REPORT_KINDS, report_data
@@ -93,7 +93,7 @@ CASES = _supplied_cases()
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
-@pytest.mark.parametrize("lang", ["nl", "en"])
+@pytest.mark.parametrize("lang", LANGUAGES)
 @pytest.mark.parametrize(("case", "kind", "data"), CASES, ids=[c[0] for c in CASES])
 def test_supplied_text_is_shown_literally(
     case: str, kind: str, data: dict[str, Any], lang: str, fmt: str
