@@ -15,6 +15,7 @@ BENCHMARKS = (
     "seller_names",
     "write_wait",
     "start_during_import",
+    "render",
 )
 
 

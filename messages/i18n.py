@@ -10,6 +10,7 @@ or ``&`` reaches the reader as written.
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
@@ -40,13 +41,19 @@ def translations(lang: Language) -> Translations:
     return load_catalog(lang)
 
 
+# The placeholders of a translated text, which escaping must leave as they are.
+_PLACEHOLDER = re.compile(r"(%\(\w+\)s|%%)")
+
+
 def _escape_text(fmt: Format, text: str) -> Markup:
     """A translated text made safe for ``fmt``: only what the format gives a meaning to."""
     if fmt == "telegram":
         # Quotes mean nothing outside attributes: keep them as the translator wrote them.
         return Markup(html.escape(text, quote=False))
     if fmt == "slack":
-        return Markup(slack_escape(text))
+        parts = _PLACEHOLDER.split(text)
+        # split() puts the placeholders at the odd places.
+        return Markup("".join(p if i % 2 else slack_escape(p) for i, p in enumerate(parts)))
     return Markup(text)
 
 
@@ -60,10 +67,14 @@ def gettext_callables(
 ) -> dict[str, Callable[..., Markup]]:
     """``_``, ``gettext``, ``ngettext`` and ``pgettext`` of one format over one catalog."""
 
+    escaped: dict[str, Markup] = {}  # a catalog's texts are few: escape each once
+
     def fill(text: str, variables: dict[str, Any]) -> Markup:
+        safe = escaped.get(text)
+        if safe is None:
+            safe = escaped[text] = _escape_text(fmt, text)
         # Variables pass through the environment's finalize, as a ``{{ … }}`` would.
-        values = {key: escape_for(fmt, finalize(value)) for key, value in variables.items()}
-        return _escape_text(fmt, text) % values
+        return safe % {key: escape_for(fmt, finalize(value)) for key, value in variables.items()}
 
     def gettext(message: str, /, **variables: Any) -> Markup:
         return fill(catalog.gettext(message), variables)

@@ -13,7 +13,7 @@ from functools import cache
 
 from babel import Locale
 from babel.dates import get_month_names
-from babel.numbers import format_decimal
+from babel.numbers import NumberPattern, parse_pattern
 
 from messages.i18n import translations
 from messages.model import Language
@@ -38,11 +38,15 @@ def _words(lang: Language) -> Callable[[str], str]:
     return translations(lang).gettext
 
 
+@cache
+def _decimal_pattern(digits: int) -> NumberPattern:
+    return parse_pattern("#,##0" + ("." + "0" * digits if digits else ""))
+
+
 def decimal(value: float, lang: Language, digits: int = 1) -> str:
     """``8,4`` (nl, fr) or ``8.4`` (en), with thousands grouped."""
     # Decimal(value) is the float's exact value: rounded as Python's own formatting does.
-    pattern = "#,##0" + ("." + "0" * digits if digits else "")
-    return format_decimal(Decimal(value), format=pattern, locale=_locale(lang))
+    return str(_decimal_pattern(digits).apply(Decimal(value), _locale(lang)))
 
 
 def count(value: int, lang: Language) -> str:
