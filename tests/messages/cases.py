@@ -195,7 +195,7 @@ OTHER_CASES: dict[str, tuple[str, Mapping[str, Any]]] = {
     **{
         f"bad_argument__{case}": ("bad_argument", {"problem": case.split("__")[0], **data})
         for case, data in (
-            ("language", {"given": "fr"}),
+            ("language", {"given": "de"}),
             ("digest_time", {"given": "zondag 25"}),
             ("week", {"given": "2026-46"}),
             ("week_future", {"given": "2026-W52"}),
