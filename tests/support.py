@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from bot.service import ChatContext, Reply, Service
 from bot.store import Chat
-from messages import render
+from messages import LANGUAGES, render
 
 
 @dataclass
@@ -32,5 +32,5 @@ class Conversation:
         replies = await self.push(message)
         fresh = await self.service.store.chats.get(self.chat.id)
         assert fresh is not None
-        lang = "en" if fresh.language == "en" else "nl"
+        lang = fresh.language if fresh.language in LANGUAGES else "nl"
         return "\n\n".join(render(r.kind, r.data, fmt="text", lang=lang).text for r in replies)

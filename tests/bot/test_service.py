@@ -367,20 +367,68 @@ async def test_an_exemption_is_removed_and_the_week_counts_again(service: Servic
 
 
 @pytest.mark.parametrize(
-    ("command", "problem", "nl", "en"),
+    ("command", "problem", "nl", "en", "fr"),
     [
-        ("/language fr", "language", "Die taal ken ik niet", "I don't know that language"),
-        ("/digest zondag 25", "digest_time", "is geen dag en uur", "is not a day and hour"),
-        ("/exempt 2026-46 staking", "week", "is geen week", "is not a week"),
-        ("/exempt 2026-W46", "reason_missing", "Geef een reden op", "Give a reason"),
-        ("/exempt 2026-W52 staking", "week_future", "nog niet begonnen", "has not started"),
-        ("/linkcode", "linkcode_seller", "Voor welke verkoper?", "For which seller?"),
-        ("/history snel-speelgoed 0", "history_weeks", "kan ik niet tekenen", "cannot draw"),
-        ("/history snel-speelgoed 9999", "history_weeks", "Kies van 2 tot 520", "from 2 to 520"),
+        (
+            "/language de",
+            "language",
+            "Die taal ken ik niet",
+            "I don't know that language",
+            "Je ne connais pas cette langue",
+        ),
+        (
+            "/digest zondag 25",
+            "digest_time",
+            "is geen dag en uur",
+            "is not a day and hour",
+            "n'est pas un jour et une heure",
+        ),
+        (
+            "/exempt 2026-46 staking",
+            "week",
+            "is geen week",
+            "is not a week",
+            "n'est pas une semaine",
+        ),
+        (
+            "/exempt 2026-W46",
+            "reason_missing",
+            "Geef een reden op",
+            "Give a reason",
+            "Indiquez une raison",
+        ),
+        (
+            "/exempt 2026-W52 staking",
+            "week_future",
+            "nog niet begonnen",
+            "has not started",
+            "n'a pas encore commencé",
+        ),
+        (
+            "/linkcode",
+            "linkcode_seller",
+            "Voor welke verkoper?",
+            "For which seller?",
+            "Pour quel vendeur\xa0?",
+        ),
+        (
+            "/history snel-speelgoed 0",
+            "history_weeks",
+            "kan ik niet tekenen",
+            "cannot draw",
+            "Je ne peux pas dessiner",
+        ),
+        (
+            "/history snel-speelgoed 9999",
+            "history_weeks",
+            "Kies van 2 tot 520",
+            "from 2 to 520",
+            "Choisissez de 2 à 520",
+        ),
     ],
 )
 async def test_a_malformed_argument_gets_its_own_answer(
-    service: Service, command: str, problem: str, nl: str, en: str
+    service: Service, command: str, problem: str, nl: str, en: str, fr: str
 ) -> None:
     admin = await admin_chat(service)
     [reply] = await admin.push(command)
@@ -388,6 +436,8 @@ async def test_a_malformed_argument_gets_its_own_answer(
     assert nl in await admin.text(command)
     await admin.push("/language en")
     assert en in await admin.text(command)
+    await admin.push("/language fr")
+    assert fr in await admin.text(command)
     assert await service.store.data.exemptions() == []
 
 
