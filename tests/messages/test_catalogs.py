@@ -18,6 +18,7 @@ from babel.support import Translations
 from messages import LANGUAGES, render
 from messages.i18n import DOMAIN, LOCALE_DIR, gettext_callables, load_catalog, translations
 from messages.markup import finalizer
+from messages.render import environment
 
 ROOT = Path(__file__).resolve().parents[2]
 PLACEHOLDER = re.compile(r"%\((\w+)\)s")
@@ -133,3 +134,18 @@ def test_french_numbers_and_weeks_follow_cldr() -> None:
     assert "92,0\xa0%" in text and "≥ 93\xa0%" in text
     assert "semaine 46 (9–15 nov.)" in text
     assert "Avertissement 2 sur 4" in text and "Et maintenant\xa0?" in text
+
+
+@pytest.mark.parametrize("fmt", ["telegram", "slack", "text"])
+def test_trans_blocks_use_the_same_catalogs_and_escaping(fmt: str) -> None:
+    """``{% trans %}`` and ``{% pluralize %}`` work in templates as ``_()`` and ``ngettext``."""
+    env = environment(fmt, "fr")  # type: ignore[arg-type]
+    words = env.from_string("{% trans %}What happens next?{% endtrans %}").render()
+    assert words == "Et maintenant\xa0?"
+    days = "{% trans count=n %}day{% pluralize %}days{% endtrans %}"
+    assert [env.from_string(days).render(n=n) for n in (1, 2)] == ["jour", "jours"]
+    link = "{% trans name=who, passcode=code %}🔑 Link code for {{ name }}: {{ passcode }}"
+    named = env.from_string(link + "{% endtrans %}").render(who="<Zon & Zee>", code="AB12")
+    expected = {"text": "<Zon & Zee>", "slack": "&lt;Zon &amp; Zee&gt;"}
+    shown = expected.get(fmt, "&lt;Zon &amp; Zee&gt;")
+    assert named == f"🔑 Code d'association pour {shown}\xa0: AB12"
