@@ -67,14 +67,16 @@ def gettext_callables(
 ) -> dict[str, Callable[..., Markup]]:
     """``_``, ``gettext``, ``ngettext`` and ``pgettext`` of one format over one catalog."""
 
-    escaped: dict[str, Markup] = {}  # a catalog's texts are few: escape each once
+    escaped: dict[str, str] = {}  # a catalog's texts are few: escape each once
 
     def fill(text: str, variables: dict[str, Any]) -> Markup:
         safe = escaped.get(text)
         if safe is None:
-            safe = escaped[text] = _escape_text(fmt, text)
-        # Variables pass through the environment's finalize, as a ``{{ … }}`` would.
-        return safe % {key: escape_for(fmt, finalize(value)) for key, value in variables.items()}
+            safe = escaped[text] = str(_escape_text(fmt, text))
+        # Variables pass through the environment's finalize, as a ``{{ … }}`` would, and are
+        # escaped here; so plain ``%`` joins escaped text to escaped text.
+        values = {key: str(escape_for(fmt, finalize(value))) for key, value in variables.items()}
+        return Markup(safe % values)
 
     def gettext(message: str, /, **variables: Any) -> Markup:
         return fill(catalog.gettext(message), variables)

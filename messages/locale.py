@@ -8,6 +8,7 @@ layout ``week 46 (9–15 nov)`` is fixed, its words come from the catalog.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
 
@@ -38,15 +39,48 @@ def _words(lang: Language) -> Callable[[str], str]:
     return translations(lang).gettext
 
 
+@dataclass(frozen=True)
+class _Symbols:
+    """What CLDR says about one language's numbers, looked up once."""
+
+    separators: dict[int, str]  # for str.translate: Python's "," and "." to the locale's
+    by_threes: bool  # groups of three digits, as Python's "," groups them
+    percent_before: str
+    percent_after: str
+
+
+@cache
+def _symbols(lang: Language) -> _Symbols:
+    locale = _locale(lang)
+    symbols = locale.number_symbols["latn"]
+    percent_pattern = locale.percent_formats[None]
+    return _Symbols(
+        separators={ord(","): symbols["group"], ord("."): symbols["decimal"]},
+        by_threes=locale.decimal_formats[None].grouping == (3, 3),
+        percent_before=percent_pattern.prefix[0],
+        percent_after=percent_pattern.suffix[0].replace("%", symbols["percentSign"]),
+    )
+
+
 @cache
 def _decimal_pattern(digits: int) -> NumberPattern:
     return parse_pattern("#,##0" + ("." + "0" * digits if digits else ""))
 
 
-def decimal(value: float, lang: Language, digits: int = 1) -> str:
-    """``8,4`` (nl, fr) or ``8.4`` (en), with thousands grouped."""
+def babel_decimal(value: float, lang: Language, digits: int = 1) -> str:
+    """The number as Babel's own formatter writes it (slower; the reference for ``decimal``)."""
     # Decimal(value) is the float's exact value: rounded as Python's own formatting does.
     return str(_decimal_pattern(digits).apply(Decimal(value), _locale(lang)))
+
+
+def decimal(value: float, lang: Language, digits: int = 1) -> str:
+    """``8,4`` (nl, fr) or ``8.4`` (en), with thousands grouped."""
+    symbols = _symbols(lang)
+    if value >= 0 and symbols.by_threes:
+        # CLDR's separators over Python's formatting: Babel's result at a tenth of its cost
+        # (both round the float's exact value half to even; a test holds them equal).
+        return f"{value:,.{digits}f}".translate(symbols.separators)
+    return babel_decimal(value, lang, digits)
 
 
 def count(value: int, lang: Language) -> str:
@@ -56,10 +90,8 @@ def count(value: int, lang: Language) -> str:
 
 def percent(fraction: float, lang: Language, digits: int = 1) -> str:
     """A fraction as a percentage: 0.935 → ``93,5%`` (nl), ``93.5%`` (en), ``93,5 %`` (fr)."""
-    pattern = _locale(lang).percent_formats[None]
-    number = decimal(fraction * 100, lang, digits)
-    sign = _locale(lang).number_symbols["latn"]["percentSign"]
-    return f"{pattern.prefix[0]}{number}{pattern.suffix[0].replace('%', sign)}"
+    symbols = _symbols(lang)
+    return symbols.percent_before + decimal(fraction * 100, lang, digits) + symbols.percent_after
 
 
 def compact_percent(fraction: float, lang: Language) -> str:
