@@ -178,4 +178,70 @@ MIGRATIONS: tuple[str, ...] = (
         created_at TEXT NOT NULL
     )
     """,
+    # 6: the fold's state per seller and week, a derived cache (see bot/store/states.py).
+    # Triggers drop the cached states from the week a change touches on, whichever path
+    # writes and in whatever transaction, and count the changes in seller_state_epoch so
+    # a check that read before a change does not store what it folded from the old data.
+    # Shop ratings and plan events are read afresh by every check: they are not in it.
+    """
+    CREATE TABLE seller_states (
+        seller_id TEXT NOT NULL REFERENCES sellers(id) ON DELETE CASCADE,
+        policy TEXT NOT NULL,
+        week_key INTEGER NOT NULL,
+        state TEXT NOT NULL,
+        PRIMARY KEY (seller_id, policy, week_key)
+    ) WITHOUT ROWID;
+    CREATE TABLE seller_state_epoch (n INTEGER NOT NULL);
+    INSERT INTO seller_state_epoch (n) VALUES (0);
+    CREATE TRIGGER seller_states_measurement_added AFTER INSERT ON measurements BEGIN
+        DELETE FROM seller_states
+        WHERE seller_id = NEW.seller_id AND week_key >= NEW.year * 100 + NEW.week;
+        UPDATE seller_state_epoch SET n = n + 1;
+    END;
+    CREATE TRIGGER seller_states_measurement_changed AFTER UPDATE ON measurements BEGIN
+        DELETE FROM seller_states
+        WHERE seller_id IN (OLD.seller_id, NEW.seller_id)
+        AND week_key >= MIN(OLD.year * 100 + OLD.week, NEW.year * 100 + NEW.week);
+        UPDATE seller_state_epoch SET n = n + 1;
+    END;
+    CREATE TRIGGER seller_states_measurement_removed AFTER DELETE ON measurements BEGIN
+        DELETE FROM seller_states
+        WHERE seller_id = OLD.seller_id AND week_key >= OLD.year * 100 + OLD.week;
+        UPDATE seller_state_epoch SET n = n + 1;
+    END;
+    CREATE TRIGGER seller_states_exemption_added AFTER INSERT ON exemptions BEGIN
+        DELETE FROM seller_states WHERE week_key >= NEW.year * 100 + NEW.week;
+        UPDATE seller_state_epoch SET n = n + 1;
+    END;
+    CREATE TRIGGER seller_states_exemption_changed AFTER UPDATE ON exemptions BEGIN
+        DELETE FROM seller_states
+        WHERE week_key >= MIN(OLD.year * 100 + OLD.week, NEW.year * 100 + NEW.week);
+        UPDATE seller_state_epoch SET n = n + 1;
+    END;
+    CREATE TRIGGER seller_states_exemption_removed AFTER DELETE ON exemptions BEGIN
+        DELETE FROM seller_states WHERE week_key >= OLD.year * 100 + OLD.week;
+        UPDATE seller_state_epoch SET n = n + 1;
+    END;
+    CREATE TRIGGER seller_states_reopen_added AFTER INSERT ON reopens BEGIN
+        DELETE FROM seller_states
+        WHERE seller_id = NEW.seller_id AND week_key >= {reopen_week_key};
+        UPDATE seller_state_epoch SET n = n + 1;
+    END;
+    CREATE TRIGGER seller_states_reopen_changed AFTER UPDATE ON reopens BEGIN
+        DELETE FROM seller_states WHERE seller_id IN (OLD.seller_id, NEW.seller_id);
+        UPDATE seller_state_epoch SET n = n + 1;
+    END;
+    CREATE TRIGGER seller_states_reopen_removed AFTER DELETE ON reopens BEGIN
+        DELETE FROM seller_states WHERE seller_id = OLD.seller_id;
+        UPDATE seller_state_epoch SET n = n + 1;
+    END
+    """.replace(
+        # The ISO week of a reopen's date, as year * 100 + week: the week's Thursday names
+        # its ISO year, and the Thursday's day of that year its week.
+        "{reopen_week_key}",
+        "CAST(strftime('%Y', NEW.on_date, {thursday}) AS INTEGER) * 100"
+        " + (CAST(strftime('%j', NEW.on_date, {thursday}) AS INTEGER) - 1) / 7 + 1".replace(
+            "{thursday}", "(3 - (CAST(strftime('%w', NEW.on_date) AS INTEGER) + 6) % 7) || ' days'"
+        ),
+    ),
 )
