@@ -8,15 +8,17 @@ from datetime import datetime
 
 from bot.compose import body_for
 from bot.importer import ImportResult
+from bot.reports import week_reports
 from bot.store import Chat, PlannedMessage, Seller, Store
 from messages import SellerRef
-from norms import URGENT_ALERTS, IsoWeek, Policy, WeekReport, evaluate_week
+from norms import URGENT_ALERTS, IsoWeek, Policy, WeekReport
 from norms.report import Alert
 
 
 @dataclass
 class CheckOutcome:
-    reports: list[WeekReport]
+    """What a check did; its reports went to ``on_report`` and were not kept."""
+
     planned: int
     missing: list[str]
 
@@ -43,7 +45,7 @@ async def run_check(
 ) -> CheckOutcome:
     """Evaluate ``week`` and (unless ``dry_run``) plan its alerts; planning is idempotent.
 
-    With ``on_report`` each report is handed over as soon as it is made and not kept.
+    Each report is handed to ``on_report`` as soon as it is made, and not kept.
     """
     async with store.check_lock:  # two checks at once could both plan the same alert
         return await _run_check(
@@ -63,22 +65,45 @@ async def _run_check(
 ) -> CheckOutcome:
     sellers = await (store.sellers.some(seller_ids) if seller_ids else store.sellers.all())
     destinations = {} if dry_run else await store.chats.destinations([s.id for s in sellers])
-    outcome = CheckOutcome([], 0, [])
+    outcome = CheckOutcome(0, [])
     for start in range(0, len(sellers), CHUNK):
         chunk = sellers[start : start + CHUNK]
-        histories = await store.data.histories([s.id for s in chunk], week)
         planned: list[PlannedMessage] = []
-        for seller in chunk:
-            report = evaluate_week(policy, histories[seller.id], week)
-            if not report.has_data and report.track is not None:
-                outcome.missing.append(seller.id)  # had data before, none this week
+        linked = [s.id for s in chunk if s.id in destinations]
+        already = await store.outbox.planned_sections_many(linked, str(week))
+        corrections = await store.outbox.corrections_many(linked, str(week))
+        sources = await store.data.week_sources(linked, week)
+        by_id = {s.id: s for s in chunk}
+        in_order = [s.id for s in chunk] == sorted(by_id)
+        held: dict[str, WeekReport] = {}
+
+        def emit(report: WeekReport) -> None:
             if on_report is not None:
                 on_report(report)
-            else:
-                outcome.reports.append(report)
+
+        async for report in week_reports(store, policy, week, list(by_id)):
+            seller = by_id[report.seller_id]
+            if not report.has_data and report.track is not None:
+                outcome.missing.append(seller.id)  # had data before, none this week
             if chats := destinations.get(seller.id):
-                planned += await plan_week_messages(store, seller, report, chats)
+                planned += plan_week_messages(
+                    seller,
+                    report,
+                    chats,
+                    already.get(seller.id, {}),
+                    corrections.get(seller.id, {}),
+                    sources.get(seller.id) or "upload",
+                )
+            if in_order:
+                emit(report)
+            elif on_report is not None:
+                held[seller.id] = report  # named sellers, reported in the order named
+        for seller in chunk:
+            if seller.id in held:
+                emit(held.pop(seller.id))
         outcome.planned += await store.outbox.plan(planned, now)
+    order = {s.id: i for i, s in enumerate(sellers)}
+    outcome.missing.sort(key=order.__getitem__)
     if dry_run:
         return outcome
     if outcome.missing and admin_chats:
@@ -116,15 +141,19 @@ def section_ids(report: WeekReport) -> dict[str, Alert]:
     return {(f"{a}@{step}" if a == report.track_message else a): a for a in report.alerts}
 
 
-async def plan_week_messages(
-    store: Store, seller: Seller, report: WeekReport, chats: list[Chat]
+def plan_week_messages(
+    seller: Seller,
+    report: WeekReport,
+    chats: list[Chat],
+    already: dict[int, set[str]],
+    corrections: dict[int, int],
+    source: str,
 ) -> list[PlannedMessage]:
     """The week's alert message per chat (new sections only), and a correction where a
-    section already sent no longer holds."""
+    section already sent no longer holds; ``already`` and ``corrections`` are the store's
+    sections planned and corrections sent per chat, ``source`` where the week came from.
+    Nothing is rendered when there is nothing new to say."""
     week = str(report.week)
-    already = await store.outbox.planned_sections(seller.id, week)
-    corrections = await store.outbox.corrections(seller.id, week)
-    source = await store.data.week_source(seller.id, report.week) or "upload"
     ref = seller_ref(seller)
     out: list[PlannedMessage] = []
     current = section_ids(report)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
+
+import aiosqlite
 
 from bot.store.db import Database
 from bot.store.owed import RECHECK, owe_in
@@ -33,8 +35,9 @@ RATING_COLUMNS = (
 
 
 def measurement_row(
-    seller_id: str, m: Measurement, source: str, now: datetime
+    seller_id: str, m: Measurement, source: str, imported_at: str
 ) -> tuple[object, ...]:
+    """A measurements row; ``imported_at`` is ``stamp(now)``, made once per import."""
     return (
         seller_id,
         m.week.year,
@@ -47,11 +50,12 @@ def measurement_row(
         m.condition,
         None if m.conforms is None else int(m.conforms),
         source,
-        stamp(now),
+        imported_at,
     )
 
 
-def rating_row(seller_id: str, r: ShopRating, source: str, now: datetime) -> tuple[object, ...]:
+def rating_row(seller_id: str, r: ShopRating, source: str, imported_at: str) -> tuple[object, ...]:
+    """A shop_ratings row; ``imported_at`` as for ``measurement_row``."""
     return (
         seller_id,
         r.on.isoformat(),
@@ -61,7 +65,7 @@ def rating_row(seller_id: str, r: ShopRating, source: str, now: datetime) -> tup
         r.method,
         None if r.top_retailer is None else int(r.top_retailer),
         source,
-        stamp(now),
+        imported_at,
     )
 
 
@@ -100,16 +104,7 @@ class WeeklyData:
             f"SELECT {RATING_COLUMNS} FROM shop_ratings WHERE on_date <= ? {where}",
             [up_to.check_day.isoformat(), *params],
         ):
-            ratings[r["seller_id"]].append(
-                ShopRating(
-                    on=date.fromisoformat(r["on_date"]),
-                    rating=r["rating"],
-                    aspects={a: r[a] for a in ASPECTS if r[a] is not None},
-                    reviews=r["reviews"],
-                    method=r["method"],
-                    top_retailer=None if r["top_retailer"] is None else bool(r["top_retailer"]),
-                )
-            )
+            ratings[r["seller_id"]].append(_rating(r))
         exemptions = tuple(await self.exemptions())
         plans: dict[str, list[PlanEvent]] = defaultdict(list)
         for r in await self.db.fetchall(
@@ -139,6 +134,96 @@ class WeeklyData:
             for sid in ids
         }
 
+    async def windows(
+        self,
+        seller_ids: Sequence[str],
+        up_to: IsoWeek,
+        since: Mapping[str, IsoWeek | None],
+        reports_from: IsoWeek,
+    ) -> AsyncIterator[SellerHistory]:
+        """For each seller (in ``sorted`` order): the measurements from ``since`` (``None``:
+        from the first) to ``up_to``, and what the reports of ``reports_from`` … ``up_to``
+        need besides. Rows stream in seller order: one seller's rows in memory at a time."""
+        ids = sorted(set(seller_ids))
+        if not ids:
+            return
+        marks = ",".join("?" * len(ids))
+        last = up_to.year * 100 + up_to.week
+        groups: dict[int, list[str]] = defaultdict(list)
+        for sid in ids:
+            start = since.get(sid)
+            groups[0 if start is None else start.year * 100 + start.week].append(sid)
+        ratings = await self._windowed_ratings(ids, up_to, reports_from)
+        plans: dict[str, list[PlanEvent]] = defaultdict(list)
+        for r in await self.db.fetchall(
+            f"SELECT seller_id, on_date, status FROM plan_events WHERE seller_id IN ({marks}) "
+            "ORDER BY id",
+            ids,
+        ):
+            plans[r[0]].append(PlanEvent(date.fromisoformat(r[1]), r[2]))
+        reopens: dict[str, list[Reopen]] = defaultdict(list)
+        for r in await self.db.fetchall(
+            f"SELECT seller_id, on_date FROM reopens WHERE seller_id IN ({marks}) ORDER BY id",
+            ids,
+        ):
+            reopens[r[0]].append(Reopen(date.fromisoformat(r[1])))
+        exemptions = tuple(await self.exemptions())
+        streams: dict[int, _SellerRows] = {}
+        group_of: dict[str, int] = {}
+        try:
+            for first, members in groups.items():
+                cursor = await self.db.conn.execute(
+                    "SELECT seller_id, year, week, indicator, numerator, denominator, value, "
+                    f"norm, condition, conforms FROM measurements "
+                    f"WHERE seller_id IN ({','.join('?' * len(members))}) "
+                    "AND year * 100 + week BETWEEN ? AND ? ORDER BY seller_id, year, week",
+                    [*members, first, last],
+                )
+                streams[first] = _SellerRows(cursor)
+                group_of.update(dict.fromkeys(members, first))
+            for sid in ids:
+                yield SellerHistory(
+                    seller_id=sid,
+                    measurements=await streams[group_of[sid]].take(sid),
+                    ratings=tuple(ratings.get(sid, ())),
+                    exemptions=tuple(e for e in exemptions if not e.sellers or sid in e.sellers),
+                    plan_events=tuple(plans.get(sid, ())),
+                    reopens=tuple(reopens.get(sid, ())),
+                )
+        finally:
+            for stream in streams.values():
+                await stream.cursor.close()
+
+    async def _windowed_ratings(
+        self, ids: list[str], up_to: IsoWeek, reports_from: IsoWeek
+    ) -> dict[str, list[ShopRating]]:
+        """The shop ratings of the weeks ``reports_from`` - 1 … ``up_to``, and the latest
+        one before them (the rating that still holds when none was dated in a week)."""
+        marks = ",".join("?" * len(ids))
+        out: dict[str, list[ShopRating]] = defaultdict(list)
+        for r in await self.db.fetchall(
+            f"SELECT {RATING_COLUMNS} FROM shop_ratings AS r WHERE seller_id IN ({marks}) "
+            "AND on_date <= ? AND on_date >= COALESCE((SELECT MAX(on_date) FROM shop_ratings "
+            "AS p WHERE p.seller_id = r.seller_id AND p.on_date <= ?), '') "
+            "ORDER BY seller_id, on_date",
+            [*ids, up_to.check_day.isoformat(), reports_from.shift(-1).check_day.isoformat()],
+        ):
+            out[r["seller_id"]].append(_rating(r))
+        return out
+
+    async def week_sources(self, seller_ids: Sequence[str], week: IsoWeek) -> dict[str, str]:
+        """``week_source`` for many sellers in one query."""
+        if not seller_ids:
+            return {}
+        rows = await self.db.fetchall(
+            # SQLite returns the row of the MAX for the bare column ``source``.
+            "SELECT seller_id, MAX(imported_at) AS at, source FROM measurements "
+            f"WHERE seller_id IN ({','.join('?' * len(seller_ids))}) AND year = ? AND week = ? "
+            "GROUP BY seller_id",
+            [*seller_ids, week.year, week.week],
+        )
+        return {r[0]: r[2] for r in rows}
+
     async def week_source(self, seller_id: str, week: IsoWeek) -> str | None:
         """Where the week's data came from (``upload`` or ``bol.com``), latest first."""
         row = await self.db.fetchone(
@@ -147,6 +232,13 @@ class WeeklyData:
             (seller_id, week.year, week.week),
         )
         return row["source"] if row else None
+
+    async def first_week_with_data(self, seller_id: str) -> IsoWeek | None:
+        row = await self.db.fetchone(
+            "SELECT year, week FROM measurements WHERE seller_id = ? ORDER BY year, week LIMIT 1",
+            (seller_id,),
+        )
+        return IsoWeek(row["year"], row["week"]) if row else None
 
     async def last_week_with_data(self, seller_id: str) -> IsoWeek | None:
         row = await self.db.fetchone(
@@ -248,6 +340,55 @@ def _exemption_record(r: Any) -> ExemptionRecord:
         actor=r["actor"],
         created_at=parse_stamp(r["created_at"]),
     )
+
+
+def _rating(r: aiosqlite.Row) -> ShopRating:
+    return ShopRating(
+        on=date.fromisoformat(r["on_date"]),
+        rating=r["rating"],
+        aspects={a: r[a] for a in ASPECTS if r[a] is not None},
+        reviews=r["reviews"],
+        method=r["method"],
+        top_retailer=None if r["top_retailer"] is None else bool(r["top_retailer"]),
+    )
+
+
+class _SellerRows:
+    """One seller-ordered measurements cursor, read a seller at a time."""
+
+    BATCH = 4096
+
+    def __init__(self, cursor: aiosqlite.Cursor) -> None:
+        self.cursor = cursor
+        self._rows: list[aiosqlite.Row] = []
+        self._at = 0
+        self._done = False
+
+    async def take(self, seller_id: str) -> dict[IsoWeek, dict[Indicator, Measurement]]:
+        """The measurements of ``seller_id``; sellers must be taken in the cursor's order."""
+        out: dict[IsoWeek, dict[Indicator, Measurement]] = {}
+        week: IsoWeek | None = None
+        by_indicator: dict[Indicator, Measurement] = {}
+        while True:
+            if self._at == len(self._rows):
+                if self._done:
+                    return out
+                self._rows = list(await self.cursor.fetchmany(self.BATCH))
+                self._at = 0
+                if not self._rows:
+                    self._done = True
+                    return out
+            r = self._rows[self._at]
+            if r[0] != seller_id:
+                return out
+            self._at += 1
+            if week is None or week.year != r[1] or week.week != r[2]:
+                week = IsoWeek(r[1], r[2])
+                by_indicator = out.setdefault(week, {})
+            indicator = Indicator(r[3])
+            by_indicator[indicator] = Measurement(
+                indicator, week, r[4], r[5], r[6], r[7], r[8], None if r[9] is None else bool(r[9])
+            )
 
 
 def _seller_filter(ids: list[str] | None) -> tuple[str, list[str]]:
