@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Sequence
 from bot.store import Store
 from bot.store.states import KEEP_WEEKS, decode
 from norms import IsoWeek, Policy, WeekReport
-from norms.carry import SellerCarry, carry_week, window_weeks
+from norms.carry import SellerCarry, carry_week, reads_from
 from norms.report import evaluate_next
 
 
@@ -25,10 +25,7 @@ async def seller_reports(
     epoch = await store.states.epoch()
     stored = await store.states.latest_before(seller_ids, policy, first)
     newest = await store.states.newest_weeks(seller_ids, policy, last)
-    window = window_weeks(policy)
-    since: dict[str, IsoWeek | None] = {
-        sid: min(week.shift(1), first.shift(1 - window)) for sid, (week, _) in stored.items()
-    }
+    since = {sid: reads_from(policy, first, week.shift(1)) for sid, (week, _) in stored.items()}
     keep_from = last.shift(-KEEP_WEEKS)
     folded: list[tuple[str, SellerCarry]] = []
     async for history in store.data.windows(seller_ids, last, since, first):

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from norms.model import Exemption, Indicator, Measurement, SellerHistory, Status
+from norms.goldlabel import ITEMS_SOLD_FROM
+from norms.model import INDICATORS, Exemption, Indicator, Measurement, SellerHistory, Status
 from norms.policy import Policy
+from norms.scores import POOLED
 from norms.track import TrackWeek, WeekInput, reopen_weeks, step_track
 from norms.verdicts import judge_indicator
 from norms.weeks import IsoWeek
@@ -35,6 +37,28 @@ class SellerCarry:
     @property
     def week(self) -> IsoWeek:
         return self.track.week
+
+
+def reads_from(
+    policy: Policy, first: IsoWeek, fold_from: IsoWeek | None
+) -> dict[Indicator, IsoWeek | None]:
+    """The earliest week of each indicator that the reports of ``first`` on read, their
+    carry folded from ``fold_from`` on (``None``: from the seller's first week, so every
+    week is read). Most indicators are read for the report's own week only."""
+    counted = {*policy.escalating, *POOLED, *CONSECUTIVE_COUNTED, *ITEMS_SOLD_FROM}
+    reviews = first.shift(1 - window_weeks(policy))
+    counts = first.shift(-max(policy.score_window_weeks - 1, policy.gold_window_weeks))
+    out: dict[Indicator, IsoWeek | None] = {}
+    for indicator in INDICATORS:
+        if indicator is Indicator.REVIEWS:
+            since = reviews
+        elif indicator in counted:
+            since = counts
+        else:
+            out[indicator] = first  # judged in the report's week only, never folded
+            continue
+        out[indicator] = None if fold_from is None else min(since, fold_from)
+    return out
 
 
 def window_weeks(policy: Policy) -> int:
@@ -150,6 +174,7 @@ __all__ = [
     "advance",
     "carry_week",
     "fold_carry",
+    "reads_from",
     "week_statuses",
     "window_weeks",
 ]

@@ -14,6 +14,7 @@ from bot.store.owed import RECHECK, owe_in
 from bot.store.records import ExemptionRecord, parse_stamp, stamp
 from norms import (
     ASPECTS,
+    INDICATORS,
     Exemption,
     Indicator,
     IsoWeek,
@@ -138,21 +139,25 @@ class WeeklyData:
         self,
         seller_ids: Sequence[str],
         up_to: IsoWeek,
-        since: Mapping[str, IsoWeek | None],
+        since: Mapping[str, Mapping[Indicator, IsoWeek | None]],
         reports_from: IsoWeek,
     ) -> AsyncIterator[SellerHistory]:
-        """For each seller (in ``sorted`` order): the measurements from ``since`` (``None``:
-        from the first) to ``up_to``, and what the reports of ``reports_from`` … ``up_to``
-        need besides. Rows stream in seller order: one seller's rows in memory at a time."""
+        """For each seller (in ``sorted`` order): each indicator's measurements from its
+        week in ``since`` (``None``, or a seller not in it: from the first) to ``up_to``,
+        and what the reports of ``reports_from`` … ``up_to`` need besides. Rows stream in
+        seller order: one seller's rows in memory at a time."""
         ids = sorted(set(seller_ids))
         if not ids:
             return
         marks = ",".join("?" * len(ids))
         last = up_to.year * 100 + up_to.week
-        groups: dict[int, list[str]] = defaultdict(list)
+        groups: dict[tuple[int, ...], list[str]] = defaultdict(list)
         for sid in ids:
-            start = since.get(sid)
-            groups[0 if start is None else start.year * 100 + start.week].append(sid)
+            bounds = since.get(sid, {})
+            key = tuple(
+                0 if (w := bounds.get(i)) is None else w.year * 100 + w.week for i in INDICATORS
+            )
+            groups[key].append(sid)
         ratings = await self._windowed_ratings(ids, up_to, reports_from)
         plans: dict[str, list[PlanEvent]] = defaultdict(list)
         for r in await self.db.fetchall(
@@ -168,19 +173,20 @@ class WeeklyData:
         ):
             reopens[r[0]].append(Reopen(date.fromisoformat(r[1])))
         exemptions = tuple(await self.exemptions())
-        streams: dict[int, _SellerRows] = {}
-        group_of: dict[str, int] = {}
+        streams: dict[tuple[int, ...], _SellerRows] = {}
+        group_of: dict[str, tuple[int, ...]] = {}
         try:
-            for first, members in groups.items():
+            for key, members in groups.items():
                 cursor = await self.db.conn.execute(
                     "SELECT seller_id, year, week, indicator, numerator, denominator, value, "
                     f"norm, condition, conforms FROM measurements "
                     f"WHERE seller_id IN ({','.join('?' * len(members))}) "
-                    "AND year * 100 + week BETWEEN ? AND ? ORDER BY seller_id, year, week",
-                    [*members, first, last],
+                    f"AND year * 100 + week <= ? AND year * 100 + week >= {_FROM_BY_INDICATOR} "
+                    "ORDER BY seller_id, year, week",
+                    [*members, last, *key],
                 )
-                streams[first] = _SellerRows(cursor)
-                group_of.update(dict.fromkeys(members, first))
+                streams[key] = _SellerRows(cursor)
+                group_of.update(dict.fromkeys(members, key))
             for sid in ids:
                 yield SellerHistory(
                     seller_id=sid,
@@ -340,6 +346,12 @@ def _exemption_record(r: Any) -> ExemptionRecord:
         actor=r["actor"],
         created_at=parse_stamp(r["created_at"]),
     )
+
+
+# The first week (as year * 100 + week) read of each indicator, one parameter each.
+_FROM_BY_INDICATOR = (
+    "CASE indicator " + " ".join(f"WHEN '{i.value}' THEN ?" for i in INDICATORS) + " END"
+)
 
 
 def _rating(r: aiosqlite.Row) -> ShopRating:

@@ -11,17 +11,24 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from norms import IsoWeek, Policy, SellerHistory, evaluate_week
-from norms.carry import carry_week, fold_carry, window_weeks
+from norms.carry import carry_week, fold_carry, reads_from
 from norms.report import evaluate_next
 from tests.norms import oracle
 from tests.norms.builders import TRACK, fail_fulfilment, history
 from tests.norms.histories import FIRST, POLICIES, seller_histories
 
 
-def window_of(history: SellerHistory, week: IsoWeek, weeks: int) -> SellerHistory:
-    """Only what a check reads besides the carry: the last ``weeks`` weeks up to ``week``."""
-    since = week.shift(1 - weeks)
-    kept = {w: m for w, m in history.measurements.items() if since <= w <= week}
+def window_of(
+    policy: Policy, history: SellerHistory, week: IsoWeek, fold_from: IsoWeek | None
+) -> SellerHistory:
+    """Only what a check reads besides the carry (folded from ``fold_from``)."""
+    since = reads_from(policy, week, fold_from)
+    kept: dict[IsoWeek, dict] = {}
+    for w, by_indicator in history.measurements.items():
+        for indicator, m in by_indicator.items():
+            start = since[indicator]
+            if w <= week and (start is None or start <= w):
+                kept.setdefault(w, {})[indicator] = m
     return replace(history, measurements=kept)
 
 
@@ -34,11 +41,28 @@ def test_stepping_from_a_carry_equals_folding_from_scratch(
     last = FIRST.shift(weeks + 2)  # a few weeks past the data: weeks without data count
     split = data.draw(st.integers(0, weeks + 2), label="weeks folded before stepping")
     carry = fold_carry(policy, full, FIRST.shift(split - 1))
-    window = window_weeks(policy)
     for week in FIRST.shift(split).until(last):
-        report, carry = evaluate_next(policy, carry, window_of(full, week, window), week)
+        fold_from = None if carry is None else carry.week.shift(1)
+        report, carry = evaluate_next(policy, carry, window_of(policy, full, week, fold_from), week)
         assert report == oracle.evaluate_week(policy, full, week)
         assert report == evaluate_week(policy, full, week)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(POLICIES), seller_histories(), st.data())
+def test_folding_the_weeks_since_an_older_carry_from_what_is_read_equals_scratch(
+    policy: Policy, drawn: tuple[SellerHistory, int], data: st.DataObject
+) -> None:
+    full, weeks = drawn
+    split = data.draw(st.integers(1, weeks + 1), label="weeks folded into the stored carry")
+    week = FIRST.shift(split + data.draw(st.integers(0, 25), label="weeks since"))
+    carry = fold_carry(policy, full, FIRST.shift(split - 1))
+    read = window_of(policy, full, week, FIRST.shift(split) if carry is not None else None)
+    carry = fold_carry(policy, read, week.shift(-1), carry) if carry is not None else carry
+    if carry is None:
+        carry = fold_carry(policy, read, week.shift(-1))
+    report, _ = evaluate_next(policy, carry, read, week)
+    assert report == oracle.evaluate_week(policy, full, week)
 
 
 @settings(max_examples=100, deadline=None)
