@@ -47,12 +47,12 @@ def shop_rating(
             aspects=dict(latest.aspects),
             top_retailer=latest.top_retailer,
         )
-    since = week.shift(-policy.rating_window_weeks)
-    recent = sorted(
+    recent = [
         (w, m)
-        for w, by_indicator in measurements.items()
-        if since < w <= week and (m := _reviews(by_indicator)) is not None
-    )
+        for back in range(policy.rating_window_weeks - 1, -1, -1)
+        if (by_indicator := measurements.get(w := week.shift(-back))) is not None
+        and (m := _reviews(by_indicator)) is not None
+    ]
     count = sum(m.denominator or 0 for _, m in recent)
     if count >= policy.rating_min_reviews:
         return _weighted(recent)

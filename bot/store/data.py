@@ -24,6 +24,7 @@ from norms import (
     SellerHistory,
     ShopRating,
 )
+from norms.weeks import iso_week
 
 MEASUREMENT_COLUMNS = (
     "seller_id, year, week, indicator, numerator, denominator, value, norm, condition, "
@@ -348,6 +349,8 @@ def _exemption_record(r: Any) -> ExemptionRecord:
     )
 
 
+_INDICATOR = {i.value: i for i in INDICATORS}
+
 # The first week (as year * 100 + week) read of each indicator, one parameter each.
 _FROM_BY_INDICATOR = (
     "CASE indicator " + " ".join(f"WHEN '{i.value}' THEN ?" for i in INDICATORS) + " END"
@@ -395,9 +398,9 @@ class _SellerRows:
                 return out
             self._at += 1
             if week is None or week.year != r[1] or week.week != r[2]:
-                week = IsoWeek(r[1], r[2])
+                week = iso_week(r[1], r[2])
                 by_indicator = out.setdefault(week, {})
-            indicator = Indicator(r[3])
+            indicator = _INDICATOR[r[3]]
             by_indicator[indicator] = Measurement(
                 indicator, week, r[4], r[5], r[6], r[7], r[8], None if r[9] is None else bool(r[9])
             )
