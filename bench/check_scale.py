@@ -141,8 +141,10 @@ def child(path: Path, week: IsoWeek, dry_run: bool, cold: bool) -> None:
                 failing += bool(getattr(report, "failing_week", False))
 
             start = time.perf_counter()
+            # A dry run hands every report over, as ``check --dry-run`` prints them; a
+            # planning check keeps none, as the scheduled check does.
             outcome = await run_check(
-                store, policy, week, now=NOW, dry_run=dry_run, on_report=count
+                store, policy, week, now=NOW, dry_run=dry_run, on_report=count if dry_run else None
             )
             seconds = time.perf_counter() - start
         finally:

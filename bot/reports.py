@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 
 from bot.store import Store
-from bot.store.states import KEEP_WEEKS, decode
+from bot.store.states import KEEP_WEEKS, WeekAlerts, decode
 from norms import IsoWeek, Policy, WeekReport
 from norms.carry import SellerCarry, carry_week, reads_from
-from norms.report import evaluate_next
+from norms.report import Alert, evaluate_next
 
 
 async def seller_reports(
@@ -27,28 +27,46 @@ async def seller_reports(
     newest = await store.states.newest_weeks(seller_ids, policy, last)
     since = {sid: reads_from(policy, first, week.shift(1)) for sid, (week, _) in stored.items()}
     keep_from = last.shift(-KEEP_WEEKS)
-    folded: list[tuple[str, SellerCarry]] = []
+    folded: list[tuple[str, SellerCarry, WeekAlerts | None]] = []
     async for history in store.data.windows(seller_ids, last, since, first):
         sid = history.seller_id
         carry = decode(stored[sid][1], history.plan_events) if sid in stored else None
         known = newest.get(sid)
-
-        def keep(c: SellerCarry | None, sid: str = sid, known: IsoWeek | None = known) -> None:
-            if c is not None and c.week >= keep_from and (known is None or c.week > known):
-                folded.append((sid, c))
-
         start = carry.week.shift(1) if carry is not None else history.first_week
         if start is not None:
             for week in start.until(first.shift(-1)):
                 carry = carry_week(policy, carry, history, week)
-                keep(carry)
+                if carry is not None and carry.week >= keep_from and _new(carry, known):
+                    folded.append((sid, carry, None))
         reports: list[WeekReport] = []
         for week in first.until(last):
             report, carry = evaluate_next(policy, carry, history, week)
-            keep(carry)
             reports.append(report)
+            if carry is None or carry.week < keep_from:
+                continue
+            if _new(carry, known) or (known == (carry.week, False)):
+                folded.append((sid, carry, week_alerts(report)))
         yield sid, reports
     await store.states.save(policy, folded, epoch=epoch, newest=last)
+
+
+def _new(carry: SellerCarry, known: tuple[IsoWeek, bool] | None) -> bool:
+    return known is None or carry.week > known[0]
+
+
+def section_ids(report: WeekReport) -> dict[str, Alert]:
+    """The week's alert sections keyed so that a changed step counts as a new claim:
+    ``warning@2`` and ``warning@3`` are different messages."""
+    step = report.track.step if report.track is not None else 0
+    return {(f"{a}@{step}" if a == report.track_message else a): a for a in report.alerts}
+
+
+def week_alerts(report: WeekReport) -> WeekAlerts:
+    """What the report says, as stored with its week's state."""
+    return WeekAlerts(
+        sections=dict(section_ids(report)),
+        missing=not report.has_data and report.track is not None,
+    )
 
 
 async def week_reports(
@@ -67,4 +85,4 @@ async def report_of(
     return reports[0] if reports else None
 
 
-__all__ = ["report_of", "seller_reports", "week_reports"]
+__all__ = ["report_of", "section_ids", "seller_reports", "week_alerts", "week_reports"]

@@ -8,11 +8,11 @@ from datetime import datetime
 
 from bot.compose import body_for
 from bot.importer import ImportResult
-from bot.reports import week_reports
+from bot.reports import section_ids, week_reports
 from bot.store import Chat, PlannedMessage, Seller, Store
+from bot.store.states import WeekAlerts
 from messages import SellerRef
 from norms import URGENT_ALERTS, IsoWeek, Policy, WeekReport
-from norms.report import Alert
 
 
 @dataclass
@@ -74,7 +74,16 @@ async def _run_check(
         corrections = await store.outbox.corrections_many(linked, str(week))
         sources = await store.data.week_sources(linked, week)
         by_id = {s.id: s for s in chunk}
-        in_order = [s.id for s in chunk] == sorted(by_id)
+        if on_report is None:
+            # Nobody wants the reports: a seller whose week's alerts are stored with its
+            # state, all already planned and none withdrawn, has nothing new to plan.
+            known = await store.states.alerts_of(list(by_id), policy, week)
+            for sid, said in known.items():
+                if nothing_new(said, destinations.get(sid, []), already.get(sid, {})):
+                    del by_id[sid]
+                    if said.missing:
+                        outcome.missing.append(sid)
+        in_order = [s.id for s in chunk if s.id in by_id] == sorted(by_id)
         held: dict[str, WeekReport] = {}
 
         def emit(report: WeekReport) -> None:
@@ -134,11 +143,15 @@ async def _run_check(
     return outcome
 
 
-def section_ids(report: WeekReport) -> dict[str, Alert]:
-    """The week's alert sections keyed so that a changed step counts as a new claim:
-    ``warning@2`` and ``warning@3`` are different messages."""
-    step = report.track.step if report.track is not None else 0
-    return {(f"{a}@{step}" if a == report.track_message else a): a for a in report.alerts}
+def nothing_new(said: WeekAlerts, chats: list[Chat], already: dict[int, set[str]]) -> bool:
+    """Whether the week's alerts, as stored, would plan nothing: every chat already has
+    each section it wants and none it should no longer have."""
+    for chat in chats:
+        sent = already.get(chat.id, set())
+        wanted = {s for s, a in said.sections.items() if not chat.muted or a in URGENT_ALERTS}
+        if wanted - sent or sent - set(said.sections):
+            return False
+    return True
 
 
 def plan_week_messages(

@@ -2,6 +2,16 @@
 
 from __future__ import annotations
 
+
+def _iso_week_key(day: str) -> str:
+    """SQL for the ISO week of the date ``day`` as ``year * 100 + week``."""
+    thursday = f"(3 - (CAST(strftime('%w', {day}) AS INTEGER) + 6) % 7) || ' days'"
+    return (
+        f"CAST(strftime('%Y', {day}, {thursday}) AS INTEGER) * 100"
+        f" + (CAST(strftime('%j', {day}, {thursday}) AS INTEGER) - 1) / 7 + 1"
+    )
+
+
 MIGRATIONS: tuple[str, ...] = (
     # 1: the first schema.
     """
@@ -182,13 +192,16 @@ MIGRATIONS: tuple[str, ...] = (
     # Triggers drop the cached states from the week a change touches on, whichever path
     # writes and in whatever transaction, and count the changes in seller_state_epoch so
     # a check that read before a change does not store what it folded from the old data.
-    # Shop ratings and plan events are read afresh by every check: they are not in it.
+    # A shop rating counts for the weeks whose Wednesday after is on or after its date; plan
+    # events change no alert section (only the plan status, read afresh by every report).
     """
     CREATE TABLE seller_states (
         seller_id TEXT NOT NULL REFERENCES sellers(id) ON DELETE CASCADE,
         policy TEXT NOT NULL,
         week_key INTEGER NOT NULL,
         state TEXT NOT NULL,
+        -- For a week that was reported: its alert sections, and whether data was missing.
+        alerts TEXT,
         PRIMARY KEY (seller_id, policy, week_key)
     ) WITHOUT ROWID;
     CREATE TABLE seller_state_epoch (n INTEGER NOT NULL);
@@ -222,6 +235,19 @@ MIGRATIONS: tuple[str, ...] = (
         DELETE FROM seller_states WHERE week_key >= OLD.year * 100 + OLD.week;
         UPDATE seller_state_epoch SET n = n + 1;
     END;
+    CREATE TRIGGER seller_states_rating_added AFTER INSERT ON shop_ratings BEGIN
+        DELETE FROM seller_states
+        WHERE seller_id = NEW.seller_id AND week_key >= {rating_week_key};
+        UPDATE seller_state_epoch SET n = n + 1;
+    END;
+    CREATE TRIGGER seller_states_rating_changed AFTER UPDATE ON shop_ratings BEGIN
+        DELETE FROM seller_states WHERE seller_id IN (OLD.seller_id, NEW.seller_id);
+        UPDATE seller_state_epoch SET n = n + 1;
+    END;
+    CREATE TRIGGER seller_states_rating_removed AFTER DELETE ON shop_ratings BEGIN
+        DELETE FROM seller_states WHERE seller_id = OLD.seller_id;
+        UPDATE seller_state_epoch SET n = n + 1;
+    END;
     CREATE TRIGGER seller_states_reopen_added AFTER INSERT ON reopens BEGIN
         DELETE FROM seller_states
         WHERE seller_id = NEW.seller_id AND week_key >= {reopen_week_key};
@@ -239,9 +265,11 @@ MIGRATIONS: tuple[str, ...] = (
         # The ISO week of a reopen's date, as year * 100 + week: the week's Thursday names
         # its ISO year, and the Thursday's day of that year its week.
         "{reopen_week_key}",
-        "CAST(strftime('%Y', NEW.on_date, {thursday}) AS INTEGER) * 100"
-        " + (CAST(strftime('%j', NEW.on_date, {thursday}) AS INTEGER) - 1) / 7 + 1".replace(
-            "{thursday}", "(3 - (CAST(strftime('%w', NEW.on_date) AS INTEGER) + 6) % 7) || ' days'"
-        ),
+        _iso_week_key("NEW.on_date"),
+    ).replace(
+        # A rating dated D holds for week W when W's Wednesday after (Monday + 9 days) is
+        # on or after D: from the week of D - 9 days on.
+        "{rating_week_key}",
+        _iso_week_key("date(NEW.on_date, '-9 days')"),
     ),
 )

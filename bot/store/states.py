@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from bot.store.db import Database
 from norms import IsoWeek, PlanEvent, Policy
@@ -26,6 +27,15 @@ STATE_FORMAT = 1
 # Weeks of states kept per seller behind the newest: a correction within bol.com's 30
 # weeks refolds from the week it touches, an older one from the seller's first week.
 KEEP_WEEKS = 30
+
+
+@dataclass(frozen=True, slots=True)
+class WeekAlerts:
+    """What a reported week said: its alert sections (keyed as the outbox claims them)
+    and whether its data was missing. Stored with the week's state, dropped with it."""
+
+    sections: dict[str, str]
+    missing: bool
 
 
 def week_key(week: IsoWeek) -> int:
@@ -154,30 +164,58 @@ class SellerStates:
 
     async def newest_weeks(
         self, seller_ids: Sequence[str], policy: Policy, week: IsoWeek
-    ) -> dict[str, IsoWeek]:
-        """The week of the newest stored state up to ``week`` per seller."""
+    ) -> dict[str, tuple[IsoWeek, bool]]:
+        """The week of the newest stored state up to ``week`` per seller, and whether
+        that week's alerts are stored with it."""
         if not seller_ids:
             return {}
         rows = await self.db.fetchall(
-            "SELECT seller_id, MAX(week_key) FROM seller_states "
+            "SELECT seller_id, MAX(week_key), alerts IS NOT NULL FROM seller_states "
             f"WHERE policy = ? AND week_key <= ? AND seller_id IN ({_marks(seller_ids)}) "
             "GROUP BY seller_id",
             [policy_key(policy), week_key(week), *seller_ids],
         )
-        return {r[0]: _from_key(r[1]) for r in rows}
+        return {r[0]: (_from_key(r[1]), bool(r[2])) for r in rows}
+
+    async def alerts_of(
+        self, seller_ids: Sequence[str], policy: Policy, week: IsoWeek
+    ) -> dict[str, WeekAlerts]:
+        """The alert sections stored with ``week``'s state, per seller that has them."""
+        if not seller_ids:
+            return {}
+        rows = await self.db.fetchall(
+            "SELECT seller_id, alerts FROM seller_states WHERE policy = ? AND week_key = ? "
+            f"AND alerts IS NOT NULL AND seller_id IN ({_marks(seller_ids)})",
+            [policy_key(policy), week_key(week), *seller_ids],
+        )
+        out: dict[str, WeekAlerts] = {}
+        for r in rows:
+            sections, missing = json.loads(r[1])
+            out[r[0]] = WeekAlerts(sections, missing)
+        return out
 
     async def save(
         self,
         policy: Policy,
-        states: Iterable[tuple[str, SellerCarry]],
+        states: Iterable[tuple[str, SellerCarry, WeekAlerts | None]],
         *,
         epoch: int,
         newest: IsoWeek,
     ) -> bool:
-        """Store folded states, unless folded data changed since ``epoch`` was read; drop
-        states more than ``KEEP_WEEKS`` behind ``newest``. ``True`` if stored."""
+        """Store folded states (with the alerts of a reported week), unless folded data
+        changed since ``epoch`` was read; drop states more than ``KEEP_WEEKS`` behind
+        ``newest``. ``True`` if stored."""
         key = policy_key(policy)
-        rows = [(sid, key, week_key(c.week), encode(c)) for sid, c in states]
+        rows = [
+            (
+                sid,
+                key,
+                week_key(c.week),
+                encode(c),
+                None if a is None else json.dumps([a.sections, a.missing], separators=(",", ":")),
+            )
+            for sid, c, a in states
+        ]
         if not rows:
             return True
         async with self.db.transaction() as conn:
@@ -186,8 +224,8 @@ class SellerStates:
             if row is None or int(row[0]) != epoch:
                 return False
             await conn.executemany(
-                "INSERT OR REPLACE INTO seller_states (seller_id, policy, week_key, state) "
-                "VALUES (?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO seller_states (seller_id, policy, week_key, state, "
+                "alerts) VALUES (?, ?, ?, ?, ?)",
                 rows,
             )
             sellers = sorted({r[0] for r in rows})
@@ -203,4 +241,12 @@ class SellerStates:
         await self.db.execute("DELETE FROM seller_states")
 
 
-__all__ = ["KEEP_WEEKS", "SellerStates", "decode", "encode", "policy_key", "week_key"]
+__all__ = [
+    "KEEP_WEEKS",
+    "SellerStates",
+    "WeekAlerts",
+    "decode",
+    "encode",
+    "policy_key",
+    "week_key",
+]

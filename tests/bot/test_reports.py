@@ -130,3 +130,29 @@ async def test_named_sellers_are_reported_in_the_order_named(
     reports: list[WeekReport] = []
     await run_check(sample_store, config.policy, W46, now=clock(), on_report=reports.append)
     assert [r.seller_id for r in reports] == sorted(r.seller_id for r in reports)
+
+
+async def test_a_repeated_scheduled_check_still_plans_what_a_mute_held_back(
+    sample_store: Store, config: Config, clock: FixedClock
+) -> None:
+    chat = await sample_store.chats.get_or_create("telegram", "501", language="nl", now=clock())
+    await sample_store.chats.link(chat.id, "tuin-en-co", "test", clock())
+    await sample_store.chats.set_muted(chat.id, True)
+    assert (await run_check(sample_store, config.policy, W46, now=clock())).planned == 0
+    said = await sample_store.states.alerts_of(["tuin-en-co"], config.policy, W46)
+    assert said["tuin-en-co"].sections == {"norm_notice": "norm_notice"}
+    await sample_store.chats.set_muted(chat.id, False)
+    assert (await run_check(sample_store, config.policy, W46, now=clock())).planned == 1
+    [record] = await sample_store.outbox.history("tuin-en-co")
+    assert record.sections == ("norm_notice",)
+    assert (await run_check(sample_store, config.policy, W46, now=clock())).planned == 0
+
+
+async def test_a_repeated_check_still_tells_which_data_is_missing(
+    sample_store: Store, config: Config, clock: FixedClock
+) -> None:
+    week = IsoWeek(2026, 47)
+    first = await run_check(sample_store, config.policy, week, now=clock(), dry_run=True)
+    again = await run_check(sample_store, config.policy, week, now=clock(), dry_run=True)
+    assert again.missing == first.missing
+    assert len(again.missing) == 5

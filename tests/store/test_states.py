@@ -44,7 +44,7 @@ async def seed(store: Store, clock: FixedClock, policy: Policy = TRACK) -> None:
     for week in WEEKS:
         carry = carry_week(policy, carry, h, week)
         assert carry is not None
-        states += [("a", carry), ("b", carry)]
+        states += [("a", carry, None), ("b", carry, None)]
     assert await store.states.save(
         policy, states, epoch=await store.states.epoch(), newest=WEEKS[-1]
     )
@@ -106,7 +106,7 @@ async def seed_again(store: Store, clock: FixedClock) -> None:
     for week in WEEKS:
         carry = carry_week(TRACK, carry, h, week)
         assert carry is not None
-        states += [("a", carry), ("b", carry)]
+        states += [("a", carry, None), ("b", carry, None)]
     await store.states.save(TRACK, states, epoch=await store.states.epoch(), newest=WEEKS[-1])
 
 
@@ -133,6 +133,21 @@ async def test_a_reopen_drops_states_from_the_iso_week_of_its_date(
     assert await stored(store, "b") == WEEKS
 
 
+async def test_a_shop_rating_drops_states_from_the_first_week_it_holds_for(
+    store: Store, clock: FixedClock
+) -> None:
+    await seed(store, clock)
+    # Dated Wednesday 6 January 2027: the rating of 2026-W53 (whose Wednesday after it is)
+    # and of every week after.
+    assert WEEKS[3].check_day == date(2027, 1, 6)
+    await store.db.execute(
+        "INSERT INTO shop_ratings (seller_id, on_date, rating, source, imported_at) "
+        "VALUES ('a', '2027-01-06', 8.1, 'upload', 't')"
+    )
+    assert await stored(store, "a") == WEEKS[:3]
+    assert await stored(store, "b") == WEEKS
+
+
 async def test_a_fold_read_before_a_change_is_not_stored_after_it(
     store: Store, clock: FixedClock
 ) -> None:
@@ -143,7 +158,7 @@ async def test_a_fold_read_before_a_change_is_not_stored_after_it(
     h = history([Measurement(F, WEEKS[0], 99, 100)])
     carry = carry_week(TRACK, None, h, WEEKS[0])
     assert carry is not None
-    assert not await store.states.save(TRACK, [("a", carry)], epoch=epoch, newest=WEEKS[0])
+    assert not await store.states.save(TRACK, [("a", carry, None)], epoch=epoch, newest=WEEKS[0])
     assert await stored(store, "a") == []
 
 
