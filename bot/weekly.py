@@ -70,8 +70,8 @@ async def _run_check(
         chunk = sellers[start : start + CHUNK]
         planned: list[PlannedMessage] = []
         linked = [s.id for s in chunk if s.id in destinations]
-        already = await store.outbox.planned_sections_many(linked, str(week))
-        corrections = await store.outbox.corrections_many(linked, str(week))
+        already = await store.outbox.planned_sections(linked, str(week))
+        corrections = await store.outbox.corrections(linked, str(week))
         sources = await store.data.week_sources(linked, week)
         by_id = {s.id: s for s in chunk}
         if on_report is None:

@@ -219,7 +219,7 @@ class WeeklyData:
         return out
 
     async def week_sources(self, seller_ids: Sequence[str], week: IsoWeek) -> dict[str, str]:
-        """``week_source`` for many sellers in one query."""
+        """Where each seller's week came from (``upload`` or ``bol.com``), latest first."""
         if not seller_ids:
             return {}
         rows = await self.db.fetchall(
@@ -230,15 +230,6 @@ class WeeklyData:
             [*seller_ids, week.year, week.week],
         )
         return {r[0]: r[2] for r in rows}
-
-    async def week_source(self, seller_id: str, week: IsoWeek) -> str | None:
-        """Where the week's data came from (``upload`` or ``bol.com``), latest first."""
-        row = await self.db.fetchone(
-            "SELECT source FROM measurements WHERE seller_id = ? AND year = ? AND week = ? "
-            "ORDER BY imported_at DESC LIMIT 1",
-            (seller_id, week.year, week.week),
-        )
-        return row["source"] if row else None
 
     async def first_week_with_data(self, seller_id: str) -> IsoWeek | None:
         row = await self.db.fetchone(

@@ -80,22 +80,11 @@ class Outbox:
         async with self.db.transaction() as conn:
             return await plan_many(conn, messages, now)
 
-    async def planned_sections(self, seller_id: str, week: str) -> dict[int, set[str]]:
-        """Sections already planned per chat for a seller's week (withdrawn ones excluded)."""
-        rows = await self.db.fetchall(
-            "SELECT chat_id, section FROM sent_sections "
-            "WHERE seller_id = ? AND week = ? AND withdrawn = 0",
-            (seller_id, week),
-        )
-        out: dict[int, set[str]] = {}
-        for r in rows:
-            out.setdefault(r["chat_id"], set()).add(r["section"])
-        return out
-
-    async def planned_sections_many(
+    async def planned_sections(
         self, seller_ids: list[str], week: str
     ) -> dict[str, dict[int, set[str]]]:
-        """``planned_sections`` for many sellers' week in one query."""
+        """Sections already planned per seller and chat for these sellers' week (withdrawn
+        ones excluded), in one query."""
         out: dict[str, dict[int, set[str]]] = {}
         if not seller_ids:
             return out
@@ -109,8 +98,8 @@ class Outbox:
             out.setdefault(r[0], {}).setdefault(r[1], set()).add(r[2])
         return out
 
-    async def corrections_many(self, seller_ids: list[str], week: str) -> dict[str, dict[int, int]]:
-        """``corrections`` for many sellers' week in one query."""
+    async def corrections(self, seller_ids: list[str], week: str) -> dict[str, dict[int, int]]:
+        """How many corrections each chat was sent per seller for these sellers' week."""
         out: dict[str, dict[int, int]] = {}
         if not seller_ids:
             return out
@@ -123,15 +112,6 @@ class Outbox:
         for r in rows:
             out.setdefault(r[0], {})[r[1]] = r[2]
         return out
-
-    async def corrections(self, seller_id: str, week: str) -> dict[int, int]:
-        """How many corrections each chat was sent for a seller's week."""
-        rows = await self.db.fetchall(
-            "SELECT chat_id, COUNT(*) AS n FROM outbox WHERE kind = 'correction' "
-            "AND seller_id = ? AND week = ? GROUP BY chat_id",
-            (seller_id, week),
-        )
-        return {r["chat_id"]: r["n"] for r in rows}
 
     async def claim_due(
         self, now: datetime, limit: int = 100, platforms: list[str] | None = None
