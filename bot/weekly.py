@@ -83,13 +83,9 @@ async def _run_check(
                     del by_id[sid]
                     if said.missing:
                         outcome.missing.append(sid)
+        # Reports come in order of seller id; named sellers are reported in the order named.
         in_order = [s.id for s in chunk if s.id in by_id] == sorted(by_id)
         held: dict[str, WeekReport] = {}
-
-        def emit(report: WeekReport) -> None:
-            if on_report is not None:
-                on_report(report)
-
         async for report in week_reports(store, policy, week, list(by_id)):
             seller = by_id[report.seller_id]
             if not report.has_data and report.track is not None:
@@ -103,13 +99,13 @@ async def _run_check(
                     corrections.get(seller.id, {}),
                     sources.get(seller.id) or "upload",
                 )
-            if in_order:
-                emit(report)
+            if on_report is not None and in_order:
+                on_report(report)
             elif on_report is not None:
-                held[seller.id] = report  # named sellers, reported in the order named
+                held[seller.id] = report
         for seller in chunk:
-            if seller.id in held:
-                emit(held.pop(seller.id))
+            if on_report is not None and seller.id in held:
+                on_report(held.pop(seller.id))
         outcome.planned += await store.outbox.plan(planned, now)
     order = {s.id: i for i, s in enumerate(sellers)}
     outcome.missing.sort(key=order.__getitem__)
