@@ -114,6 +114,9 @@ async def _run_check(
     if outcome.missing and admin_chats:
         names = {s.id: s for s in sellers}
         refs = [seller_ref(names[s]) for s in outcome.missing]
+        told = await store.outbox.planned_keys(
+            [f"data_missing:{week}:{chat.id}" for chat in admin_chats]
+        )
         outcome.planned += await store.outbox.plan(
             [
                 PlannedMessage(
@@ -128,6 +131,7 @@ async def _run_check(
                     template="data_missing",
                 )
                 for chat in admin_chats
+                if f"data_missing:{week}:{chat.id}" not in told
             ],
             now,
         )

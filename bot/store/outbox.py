@@ -80,6 +80,16 @@ class Outbox:
         async with self.db.transaction() as conn:
             return await plan_many(conn, messages, now)
 
+    async def planned_keys(self, keys: list[str]) -> set[str]:
+        """Which of these dedup keys are planned already."""
+        if not keys:
+            return set()
+        rows = await self.db.fetchall(
+            f"SELECT dedup_key FROM outbox WHERE dedup_key IN ({','.join('?' * len(keys))})",
+            keys,
+        )
+        return {r[0] for r in rows}
+
     async def planned_sections(
         self, seller_ids: list[str], week: str
     ) -> dict[str, dict[int, set[str]]]:

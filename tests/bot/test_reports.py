@@ -149,10 +149,25 @@ async def test_a_repeated_scheduled_check_still_plans_what_a_mute_held_back(
 
 
 async def test_a_repeated_check_still_tells_which_data_is_missing(
-    sample_store: Store, config: Config, clock: FixedClock
+    sample_store: Store, clock: FixedClock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from bot.notify import admin_chats
+    from tests.conftest import make_config
+
+    config = make_config(tmp_path, NORMWACHT_ADMINS="telegram:900", TELEGRAM_BOT_TOKEN="1:x")
+    admins = await admin_chats(sample_store, config, clock())
+    rendered: list[str] = []
+    real = bot.weekly.body_for
+
+    def counting(*args, **kwargs):  # type: ignore[no-untyped-def]
+        rendered.append(args[1])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(bot.weekly, "body_for", counting)
     week = IsoWeek(2026, 47)
-    first = await run_check(sample_store, config.policy, week, now=clock(), dry_run=True)
-    again = await run_check(sample_store, config.policy, week, now=clock(), dry_run=True)
+    first = await run_check(sample_store, config.policy, week, now=clock(), admin_chats=admins)
+    assert (first.planned, rendered) == (1, ["data_missing"])
+    again = await run_check(sample_store, config.policy, week, now=clock(), admin_chats=admins)
     assert again.missing == first.missing
     assert len(again.missing) == 5
+    assert (again.planned, rendered) == (0, ["data_missing"])
