@@ -151,7 +151,6 @@ class WeeklyData:
         if not ids:
             return
         marks = ",".join("?" * len(ids))
-        last = up_to.year * 100 + up_to.week
         groups: dict[tuple[int, ...], list[str]] = defaultdict(list)
         for sid in ids:
             bounds = since.get(sid, {})
@@ -178,14 +177,19 @@ class WeeklyData:
         group_of: dict[str, tuple[int, ...]] = {}
         try:
             for key, members in groups.items():
+                low = min(key)
                 cursor = await self.db.conn.execute(
                     "SELECT seller_id, year, week, indicator, numerator, denominator, value, "
                     f"norm, condition, conforms FROM measurements "
                     f"WHERE seller_id IN ({','.join('?' * len(members))}) "
-                    f"AND year * 100 + week <= ? AND year * 100 + week >= {_FROM_BY_INDICATOR} "
+                    # The row values let SQLite seek to the window in the primary key.
+                    "AND (year, week) >= (?, ?) AND (year, week) <= (?, ?) "
+                    f"AND year * 100 + week >= {_FROM_BY_INDICATOR} "
                     "ORDER BY seller_id, year, week",
-                    [*members, last, *key],
+                    [*members, low // 100, low % 100, up_to.year, up_to.week, *key],
                 )
+                # Plain tuples: a row is read by position, once.
+                cursor.row_factory = None
                 streams[key] = _SellerRows(cursor)
                 group_of.update(dict.fromkeys(members, key))
             for sid in ids:
@@ -366,7 +370,7 @@ class _SellerRows:
 
     def __init__(self, cursor: aiosqlite.Cursor) -> None:
         self.cursor = cursor
-        self._rows: list[aiosqlite.Row] = []
+        self._rows: list[Any] = []  # tuples: the cursor has no row factory
         self._at = 0
         self._done = False
 
