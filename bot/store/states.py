@@ -10,18 +10,21 @@ fold begun before a change is never stored after it.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
+import norms
 from bot.store.db import Database
 from norms import IsoWeek, PlanEvent, Policy
 from norms.carry import SellerCarry
 from norms.track import TrackWeek, plan_status
 
-# Bump when the fold or this encoding changes: states folded by older code are then
-# not read (they are keyed by it) and are dropped as they age out.
+# States are keyed by this and by the code that derives them (``_code_version``), so
+# states of older code are not read after an upgrade; they are dropped as they age out.
 STATE_FORMAT = 1
 
 # Weeks of states kept per seller behind the newest: a correction within bol.com's 30
@@ -45,8 +48,20 @@ def week_key(week: IsoWeek) -> int:
 
 def policy_key(policy: Policy) -> str:
     """States are valid for one policy with all its thresholds, folded by this code."""
-    text = f"{STATE_FORMAT}:{policy!r}"
+    text = f"{STATE_FORMAT}:{_code_version()}:{policy!r}"
     return f"{policy.name}:{hashlib.sha256(text.encode()).hexdigest()[:16]}"
+
+
+@functools.cache
+def _code_version() -> str:
+    """A digest of the code that a state and its alerts derive from: the domain rules,
+    the module that evaluates from states and this one. Any change to them is a new cache."""
+    digest = hashlib.sha256()
+    sources = sorted(Path(norms.__file__).parent.rglob("*.py"))
+    sources += [Path(__file__), Path(__file__).parent.parent / "reports.py"]
+    for path in sources:
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
 
 
 def _week(text: str | None) -> IsoWeek | None:
