@@ -218,8 +218,8 @@ class SellerStates:
         newest: IsoWeek,
     ) -> bool:
         """Store folded states (with the alerts of a reported week), unless folded data
-        changed since ``epoch`` was read; drop states more than ``KEEP_WEEKS`` behind
-        ``newest``. ``True`` if stored."""
+        changed since ``epoch`` was read; drop these sellers' states more than
+        ``KEEP_WEEKS`` behind ``newest`` or of another policy. ``True`` if stored."""
         key = policy_key(policy)
         rows = [
             (
@@ -244,10 +244,11 @@ class SellerStates:
                 rows,
             )
             sellers = sorted({r[0] for r in rows})
+            # States of another policy (or of older code) are not read again.
             await conn.execute(
                 f"DELETE FROM seller_states WHERE seller_id IN ({_marks(sellers)}) "
-                "AND week_key < ?",
-                [*sellers, week_key(newest.shift(-KEEP_WEEKS))],
+                "AND (week_key < ? OR policy != ?)",
+                [*sellers, week_key(newest.shift(-KEEP_WEEKS)), key],
             )
         return True
 

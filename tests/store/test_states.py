@@ -169,3 +169,17 @@ async def test_states_are_read_for_their_policy_only(store: Store, clock: FixedC
     assert week == WEEKS[-2]
     assert decode(text, ()).week == WEEKS[-2]
     assert week_key(WEEKS[3]) == 202653
+
+
+async def test_storing_under_one_policy_drops_the_sellers_states_of_another(
+    store: Store, clock: FixedClock
+) -> None:
+    await seed(store, clock, policy=STRIKES)
+    h = history([Measurement(F, WEEKS[0], 99, 100)])
+    carry = carry_week(TRACK, None, h, WEEKS[0])
+    assert carry is not None
+    epoch = await store.states.epoch()
+    assert await store.states.save(TRACK, [("a", carry, None)], epoch=epoch, newest=WEEKS[0])
+    assert await store.states.latest_before(["a"], STRIKES, WEEKS[-1]) == {}
+    assert await store.states.newest_weeks(["a"], TRACK, WEEKS[-1]) == {"a": (WEEKS[0], False)}
+    assert await stored(store, "b") == WEEKS
