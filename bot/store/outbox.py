@@ -342,3 +342,8 @@ async def plan_many(
 
 # Bound parameters per ``IN (...)`` list, well below SQLite's limit of 32,766.
 _KEYS_PER_QUERY = 5000
+
+
+async def plan_in(conn: aiosqlite.Connection, m: PlannedMessage, now: datetime) -> int:
+    """Plan one message inside an open transaction; 1 if it was new, else 0."""
+    return await plan_many(conn, [m], now)
