@@ -18,8 +18,8 @@ from typing import Any
 
 from bot.clock import Clock
 from bot.config import Config
-from bot.reports import report_of, seller_reports
 from bot.exempt_args import looks_like_indicator, nearest_indicator
+from bot.reports import report_of, seller_reports
 from bot.seller_names import matching
 from bot.store import Chat, PlannedMessage, Seller, Store
 from bot.store.chats import LINK_CODE_TTL, WRONG_CODES_ALLOWED, WRONG_CODES_WINDOW, LinkWait
