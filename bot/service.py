@@ -440,7 +440,7 @@ class Service:
         return [
             report
             async for _, reports in seller_reports(
-                self.store, self.config.policy, start, last, [seller.id]
+                self.store, self.config.policy, start, last, [seller.id], save=False
             )
             for report in reports
         ]

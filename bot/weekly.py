@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from contextlib import aclosing
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -86,23 +87,25 @@ async def _run_check(
         # Reports come in order of seller id; named sellers are reported in the order named.
         in_order = [s.id for s in chunk if s.id in by_id] == sorted(by_id)
         held: dict[str, WeekReport] = {}
-        async for report in week_reports(store, policy, week, list(by_id)):
-            seller = by_id[report.seller_id]
-            if not report.has_data and report.track is not None:
-                outcome.missing.append(seller.id)  # had data before, none this week
-            if chats := destinations.get(seller.id):
-                planned += plan_week_messages(
-                    seller,
-                    report,
-                    chats,
-                    already.get(seller.id, {}),
-                    corrections.get(seller.id, {}),
-                    sources.get(seller.id) or "upload",
-                )
-            if on_report is not None and in_order:
-                on_report(report)
-            elif on_report is not None:
-                held[seller.id] = report
+        # Closed at once however the loop ends (``on_report`` may raise: a closed pipe).
+        async with aclosing(week_reports(store, policy, week, list(by_id))) as stream:
+            async for report in stream:
+                seller = by_id[report.seller_id]
+                if not report.has_data and report.track is not None:
+                    outcome.missing.append(seller.id)  # had data before, none this week
+                if chats := destinations.get(seller.id):
+                    planned += plan_week_messages(
+                        seller,
+                        report,
+                        chats,
+                        already.get(seller.id, {}),
+                        corrections.get(seller.id, {}),
+                        sources.get(seller.id) or "upload",
+                    )
+                if on_report is not None and in_order:
+                    on_report(report)
+                elif on_report is not None:
+                    held[seller.id] = report
         for seller in chunk:
             if on_report is not None and seller.id in held:
                 on_report(held.pop(seller.id))

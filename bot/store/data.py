@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncGenerator, Iterable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -142,7 +142,7 @@ class WeeklyData:
         up_to: IsoWeek,
         since: Mapping[str, Mapping[Indicator, IsoWeek | None]],
         reports_from: IsoWeek,
-    ) -> AsyncIterator[SellerHistory]:
+    ) -> AsyncGenerator[SellerHistory, None]:
         """For each seller (in ``sorted`` order): each indicator's measurements from its
         week in ``since`` (``None``, or a seller not in it: from the first) to ``up_to``,
         and what the reports of ``reports_from`` … ``up_to`` need besides. Rows stream in

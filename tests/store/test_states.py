@@ -114,7 +114,7 @@ async def test_an_exemption_drops_every_sellers_states_from_its_week_on(
     store: Store, clock: FixedClock
 ) -> None:
     await seed(store, clock)
-    await store.data.add_exemption(Exemption(WEEKS[2], "carrier strike"), clock())
+    await store.data.add_exemption(Exemption(WEEKS[2], "carrier strike"), "test", clock())
     assert await stored(store, "a") == WEEKS[:2]
     assert await stored(store, "b") == WEEKS[:2]
     await seed_again(store, clock)
@@ -154,7 +154,7 @@ async def test_a_fold_read_before_a_change_is_not_stored_after_it(
     await seed(store, clock)
     await store.states.clear()
     epoch = await store.states.epoch()
-    await store.data.add_exemption(Exemption(WEEKS[0], "outage"), clock())
+    await store.data.add_exemption(Exemption(WEEKS[0], "outage"), "test", clock())
     h = history([Measurement(F, WEEKS[0], 99, 100)])
     carry = carry_week(TRACK, None, h, WEEKS[0])
     assert carry is not None
