@@ -8,6 +8,7 @@ import sys
 BENCHMARKS = (
     "import_check",
     "import_checks",
+    "check_scale",
     "delivery",
     "telegram_score",
     "flood",

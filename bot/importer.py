@@ -176,6 +176,7 @@ async def _stage(
     note: Callable[[Issue], None],
     result: ImportResult,
 ) -> None:
+    imported_at = stamp(now)  # one time stamp for every row of the import
     while True:
         # Parsing is CPU work: keep the event loop free for chats while a big file streams.
         batch = await asyncio.to_thread(lambda: list(itertools.islice(rows, BATCH)))
@@ -191,12 +192,17 @@ async def _stage(
             result.sellers.add(item.seller_id)
             if isinstance(item, MeasurementRow):
                 staged_m.append(
-                    (*measurement_row(item.seller_id, item.measurement, source, now), *place)
+                    (
+                        *measurement_row(item.seller_id, item.measurement, source, imported_at),
+                        *place,
+                    )
                 )
                 result.measurements += 1
                 result.weeks.add((item.seller_id, item.measurement.week))
             else:
-                staged_r.append((*rating_row(item.seller_id, item.rating, source, now), *place))
+                staged_r.append(
+                    (*rating_row(item.seller_id, item.rating, source, imported_at), *place)
+                )
                 result.ratings += 1
         async with store.db.exclusive() as conn:
             if staged_m:

@@ -19,12 +19,13 @@ from typing import Any
 from bot.clock import Clock
 from bot.config import Config
 from bot.exempt_args import looks_like_indicator, nearest_indicator
+from bot.reports import report_of, seller_reports
 from bot.seller_names import matching
 from bot.store import Chat, PlannedMessage, Seller, Store
 from bot.store.chats import LINK_CODE_TTL, WRONG_CODES_ALLOWED, WRONG_CODES_WINDOW, LinkWait
 from bot.weekly import seller_ref
 from messages import LANGUAGES, SellerRef, history_chart, render
-from norms import Exemption, Indicator, IsoWeek, WeekReport, evaluate_week
+from norms import Exemption, Indicator, IsoWeek, WeekReport
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 HISTORY_DEFAULT_WEEKS = 12
@@ -295,8 +296,7 @@ class Service:
             target = min(limit, latest) if latest is not None else None
         report = None
         if target is not None:
-            histories = await self.store.data.histories([seller.id], target)
-            report = evaluate_week(self.config.policy, histories[seller.id], target)
+            report = await report_of(self.store, self.config.policy, seller.id, target)
         if len(self._reports) >= REPORT_CACHE_SIZE:
             self._reports.clear()
         self._reports[key] = report
@@ -440,11 +440,15 @@ class Service:
     async def reports_for_weeks(
         self, seller: Seller, last: IsoWeek, count: int
     ) -> list[WeekReport]:
-        histories = await self.store.data.histories([seller.id], last)
-        history = histories[seller.id]
-        first = history.first_week or last
+        first = await self.store.data.first_week_with_data(seller.id) or last
         start = max(first, last.shift(1 - count))
-        return [evaluate_week(self.config.policy, history, w) for w in start.until(last)]
+        return [
+            report
+            async for _, reports in seller_reports(
+                self.store, self.config.policy, start, last, [seller.id], save=False
+            )
+            for report in reports
+        ]
 
     async def _cmd_digest(self, ctx: ChatContext, args: list[str]) -> list[Reply]:
         """``/digest``: the digest now; ``/digest maandag 8`` (or ``mon 8``): its weekly time."""

@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from contextlib import aclosing
 from dataclasses import dataclass, replace
 from datetime import datetime
 
 from bot.compose import body_for
 from bot.importer import ImportResult
+from bot.reports import section_ids, week_reports
 from bot.store import Chat, PlannedMessage, Seller, Store
+from bot.store.states import WeekAlerts
 from messages import SellerRef
-from norms import URGENT_ALERTS, IsoWeek, Policy, WeekReport, evaluate_week
-from norms.report import Alert
+from norms import URGENT_ALERTS, IsoWeek, Policy, WeekReport
 
 
 @dataclass
 class CheckOutcome:
-    reports: list[WeekReport]
+    """What a check did; its reports went to ``on_report`` and were not kept."""
+
     planned: int
     missing: list[str]
 
@@ -43,7 +46,7 @@ async def run_check(
 ) -> CheckOutcome:
     """Evaluate ``week`` and (unless ``dry_run``) plan its alerts; planning is idempotent.
 
-    With ``on_report`` each report is handed over as soon as it is made and not kept.
+    Each report is handed to ``on_report`` as soon as it is made, and not kept.
     """
     async with store.check_lock:  # two checks at once could both plan the same alert
         return await _run_check(
@@ -63,27 +66,60 @@ async def _run_check(
 ) -> CheckOutcome:
     sellers = await (store.sellers.some(seller_ids) if seller_ids else store.sellers.all())
     destinations = {} if dry_run else await store.chats.destinations([s.id for s in sellers])
-    outcome = CheckOutcome([], 0, [])
+    outcome = CheckOutcome(0, [])
     for start in range(0, len(sellers), CHUNK):
         chunk = sellers[start : start + CHUNK]
-        histories = await store.data.histories([s.id for s in chunk], week)
         planned: list[PlannedMessage] = []
+        linked = [s.id for s in chunk if s.id in destinations]
+        already = await store.outbox.planned_sections(linked, str(week))
+        corrections = await store.outbox.corrections(linked, str(week))
+        sources = await store.data.week_sources(linked, week)
+        by_id = {s.id: s for s in chunk}
+        if on_report is None:
+            # Nobody wants the reports: a seller whose week's alerts are stored with its
+            # state, all already planned and none withdrawn, has nothing new to plan.
+            known = await store.states.alerts_of(list(by_id), policy, week)
+            for sid, said in known.items():
+                if nothing_new(said, destinations.get(sid, []), already.get(sid, {})):
+                    del by_id[sid]
+                    if said.missing:
+                        outcome.missing.append(sid)
+        # Reports come in order of seller id; named sellers are reported in the order named.
+        in_order = [s.id for s in chunk if s.id in by_id] == sorted(by_id)
+        held: dict[str, WeekReport] = {}
+        # Closed at once however the loop ends (``on_report`` may raise: a closed pipe).
+        async with aclosing(week_reports(store, policy, week, list(by_id))) as stream:
+            async for report in stream:
+                seller = by_id[report.seller_id]
+                if not report.has_data and report.track is not None:
+                    outcome.missing.append(seller.id)  # had data before, none this week
+                if chats := destinations.get(seller.id):
+                    planned += plan_week_messages(
+                        seller,
+                        report,
+                        chats,
+                        already.get(seller.id, {}),
+                        corrections.get(seller.id, {}),
+                        sources.get(seller.id) or "upload",
+                    )
+                if on_report is not None and in_order:
+                    on_report(report)
+                elif on_report is not None:
+                    held[seller.id] = report
         for seller in chunk:
-            report = evaluate_week(policy, histories[seller.id], week)
-            if not report.has_data and report.track is not None:
-                outcome.missing.append(seller.id)  # had data before, none this week
-            if on_report is not None:
-                on_report(report)
-            else:
-                outcome.reports.append(report)
-            if chats := destinations.get(seller.id):
-                planned += await plan_week_messages(store, seller, report, chats)
+            if on_report is not None and seller.id in held:
+                on_report(held.pop(seller.id))
         outcome.planned += await store.outbox.plan(planned, now)
+    order = {s.id: i for i, s in enumerate(sellers)}
+    outcome.missing.sort(key=order.__getitem__)
     if dry_run:
         return outcome
     if outcome.missing and admin_chats:
         names = {s.id: s for s in sellers}
         refs = [seller_ref(names[s]) for s in outcome.missing]
+        told = await store.outbox.planned_keys(
+            [f"data_missing:{week}:{chat.id}" for chat in admin_chats]
+        )
         outcome.planned += await store.outbox.plan(
             [
                 PlannedMessage(
@@ -98,6 +134,7 @@ async def _run_check(
                     template="data_missing",
                 )
                 for chat in admin_chats
+                if f"data_missing:{week}:{chat.id}" not in told
             ],
             now,
         )
@@ -109,22 +146,30 @@ async def _run_check(
     return outcome
 
 
-def section_ids(report: WeekReport) -> dict[str, Alert]:
-    """The week's alert sections keyed so that a changed step counts as a new claim:
-    ``warning@2`` and ``warning@3`` are different messages."""
-    step = report.track.step if report.track is not None else 0
-    return {(f"{a}@{step}" if a == report.track_message else a): a for a in report.alerts}
+def nothing_new(said: WeekAlerts, chats: list[Chat], already: dict[int, set[str]]) -> bool:
+    """Whether the week's alerts, as stored, would plan nothing: every chat already has
+    each section it wants and none it should no longer have."""
+    for chat in chats:
+        sent = already.get(chat.id, set())
+        wanted = {s for s, a in said.sections.items() if not chat.muted or a in URGENT_ALERTS}
+        if wanted - sent or sent - set(said.sections):
+            return False
+    return True
 
 
-async def plan_week_messages(
-    store: Store, seller: Seller, report: WeekReport, chats: list[Chat]
+def plan_week_messages(
+    seller: Seller,
+    report: WeekReport,
+    chats: list[Chat],
+    already: dict[int, set[str]],
+    corrections: dict[int, int],
+    source: str,
 ) -> list[PlannedMessage]:
     """The week's alert message per chat (new sections only), and a correction where a
-    section already sent no longer holds."""
+    section already sent no longer holds; ``already`` and ``corrections`` are the store's
+    sections planned and corrections sent per chat, ``source`` where the week came from.
+    Nothing is rendered when there is nothing new to say."""
     week = str(report.week)
-    already = await store.outbox.planned_sections(seller.id, week)
-    corrections = await store.outbox.corrections(seller.id, week)
-    source = await store.data.week_source(seller.id, report.week) or "upload"
     ref = seller_ref(seller)
     out: list[PlannedMessage] = []
     current = section_ids(report)

@@ -16,7 +16,7 @@ Condition = Literal["average_rating", "aspect_ratings", "reviews_per_month", "it
 
 # Items sold in a week: the first of these with a denominator. A denominator of 0 is a
 # measurement (0 items sold that week, NORMS.md §7), not a reason to look further.
-_ITEMS_SOLD_FROM = (Indicator.CASE_ITEM_RATIO, Indicator.RETURNS, Indicator.FULFILMENT)
+ITEMS_SOLD_FROM = (Indicator.CASE_ITEM_RATIO, Indicator.RETURNS, Indicator.FULFILMENT)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +59,7 @@ def ratings_needed(average: float, reviews: int, target: float) -> int:
 
 def items_sold(by_indicator: Mapping[Indicator, Measurement]) -> int | None:
     """Items sold in one week, from the first indicator that counts them."""
-    for indicator in _ITEMS_SOLD_FROM:
+    for indicator in ITEMS_SOLD_FROM:
         m = by_indicator.get(indicator)
         if m is not None and m.denominator is not None:
             return m.denominator

@@ -29,9 +29,13 @@ def shop_rating(
     week: IsoWeek,
     ratings: Iterable[ShopRating],
     measurements: Mapping[IsoWeek, Mapping[Indicator, Measurement]],
+    all_reviews: tuple[int, float] | None = None,
 ) -> RatingForWeek | None:
     """The shop rating for ``week``: the latest one dated by the Wednesday after it, else
-    the review-weighted average of the weekly ``REVIEWS`` measurements; ``None`` if unknown."""
+    the review-weighted average of the weekly ``REVIEWS`` measurements; ``None`` if unknown.
+
+    ``all_reviews`` (reviews, rating sum of every week up to ``week``) stands in for the
+    whole history when ``measurements`` holds only the rating window."""
     cutoff = week.check_day
     dated = [r for r in ratings if r.on <= cutoff]
     if dated:
@@ -43,16 +47,23 @@ def shop_rating(
             aspects=dict(latest.aspects),
             top_retailer=latest.top_retailer,
         )
+    recent = [
+        (w, m)
+        for back in range(policy.rating_window_weeks - 1, -1, -1)
+        if (by_indicator := measurements.get(w := week.shift(-back))) is not None
+        and (m := _reviews(by_indicator)) is not None
+    ]
+    count = sum(m.denominator or 0 for _, m in recent)
+    if count >= policy.rating_min_reviews:
+        return _weighted(recent)
+    if all_reviews is not None:
+        return _average(*all_reviews)
     history = sorted(
         (w, m)
         for w, by_indicator in measurements.items()
         if w <= week and (m := _reviews(by_indicator)) is not None
     )
-    recent = [(w, m) for w, m in history if w > week.shift(-policy.rating_window_weeks)]
-    count = sum(m.denominator or 0 for _, m in recent)
-    if count < policy.rating_min_reviews:
-        recent = history
-    return _weighted(recent)
+    return _weighted(history)
 
 
 def _reviews(by_indicator: Mapping[Indicator, Measurement]) -> Measurement | None:
@@ -64,9 +75,13 @@ def _reviews(by_indicator: Mapping[Indicator, Measurement]) -> Measurement | Non
 
 def _weighted(weeks: list[tuple[IsoWeek, Measurement]]) -> RatingForWeek | None:
     count = sum(m.denominator or 0 for _, m in weeks)
+    total = sum((m.value or 0.0) * (m.denominator or 0) for _, m in weeks)
+    return _average(count, total)
+
+
+def _average(count: int, total: float) -> RatingForWeek | None:
     if count == 0:
         return None
-    total = sum((m.value or 0.0) * (m.denominator or 0) for _, m in weeks)
     # Rounding drops float noise (5.000000000000001) that would miss "at or below 5.0".
     return RatingForWeek(average=round(total / count, 9), reviews=count, source="computed")
 

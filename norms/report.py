@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
+from norms.carry import CONSECUTIVE_COUNTED, SellerCarry, advance, fold_carry
 from norms.goldlabel import GoldLabel, gold_label
 from norms.model import INDICATORS, Indicator, SellerHistory, Status
 from norms.policy import LadderKind, Policy
@@ -36,9 +37,6 @@ ALERT_ORDER: tuple[Alert, ...] = get_args(Alert)
 URGENT_ALERTS: frozenset[str] = frozenset(
     {"closure", "suspension", "last_warning", "rating_critical"}
 )
-
-# Indicators whose consecutive failing weeks are counted (bol.com may close the account).
-CONSECUTIVE_COUNTED: tuple[Indicator, ...] = (Indicator.RETURNS, Indicator.CASE_ITEM_RATIO)
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,30 +148,43 @@ def fold_history(policy: Policy, history: SellerHistory, last: IsoWeek) -> list[
 
 def evaluate_week(policy: Policy, history: SellerHistory, week: IsoWeek) -> WeekReport:
     """Evaluate ``week`` for one seller: the pure core of the weekly check."""
-    verdicts = verdict_history(policy, history, week)
-    folded = fold_track(
-        policy,
-        [WeekInput(v.week, v.failing) for v in verdicts],
-        history.plan_events,
-        history.reopens,
-    )
-    if verdicts:
-        verdict = verdicts[-1]
-    else:
-        verdict = judge_week(policy, history.seller_id, week, {}, history.exemptions)
-    track = folded[-1] if folded else None
+    carry = fold_carry(policy, history, week.shift(-1))
+    return evaluate_next(policy, carry, history, week)[0]
+
+
+def evaluate_next(
+    policy: Policy, carry: SellerCarry | None, history: SellerHistory, week: IsoWeek
+) -> tuple[WeekReport, SellerCarry | None]:
+    """Evaluate ``week`` from the carry after the week before (``None``: no data before
+    ``week``); ``history`` needs only the measurements of ``window_weeks`` up to ``week``.
+    Returns the report and the carry after ``week``."""
     m = history.measurements
+    verdict = judge_week(policy, history.seller_id, week, m.get(week, {}), history.exemptions)
+    after: SellerCarry | None = None
+    if carry is not None or week in m:
+        counted = tuple(verdict.indicators[i].status is Status.FAIL for i in CONSECUTIVE_COUNTED)
+        after = advance(policy, carry, history, week, verdict.failing, counted)
+    track = after.track if after is not None else None
     scores = {i: pooled_score(m, i, week, policy.score_window_weeks) for i in POOLED}
-    rating = shop_rating(policy, week, history.ratings, m)
+    totals = (after.reviews, after.rating_sum) if after is not None else None
+    rating = shop_rating(policy, week, history.ratings, m, totals)
     risk = rating_risk(policy, rating)
     gold = gold_label(policy, week, rating, m)
     previous_gold: GoldLabel | None = None
-    if len(verdicts) >= 2:
+    if carry is not None:
         prev = week.shift(-1)
-        previous_gold = gold_label(policy, prev, shop_rating(policy, prev, history.ratings, m), m)
-    consecutive = {i: _consecutive_failures(verdicts, i) for i in CONSECUTIVE_COUNTED}
-    alerts = _plan_alerts(verdict, track, risk, gold, previous_gold, first_week=len(verdicts) == 1)
-    return WeekReport(
+        before = shop_rating(policy, prev, history.ratings, m, (carry.reviews, carry.rating_sum))
+        previous_gold = gold_label(policy, prev, before, m)
+    consecutive = dict(
+        zip(
+            CONSECUTIVE_COUNTED,
+            after.consecutive if after is not None else (0,) * len(CONSECUTIVE_COUNTED),
+            strict=True,
+        )
+    )
+    first_week = carry is None and after is not None
+    alerts = _plan_alerts(verdict, track, risk, gold, previous_gold, first_week=first_week)
+    report = WeekReport(
         seller_id=history.seller_id,
         week=week,
         policy=policy,
@@ -189,15 +200,7 @@ def evaluate_week(policy: Policy, history: SellerHistory, week: IsoWeek) -> Week
         what_it_takes=what_it_takes(policy, history, week),
         next_step=next_failing_step(policy, track),
     )
-
-
-def _consecutive_failures(verdicts: list[WeekVerdict], indicator: Indicator) -> int:
-    run = 0
-    for v in reversed(verdicts):
-        if v.indicators[indicator].status is not Status.FAIL:
-            break
-        run += 1
-    return run
+    return report, after
 
 
 def _plan_alerts(

@@ -52,9 +52,6 @@ class WeekInput:
     failing: bool
 
 
-_EMPTY = dict(state="none", step=0, compliant_weeks=0, weeks_to_end=None, plan=None)
-
-
 def fold_track(
     policy: Policy,
     weeks: Sequence[WeekInput],
@@ -63,13 +60,36 @@ def fold_track(
 ) -> list[TrackWeek]:
     """Fold consecutive calendar weeks into the track state after each of them."""
     plan_events = tuple(plan_events)
-    reopen_weeks = sorted({IsoWeek.of(r.on) for r in reopens})
+    reopened = reopen_weeks(reopens)
+    out: list[TrackWeek] = []
+    current: TrackWeek | None = None
+    for item in weeks:
+        current = step_track(policy, current, item, plan_events, reopened)
+        out.append(current)
+    return out
+
+
+def reopen_weeks(reopens: Iterable[Reopen]) -> tuple[IsoWeek, ...]:
+    """The weeks in which an operator reopened the seller, oldest first."""
+    return tuple(sorted({IsoWeek.of(r.on) for r in reopens}))
+
+
+def step_track(
+    policy: Policy,
+    previous: TrackWeek | None,
+    item: WeekInput,
+    plan_events: tuple[PlanEvent, ...] = (),
+    reopened: tuple[IsoWeek, ...] = (),
+) -> TrackWeek:
+    """One step of the fold: the track after ``item``, from the track after the week
+    before it (``None`` for the seller's first week). Folding is stepping from ``None``."""
     if policy.kind == "strikes":
-        return _fold_strikes(policy, weeks, plan_events, reopen_weeks)
-    return _fold_steps(policy, weeks, plan_events, reopen_weeks)
+        return _step_strikes(policy, previous, item, plan_events, reopened)
+    return _step_steps(policy, previous, item, plan_events, reopened)
 
 
-def _plan_status(plan_events: tuple[PlanEvent, ...], since: IsoWeek | None) -> PlanStatus | None:
+def plan_status(plan_events: tuple[PlanEvent, ...], since: IsoWeek | None) -> PlanStatus | None:
+    """The improvement plan owed since ``since``: what the plan events from then on say."""
     if since is None:
         return None
     relevant = {e.status for e in plan_events if IsoWeek.of(e.on) >= since}
@@ -80,71 +100,71 @@ def _plan_status(plan_events: tuple[PlanEvent, ...], since: IsoWeek | None) -> P
     return "required"
 
 
-def _reopened(reopen_weeks: list[IsoWeek], previous: IsoWeek | None, week: IsoWeek) -> bool:
+def _reopened(reopened: tuple[IsoWeek, ...], previous: IsoWeek | None, week: IsoWeek) -> bool:
     """An operator reopened the seller between the previous folded week and this one."""
-    return any((previous is None or previous < r) and r <= week for r in reopen_weeks)
+    return any((previous is None or previous < r) and r <= week for r in reopened)
 
 
-def _fold_steps(
+def _step_steps(
     policy: Policy,
-    weeks: Sequence[WeekInput],
+    prev: TrackWeek | None,
+    item: WeekInput,
     plan_events: tuple[PlanEvent, ...],
-    reopen_weeks: list[IsoWeek],
-) -> list[TrackWeek]:
-    out: list[TrackWeek] = []
+    reopened: tuple[IsoWeek, ...],
+) -> TrackWeek:
+    # What a week carries to the next is exactly what its TrackWeek shows: a plan or an
+    # opening week hidden by a closed track only matters again after a reopen resets it.
     state: TrackState = "none"
     step = compliant = 0
     plan_since: IsoWeek | None = None
     opened: IsoWeek | None = None
     previous: IsoWeek | None = None
-    for item in weeks:
-        if state == "closed" and _reopened(reopen_weeks, previous, item.week):
+    if prev is not None:
+        state, step, compliant = prev.state, prev.step, prev.compliant_weeks
+        plan_since, opened, previous = prev.plan_since, prev.opened, prev.week
+    if state == "closed" and _reopened(reopened, previous, item.week):
+        state, step, compliant, plan_since, opened = "none", 0, 0, None, None
+    message: LadderKind | None = None
+    ended = False
+    if state == "closed":
+        pass
+    elif item.failing:
+        if state == "none":
+            state, step, opened = "open", 0, item.week
+        step += 1
+        compliant = 0
+        message = policy.kind_at(step)
+        if step == policy.plan_from_step and plan_since is None:
+            plan_since = item.week
+        if step >= policy.closing_step:
+            state = "closed"
+    elif state == "open":
+        compliant += 1
+        if compliant >= policy.clean_weeks_to_end:
             state, step, compliant, plan_since, opened = "none", 0, 0, None, None
-        previous = item.week
-        message: LadderKind | None = None
-        ended = False
-        if state == "closed":
-            pass
-        elif item.failing:
-            if state == "none":
-                state, step, opened = "open", 0, item.week
-            step += 1
-            compliant = 0
-            message = policy.kind_at(step)
-            if step == policy.plan_from_step and plan_since is None:
-                plan_since = item.week
-            if step >= policy.closing_step:
-                state = "closed"
-        elif state == "open":
-            compliant += 1
-            if compliant >= policy.clean_weeks_to_end:
-                state, step, compliant, plan_since, opened = "none", 0, 0, None, None
-                ended = True
-        out.append(
-            TrackWeek(
-                week=item.week,
-                state=state,
-                step=step,
-                compliant_weeks=compliant,
-                weeks_to_end=policy.clean_weeks_to_end - compliant if state == "open" else None,
-                plan=_plan_status(plan_events, plan_since) if state == "open" else None,
-                failing=item.failing,
-                message=message,
-                ended=ended,
-                plan_since=plan_since if state == "open" else None,
-                opened=opened if state != "none" else None,
-            )
-        )
-    return out
+            ended = True
+    return TrackWeek(
+        week=item.week,
+        state=state,
+        step=step,
+        compliant_weeks=compliant,
+        weeks_to_end=policy.clean_weeks_to_end - compliant if state == "open" else None,
+        plan=plan_status(plan_events, plan_since) if state == "open" else None,
+        failing=item.failing,
+        message=message,
+        ended=ended,
+        plan_since=plan_since if state == "open" else None,
+        opened=opened if state != "none" else None,
+    )
 
 
-def _fold_strikes(
+def _step_strikes(
     policy: Policy,
-    weeks: Sequence[WeekInput],
+    prev: TrackWeek | None,
+    item: WeekInput,
     plan_events: tuple[PlanEvent, ...],
-    reopen_weeks: list[IsoWeek],
-) -> list[TrackWeek]:
-    out: list[TrackWeek] = []
+    reopened: tuple[IsoWeek, ...],
+) -> TrackWeek:
     window = policy.strike_window_weeks
     strikes: list[IsoWeek] = []
     closed = False
@@ -152,49 +172,51 @@ def _fold_strikes(
     plan_since: IsoWeek | None = None
     opened: IsoWeek | None = None
     previous: IsoWeek | None = None
-    for item in weeks:
-        clean_run = 0 if item.failing else clean_run + 1
-        if closed and _reopened(reopen_weeks, previous, item.week):
-            closed, strikes, plan_since, opened = False, [], None, None
-        previous = item.week
-        message: LadderKind | None = None
-        expired: IsoWeek | None = None
-        if not closed:
-            # The strike of week W-window drops out in week W.
-            dropped = item.week.shift(-window)
-            if dropped in strikes:
-                strikes.remove(dropped)
-                expired = dropped
-            if item.failing:
-                strikes.append(item.week)
-                message = policy.kind_at(len(strikes))
-                if len(strikes) >= policy.plan_from_step and plan_since is None:
-                    plan_since = item.week
-                if len(strikes) >= policy.closing_step:
-                    closed = True
-            if not strikes:
-                plan_since, opened = None, None
-            elif opened is None:
-                opened = strikes[0]
-        count = len(strikes)
-        state: TrackState = "closed" if closed else ("open" if count else "none")
-        out.append(
-            TrackWeek(
-                week=item.week,
-                state=state,
-                step=count,
-                compliant_weeks=clean_run,
-                weeks_to_end=None,
-                plan=_plan_status(plan_events, plan_since) if state == "open" else None,
-                failing=item.failing,
-                message=message,
-                expired_strike=expired,
-                plan_since=plan_since if state == "open" else None,
-                opened=opened if state != "none" else None,
-                strikes=tuple(strikes),
-            )
+    if prev is not None:
+        strikes, closed, clean_run = (
+            list(prev.strikes),
+            prev.state == "closed",
+            prev.compliant_weeks,
         )
-    return out
+        plan_since, opened, previous = prev.plan_since, prev.opened, prev.week
+    clean_run = 0 if item.failing else clean_run + 1
+    if closed and _reopened(reopened, previous, item.week):
+        closed, strikes, plan_since, opened = False, [], None, None
+    message: LadderKind | None = None
+    expired: IsoWeek | None = None
+    if not closed:
+        # The strike of week W-window drops out in week W.
+        dropped = item.week.shift(-window)
+        if dropped in strikes:
+            strikes.remove(dropped)
+            expired = dropped
+        if item.failing:
+            strikes.append(item.week)
+            message = policy.kind_at(len(strikes))
+            if len(strikes) >= policy.plan_from_step and plan_since is None:
+                plan_since = item.week
+            if len(strikes) >= policy.closing_step:
+                closed = True
+        if not strikes:
+            plan_since, opened = None, None
+        elif opened is None:
+            opened = strikes[0]
+    count = len(strikes)
+    state: TrackState = "closed" if closed else ("open" if count else "none")
+    return TrackWeek(
+        week=item.week,
+        state=state,
+        step=count,
+        compliant_weeks=clean_run,
+        weeks_to_end=None,
+        plan=plan_status(plan_events, plan_since) if state == "open" else None,
+        failing=item.failing,
+        message=message,
+        expired_strike=expired,
+        plan_since=plan_since if state == "open" else None,
+        opened=opened if state != "none" else None,
+        strikes=tuple(strikes),
+    )
 
 
 def next_failing_step(policy: Policy, current: TrackWeek | None) -> tuple[int, LadderKind] | None:
@@ -219,4 +241,14 @@ def as_of(track: Sequence[TrackWeek], week: IsoWeek) -> TrackWeek | None:
     return None
 
 
-__all__ = ["TrackState", "TrackWeek", "WeekInput", "as_of", "fold_track", "next_failing_step"]
+__all__ = [
+    "TrackState",
+    "TrackWeek",
+    "WeekInput",
+    "as_of",
+    "fold_track",
+    "next_failing_step",
+    "plan_status",
+    "reopen_weeks",
+    "step_track",
+]

@@ -79,7 +79,15 @@ class IsoWeek:
         return f"{self.year}-W{self.week:02d}"
 
 
+@lru_cache(maxsize=8192)
+def iso_week(year: int, week: int) -> IsoWeek:
+    """``IsoWeek(year, week)``, the same object each time: a dict keyed by weeks then finds
+    a key by identity, without calling ``__eq__``."""
+    return IsoWeek(year, week)
+
+
 @lru_cache(maxsize=65536)
 def _shift(week: IsoWeek, weeks: int) -> IsoWeek:
     # Week arithmetic sits on the hot path of every fold; the same few weeks recur.
-    return IsoWeek.of(week.monday + timedelta(weeks=weeks))
+    iso = (week.monday + timedelta(weeks=weeks)).isocalendar()
+    return iso_week(iso.year, iso.week)

@@ -12,6 +12,7 @@ from bot.store.outbox import Outbox, OutboxItem, PlannedMessage, SentRecord
 from bot.store.owed import Owed, OwedWork
 from bot.store.records import Chat, Seller, stamp
 from bot.store.sellers import SellerExists, Sellers
+from bot.store.states import SellerStates
 
 
 class Store:
@@ -24,6 +25,7 @@ class Store:
         self.chats = Chats(db)
         self.outbox = Outbox(db)
         self.owed = OwedWork(db)
+        self.states = SellerStates(db)
         # One weekly check at a time, in this process and in every other one on the same
         # file (a scheduled check and an upload's recheck must not both plan the same alert).
         self.check_lock = ProcessLock(_beside(db.path, "check.lock"))
@@ -56,6 +58,7 @@ __all__ = [
     "PlannedMessage",
     "Seller",
     "SellerExists",
+    "SellerStates",
     "Sellers",
     "SentRecord",
     "Store",

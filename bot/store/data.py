@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import AsyncGenerator, Iterable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
+
+import aiosqlite
 
 from bot.store.db import Database
 from bot.store.owed import RECHECK, owe_in
 from bot.store.records import ExemptionRecord, parse_stamp, stamp
 from norms import (
     ASPECTS,
+    INDICATORS,
     Exemption,
     Indicator,
     IsoWeek,
@@ -21,6 +24,7 @@ from norms import (
     SellerHistory,
     ShopRating,
 )
+from norms.weeks import iso_week
 
 MEASUREMENT_COLUMNS = (
     "seller_id, year, week, indicator, numerator, denominator, value, norm, condition, "
@@ -33,8 +37,9 @@ RATING_COLUMNS = (
 
 
 def measurement_row(
-    seller_id: str, m: Measurement, source: str, now: datetime
+    seller_id: str, m: Measurement, source: str, imported_at: str
 ) -> tuple[object, ...]:
+    """A measurements row; ``imported_at`` is ``stamp(now)``, made once per import."""
     return (
         seller_id,
         m.week.year,
@@ -47,11 +52,12 @@ def measurement_row(
         m.condition,
         None if m.conforms is None else int(m.conforms),
         source,
-        stamp(now),
+        imported_at,
     )
 
 
-def rating_row(seller_id: str, r: ShopRating, source: str, now: datetime) -> tuple[object, ...]:
+def rating_row(seller_id: str, r: ShopRating, source: str, imported_at: str) -> tuple[object, ...]:
+    """A shop_ratings row; ``imported_at`` as for ``measurement_row``."""
     return (
         seller_id,
         r.on.isoformat(),
@@ -61,7 +67,7 @@ def rating_row(seller_id: str, r: ShopRating, source: str, now: datetime) -> tup
         r.method,
         None if r.top_retailer is None else int(r.top_retailer),
         source,
-        stamp(now),
+        imported_at,
     )
 
 
@@ -100,16 +106,7 @@ class WeeklyData:
             f"SELECT {RATING_COLUMNS} FROM shop_ratings WHERE on_date <= ? {where}",
             [up_to.check_day.isoformat(), *params],
         ):
-            ratings[r["seller_id"]].append(
-                ShopRating(
-                    on=date.fromisoformat(r["on_date"]),
-                    rating=r["rating"],
-                    aspects={a: r[a] for a in ASPECTS if r[a] is not None},
-                    reviews=r["reviews"],
-                    method=r["method"],
-                    top_retailer=None if r["top_retailer"] is None else bool(r["top_retailer"]),
-                )
-            )
+            ratings[r["seller_id"]].append(_rating(r))
         exemptions = tuple(await self.exemptions())
         plans: dict[str, list[PlanEvent]] = defaultdict(list)
         for r in await self.db.fetchall(
@@ -139,14 +136,111 @@ class WeeklyData:
             for sid in ids
         }
 
-    async def week_source(self, seller_id: str, week: IsoWeek) -> str | None:
-        """Where the week's data came from (``upload`` or ``bol.com``), latest first."""
-        row = await self.db.fetchone(
-            "SELECT source FROM measurements WHERE seller_id = ? AND year = ? AND week = ? "
-            "ORDER BY imported_at DESC LIMIT 1",
-            (seller_id, week.year, week.week),
+    async def windows(
+        self,
+        seller_ids: Sequence[str],
+        up_to: IsoWeek,
+        since: Mapping[str, Mapping[Indicator, IsoWeek | None]],
+        reports_from: IsoWeek,
+    ) -> AsyncGenerator[SellerHistory, None]:
+        """For each seller (in ``sorted`` order): each indicator's measurements from its
+        week in ``since`` (``None``, or a seller not in it: from the first) to ``up_to``,
+        and what the reports of ``reports_from`` … ``up_to`` need besides. Rows stream in
+        seller order: one seller's rows in memory at a time."""
+        ids = sorted(set(seller_ids))
+        if not ids:
+            return
+        marks = ",".join("?" * len(ids))
+        groups: dict[tuple[int, ...], list[str]] = defaultdict(list)
+        for sid in ids:
+            bounds = since.get(sid, {})
+            key = tuple(
+                0 if (w := bounds.get(i)) is None else w.year * 100 + w.week for i in INDICATORS
+            )
+            groups[key].append(sid)
+        ratings = await self._windowed_ratings(ids, up_to, reports_from)
+        plans: dict[str, list[PlanEvent]] = defaultdict(list)
+        for r in await self.db.fetchall(
+            f"SELECT seller_id, on_date, status FROM plan_events WHERE seller_id IN ({marks}) "
+            "ORDER BY id",
+            ids,
+        ):
+            plans[r[0]].append(PlanEvent(date.fromisoformat(r[1]), r[2]))
+        reopens: dict[str, list[Reopen]] = defaultdict(list)
+        for r in await self.db.fetchall(
+            f"SELECT seller_id, on_date FROM reopens WHERE seller_id IN ({marks}) ORDER BY id",
+            ids,
+        ):
+            reopens[r[0]].append(Reopen(date.fromisoformat(r[1])))
+        exemptions = tuple(await self.exemptions())
+        streams: dict[tuple[int, ...], _SellerRows] = {}
+        group_of: dict[str, tuple[int, ...]] = {}
+        try:
+            for key, members in groups.items():
+                low = min(key)
+                cursor = await self.db.conn.execute(
+                    "SELECT seller_id, year, week, indicator, numerator, denominator, value, "
+                    f"norm, condition, conforms FROM measurements "
+                    f"WHERE seller_id IN ({','.join('?' * len(members))}) "
+                    # The row values let SQLite seek to the window in the primary key.
+                    "AND (year, week) >= (?, ?) AND (year, week) <= (?, ?) "
+                    f"AND year * 100 + week >= {_FROM_BY_INDICATOR} "
+                    "ORDER BY seller_id, year, week",
+                    [*members, low // 100, low % 100, up_to.year, up_to.week, *key],
+                )
+                # Plain tuples: a row is read by position, once.
+                cursor.row_factory = None
+                streams[key] = _SellerRows(cursor)
+                group_of.update(dict.fromkeys(members, key))
+            for sid in ids:
+                yield SellerHistory(
+                    seller_id=sid,
+                    measurements=await streams[group_of[sid]].take(sid),
+                    ratings=tuple(ratings.get(sid, ())),
+                    exemptions=tuple(e for e in exemptions if not e.sellers or sid in e.sellers),
+                    plan_events=tuple(plans.get(sid, ())),
+                    reopens=tuple(reopens.get(sid, ())),
+                )
+        finally:
+            for stream in streams.values():
+                await stream.cursor.close()
+
+    async def _windowed_ratings(
+        self, ids: list[str], up_to: IsoWeek, reports_from: IsoWeek
+    ) -> dict[str, list[ShopRating]]:
+        """The shop ratings of the weeks ``reports_from`` - 1 … ``up_to``, and the latest
+        one before them (the rating that still holds when none was dated in a week)."""
+        marks = ",".join("?" * len(ids))
+        out: dict[str, list[ShopRating]] = defaultdict(list)
+        for r in await self.db.fetchall(
+            f"SELECT {RATING_COLUMNS} FROM shop_ratings AS r WHERE seller_id IN ({marks}) "
+            "AND on_date <= ? AND on_date >= COALESCE((SELECT MAX(on_date) FROM shop_ratings "
+            "AS p WHERE p.seller_id = r.seller_id AND p.on_date <= ?), '') "
+            "ORDER BY seller_id, on_date",
+            [*ids, up_to.check_day.isoformat(), reports_from.shift(-1).check_day.isoformat()],
+        ):
+            out[r["seller_id"]].append(_rating(r))
+        return out
+
+    async def week_sources(self, seller_ids: Sequence[str], week: IsoWeek) -> dict[str, str]:
+        """Where each seller's week came from (``upload`` or ``bol.com``), latest first."""
+        if not seller_ids:
+            return {}
+        rows = await self.db.fetchall(
+            # SQLite returns the row of the MAX for the bare column ``source``.
+            "SELECT seller_id, MAX(imported_at) AS at, source FROM measurements "
+            f"WHERE seller_id IN ({','.join('?' * len(seller_ids))}) AND year = ? AND week = ? "
+            "GROUP BY seller_id",
+            [*seller_ids, week.year, week.week],
         )
-        return row["source"] if row else None
+        return {r[0]: r[2] for r in rows}
+
+    async def first_week_with_data(self, seller_id: str) -> IsoWeek | None:
+        row = await self.db.fetchone(
+            "SELECT year, week FROM measurements WHERE seller_id = ? ORDER BY year, week LIMIT 1",
+            (seller_id,),
+        )
+        return IsoWeek(row["year"], row["week"]) if row else None
 
     async def last_week_with_data(self, seller_id: str) -> IsoWeek | None:
         row = await self.db.fetchone(
@@ -248,6 +342,63 @@ def _exemption_record(r: Any) -> ExemptionRecord:
         actor=r["actor"],
         created_at=parse_stamp(r["created_at"]),
     )
+
+
+_INDICATOR = {i.value: i for i in INDICATORS}
+
+# The first week (as year * 100 + week) read of each indicator, one parameter each.
+_FROM_BY_INDICATOR = (
+    "CASE indicator " + " ".join(f"WHEN '{i.value}' THEN ?" for i in INDICATORS) + " END"
+)
+
+
+def _rating(r: aiosqlite.Row) -> ShopRating:
+    return ShopRating(
+        on=date.fromisoformat(r["on_date"]),
+        rating=r["rating"],
+        aspects={a: r[a] for a in ASPECTS if r[a] is not None},
+        reviews=r["reviews"],
+        method=r["method"],
+        top_retailer=None if r["top_retailer"] is None else bool(r["top_retailer"]),
+    )
+
+
+class _SellerRows:
+    """One seller-ordered measurements cursor, read a seller at a time."""
+
+    BATCH = 4096
+
+    def __init__(self, cursor: aiosqlite.Cursor) -> None:
+        self.cursor = cursor
+        self._rows: list[Any] = []  # tuples: the cursor has no row factory
+        self._at = 0
+        self._done = False
+
+    async def take(self, seller_id: str) -> dict[IsoWeek, dict[Indicator, Measurement]]:
+        """The measurements of ``seller_id``; sellers must be taken in the cursor's order."""
+        out: dict[IsoWeek, dict[Indicator, Measurement]] = {}
+        week: IsoWeek | None = None
+        by_indicator: dict[Indicator, Measurement] = {}
+        while True:
+            if self._at == len(self._rows):
+                if self._done:
+                    return out
+                self._rows = list(await self.cursor.fetchmany(self.BATCH))
+                self._at = 0
+                if not self._rows:
+                    self._done = True
+                    return out
+            r = self._rows[self._at]
+            if r[0] != seller_id:
+                return out
+            self._at += 1
+            if week is None or week.year != r[1] or week.week != r[2]:
+                week = iso_week(r[1], r[2])
+                by_indicator = out.setdefault(week, {})
+            indicator = _INDICATOR[r[3]]
+            by_indicator[indicator] = Measurement(
+                indicator, week, r[4], r[5], r[6], r[7], r[8], None if r[9] is None else bool(r[9])
+            )
 
 
 def _seller_filter(ids: list[str] | None) -> tuple[str, list[str]]:

@@ -77,32 +77,51 @@ class Outbox:
         """Insert what is not planned yet (by dedup key); returns how many were new."""
         if not messages:
             return 0
-        new = 0
         async with self.db.transaction() as conn:
-            for m in messages:
-                new += await plan_in(conn, m, now)
-        return new
+            return await plan_many(conn, messages, now)
 
-    async def planned_sections(self, seller_id: str, week: str) -> dict[int, set[str]]:
-        """Sections already planned per chat for a seller's week (withdrawn ones excluded)."""
+    async def planned_keys(self, keys: list[str]) -> set[str]:
+        """Which of these dedup keys are planned already."""
+        if not keys:
+            return set()
         rows = await self.db.fetchall(
-            "SELECT chat_id, section FROM sent_sections "
-            "WHERE seller_id = ? AND week = ? AND withdrawn = 0",
-            (seller_id, week),
+            f"SELECT dedup_key FROM outbox WHERE dedup_key IN ({','.join('?' * len(keys))})",
+            keys,
         )
-        out: dict[int, set[str]] = {}
+        return {r[0] for r in rows}
+
+    async def planned_sections(
+        self, seller_ids: list[str], week: str
+    ) -> dict[str, dict[int, set[str]]]:
+        """Sections already planned per seller and chat for these sellers' week (withdrawn
+        ones excluded), in one query."""
+        out: dict[str, dict[int, set[str]]] = {}
+        if not seller_ids:
+            return out
+        rows = await self.db.fetchall(
+            "SELECT seller_id, chat_id, section FROM sent_sections "
+            f"WHERE seller_id IN ({','.join('?' * len(seller_ids))}) AND week = ? "
+            "AND withdrawn = 0",
+            [*seller_ids, week],
+        )
         for r in rows:
-            out.setdefault(r["chat_id"], set()).add(r["section"])
+            out.setdefault(r[0], {}).setdefault(r[1], set()).add(r[2])
         return out
 
-    async def corrections(self, seller_id: str, week: str) -> dict[int, int]:
-        """How many corrections each chat was sent for a seller's week."""
+    async def corrections(self, seller_ids: list[str], week: str) -> dict[str, dict[int, int]]:
+        """How many corrections each chat was sent per seller for these sellers' week."""
+        out: dict[str, dict[int, int]] = {}
+        if not seller_ids:
+            return out
         rows = await self.db.fetchall(
-            "SELECT chat_id, COUNT(*) AS n FROM outbox WHERE kind = 'correction' "
-            "AND seller_id = ? AND week = ? GROUP BY chat_id",
-            (seller_id, week),
+            "SELECT seller_id, chat_id, COUNT(*) AS n FROM outbox WHERE kind = 'correction' "
+            f"AND seller_id IN ({','.join('?' * len(seller_ids))}) AND week = ? "
+            "GROUP BY seller_id, chat_id",
+            [*seller_ids, week],
         )
-        return {r["chat_id"]: r["n"] for r in rows}
+        for r in rows:
+            out.setdefault(r[0], {})[r[1]] = r[2]
+        return out
 
     async def claim_due(
         self, now: datetime, limit: int = 100, platforms: list[str] | None = None
@@ -243,41 +262,88 @@ class Outbox:
         ]
 
 
-async def plan_in(conn: aiosqlite.Connection, m: PlannedMessage, now: datetime) -> int:
-    """Plan one message inside an open transaction; 1 if it was new, else 0."""
-    async with conn.execute(
+async def plan_many(
+    conn: aiosqlite.Connection, messages: list[PlannedMessage], now: datetime
+) -> int:
+    """Plan messages inside an open transaction, a statement per step rather than per
+    message; returns how many were new (by dedup key: the first of a key wins)."""
+    keys = list(dict.fromkeys(m.dedup_key for m in messages))
+    known: set[str] = set()
+    for start in range(0, len(keys), _KEYS_PER_QUERY):
+        part = keys[start : start + _KEYS_PER_QUERY]
+        async with conn.execute(
+            f"SELECT dedup_key FROM outbox WHERE dedup_key IN ({','.join('?' * len(part))})",
+            part,
+        ) as cur:
+            known.update(r[0] for r in await cur.fetchall())
+    new: list[PlannedMessage] = []
+    for m in messages:
+        if m.dedup_key not in known:
+            known.add(m.dedup_key)  # the first of a key in the list wins, as one by one
+            new.append(m)
+    if not new:
+        return 0
+    when = stamp(now)
+    await conn.executemany(
         "INSERT INTO outbox (dedup_key, chat_id, seller_id, week, kind, sections, urgent, body, "
         "template, policy, next_attempt_at, created_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedup_key) DO NOTHING",
-        (
-            m.dedup_key,
-            m.chat_id,
-            m.seller_id,
-            m.week,
-            m.kind,
-            ",".join(m.sections),
-            int(m.urgent),
-            json.dumps(m.body, ensure_ascii=False),
-            m.template,
-            m.policy,
-            stamp(now),
-            stamp(now),
-        ),
-    ) as cur:
-        if cur.rowcount == 0:
-            return 0
-        outbox_id = cur.lastrowid
-    if m.seller_id is not None and m.week is not None:
-        await conn.executemany(
-            "INSERT INTO sent_sections (seller_id, week, section, chat_id, outbox_id) "
-            "VALUES (?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET withdrawn = 0, "
-            "outbox_id = excluded.outbox_id",
-            [(m.seller_id, m.week, s, m.chat_id, outbox_id) for s in m.sections],
-        )
-        # A correction takes back what no longer holds, in the same transaction.
-        await conn.executemany(
-            "UPDATE sent_sections SET withdrawn = 1 "
-            "WHERE seller_id = ? AND week = ? AND chat_id = ? AND section = ?",
-            [(m.seller_id, m.week, m.chat_id, s) for s in m.withdraws],
-        )
-    return 1
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (
+                m.dedup_key,
+                m.chat_id,
+                m.seller_id,
+                m.week,
+                m.kind,
+                ",".join(m.sections),
+                int(m.urgent),
+                json.dumps(m.body, ensure_ascii=False),
+                m.template,
+                m.policy,
+                when,
+                when,
+            )
+            for m in new
+        ],
+    )
+    tracked = [m for m in new if m.seller_id is not None and m.week is not None]
+    if not tracked:
+        return len(new)
+    ids: dict[str, int] = {}
+    tracked_keys = [m.dedup_key for m in tracked]
+    for start in range(0, len(tracked_keys), _KEYS_PER_QUERY):
+        part = tracked_keys[start : start + _KEYS_PER_QUERY]
+        async with conn.execute(
+            f"SELECT dedup_key, id FROM outbox WHERE dedup_key IN ({','.join('?' * len(part))})",
+            part,
+        ) as cur:
+            ids.update((r[0], r[1]) for r in await cur.fetchall())
+    # What a message claims and what a correction takes back never overlap (a correction
+    # withdraws sections no longer current, an alert claims current ones), so one
+    # statement for each keeps the effect of planning message by message.
+    sections: list[tuple[object, ...]] = []
+    withdrawn: list[tuple[object, ...]] = []
+    for m in tracked:
+        sections += [(m.seller_id, m.week, s, m.chat_id, ids[m.dedup_key]) for s in m.sections]
+        withdrawn += [(m.seller_id, m.week, m.chat_id, s) for s in m.withdraws]
+    await conn.executemany(
+        "INSERT INTO sent_sections (seller_id, week, section, chat_id, outbox_id) "
+        "VALUES (?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET withdrawn = 0, "
+        "outbox_id = excluded.outbox_id",
+        sections,
+    )
+    await conn.executemany(
+        "UPDATE sent_sections SET withdrawn = 1 "
+        "WHERE seller_id = ? AND week = ? AND chat_id = ? AND section = ?",
+        withdrawn,
+    )
+    return len(new)
+
+
+# Bound parameters per ``IN (...)`` list, well below SQLite's limit of 32,766.
+_KEYS_PER_QUERY = 5000
+
+
+async def plan_in(conn: aiosqlite.Connection, m: PlannedMessage, now: datetime) -> int:
+    """Plan one message inside an open transaction; 1 if it was new, else 0."""
+    return await plan_many(conn, [m], now)

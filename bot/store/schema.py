@@ -2,6 +2,16 @@
 
 from __future__ import annotations
 
+
+def _iso_week_key(day: str) -> str:
+    """SQL for the ISO week of the date ``day`` as ``year * 100 + week``."""
+    thursday = f"(3 - (CAST(strftime('%w', {day}) AS INTEGER) + 6) % 7) || ' days'"
+    return (
+        f"CAST(strftime('%Y', {day}, {thursday}) AS INTEGER) * 100"
+        f" + (CAST(strftime('%j', {day}, {thursday}) AS INTEGER) - 1) / 7 + 1"
+    )
+
+
 MIGRATIONS: tuple[str, ...] = (
     # 1: the first schema.
     """
@@ -178,4 +188,88 @@ MIGRATIONS: tuple[str, ...] = (
         created_at TEXT NOT NULL
     )
     """,
+    # 6: the fold's state per seller and week, a derived cache (see bot/store/states.py).
+    # Triggers drop the cached states from the week a change touches on, whichever path
+    # writes and in whatever transaction, and count the changes in seller_state_epoch so
+    # a check that read before a change does not store what it folded from the old data.
+    # A shop rating counts for the weeks whose Wednesday after is on or after its date; plan
+    # events change no alert section (only the plan status, read afresh by every report).
+    """
+    CREATE TABLE seller_states (
+        seller_id TEXT NOT NULL REFERENCES sellers(id) ON DELETE CASCADE,
+        policy TEXT NOT NULL,
+        week_key INTEGER NOT NULL,
+        state TEXT NOT NULL,
+        -- For a week that was reported: its alert sections, and whether data was missing.
+        alerts TEXT,
+        PRIMARY KEY (seller_id, policy, week_key)
+    ) WITHOUT ROWID;
+    CREATE TABLE seller_state_epoch (n INTEGER NOT NULL);
+    INSERT INTO seller_state_epoch (n) VALUES (0);
+    CREATE TRIGGER seller_states_measurement_added AFTER INSERT ON measurements BEGIN
+        DELETE FROM seller_states
+        WHERE seller_id = NEW.seller_id AND week_key >= NEW.year * 100 + NEW.week;
+        UPDATE seller_state_epoch SET n = n + 1;
+    END;
+    CREATE TRIGGER seller_states_measurement_changed AFTER UPDATE ON measurements BEGIN
+        DELETE FROM seller_states
+        WHERE seller_id IN (OLD.seller_id, NEW.seller_id)
+        AND week_key >= MIN(OLD.year * 100 + OLD.week, NEW.year * 100 + NEW.week);
+        UPDATE seller_state_epoch SET n = n + 1;
+    END;
+    CREATE TRIGGER seller_states_measurement_removed AFTER DELETE ON measurements BEGIN
+        DELETE FROM seller_states
+        WHERE seller_id = OLD.seller_id AND week_key >= OLD.year * 100 + OLD.week;
+        UPDATE seller_state_epoch SET n = n + 1;
+    END;
+    CREATE TRIGGER seller_states_exemption_added AFTER INSERT ON exemptions BEGIN
+        DELETE FROM seller_states WHERE week_key >= NEW.year * 100 + NEW.week;
+        UPDATE seller_state_epoch SET n = n + 1;
+    END;
+    CREATE TRIGGER seller_states_exemption_changed AFTER UPDATE ON exemptions BEGIN
+        DELETE FROM seller_states
+        WHERE week_key >= MIN(OLD.year * 100 + OLD.week, NEW.year * 100 + NEW.week);
+        UPDATE seller_state_epoch SET n = n + 1;
+    END;
+    CREATE TRIGGER seller_states_exemption_removed AFTER DELETE ON exemptions BEGIN
+        DELETE FROM seller_states WHERE week_key >= OLD.year * 100 + OLD.week;
+        UPDATE seller_state_epoch SET n = n + 1;
+    END;
+    CREATE TRIGGER seller_states_rating_added AFTER INSERT ON shop_ratings BEGIN
+        DELETE FROM seller_states
+        WHERE seller_id = NEW.seller_id AND week_key >= {rating_week_key};
+        UPDATE seller_state_epoch SET n = n + 1;
+    END;
+    CREATE TRIGGER seller_states_rating_changed AFTER UPDATE ON shop_ratings BEGIN
+        DELETE FROM seller_states WHERE seller_id IN (OLD.seller_id, NEW.seller_id);
+        UPDATE seller_state_epoch SET n = n + 1;
+    END;
+    CREATE TRIGGER seller_states_rating_removed AFTER DELETE ON shop_ratings BEGIN
+        DELETE FROM seller_states WHERE seller_id = OLD.seller_id;
+        UPDATE seller_state_epoch SET n = n + 1;
+    END;
+    CREATE TRIGGER seller_states_reopen_added AFTER INSERT ON reopens BEGIN
+        DELETE FROM seller_states
+        WHERE seller_id = NEW.seller_id AND week_key >= {reopen_week_key};
+        UPDATE seller_state_epoch SET n = n + 1;
+    END;
+    CREATE TRIGGER seller_states_reopen_changed AFTER UPDATE ON reopens BEGIN
+        DELETE FROM seller_states WHERE seller_id IN (OLD.seller_id, NEW.seller_id);
+        UPDATE seller_state_epoch SET n = n + 1;
+    END;
+    CREATE TRIGGER seller_states_reopen_removed AFTER DELETE ON reopens BEGIN
+        DELETE FROM seller_states WHERE seller_id = OLD.seller_id;
+        UPDATE seller_state_epoch SET n = n + 1;
+    END
+    """.replace(
+        # The ISO week of a reopen's date, as year * 100 + week: the week's Thursday names
+        # its ISO year, and the Thursday's day of that year its week.
+        "{reopen_week_key}",
+        _iso_week_key("NEW.on_date"),
+    ).replace(
+        # A rating dated D holds for week W when W's Wednesday after (Monday + 9 days) is
+        # on or after D: from the week of D - 9 days on.
+        "{rating_week_key}",
+        _iso_week_key("date(NEW.on_date, '-9 days')"),
+    ),
 )

@@ -15,8 +15,16 @@ W44, W45, W46 = IsoWeek(2026, 44), IsoWeek(2026, 45), IsoWeek(2026, 46)
 
 
 async def check_json(store: Store, config: Config, clock: FixedClock, week: IsoWeek) -> dict:
-    outcome = await run_check(store, config.policy, week, now=clock(), dry_run=True)
-    return {r.seller_id: r.to_json() for r in outcome.reports}
+    lines: dict = {}
+    await run_check(
+        store,
+        config.policy,
+        week,
+        now=clock(),
+        dry_run=True,
+        on_report=lambda r: lines.__setitem__(r.seller_id, r.to_json()),
+    )
+    return lines
 
 
 async def test_each_sample_shop_tells_its_story(

@@ -1,0 +1,268 @@
+"""The fold's state per seller and week: a derived cache, never a source of truth.
+
+A check of week W reads the state after W−1 and folds one week; without a state (a new
+database, or triggers dropped it after a change to earlier data) it folds from the
+latest state before, or from the seller's first week. Dropping the whole table at any
+time only costs a slower next check. The triggers of schema migration 3 drop the states
+from the week an import, exemption or reopen touches on, and bump an epoch, so that a
+fold begun before a change is never stored after it.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import norms
+from bot.store.db import Database
+from norms import IsoWeek, PlanEvent, Policy
+from norms.carry import SellerCarry
+from norms.track import TrackWeek, plan_status
+
+# States are keyed by this and by the code that derives them (``_code_version``), so
+# states of older code are not read after an upgrade; they are dropped as they age out.
+STATE_FORMAT = 1
+
+# Weeks of states kept per seller behind the newest: a correction within bol.com's 30
+# weeks refolds from the week it touches, an older one from the seller's first week.
+KEEP_WEEKS = 30
+
+
+@dataclass(frozen=True, slots=True)
+class WeekAlerts:
+    """What a reported week said: its alert sections (keyed as the outbox claims them)
+    and whether its data was missing. Stored with the week's state, dropped with it."""
+
+    sections: dict[str, str]
+    missing: bool
+
+
+def week_key(week: IsoWeek) -> int:
+    """The week as the ``year * 100 + week`` the triggers compare."""
+    return week.year * 100 + week.week
+
+
+def policy_key(policy: Policy) -> str:
+    """States are valid for one policy with all its thresholds, folded by this code."""
+    text = f"{STATE_FORMAT}:{_code_version()}:{policy!r}"
+    return f"{policy.name}:{hashlib.sha256(text.encode()).hexdigest()[:16]}"
+
+
+@functools.cache
+def _code_version() -> str:
+    """A digest of the code that a state and its alerts derive from: the domain rules,
+    the module that evaluates from states and this one. Any change to them is a new cache."""
+    digest = hashlib.sha256()
+    sources = sorted(Path(norms.__file__).parent.rglob("*.py"))
+    sources += [Path(__file__), Path(__file__).parent.parent / "reports.py"]
+    for path in sources:
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def _week(text: str | None) -> IsoWeek | None:
+    return IsoWeek.parse(text) if text is not None else None
+
+
+def _text(week: IsoWeek | None) -> str | None:
+    return str(week) if week is not None else None
+
+
+def encode(carry: SellerCarry) -> str:
+    """The carry as compact JSON (the plan status is not kept: plan events are read anew)."""
+    t = carry.track
+    return json.dumps(
+        [
+            str(carry.first_week),
+            str(t.week),
+            t.state,
+            t.step,
+            t.compliant_weeks,
+            t.weeks_to_end,
+            t.failing,
+            t.message,
+            t.ended,
+            _text(t.expired_strike),
+            _text(t.plan_since),
+            _text(t.opened),
+            [str(s) for s in t.strikes],
+            list(carry.consecutive),
+            carry.reviews,
+            carry.rating_sum,
+        ],
+        separators=(",", ":"),
+    )
+
+
+def decode(text: str, plan_events: Sequence[PlanEvent]) -> SellerCarry:
+    """The carry stored by ``encode``, its plan status from today's plan events."""
+    (
+        first,
+        week,
+        state,
+        step,
+        compliant,
+        weeks_to_end,
+        failing,
+        message,
+        ended,
+        expired,
+        plan_since,
+        opened,
+        strikes,
+        consecutive,
+        reviews,
+        rating_sum,
+    ) = json.loads(text)
+    since = _week(plan_since)
+    track = TrackWeek(
+        week=IsoWeek.parse(week),
+        state=state,
+        step=step,
+        compliant_weeks=compliant,
+        weeks_to_end=weeks_to_end,
+        plan=plan_status(tuple(plan_events), since) if state == "open" else None,
+        failing=failing,
+        message=message,
+        ended=ended,
+        expired_strike=_week(expired),
+        plan_since=since,
+        opened=_week(opened),
+        strikes=tuple(IsoWeek.parse(s) for s in strikes),
+    )
+    return SellerCarry(
+        first_week=IsoWeek.parse(first),
+        track=track,
+        consecutive=tuple(consecutive),
+        reviews=reviews,
+        # JSON writes floats exactly (repr), so the sum goes on as if never stored.
+        rating_sum=float(rating_sum),
+    )
+
+
+def _from_key(key: int) -> IsoWeek:
+    return IsoWeek(key // 100, key % 100)
+
+
+def _marks(values: Sequence[object]) -> str:
+    return ",".join("?" * len(values))
+
+
+class SellerStates:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def epoch(self) -> int:
+        """How many changes to folded data there have been (the triggers count them)."""
+        row = await self.db.fetchone("SELECT n FROM seller_state_epoch")
+        return int(row["n"]) if row else 0
+
+    async def latest_before(
+        self, seller_ids: Sequence[str], policy: Policy, week: IsoWeek
+    ) -> dict[str, tuple[IsoWeek, str]]:
+        """The newest stored state before ``week`` per seller (its week, and the state
+        encoded), where there is one."""
+        if not seller_ids:
+            return {}
+        rows = await self.db.fetchall(
+            # SQLite returns the row of the MAX for the bare column ``state``.
+            "SELECT seller_id, MAX(week_key) AS k, state FROM seller_states "
+            f"WHERE policy = ? AND week_key < ? AND seller_id IN ({_marks(seller_ids)}) "
+            "GROUP BY seller_id",
+            [policy_key(policy), week_key(week), *seller_ids],
+        )
+        return {r[0]: (_from_key(r[1]), r[2]) for r in rows}
+
+    async def newest_weeks(
+        self, seller_ids: Sequence[str], policy: Policy, week: IsoWeek
+    ) -> dict[str, tuple[IsoWeek, bool]]:
+        """The week of the newest stored state up to ``week`` per seller, and whether
+        that week's alerts are stored with it."""
+        if not seller_ids:
+            return {}
+        rows = await self.db.fetchall(
+            "SELECT seller_id, MAX(week_key), alerts IS NOT NULL FROM seller_states "
+            f"WHERE policy = ? AND week_key <= ? AND seller_id IN ({_marks(seller_ids)}) "
+            "GROUP BY seller_id",
+            [policy_key(policy), week_key(week), *seller_ids],
+        )
+        return {r[0]: (_from_key(r[1]), bool(r[2])) for r in rows}
+
+    async def alerts_of(
+        self, seller_ids: Sequence[str], policy: Policy, week: IsoWeek
+    ) -> dict[str, WeekAlerts]:
+        """The alert sections stored with ``week``'s state, per seller that has them."""
+        if not seller_ids:
+            return {}
+        rows = await self.db.fetchall(
+            "SELECT seller_id, alerts FROM seller_states WHERE policy = ? AND week_key = ? "
+            f"AND alerts IS NOT NULL AND seller_id IN ({_marks(seller_ids)})",
+            [policy_key(policy), week_key(week), *seller_ids],
+        )
+        out: dict[str, WeekAlerts] = {}
+        for r in rows:
+            sections, missing = json.loads(r[1])
+            out[r[0]] = WeekAlerts(sections, missing)
+        return out
+
+    async def save(
+        self,
+        policy: Policy,
+        states: Iterable[tuple[str, SellerCarry, WeekAlerts | None]],
+        *,
+        epoch: int,
+        newest: IsoWeek,
+    ) -> bool:
+        """Store folded states (with the alerts of a reported week), unless folded data
+        changed since ``epoch`` was read; drop these sellers' states more than
+        ``KEEP_WEEKS`` behind ``newest`` or of another policy. ``True`` if stored."""
+        key = policy_key(policy)
+        rows = [
+            (
+                sid,
+                key,
+                week_key(c.week),
+                encode(c),
+                None if a is None else json.dumps([a.sections, a.missing], separators=(",", ":")),
+            )
+            for sid, c, a in states
+        ]
+        if not rows:
+            return True
+        async with self.db.transaction() as conn:
+            async with conn.execute("SELECT n FROM seller_state_epoch") as cur:
+                row = await cur.fetchone()
+            if row is None or int(row[0]) != epoch:
+                return False
+            await conn.executemany(
+                "INSERT OR REPLACE INTO seller_states (seller_id, policy, week_key, state, "
+                "alerts) VALUES (?, ?, ?, ?, ?)",
+                rows,
+            )
+            sellers = sorted({r[0] for r in rows})
+            # States of another policy (or of older code) are not read again.
+            await conn.execute(
+                f"DELETE FROM seller_states WHERE seller_id IN ({_marks(sellers)}) "
+                "AND (week_key < ? OR policy != ?)",
+                [*sellers, week_key(newest.shift(-KEEP_WEEKS)), key],
+            )
+        return True
+
+    async def clear(self) -> None:
+        """Forget every state (the next check folds from the first weeks again)."""
+        await self.db.execute("DELETE FROM seller_states")
+
+
+__all__ = [
+    "KEEP_WEEKS",
+    "SellerStates",
+    "WeekAlerts",
+    "decode",
+    "encode",
+    "policy_key",
+    "week_key",
+]
