@@ -114,8 +114,11 @@ async def _run_check(
     outcome.missing.sort(key=order.__getitem__)
     if dry_run:
         return outcome
+    names = {s.id: s for s in sellers}
+    outcome.planned += await tell_figures_missing(
+        store, week, [names[s] for s in outcome.missing], destinations, now
+    )
     if outcome.missing and admin_chats:
-        names = {s.id: s for s in sellers}
         refs = [seller_ref(names[s]) for s in outcome.missing]
         told = await store.outbox.planned_keys(
             [f"data_missing:{week}:{chat.id}" for chat in admin_chats]
@@ -144,6 +147,48 @@ async def _run_check(
             (str(week), now.isoformat()),
         )
     return outcome
+
+
+async def tell_figures_missing(
+    store: Store,
+    week: IsoWeek,
+    missing: list[Seller],
+    destinations: dict[str, list[Chat]],
+    now: datetime,
+) -> int:
+    """Sellers whose week has no figures though earlier weeks had: each chat that follows
+    one is told, once a week, that the week is missing and how to send it, so that older
+    figures never pass for current ones. Muted chats are not told (a notice)."""
+    planned = 0
+    for start in range(0, len(missing), CHUNK):
+        wanted = {
+            f"figures_missing:{seller.id}:{week}:{chat.id}": (seller, chat)
+            for seller in missing[start : start + CHUNK]
+            for chat in destinations.get(seller.id, [])
+            if not chat.muted
+        }
+        told = await store.outbox.planned_keys(list(wanted))
+        planned += await store.outbox.plan(
+            [
+                PlannedMessage(
+                    dedup_key=key,
+                    chat_id=chat.id,
+                    seller_id=seller.id,
+                    week=str(week),
+                    kind="figures_missing",
+                    sections=(),
+                    urgent=False,
+                    body=body_for(
+                        chat, "figures_missing", {"week": week, "seller": seller_ref(seller)}
+                    ),
+                    template="figures_missing",
+                )
+                for key, (seller, chat) in wanted.items()
+                if key not in told
+            ],
+            now,
+        )
+    return planned
 
 
 def nothing_new(said: WeekAlerts, chats: list[Chat], already: dict[int, set[str]]) -> bool:

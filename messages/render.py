@@ -53,6 +53,8 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "no_data": ("seller",),
     "not_admin": (),
     "data_missing": ("week", "sellers"),
+    # A seller's week without figures, told to the seller's own chats by the check.
+    "figures_missing": ("week", "seller"),
     "destination_inactive": ("destination", "reason"),
     "connect_prompt_id": (),
     "connect_prompt_secret": (),

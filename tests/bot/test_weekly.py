@@ -152,3 +152,22 @@ async def test_missing_data_is_reported_to_the_admins(
     ]
     [record] = await sample_store.outbox.history()
     assert record.kind == "data_missing" and record.address == "900"
+
+
+async def test_a_week_without_figures_is_told_to_the_sellers_own_chats(
+    sample_store: Store, config: Config, clock: FixedClock
+) -> None:
+    """Old figures never pass for current ones: the check of a week that has no figures
+    tells each chat of the seller, once, and how to send them; a muted chat is spared."""
+    await link(sample_store, clock, "snel-speelgoed")
+    muted = await link(sample_store, clock, "tuin-en-co", "502")
+    await sample_store.chats.set_muted(muted, True)
+    w47 = IsoWeek(2026, 47)
+    first = await run_check(sample_store, config.policy, w47, now=clock())
+    again = await run_check(sample_store, config.policy, w47, now=clock())
+    [record] = await sample_store.outbox.history("snel-speelgoed", "2026-W47")
+    assert record.kind == "figures_missing" and record.address == "501"
+    assert "Snel Speelgoed" in record.text and "/connect" in record.text
+    assert "week 47" in record.text
+    assert await sample_store.outbox.history("tuin-en-co", "2026-W47") == []
+    assert (first.planned, again.planned) == (1, 0)

@@ -133,6 +133,7 @@ OTHER_CASES: dict[str, tuple[str, Mapping[str, Any]]] = {
     "no_data__default": ("no_data", {"seller": SHOP}),
     "not_admin__default": ("not_admin", {}),
     "data_missing__default": ("data_missing", {"week": WEEK, "sellers": [SHOP, OTHER]}),
+    "figures_missing__default": ("figures_missing", {"week": WEEK, "seller": SHOP}),
     "destination_inactive__default": (
         "destination_inactive",
         {"destination": "telegram:123456", "reason": "the bot was blocked by the user"},

@@ -80,6 +80,7 @@ def _supplied_cases() -> list[tuple[str, str, dict[str, Any]]]:
         ("unknown_command", "unknown_command", {"command": EVIL}),
         ("no_data", "no_data", {"seller": EVIL_SELLER}),
         ("data_missing", "data_missing", {"week": WEEK, "sellers": [EVIL_SELLER]}),
+        ("figures_missing", "figures_missing", {"week": WEEK, "seller": EVIL_SELLER}),
         ("destination_inactive", "destination_inactive", {"destination": EVIL, "reason": EVIL}),
         ("connect_ok", "connect_ok", {"seller": EVIL_SELLER}),
         ("connect_failed", "connect_failed", {"reason": EVIL}),
