@@ -708,8 +708,12 @@ async def cmd_chat(args: argparse.Namespace, ctx: Context) -> int:
     service = Service(ctx.store, ctx.config, ctx.clock)
     await _complete_owed(ctx)
     if args.seller:
-        await _known_seller(ctx, args.seller)
-        chat = await service.chat_for(CONSOLE, f"{ADMIN_ADDRESS}:{args.seller}")
+        seller = await ctx.store.sellers.get(args.seller)
+        if seller is None:
+            raise Rejected(f"unknown seller {args.seller!r} (see normwacht seller list)")
+        # A seller's own console chat speaks the seller's language from its first line.
+        address = f"{ADMIN_ADDRESS}:{seller.id}"
+        chat = await service.chat_for(CONSOLE, address, language=seller.language)
         await ctx.store.chats.link(chat.id, args.seller, "console", ctx.now())
         await ConsoleChat(service, chat, admin=False).serve()
     else:

@@ -396,3 +396,22 @@ def test_an_outside_service_that_does_not_answer_is_named(env: Path) -> None:
     assert process.returncode == 0, log
     assert f"Telegram (TELEGRAM_API_URL={url}) did not answer" in log
     assert "123:abc" not in log
+
+
+def test_a_sellers_console_chat_speaks_the_sellers_language(
+    env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import io
+
+    from bot.sample import sample_path
+
+    assert main(["seller", "add", "snel-speelgoed", "--name", "Snel", "--language", "en"]) == 0
+    assert main(["import", str(sample_path("indicators.csv")), "--create-sellers"]) == 0
+    monkeypatch.setattr(sys, "stdin", io.StringIO("/help\n"))
+    assert main(["chat", "--seller", "snel-speelgoed"]) == 0
+    assert "Normwacht · help" in capsys.readouterr().out
+    # The check's warnings to that chat are in English too.
+    assert main(["check", "--week", "2026-W46"]) == 0
+    assert main(["deliver"]) == 0
+    delivered = capsys.readouterr().out
+    assert "Shop closed temporarily" in delivered and "Winkel" not in delivered
