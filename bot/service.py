@@ -37,6 +37,8 @@ REPORT_CACHE_SIZE = 2000
 # How long /connect waits for the client id and secret, and a broad exemption for its yes.
 CONNECT_TTL = timedelta(minutes=10)
 MAX_SELLERS_LOOKED_THROUGH = 100
+# /history's number of weeks: a sign is read too, so "-3" is refused, not a seller's name.
+_WEEKS_WORD = re.compile(r"[+-]?[0-9]+")
 # Commands that, in a chat with several sellers, answer with one line per seller.
 OVERVIEWS = ("score", "status")
 # Marks a plan as submitted: never run for every seller of a chat at once.
@@ -229,8 +231,7 @@ class Service:
     ) -> tuple[Seller | None, list[str], Reply | None]:
         """The seller a command is about: named in ``args`` or the chat's only one."""
         visible = await self._visible_sellers(ctx)
-        # /history's trailing number of weeks is never part of a seller's name.
-        named = args[:-1] if command == "history" and args and args[-1].isdigit() else args
+        named = args
         if named:
             searched = visible if not ctx.is_admin else await self.store.sellers.all()
             # Every word is the name: "/score Snel Koffie" is not "Snel" with a stray word.
@@ -415,26 +416,42 @@ class Service:
         return [Reply("plan_done", {"seller": ref})]
 
     async def _cmd_history(self, ctx: ChatContext, args: list[str]) -> list[Reply]:
-        seller, rest, problem = await self._resolve(ctx, "history", args)
+        """``/history [SELLER] [WEEKS]``: the number of weeks may stand first or last, and a
+        number is never taken for a seller's name."""
+        words = list(args)
+        given: str | None = None
+        if words and _WEEKS_WORD.fullmatch(words[-1]):
+            given = words.pop()
+        elif words and _WEEKS_WORD.fullmatch(words[0]):
+            given = words.pop(0)
+        weeks = HISTORY_DEFAULT_WEEKS
+        if given is not None:
+            # Refused before asking which seller: a button must not quietly drop the number.
+            if not HISTORY_MIN_WEEKS <= int(given) <= HISTORY_MAX_WEEKS:
+                bounds = {"low": HISTORY_MIN_WEEKS, "high": HISTORY_MAX_WEEKS}
+                return [
+                    Reply("bad_argument", {"problem": "history_weeks", "given": given, **bounds})
+                ]
+            weeks = int(given)
+        seller, _, problem = await self._resolve(ctx, "history", words)
+        if problem is not None and problem.kind == "choose_seller" and given is not None:
+            # Each seller's button draws the number of weeks asked for.
+            command = f"history {weeks}"
+            problem = replace(problem, command=command, data={**problem.data, "command": command})
         if problem is not None:
             return [problem]
         assert seller is not None
-        weeks = HISTORY_DEFAULT_WEEKS
-        if rest:
-            if not rest[0].isdigit() or not HISTORY_MIN_WEEKS <= int(rest[0]) <= HISTORY_MAX_WEEKS:
-                bounds = {"low": HISTORY_MIN_WEEKS, "high": HISTORY_MAX_WEEKS}
-                return [
-                    Reply("bad_argument", {"problem": "history_weeks", "given": rest[0], **bounds})
-                ]
-            weeks = int(rest[0])
         last = await self.report_for(seller)
         if last is None:
             return [Reply("no_data", {"seller": seller_ref(seller)})]
         reports = await self.reports_for_weeks(seller, last.week, weeks)
         ref = seller_ref(seller)
-        chart = history_chart(ref, reports, lang=_lang(ctx.chat.language))
         # Fewer weeks stored than asked for: the answer says how many it shows.
         data: dict[str, Any] = {"seller": ref, "weeks": len(reports), "asked": weeks}
+        if len(reports) < HISTORY_MIN_WEEKS:
+            # Too few for a chart, as when that many are asked for.
+            return [Reply("history", {**data, "low": HISTORY_MIN_WEEKS})]
+        chart = history_chart(ref, reports, lang=_lang(ctx.chat.language))
         return [Reply("history", data, image=chart)]
 
     async def reports_for_weeks(
@@ -456,8 +473,10 @@ class Service:
 
         if args:
             when = digest_time(args)
-            if when is None:
-                return [Reply("bad_argument", {"problem": "digest_time", "given": " ".join(args)})]
+            if isinstance(when, str):
+                # Named exactly: the day, the hour, or the hour that is missing.
+                given = {"digest_day": args[0], "digest_hour": args[-1]}.get(when, " ".join(args))
+                return [Reply("bad_argument", {"problem": when, "given": given})]
             await self.store.chats.set_digest_time(ctx.chat.id, *when)
             return [Reply("digest_time_set", {"day": when[0], "hour": when[1]})]
         sellers = await self._visible_sellers(ctx)
@@ -471,7 +490,9 @@ class Service:
         return [Reply("sellers", {"sellers": [seller_ref(s) for s in sellers]})]
 
     async def _cmd_language(self, ctx: ChatContext, args: list[str]) -> list[Reply]:
-        if not args or args[0].lower() not in LANGUAGES:
+        if not args:
+            return [Reply("bad_argument", {"problem": "language_missing"})]
+        if args[0].lower() not in LANGUAGES:
             given = " ".join(args)
             return [Reply("bad_argument", {"problem": "language", "given": given})]
         language = args[0].lower()
@@ -624,6 +645,9 @@ class Service:
         return fresh and data.get("user_id") == ctx.user_id
 
     async def _cmd_connect(self, ctx: ChatContext, args: list[str]) -> list[Reply]:
+        if ctx.chat.platform == "console":
+            # The operator's own terminal: the command line stores credentials directly.
+            return [Reply("connect_failed", {"reason": "console"})]
         if ctx.chat.platform != "telegram" or ctx.chat.address.startswith("-"):
             # A secret typed in a group is read by everyone in it: private chats only.
             return [Reply("connect_failed", {"reason": "private_only"})]
@@ -692,14 +716,19 @@ _DAYS = {
 }
 
 
-def digest_time(args: list[str]) -> tuple[int, int] | None:
+def digest_time(args: list[str]) -> tuple[int, int] | str:
     """``["maandag", "8"]``, ``["mon", "08:00"]`` or ``["lundi", "8"]`` -> (ISO weekday, hour);
-    None if unclear."""
-    if len(args) != 2 or args[0].lower() not in _DAYS:
-        return None
+    else what is wrong: ``digest_day``, ``digest_hour``, ``digest_hour_missing`` or
+    ``digest_time`` (neither a day and an hour)."""
+    if not 1 <= len(args) <= 2:
+        return "digest_time"
+    if args[0].lower() not in _DAYS:
+        return "digest_day"
+    if len(args) == 1:
+        return "digest_hour_missing"
     match = re.fullmatch(r"(\d{1,2})(?::00)?(?:u|h)?", args[1].lower())
     if match is None or not 0 <= int(match.group(1)) <= 23:
-        return None
+        return "digest_hour"
     return _DAYS[args[0].lower()], int(match.group(1))
 
 

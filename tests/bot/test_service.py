@@ -240,10 +240,24 @@ async def test_a_chat_chooses_when_its_digest_comes(service: Service) -> None:
     assert (await talk.push("/digest Mon 08:00"))[0].data == {"day": 1, "hour": 8}
     assert (await talk.push("/digest lundi 8"))[0].data == {"day": 1, "hour": 8}
     assert (await talk.push("/digest dimanche 20"))[0].data == {"day": 7, "hour": 20}
+    # What is wrong is named: the day, the hour out of 0-23, or the hour left out.
     assert (await talk.push("/digest someday 25"))[0].data == {
-        "problem": "digest_time",
-        "given": "someday 25",
+        "problem": "digest_day",
+        "given": "someday",
     }
+    assert (await talk.push("/digest zondag 25"))[0].data == {
+        "problem": "digest_hour",
+        "given": "25",
+    }
+    assert (await talk.push("/digest zondag"))[0].data == {
+        "problem": "digest_hour_missing",
+        "given": "zondag",
+    }
+    assert "Om hoe laat?" in await talk.text("/digest zondag")
+    assert "“25” is geen uur" in await talk.text("/digest zondag 25")
+    assert (await talk.push("/digest zondag 8 uur"))[0].data["problem"] == "digest_time"
+    chat = await service.store.chats.get(talk.chat.id)
+    assert chat is not None and (chat.digest_day, chat.digest_hour) == (7, 20)
     [digest] = await talk.push("/digest")
     assert digest.kind == "digest" and digest.data["team"] is False
 
@@ -378,10 +392,38 @@ async def test_an_exemption_is_removed_and_the_week_counts_again(service: Servic
         ),
         (
             "/digest zondag 25",
-            "digest_time",
-            "is geen dag en uur",
-            "is not a day and hour",
-            "n'est pas un jour et une heure",
+            "digest_hour",
+            "“25” is geen uur",
+            "“25” is not an hour",
+            "«\xa025\xa0» n'est pas une heure",
+        ),
+        (
+            "/digest zondag",
+            "digest_hour_missing",
+            "Om hoe laat? Schrijf na de dag een heel uur van 0 tot 23, bijvoorbeeld /digest zondag",
+            "At what hour?",
+            "À quelle heure\xa0?",
+        ),
+        (
+            "/digest zondagavond 8",
+            "digest_day",
+            "is geen dag van de week",
+            "is not a day of the week",
+            "n'est pas un jour de la semaine",
+        ),
+        (
+            "/language",
+            "language_missing",
+            "Welke taal? Stuur /language nl voor Nederlands",
+            "Which language? Send /language nl for Nederlands",
+            "Quelle langue\xa0? Envoyez /language fr pour le français",
+        ),
+        (
+            "/history -3",
+            "history_weeks",
+            "-3 weken kan ik niet tekenen",
+            "I cannot draw -3 weeks",
+            "Je ne peux pas dessiner -3 semaines",
         ),
         (
             "/exempt 2026-46 staking",
@@ -448,7 +490,7 @@ async def test_history_draws_what_is_stored_and_says_so(service: Service) -> Non
     [everything] = await talk.push("/history 500")
     stored = everything.data["weeks"]
     assert 26 < stored < 500 and everything.image is not None
-    assert f"Je vroeg om 500 weken; er zijn er {stored} opgeslagen" in await talk.text(
+    assert f"Je vroeg om 500 weken. Er zijn er {stored} opgeslagen" in await talk.text(
         "/history 500"
     )
 
@@ -536,3 +578,72 @@ async def test_an_overview_in_a_chat_with_several_sellers_is_one_line_each(
     assert "🔴 Snel Speelgoed: 🔒 step 5 of 7: closed temporarily" in await team.text("/score")
     # A named seller still gets the whole answer.
     assert (await team.push("/score snel"))[0].kind == "score"
+
+
+async def test_history_reads_its_weeks_first_or_last_in_a_chat_of_several(
+    service: Service,
+) -> None:
+    talk = await chat_of(service, "snel-speelgoed", "zonnig-wonen")
+    # The number of weeks is carried into the buttons that ask which seller.
+    [ask] = await talk.push("/history 26")
+    assert ask.kind == "choose_seller" and ask.command == "history 26"
+    [chart] = await talk.push(f"/{ask.command} {ask.choices[0].id}")
+    assert chart.kind == "history" and chart.data["asked"] == 26
+    for command in ("/history 3 snel", "/history snel 3"):
+        [reply] = await talk.push(command)
+        assert (reply.kind, reply.data["seller"].id, reply.data["weeks"]) == (
+            "history",
+            "snel-speelgoed",
+            3,
+        ), command
+    # Out of range is refused as it is for a named seller; a number is never a name.
+    for given in ("0", "500000", "-3", "1"):
+        [refused] = await talk.push(f"/history {given}")
+        assert (refused.kind, refused.data["given"]) == ("bad_argument", given)
+        assert refused.data["problem"] == "history_weeks"
+    await talk.push("/language en")
+    assert "I cannot draw 1 week." in await talk.text("/history 1")
+    assert "I cannot draw 0 weeks." in await talk.text("/history snel 0")
+
+
+async def test_history_with_one_week_stored_draws_no_chart(
+    service: Service, clock: FixedClock, tmp_path: Path
+) -> None:
+    await service.store.sellers.add("nieuw", "Nieuwe Winkel", "nl", clock())
+    talk = await chat_of(service, "nieuw")
+    week = tmp_path / "week.csv"
+    week.write_text(
+        "seller_id,year,week,indicator,numerator,denominator,value,norm\n"
+        "nieuw,2026,46,RESPONSE_TIME,5,5,,\n",
+        encoding="utf-8",
+    )
+    [ok] = await service.handle_upload(ChatContext(talk.chat, "1001"), week, "week.csv")
+    assert ok.kind == "upload_ok"
+    # One week is too few for a chart, whether asked for or all that is stored.
+    for command in ("/history", "/history 2"):
+        [reply] = await talk.push(command)
+        assert reply.kind == "history" and reply.image is None
+        assert (reply.data["weeks"], reply.data["low"]) == (1, 2)
+    assert "er is pas 1 week aan cijfers opgeslagen" in await talk.text("/history 2")
+
+
+async def test_connect_in_the_console_points_to_the_command_line(service: Service) -> None:
+    chat = await service.chat_for("console", "local")
+    await service.store.chats.link(chat.id, "zonnig-wonen", "test", service.clock())
+    talk = Conversation(service, chat)
+    talk.admin = True
+    assert (await talk.push("/connect"))[0].data == {"reason": "console"}
+    text = await talk.text("/connect")
+    assert "normwacht seller credentials ID --client-id CID" in text
+    assert "groep" not in text and "client ID" not in text
+    # A Telegram group is told why, without blaming a client ID that was never entered.
+    group = await chat_of(service, "zonnig-wonen", address="-100200")
+    text = await group.text("/connect")
+    assert "privéchat" in text and "client ID" not in text
+
+
+async def test_start_without_a_code_asks_for_the_code(service: Service) -> None:
+    talk = await chat_of(service)
+    [reply] = await talk.push("/start")
+    assert reply.kind == "who_are_you"
+    assert "/start CODE" in await talk.text("/start")
