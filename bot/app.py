@@ -45,15 +45,22 @@ class Channel(Protocol):
     def stop(self) -> Awaitable[None]: ...
 
 
+def console_only(config: Config) -> bool:
+    """Whether ``run`` serves the console alone: no chat platform is configured."""
+    return not (config.telegram_token or config.slack_bot_token)
+
+
 async def prepare_store(config: Config, clock: Clock, *, demo: bool) -> Store:
-    """Open the database; on a first start (or ``--demo``) load the sample sellers."""
+    """Open the database; with ``--demo``, or on a console-only first start, load the
+    sample sellers. A bot configured for Telegram or Slack starts on what the operator
+    imports: sample shops in a real deployment would be told nothing true."""
     path = config.db_path
     if demo:
         path = path.with_name("demo.sqlite3")
         for suffix in ("", "-wal", "-shm"):
             path.with_name(path.name + suffix).unlink(missing_ok=True)
     store = await Store.open(path)
-    if not await store.sellers.all():
+    if (demo or console_only(config)) and not await store.sellers.all():
         now = clock()
         ids = await load_sample(store, config.policy, now)
         console = await store.chats.get_or_create(
@@ -61,11 +68,12 @@ async def prepare_store(config: Config, clock: Clock, *, demo: bool) -> Store:
         )
         for seller_id in ids:
             await store.chats.link(console.id, seller_id, "sample", now)
-        print(
-            f"Loaded the sample shops: {', '.join(ids)}. Type /help, /score, /goldlabel, "
-            "/status (end of input exits).",
-            file=sys.stderr,
-        )
+        if console_only(config):  # the console reads it; a platform's operator reads logs
+            print(
+                f"Loaded the sample shops: {', '.join(ids)}. Type /help, /score, /goldlabel, "
+                "/status (end of input exits).",
+                file=sys.stderr,
+            )
     return store
 
 
