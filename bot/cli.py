@@ -281,8 +281,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         _check_week_started(args, config, clock)
         code = asyncio.run(_dispatch(args, config, clock))
-    except (Rejected, DatabaseBusy) as exc:
+    except (Rejected, DatabaseBusy, ConfigError) as exc:
         # Busy: nothing was changed by the write that could not begin; try again later.
+        # A setting found wrong only at start (a port taken) is named like any other.
         print(f"normwacht: {exc}", file=sys.stderr)
         return EXIT_REJECTED
     except BrokenPipeError:

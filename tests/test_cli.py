@@ -181,6 +181,25 @@ def test_a_malformed_setting_stops_start_up_with_one_line(
     )
 
 
+def test_a_taken_http_port_stops_run_as_a_bad_setting(
+    env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("0.0.0.0", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        monkeypatch.setenv("NORMWACHT_HTTP_PORT", str(port))
+        monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-cli")
+        monkeypatch.setenv("SLACK_SIGNING_SECRET", "cli-signing-secret")
+        monkeypatch.setenv("SLACK_API_URL", "http://127.0.0.1:9/api/")
+        assert main(["run"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"normwacht: NORMWACHT_HTTP_PORT: cannot listen on port {port}: ")
+    assert len(err.splitlines()) == 1, err
+
+
 def test_keygen_prints_a_usable_key(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from bot.config import load_config
 
