@@ -720,19 +720,30 @@ async def cmd_chat(args: argparse.Namespace, ctx: Context) -> int:
 
 
 async def cmd_deliver(args: argparse.Namespace, ctx: Context) -> int:
-    from bot.app import delivery_senders
+    from bot.app import delivery_senders, where
     from bot.delivery import DeliveryWorker
+    from bot.health import Health
 
     # Messages a killed process still owed are planned first, and go out with the rest.
     await _complete_owed(ctx)
-    async with delivery_senders(ctx.config) as senders:
-        worker = DeliveryWorker(ctx.store, senders, ctx.config, ctx.clock)
+    # A platform that does not answer keeps its messages for a later run; the others'
+    # messages go out all the same.
+    health = Health(ctx.clock, log_outages=False)
+    async with delivery_senders(ctx.config, health) as senders:
+        worker = DeliveryWorker(ctx.store, senders, ctx.config, ctx.clock, is_up=health.is_up)
         recovered = await worker.start()
         sent = await worker.run_once()
     counts = await ctx.store.outbox.counts()
     waiting = counts.get("pending", 0) + counts.get("failed", 0)
     note = f", {recovered} recovered from an interrupted run" if recovered else ""
     print(f"sent {sent} message(s){note}; {waiting} waiting; {counts.get('dead', 0)} undeliverable")
+    for platform in ("telegram", "slack"):
+        if platform in health.states() and not health.is_up(platform):
+            held = await ctx.store.outbox.waiting_for(platform)
+            print(
+                f"{where(platform, ctx.config)} did not answer: {held} message(s) wait for it",
+                file=sys.stderr,
+            )
     return EXIT_OK
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ import pytest
 from bot.cli import main
 
 NOW = "2026-11-19T10:00:00+01:00"
+NOW_DT = datetime.fromisoformat(NOW)
 
 
 @pytest.fixture
@@ -254,6 +256,51 @@ def test_check_deliver_and_the_audit_of_what_was_sent(
     assert record["sent_at"] == "2026-11-19T10:00+01:00"
     assert "Winkel tijdelijk gesloten" in record["text"]
     assert "Winkel tijdelijk gesloten" in audit
+
+
+def test_deliver_sends_what_it_can_while_telegram_is_down(
+    env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Telegram unreachable: the console's message goes out, Telegram's waits without an
+    attempt spent, and the operator reads which platform and how many wait."""
+    import asyncio
+    import io
+    import socket
+    import sqlite3
+
+    from bot.sample import sample_path
+    from bot.store import Store
+
+    assert main(["import", str(sample_path("indicators.csv")), "--create-sellers"]) == 0
+    monkeypatch.setattr(sys, "stdin", io.StringIO(""))
+    assert main(["chat", "--seller", "snel-speelgoed"]) == 0
+
+    async def link_telegram() -> None:
+        store = await Store.open(env / "db.sqlite3")
+        try:
+            chat = await store.chats.get_or_create("telegram", "4242", language="nl", now=NOW_DT)
+            await store.chats.link(chat.id, "snel-speelgoed", "test", NOW_DT)
+        finally:
+            await store.close()
+
+    asyncio.run(link_telegram())
+    assert main(["check", "--week", "2026-W46"]) == 0
+    assert capsys.readouterr().out.rstrip().endswith("planned 2 new message(s)")
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123:abc")
+    monkeypatch.setenv("TELEGRAM_API_URL", url)
+    assert main(["deliver"]) == 0
+    out, err = capsys.readouterr()
+    assert out.rstrip().endswith("sent 1 message(s); 1 waiting; 0 undeliverable")
+    assert err == f"Telegram (TELEGRAM_API_URL={url}) did not answer: 1 message(s) wait for it\n"
+    with sqlite3.connect(env / "db.sqlite3") as conn:
+        rows = conn.execute(
+            "SELECT o.state, o.attempts FROM outbox o JOIN chats c ON c.id = o.chat_id "
+            "WHERE c.platform = 'telegram'"
+        ).fetchall()
+    assert rows == [("pending", 0)]
 
 
 def test_refused_and_dry_runs_change_nothing(
