@@ -462,7 +462,26 @@ async def cmd_seller_reopen(args: argparse.Namespace, ctx: Context) -> int:
 
 
 async def cmd_plan(args: argparse.Namespace, ctx: Context) -> int:
+    from bot.service import Service
+    from norms.track import plan_may_become
+
     await _known_seller(ctx, args.id)
+    seller = await ctx.store.sellers.get(args.id)
+    assert seller is not None
+    report = await Service(ctx.store, ctx.config, ctx.clock).report_for(seller)
+    track = report.track if report is not None else None
+    plan = track.plan if track is not None else None
+    if plan is None:
+        state = track.state if track is not None else "none"
+        raise Rejected(
+            f"seller {args.id!r} has no track that asks for an improvement plan "
+            f"(its track: {state})"
+        )
+    if not plan_may_become(plan, args.status):
+        raise Rejected(
+            f"the improvement plan of {args.id!r} is {plan} already: "
+            f"it cannot be recorded as {args.status}"
+        )
     await ctx.store.data.add_plan_event(args.id, ctx.today(), args.status, "operator", ctx.now())
     print(f"improvement plan of {args.id}: {args.status}")
     await _complete_owed(ctx)

@@ -416,6 +416,31 @@ def test_poll_and_reopen_refuse_what_cannot_be_done(
     )
 
 
+def test_a_plan_is_recorded_only_when_asked_for_and_only_forward(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot.sample import sample_path
+
+    assert main(["import", str(sample_path("indicators.csv")), "--create-sellers"]) == 0
+    assert main(["seller", "add", "shop-1", "--name", "Shop One"]) == 0
+    capsys.readouterr()
+    assert main(["plan", "approved", "shop-1"]) == 2
+    assert capsys.readouterr().err == (
+        "normwacht: seller 'shop-1' has no track that asks for an improvement plan "
+        "(its track: none)\n"
+    )
+    assert main(["plan", "submitted", "snel-speelgoed"]) == 0
+    assert capsys.readouterr().out.startswith("improvement plan of snel-speelgoed: submitted")
+    assert main(["plan", "submitted", "snel-speelgoed"]) == 2
+    assert main(["plan", "approved", "snel-speelgoed"]) == 0
+    capsys.readouterr()
+    assert main(["plan", "submitted", "snel-speelgoed"]) == 2
+    assert capsys.readouterr().err == (
+        "normwacht: the improvement plan of 'snel-speelgoed' is approved already: "
+        "it cannot be recorded as submitted\n"
+    )
+
+
 def test_an_outside_service_that_does_not_answer_is_named(env: Path) -> None:
     """An unreachable Telegram does not stop ``run``: it is named in the log with the
     setting that points at it, and the token is never shown."""
