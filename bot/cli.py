@@ -374,9 +374,12 @@ async def _complete_owed(ctx: Context) -> int:
 
 
 async def cmd_seller_add(args: argparse.Namespace, ctx: Context) -> int:
+    from bot.seller_ids import control_problem, seller_id_problem
+
     seller_id = args.id.strip()
-    if not seller_id or any(c.isspace() for c in seller_id):
-        raise Rejected(f"seller id {args.id!r} must be one word without spaces")
+    problem = seller_id_problem(seller_id) or control_problem("--name", args.name)
+    if problem:
+        raise Rejected(problem)
     if not args.name.strip():
         raise Rejected("--name must not be empty")
     try:
@@ -418,6 +421,9 @@ async def cmd_seller_credentials(args: argparse.Namespace, ctx: Context) -> int:
     from bot.secrets import SecretBox
 
     await _known_seller(ctx, args.id)
+    client_id = args.client_id.strip()
+    if not client_id:
+        raise Rejected("--client-id must not be empty")
     if ctx.config.secret_key is None:
         raise Rejected("NORMWACHT_SECRET_KEY: required to store credentials (normwacht keygen)")
     secret = sys.stdin.readline().strip()
@@ -425,7 +431,7 @@ async def cmd_seller_credentials(args: argparse.Namespace, ctx: Context) -> int:
         raise Rejected("no client secret on standard input")
     box = SecretBox(ctx.config.secret_key)
     await ctx.store.sellers.set_credentials(
-        args.id, box.seal(args.client_id), box.seal(secret), ctx.now()
+        args.id, box.seal(client_id), box.seal(secret), ctx.now()
     )
     print(f"stored bol.com credentials for {args.id} (encrypted)")
     await _complete_owed(ctx)
@@ -538,8 +544,12 @@ async def cmd_import(args: argparse.Namespace, ctx: Context) -> int:
 
 
 async def cmd_exempt_add(args: argparse.Namespace, ctx: Context) -> int:
+    from bot.seller_ids import control_problem
+
     if not args.reason.strip():
         raise Rejected("--reason must not be empty")
+    if problem := control_problem("--reason", args.reason):
+        raise Rejected(problem)
     if args.week.monday > ctx.today():
         raise Rejected(f"week {args.week} has not started yet")
     for seller_id in args.seller:

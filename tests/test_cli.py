@@ -48,6 +48,44 @@ def test_seller_add_and_list(env: Path, capsys: pytest.CaptureFixture[str]) -> N
     }
 
 
+def test_one_rule_for_seller_ids_and_no_control_characters_in_texts(
+    env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``seller add`` and ``import --create-sellers`` refuse the same ids; names and
+    reasons people read hold no control characters; a client id is not blank."""
+    import io
+
+    from bot.secrets import new_key
+
+    for bad in ("a b", "shop\x1b[31m", "x" * 65):
+        assert main(["seller", "add", bad, "--name", "Shop"]) == 2
+        assert capsys.readouterr().err.startswith("normwacht: seller id ")
+    assert main(["seller", "add", "x" * 64, "--name", "Shop"]) == 0
+    header = "seller_id,year,week,indicator,numerator,denominator,value,norm\n"
+    rows = write(env / "w46.csv", header + "a b,2026,46,FULFILMENT,140,150,,0.93\n")
+    assert main(["import", str(rows), "--create-sellers"]) == 2
+    err = capsys.readouterr().err
+    assert "w46.csv:2:1: seller id 'a b' must be one word" in err
+    assert main(["seller", "list", "--json"]) == 0
+    assert [json.loads(line)["id"] for line in capsys.readouterr().out.splitlines()] == ["x" * 64]
+    for name in ("Shop\nOne", "Shop\tOne", "Shop\x1b[2JOne"):
+        assert main(["seller", "add", "shop-1", "--name", name]) == 2
+        assert capsys.readouterr().err == (
+            "normwacht: --name must not contain control characters (newline, tab, escape)\n"
+        )
+    assert main(["seller", "add", "shop-1", "--name", "Shop One"]) == 0
+    week = ["--week", "2026-W46", "--seller", "shop-1", "--indicator", "FULFILMENT"]
+    assert main(["exempt", "add", *week, "--reason", "strike\n\x1b[31mfake"]) == 2
+    assert capsys.readouterr().err == (
+        "normwacht: --reason must not contain control characters (newline, tab, escape)\n"
+    )
+    monkeypatch.setenv("NORMWACHT_SECRET_KEY", new_key())
+    for client_id in ("", "  "):
+        monkeypatch.setattr(sys, "stdin", io.StringIO("secret\n"))
+        assert main(["seller", "credentials", "shop-1", "--client-id", client_id]) == 2
+        assert capsys.readouterr().err == "normwacht: --client-id must not be empty\n"
+
+
 def test_a_french_seller_and_a_french_default(
     env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
