@@ -121,7 +121,11 @@ def build_parser() -> argparse.ArgumentParser:
     reopen.add_argument("id", help="the seller id")
     reopen.set_defaults(handler=cmd_seller_reopen)
 
-    imp = sub.add_parser("import", help="import weekly data (CSV, XLSX, JSON) in one transaction")
+    imp = sub.add_parser(
+        "import",
+        help="import weekly data (CSV, XLSX, JSON) in one transaction",
+        description=IMPORT_FORMAT,
+    )
     imp.add_argument(
         "files", nargs="+", type=Path, metavar="FILE", help="CSV, XLSX or JSON files to import"
     )
@@ -231,6 +235,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _document(p)
     return p
+
+
+# What a file to import looks like, under import --help: the header line is the one the
+# importer reads (an XLSX sheet has the same columns in its first row).
+IMPORT_FORMAT = """\
+Import weekly data in one transaction: all files or, when any row is refused, nothing.
+
+A CSV (or the first row of an XLSX sheet) of weekly measurements has these columns:
+
+  seller_id,year,week,indicator,numerator,denominator,value,norm
+  shop-1,2026,46,FULFILMENT,140,150,,0.93
+  shop-1,2026,46,CANCELLATIONS,1,150,,0.02
+
+value may stay empty when the counts are given (or the counts, when the value is). Shop
+ratings go in a file of their own:
+
+  seller_id,date,rating,product_information,delivery_time,shipping,service,reviews,method
+"""
 
 
 # One example per command, shown under its --help with the exit codes.
@@ -635,11 +657,14 @@ async def cmd_check(args: argparse.Namespace, ctx: Context) -> int:
 
     for seller_id in args.seller:
         await _known_seller(ctx, seller_id)
+    alerted: list[str] = []
 
     def show(report: WeekReport) -> None:
         if args.json:
             print(json.dumps(report.to_json(), ensure_ascii=False))
             return
+        if report.alerts:
+            alerted.append(report.seller_id)
         track = report.track
         state = f"{track.state} step {track.step}" if track else "none"
         alerts = ", ".join(report.alerts) or "-"
@@ -669,9 +694,36 @@ async def cmd_check(args: argparse.Namespace, ctx: Context) -> int:
         return EXIT_OK
     if outcome.missing:
         print(f"no data this week: {', '.join(outcome.missing)}")
+    if alerted:
+        # Alerts nobody can be told are not planned: say so, or "planned 0" looks like
+        # a seller doing well.
+        linked = await ctx.store.chats.destinations(alerted)
+        unlinked = [s for s in alerted if s not in linked]
+        if unlinked:
+            print(_unlinked_line(unlinked))
     if not args.dry_run:
         print(f"planned {outcome.planned} new message(s)")
     return EXIT_OK
+
+
+# Sellers named in one line of check's summary; the rest are counted.
+NAMED_UNLINKED = 10
+
+
+def _unlinked_line(unlinked: list[str]) -> str:
+    """One line for the sellers with alerts but no chat to tell them in."""
+    if len(unlinked) == 1:
+        [seller_id] = unlinked
+        return (
+            f"{seller_id}: no chat linked: nothing to tell "
+            f"(link one with normwacht seller link-code {seller_id})"
+        )
+    named = ", ".join(unlinked[:NAMED_UNLINKED])
+    more = f" and {len(unlinked) - NAMED_UNLINKED} more" if len(unlinked) > NAMED_UNLINKED else ""
+    return (
+        f"{len(unlinked)} sellers with alerts have no chat linked: nothing to tell them: "
+        f"{named}{more} (link one with normwacht seller link-code ID)"
+    )
 
 
 async def cmd_sent(args: argparse.Namespace, ctx: Context) -> int:

@@ -341,6 +341,61 @@ def test_deliver_sends_what_it_can_while_telegram_is_down(
     assert rows == [("pending", 0)]
 
 
+WEEK46 = (
+    "seller_id,year,week,indicator,numerator,denominator,value,norm\n"
+    "shop-1,2026,46,FULFILMENT,120,150,,0.93\n"
+    "shop-1,2026,46,CANCELLATIONS,1,150,,0.02\n"
+    "shop-1,2026,46,RESPONSE_TIME,18,20,,0.9\n"
+    "shop-1,2026,46,TRACK_AND_TRACE,150,150,,1\n"
+)
+
+
+def test_check_says_when_alerts_have_no_chat_to_go_to(
+    env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """ "planned 0" after a failing week is explained: no chat is linked to tell it in."""
+    import io
+
+    assert main(["seller", "add", "shop-1", "--name", "Mijn Winkel"]) == 0
+    assert main(["import", str(write(env / "week46.csv", WEEK46))]) == 0
+    capsys.readouterr()
+    assert main(["check", "--week", "2026-W46"]) == 0
+    assert capsys.readouterr().out.splitlines()[-2:] == [
+        "shop-1: no chat linked: nothing to tell (link one with normwacht seller link-code shop-1)",
+        "planned 0 new message(s)",
+    ]
+    monkeypatch.setattr(sys, "stdin", io.StringIO(""))
+    assert main(["chat", "--seller", "shop-1"]) == 0
+    capsys.readouterr()
+    assert main(["check", "--week", "2026-W46"]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "shop-1\t2026-W46\tFAILING\ttrack open step 1\talerts: warning",
+        "planned 1 new message(s)",
+    ]
+
+
+def test_many_sellers_without_a_chat_are_one_bounded_line() -> None:
+    from bot.cli import _unlinked_line
+
+    line = _unlinked_line([f"shop-{n}" for n in range(50_000)])
+    assert line.startswith("50000 sellers with alerts have no chat linked: nothing to tell them: ")
+    assert "shop-9, and" not in line and "shop-9 and 49990 more" in line
+    assert len(line) < 250
+
+
+def test_import_help_shows_a_file_that_imports(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert normwacht(env, "import", "--help").stdout.count("seller_id,year,week,indicator") == 1
+    from bot.cli import IMPORT_FORMAT
+
+    lines = [line.strip() for line in IMPORT_FORMAT.splitlines() if line.startswith("  ")]
+    measurements = [line for line in lines if "date" not in line]
+    assert main(["seller", "add", "shop-1", "--name", "Shop One"]) == 0
+    assert main(["import", str(write(env / "help.csv", "\n".join(measurements) + "\n"))]) == 0
+    assert "imported 2 measurement(s)" in capsys.readouterr().out
+
+
 def test_refused_and_dry_runs_change_nothing(
     env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
