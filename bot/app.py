@@ -15,7 +15,7 @@ from bot.channels.console import ADMIN_ADDRESS, CONSOLE, ConsoleChat, ConsoleSen
 from bot.clock import Clock
 from bot.config import Config, ConfigError
 from bot.delivery import DeliveryWorker, Sender
-from bot.health import Health, Reconnector
+from bot.health import Health, Reconnector, describe
 from bot.http import HttpServer
 from bot.logs import configure_logging
 from bot.notify import admin_chats
@@ -45,15 +45,22 @@ class Channel(Protocol):
     def stop(self) -> Awaitable[None]: ...
 
 
+def console_only(config: Config) -> bool:
+    """Whether ``run`` serves the console alone: no chat platform is configured."""
+    return not (config.telegram_token or config.slack_bot_token)
+
+
 async def prepare_store(config: Config, clock: Clock, *, demo: bool) -> Store:
-    """Open the database; on a first start (or ``--demo``) load the sample sellers."""
+    """Open the database; with ``--demo``, or on a console-only first start, load the
+    sample sellers. A bot configured for Telegram or Slack starts on what the operator
+    imports: sample shops in a real deployment would be told nothing true."""
     path = config.db_path
     if demo:
         path = path.with_name("demo.sqlite3")
         for suffix in ("", "-wal", "-shm"):
             path.with_name(path.name + suffix).unlink(missing_ok=True)
     store = await Store.open(path)
-    if not await store.sellers.all():
+    if (demo or console_only(config)) and not await store.sellers.all():
         now = clock()
         ids = await load_sample(store, config.policy, now)
         console = await store.chats.get_or_create(
@@ -61,11 +68,12 @@ async def prepare_store(config: Config, clock: Clock, *, demo: bool) -> Store:
         )
         for seller_id in ids:
             await store.chats.link(console.id, seller_id, "sample", now)
-        print(
-            f"Loaded the sample shops: {', '.join(ids)}. Type /help, /score, /goldlabel, "
-            "/status (end of input exits).",
-            file=sys.stderr,
-        )
+        if console_only(config):  # the console reads it; a platform's operator reads logs
+            print(
+                f"Loaded the sample shops: {', '.join(ids)}. Type /help, /score, /goldlabel, "
+                "/status (end of input exits).",
+                file=sys.stderr,
+            )
     return store
 
 
@@ -165,7 +173,7 @@ async def start_channels(
     await start_listener(http, config)
     stack.push_async_callback(http.stop)
     for name, channel, is_outage in channels:
-        health.watch(name, where=_where(name, config))
+        health.watch(name, where=where(name, config))
         link = Reconnector(name, health, channel.start, channel.probe, is_outage)
         stack.push_async_callback(channel.stop)
         await link.start()
@@ -226,22 +234,33 @@ async def _cancel(tasks: list[asyncio.Task[None]]) -> None:
 
 
 @asynccontextmanager
-async def delivery_senders(config: Config) -> AsyncIterator[dict[str, Sender]]:
-    """A sender per configured platform, for ``normwacht deliver``."""
+async def delivery_senders(config: Config, health: Health) -> AsyncIterator[dict[str, Sender]]:
+    """A sender per configured platform, for ``normwacht deliver``. A platform that does
+    not answer is marked down in ``health`` (its messages wait, no attempt spent) and the
+    others are served; only a configuration fault (a bad token) stops the command."""
     async with AsyncExitStack() as stack:
         senders: dict[str, Sender] = {CONSOLE: ConsoleSender()}
         if config.telegram_token:
-            from bot.channels.telegram_sender import telegram_sender
+            from bot.channels.telegram_sender import is_outage, telegram_sender
 
-            senders["telegram"] = await stack.enter_async_context(telegram_sender(config))
+            health.watch("telegram", where=where("telegram", config))
+            try:
+                senders["telegram"] = await stack.enter_async_context(
+                    telegram_sender(config, health)
+                )
+            except Exception as exc:
+                if not is_outage(exc):
+                    raise
+                health.down("telegram", describe(exc))
         if config.slack_bot_token:
             from bot.channels.slack import slack_sender
 
-            senders["slack"] = await stack.enter_async_context(slack_sender(config))
+            health.watch("slack", where=where("slack", config))
+            senders["slack"] = await stack.enter_async_context(slack_sender(config, health))
         yield senders
 
 
-def _where(platform: str, config: Config) -> str:
+def where(platform: str, config: Config) -> str:
     """The platform as the operator configured it: ``Telegram (TELEGRAM_API_URL=...)``."""
     if platform == "telegram":
         return f"Telegram (TELEGRAM_API_URL={config.telegram_api_url})"

@@ -121,7 +121,11 @@ def build_parser() -> argparse.ArgumentParser:
     reopen.add_argument("id", help="the seller id")
     reopen.set_defaults(handler=cmd_seller_reopen)
 
-    imp = sub.add_parser("import", help="import weekly data (CSV, XLSX, JSON) in one transaction")
+    imp = sub.add_parser(
+        "import",
+        help="import weekly data (CSV, XLSX, JSON) in one transaction",
+        description=IMPORT_FORMAT,
+    )
     imp.add_argument(
         "files", nargs="+", type=Path, metavar="FILE", help="CSV, XLSX or JSON files to import"
     )
@@ -233,6 +237,24 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+# What a file to import looks like, under import --help: the header line is the one the
+# importer reads (an XLSX sheet has the same columns in its first row).
+IMPORT_FORMAT = """\
+Import weekly data in one transaction: all files or, when any row is refused, nothing.
+
+A CSV (or the first row of an XLSX sheet) of weekly measurements has these columns:
+
+  seller_id,year,week,indicator,numerator,denominator,value,norm
+  shop-1,2026,46,FULFILMENT,140,150,,0.93
+  shop-1,2026,46,CANCELLATIONS,1,150,,0.02
+
+value may stay empty when the counts are given (or the counts, when the value is). Shop
+ratings go in a file of their own:
+
+  seller_id,date,rating,product_information,delivery_time,shipping,service,reviews,method
+"""
+
+
 # One example per command, shown under its --help with the exit codes.
 EXAMPLES = {
     "normwacht": "normwacht check --week 2026-W46 --json",
@@ -281,8 +303,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         _check_week_started(args, config, clock)
         code = asyncio.run(_dispatch(args, config, clock))
-    except (Rejected, DatabaseBusy) as exc:
+    except (Rejected, DatabaseBusy, ConfigError) as exc:
         # Busy: nothing was changed by the write that could not begin; try again later.
+        # A setting found wrong only at start (a port taken) is named like any other.
         print(f"normwacht: {exc}", file=sys.stderr)
         return EXIT_REJECTED
     except BrokenPipeError:
@@ -373,9 +396,12 @@ async def _complete_owed(ctx: Context) -> int:
 
 
 async def cmd_seller_add(args: argparse.Namespace, ctx: Context) -> int:
+    from bot.seller_ids import control_problem, seller_id_problem
+
     seller_id = args.id.strip()
-    if not seller_id or any(c.isspace() for c in seller_id):
-        raise Rejected(f"seller id {args.id!r} must be one word without spaces")
+    problem = seller_id_problem(seller_id) or control_problem("--name", args.name)
+    if problem:
+        raise Rejected(problem)
     if not args.name.strip():
         raise Rejected("--name must not be empty")
     try:
@@ -417,6 +443,9 @@ async def cmd_seller_credentials(args: argparse.Namespace, ctx: Context) -> int:
     from bot.secrets import SecretBox
 
     await _known_seller(ctx, args.id)
+    client_id = args.client_id.strip()
+    if not client_id:
+        raise Rejected("--client-id must not be empty")
     if ctx.config.secret_key is None:
         raise Rejected("NORMWACHT_SECRET_KEY: required to store credentials (normwacht keygen)")
     secret = sys.stdin.readline().strip()
@@ -424,7 +453,7 @@ async def cmd_seller_credentials(args: argparse.Namespace, ctx: Context) -> int:
         raise Rejected("no client secret on standard input")
     box = SecretBox(ctx.config.secret_key)
     await ctx.store.sellers.set_credentials(
-        args.id, box.seal(args.client_id), box.seal(secret), ctx.now()
+        args.id, box.seal(client_id), box.seal(secret), ctx.now()
     )
     print(f"stored bol.com credentials for {args.id} (encrypted)")
     await _complete_owed(ctx)
@@ -461,7 +490,26 @@ async def cmd_seller_reopen(args: argparse.Namespace, ctx: Context) -> int:
 
 
 async def cmd_plan(args: argparse.Namespace, ctx: Context) -> int:
+    from bot.service import Service
+    from norms.track import plan_may_become
+
     await _known_seller(ctx, args.id)
+    seller = await ctx.store.sellers.get(args.id)
+    assert seller is not None
+    report = await Service(ctx.store, ctx.config, ctx.clock).report_for(seller)
+    track = report.track if report is not None else None
+    plan = track.plan if track is not None else None
+    if plan is None:
+        state = track.state if track is not None else "none"
+        raise Rejected(
+            f"seller {args.id!r} has no track that asks for an improvement plan "
+            f"(its track: {state})"
+        )
+    if not plan_may_become(plan, args.status):
+        raise Rejected(
+            f"the improvement plan of {args.id!r} is {plan} already: "
+            f"it cannot be recorded as {args.status}"
+        )
     await ctx.store.data.add_plan_event(args.id, ctx.today(), args.status, "operator", ctx.now())
     print(f"improvement plan of {args.id}: {args.status}")
     await _complete_owed(ctx)
@@ -518,8 +566,12 @@ async def cmd_import(args: argparse.Namespace, ctx: Context) -> int:
 
 
 async def cmd_exempt_add(args: argparse.Namespace, ctx: Context) -> int:
+    from bot.seller_ids import control_problem
+
     if not args.reason.strip():
         raise Rejected("--reason must not be empty")
+    if problem := control_problem("--reason", args.reason):
+        raise Rejected(problem)
     if args.week.monday > ctx.today():
         raise Rejected(f"week {args.week} has not started yet")
     for seller_id in args.seller:
@@ -605,11 +657,14 @@ async def cmd_check(args: argparse.Namespace, ctx: Context) -> int:
 
     for seller_id in args.seller:
         await _known_seller(ctx, seller_id)
+    alerted: list[str] = []
 
     def show(report: WeekReport) -> None:
         if args.json:
             print(json.dumps(report.to_json(), ensure_ascii=False))
             return
+        if report.alerts:
+            alerted.append(report.seller_id)
         track = report.track
         state = f"{track.state} step {track.step}" if track else "none"
         alerts = ", ".join(report.alerts) or "-"
@@ -639,9 +694,36 @@ async def cmd_check(args: argparse.Namespace, ctx: Context) -> int:
         return EXIT_OK
     if outcome.missing:
         print(f"no data this week: {', '.join(outcome.missing)}")
+    if alerted:
+        # Alerts nobody can be told are not planned: say so, or "planned 0" looks like
+        # a seller doing well.
+        linked = await ctx.store.chats.destinations(alerted)
+        unlinked = [s for s in alerted if s not in linked]
+        if unlinked:
+            print(_unlinked_line(unlinked))
     if not args.dry_run:
         print(f"planned {outcome.planned} new message(s)")
     return EXIT_OK
+
+
+# Sellers named in one line of check's summary; the rest are counted.
+NAMED_UNLINKED = 10
+
+
+def _unlinked_line(unlinked: list[str]) -> str:
+    """One line for the sellers with alerts but no chat to tell them in."""
+    if len(unlinked) == 1:
+        [seller_id] = unlinked
+        return (
+            f"{seller_id}: no chat linked: nothing to tell "
+            f"(link one with normwacht seller link-code {seller_id})"
+        )
+    named = ", ".join(unlinked[:NAMED_UNLINKED])
+    more = f" and {len(unlinked) - NAMED_UNLINKED} more" if len(unlinked) > NAMED_UNLINKED else ""
+    return (
+        f"{len(unlinked)} sellers with alerts have no chat linked: nothing to tell them: "
+        f"{named}{more} (link one with normwacht seller link-code ID)"
+    )
 
 
 async def cmd_sent(args: argparse.Namespace, ctx: Context) -> int:
@@ -723,19 +805,30 @@ async def cmd_chat(args: argparse.Namespace, ctx: Context) -> int:
 
 
 async def cmd_deliver(args: argparse.Namespace, ctx: Context) -> int:
-    from bot.app import delivery_senders
+    from bot.app import delivery_senders, where
     from bot.delivery import DeliveryWorker
+    from bot.health import Health
 
     # Messages a killed process still owed are planned first, and go out with the rest.
     await _complete_owed(ctx)
-    async with delivery_senders(ctx.config) as senders:
-        worker = DeliveryWorker(ctx.store, senders, ctx.config, ctx.clock)
+    # A platform that does not answer keeps its messages for a later run; the others'
+    # messages go out all the same.
+    health = Health(ctx.clock, log_outages=False)
+    async with delivery_senders(ctx.config, health) as senders:
+        worker = DeliveryWorker(ctx.store, senders, ctx.config, ctx.clock, is_up=health.is_up)
         recovered = await worker.start()
         sent = await worker.run_once()
     counts = await ctx.store.outbox.counts()
     waiting = counts.get("pending", 0) + counts.get("failed", 0)
     note = f", {recovered} recovered from an interrupted run" if recovered else ""
     print(f"sent {sent} message(s){note}; {waiting} waiting; {counts.get('dead', 0)} undeliverable")
+    for platform in ("telegram", "slack"):
+        if platform in health.states() and not health.is_up(platform):
+            held = await ctx.store.outbox.waiting_for(platform)
+            print(
+                f"{where(platform, ctx.config)} did not answer: {held} message(s) wait for it",
+                file=sys.stderr,
+            )
     return EXIT_OK
 
 

@@ -26,8 +26,11 @@ class Health:
     """The state of each part: platforms are marked up or down by what their traffic
     shows; other parts (the scheduler) answer a live check."""
 
-    def __init__(self, clock: Clock) -> None:
+    def __init__(self, clock: Clock, *, log_outages: bool = True) -> None:
         self.clock = clock
+        # A one-shot command (``deliver``) says what waited in its own summary, and does
+        # not retry: the "retrying" of a long-running bot's log would not be true there.
+        self.log_outages = log_outages
         self._down_since: dict[str, datetime | None] = {}
         self._checks: dict[str, Callable[[], bool]] = {}
         self._changed: dict[str, asyncio.Event] = {}
@@ -72,12 +75,13 @@ class Health:
         if self._down_since[name] is not None:
             return
         self._down_since[name] = self.clock()
-        log.warning(
-            "%s: unreachable: %s did not answer (%s); serving the rest and retrying",
-            name,
-            self._where.get(name, name),
-            reason,
-        )
+        if self.log_outages:
+            log.warning(
+                "%s: unreachable: %s did not answer (%s); serving the rest and retrying",
+                name,
+                self._where.get(name, name),
+                reason,
+            )
         self._changed[name].set()
 
     async def wait_down(self, name: str) -> None:

@@ -21,6 +21,7 @@ from pathlib import Path
 import aiosqlite
 
 from bot.ingest import Issue, MeasurementRow, RatingRow, read_file
+from bot.seller_ids import seller_id_problem
 from bot.store import Store, stamp
 from bot.store.data import MEASUREMENT_COLUMNS, RATING_COLUMNS, measurement_row, rating_row
 from bot.store.owed import owe_rechecks_in
@@ -296,6 +297,13 @@ async def _cross_checks(
                         "(normwacht seller add) or import with --create-sellers",
                     )
                 )
+    if allowed is None and create_sellers:
+        # The sellers an import would add follow the rule of ``seller add``.
+        async with conn.execute(unknown_sql) as cur:
+            for r in await cur.fetchall():
+                problem = seller_id_problem(r["seller_id"])
+                if problem is not None:
+                    issues.append(Issue(r["file"], r["line"], r["seller_column"], problem))
     if allowed is not None:
         # A chat learns nothing about sellers it does not follow, not even whether they exist.
         async with conn.execute(

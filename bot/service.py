@@ -26,6 +26,7 @@ from bot.store.chats import LINK_CODE_TTL, WRONG_CODES_ALLOWED, WRONG_CODES_WIND
 from bot.weekly import seller_ref
 from messages import LANGUAGES, SellerRef, history_chart, render
 from norms import Exemption, Indicator, IsoWeek, WeekReport
+from norms.track import plan_may_become
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 HISTORY_DEFAULT_WEEKS = 12
@@ -407,7 +408,7 @@ class Service:
             return [Reply("plan_not_required", data)]
         if not done:
             return [Reply("plan", {"seller": ref, "report": report})]
-        if report.track.plan == "required":
+        if plan_may_become(report.track.plan, "submitted"):
             now = self.clock()
             await self.store.data.add_plan_event(
                 seller.id, self._today(now), "submitted", ctx.actor, now

@@ -88,6 +88,16 @@ def step_track(
     return _step_steps(policy, previous, item, plan_events, reopened)
 
 
+PLAN_ORDER: tuple[PlanStatus, ...] = ("required", "submitted", "approved")
+
+
+def plan_may_become(plan: PlanStatus | None, status: PlanStatus) -> bool:
+    """Whether a plan that stands at ``plan`` may now be recorded as ``status``: only a
+    plan the track asks for (``None``: none is), and only forward (an approved plan is
+    not submitted again). The one rule for the chat's /plan done and ``normwacht plan``."""
+    return plan is not None and PLAN_ORDER.index(status) > PLAN_ORDER.index(plan)
+
+
 def plan_status(plan_events: tuple[PlanEvent, ...], since: IsoWeek | None) -> PlanStatus | None:
     """The improvement plan owed since ``since``: what the plan events from then on say."""
     if since is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ import pytest
 from bot.cli import main
 
 NOW = "2026-11-19T10:00:00+01:00"
+NOW_DT = datetime.fromisoformat(NOW)
 
 
 @pytest.fixture
@@ -44,6 +46,44 @@ def test_seller_add_and_list(env: Path, capsys: pytest.CaptureFixture[str]) -> N
         "language": "nl",
         "source": "uploads",
     }
+
+
+def test_one_rule_for_seller_ids_and_no_control_characters_in_texts(
+    env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``seller add`` and ``import --create-sellers`` refuse the same ids; names and
+    reasons people read hold no control characters; a client id is not blank."""
+    import io
+
+    from bot.secrets import new_key
+
+    for bad in ("a b", "shop\x1b[31m", "x" * 65):
+        assert main(["seller", "add", bad, "--name", "Shop"]) == 2
+        assert capsys.readouterr().err.startswith("normwacht: seller id ")
+    assert main(["seller", "add", "x" * 64, "--name", "Shop"]) == 0
+    header = "seller_id,year,week,indicator,numerator,denominator,value,norm\n"
+    rows = write(env / "w46.csv", header + "a b,2026,46,FULFILMENT,140,150,,0.93\n")
+    assert main(["import", str(rows), "--create-sellers"]) == 2
+    err = capsys.readouterr().err
+    assert "w46.csv:2:1: seller id 'a b' must be one word" in err
+    assert main(["seller", "list", "--json"]) == 0
+    assert [json.loads(line)["id"] for line in capsys.readouterr().out.splitlines()] == ["x" * 64]
+    for name in ("Shop\nOne", "Shop\tOne", "Shop\x1b[2JOne"):
+        assert main(["seller", "add", "shop-1", "--name", name]) == 2
+        assert capsys.readouterr().err == (
+            "normwacht: --name must not contain control characters (newline, tab, escape)\n"
+        )
+    assert main(["seller", "add", "shop-1", "--name", "Shop One"]) == 0
+    week = ["--week", "2026-W46", "--seller", "shop-1", "--indicator", "FULFILMENT"]
+    assert main(["exempt", "add", *week, "--reason", "strike\n\x1b[31mfake"]) == 2
+    assert capsys.readouterr().err == (
+        "normwacht: --reason must not contain control characters (newline, tab, escape)\n"
+    )
+    monkeypatch.setenv("NORMWACHT_SECRET_KEY", new_key())
+    for client_id in ("", "  "):
+        monkeypatch.setattr(sys, "stdin", io.StringIO("secret\n"))
+        assert main(["seller", "credentials", "shop-1", "--client-id", client_id]) == 2
+        assert capsys.readouterr().err == "normwacht: --client-id must not be empty\n"
 
 
 def test_a_french_seller_and_a_french_default(
@@ -181,6 +221,25 @@ def test_a_malformed_setting_stops_start_up_with_one_line(
     )
 
 
+def test_a_taken_http_port_stops_run_as_a_bad_setting(
+    env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("0.0.0.0", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        monkeypatch.setenv("NORMWACHT_HTTP_PORT", str(port))
+        monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-cli")
+        monkeypatch.setenv("SLACK_SIGNING_SECRET", "cli-signing-secret")
+        monkeypatch.setenv("SLACK_API_URL", "http://127.0.0.1:9/api/")
+        assert main(["run"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"normwacht: NORMWACHT_HTTP_PORT: cannot listen on port {port}: ")
+    assert len(err.splitlines()) == 1, err
+
+
 def test_keygen_prints_a_usable_key(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from bot.config import load_config
 
@@ -235,6 +294,106 @@ def test_check_deliver_and_the_audit_of_what_was_sent(
     assert record["sent_at"] == "2026-11-19T10:00+01:00"
     assert "Winkel tijdelijk gesloten" in record["text"]
     assert "Winkel tijdelijk gesloten" in audit
+
+
+def test_deliver_sends_what_it_can_while_telegram_is_down(
+    env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Telegram unreachable: the console's message goes out, Telegram's waits without an
+    attempt spent, and the operator reads which platform and how many wait."""
+    import asyncio
+    import io
+    import socket
+    import sqlite3
+
+    from bot.sample import sample_path
+    from bot.store import Store
+
+    assert main(["import", str(sample_path("indicators.csv")), "--create-sellers"]) == 0
+    monkeypatch.setattr(sys, "stdin", io.StringIO(""))
+    assert main(["chat", "--seller", "snel-speelgoed"]) == 0
+
+    async def link_telegram() -> None:
+        store = await Store.open(env / "db.sqlite3")
+        try:
+            chat = await store.chats.get_or_create("telegram", "4242", language="nl", now=NOW_DT)
+            await store.chats.link(chat.id, "snel-speelgoed", "test", NOW_DT)
+        finally:
+            await store.close()
+
+    asyncio.run(link_telegram())
+    assert main(["check", "--week", "2026-W46"]) == 0
+    assert capsys.readouterr().out.rstrip().endswith("planned 2 new message(s)")
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123:abc")
+    monkeypatch.setenv("TELEGRAM_API_URL", url)
+    assert main(["deliver"]) == 0
+    out, err = capsys.readouterr()
+    assert out.rstrip().endswith("sent 1 message(s); 1 waiting; 0 undeliverable")
+    assert err == f"Telegram (TELEGRAM_API_URL={url}) did not answer: 1 message(s) wait for it\n"
+    with sqlite3.connect(env / "db.sqlite3") as conn:
+        rows = conn.execute(
+            "SELECT o.state, o.attempts FROM outbox o JOIN chats c ON c.id = o.chat_id "
+            "WHERE c.platform = 'telegram'"
+        ).fetchall()
+    assert rows == [("pending", 0)]
+
+
+WEEK46 = (
+    "seller_id,year,week,indicator,numerator,denominator,value,norm\n"
+    "shop-1,2026,46,FULFILMENT,120,150,,0.93\n"
+    "shop-1,2026,46,CANCELLATIONS,1,150,,0.02\n"
+    "shop-1,2026,46,RESPONSE_TIME,18,20,,0.9\n"
+    "shop-1,2026,46,TRACK_AND_TRACE,150,150,,1\n"
+)
+
+
+def test_check_says_when_alerts_have_no_chat_to_go_to(
+    env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """ "planned 0" after a failing week is explained: no chat is linked to tell it in."""
+    import io
+
+    assert main(["seller", "add", "shop-1", "--name", "Mijn Winkel"]) == 0
+    assert main(["import", str(write(env / "week46.csv", WEEK46))]) == 0
+    capsys.readouterr()
+    assert main(["check", "--week", "2026-W46"]) == 0
+    assert capsys.readouterr().out.splitlines()[-2:] == [
+        "shop-1: no chat linked: nothing to tell (link one with normwacht seller link-code shop-1)",
+        "planned 0 new message(s)",
+    ]
+    monkeypatch.setattr(sys, "stdin", io.StringIO(""))
+    assert main(["chat", "--seller", "shop-1"]) == 0
+    capsys.readouterr()
+    assert main(["check", "--week", "2026-W46"]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "shop-1\t2026-W46\tFAILING\ttrack open step 1\talerts: warning",
+        "planned 1 new message(s)",
+    ]
+
+
+def test_many_sellers_without_a_chat_are_one_bounded_line() -> None:
+    from bot.cli import _unlinked_line
+
+    line = _unlinked_line([f"shop-{n}" for n in range(50_000)])
+    assert line.startswith("50000 sellers with alerts have no chat linked: nothing to tell them: ")
+    assert "shop-9, and" not in line and "shop-9 and 49990 more" in line
+    assert len(line) < 250
+
+
+def test_import_help_shows_a_file_that_imports(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert normwacht(env, "import", "--help").stdout.count("seller_id,year,week,indicator") == 1
+    from bot.cli import IMPORT_FORMAT
+
+    lines = [line.strip() for line in IMPORT_FORMAT.splitlines() if line.startswith("  ")]
+    measurements = [line for line in lines if "date" not in line]
+    assert main(["seller", "add", "shop-1", "--name", "Shop One"]) == 0
+    assert main(["import", str(write(env / "help.csv", "\n".join(measurements) + "\n"))]) == 0
+    assert "imported 2 measurement(s)" in capsys.readouterr().out
 
 
 def test_refused_and_dry_runs_change_nothing(
@@ -347,6 +506,31 @@ def test_poll_and_reopen_refuse_what_cannot_be_done(
     assert main(["seller", "reopen", "shop-1"]) == 2
     assert capsys.readouterr().err == (
         "normwacht: seller 'shop-1' has no closed track to reopen (its track: none)\n"
+    )
+
+
+def test_a_plan_is_recorded_only_when_asked_for_and_only_forward(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot.sample import sample_path
+
+    assert main(["import", str(sample_path("indicators.csv")), "--create-sellers"]) == 0
+    assert main(["seller", "add", "shop-1", "--name", "Shop One"]) == 0
+    capsys.readouterr()
+    assert main(["plan", "approved", "shop-1"]) == 2
+    assert capsys.readouterr().err == (
+        "normwacht: seller 'shop-1' has no track that asks for an improvement plan "
+        "(its track: none)\n"
+    )
+    assert main(["plan", "submitted", "snel-speelgoed"]) == 0
+    assert capsys.readouterr().out.startswith("improvement plan of snel-speelgoed: submitted")
+    assert main(["plan", "submitted", "snel-speelgoed"]) == 2
+    assert main(["plan", "approved", "snel-speelgoed"]) == 0
+    capsys.readouterr()
+    assert main(["plan", "submitted", "snel-speelgoed"]) == 2
+    assert capsys.readouterr().err == (
+        "normwacht: the improvement plan of 'snel-speelgoed' is approved already: "
+        "it cannot be recorded as submitted\n"
     )
 
 

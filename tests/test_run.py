@@ -390,3 +390,38 @@ async def test_a_taken_http_port_is_a_configuration_error(
                 await start_channels(
                     stack, Service(sample_store, config, clock), config, {}, asyncio.Event()
                 )
+
+
+@pytest.mark.parametrize(
+    ("env", "demo", "sample", "banner"),
+    [
+        ({}, False, True, True),
+        ({"TELEGRAM_BOT_TOKEN": "123:abc"}, False, False, False),
+        (
+            {"SLACK_BOT_TOKEN": "xoxb-run", "SLACK_SIGNING_SECRET": SIGNING_SECRET},
+            False,
+            False,
+            False,
+        ),
+        ({"TELEGRAM_BOT_TOKEN": "123:abc"}, True, True, False),
+    ],
+)
+async def test_only_the_console_or_the_demo_starts_on_the_sample_shops(
+    tmp_path: Path,
+    clock: FixedClock,
+    capsys: pytest.CaptureFixture[str],
+    env: dict[str, str],
+    demo: bool,
+    sample: bool,
+    banner: bool,
+) -> None:
+    """A bot configured for a chat platform starts on an empty database as it is: the
+    operator imports the real sellers. The console's banner is for the console alone."""
+    from bot.app import prepare_store
+
+    store = await prepare_store(make_config(tmp_path, **env), clock, demo=demo)
+    try:
+        assert bool(await store.sellers.all()) is sample
+    finally:
+        await store.close()
+    assert ("Loaded the sample shops" in capsys.readouterr().err) is banner

@@ -461,10 +461,10 @@ class SlackChannel:
 
 
 @asynccontextmanager
-async def slack_sender(config: Config) -> AsyncIterator[SlackSender]:
+async def slack_sender(config: Config, health: Health | None = None) -> AsyncIterator[SlackSender]:
     """A sender for ``normwacht deliver``: slack_sdk opens and closes a session per call,
-    so there is nothing to close."""
-    yield SlackSender(web_client(config), language=config.language)
+    so there is nothing to close. With ``health``, its sends tell whether Slack answers."""
+    yield SlackSender(web_client(config), language=config.language, health=health)
 
 
 def _private(answer: Answer, followed: frozenset[str]) -> bool:

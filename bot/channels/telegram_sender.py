@@ -137,15 +137,18 @@ class TelegramSender:
 
 
 @asynccontextmanager
-async def telegram_sender(config: Config) -> AsyncIterator[TelegramSender]:
-    """A ready Bot for ``normwacht deliver``; shut down on exit."""
+async def telegram_sender(
+    config: Config, health: Health | None = None
+) -> AsyncIterator[TelegramSender]:
+    """A ready Bot for ``normwacht deliver``; shut down on exit. With ``health``, its
+    requests tell whether Telegram answers."""
     assert config.telegram_token, "TELEGRAM_BOT_TOKEN is not set"
     root = config.telegram_api_url.rstrip("/")
     bot = Bot(
         config.telegram_token,
         base_url=f"{root}/bot",
         base_file_url=f"{root}/file/bot",
-        request=http_request(),
+        request=http_request(health),
     )
     async with bot:
         yield TelegramSender(bot)

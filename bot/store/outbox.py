@@ -224,6 +224,15 @@ class Outbox:
         rows = await self.db.fetchall("SELECT state, COUNT(*) AS n FROM outbox GROUP BY state")
         return {r["state"]: r["n"] for r in rows}
 
+    async def waiting_for(self, platform: str) -> int:
+        """How many messages to ``platform``'s chats still wait to go out."""
+        row = await self.db.fetchone(
+            "SELECT COUNT(*) AS n FROM outbox o JOIN chats c ON c.id = o.chat_id "
+            "WHERE c.platform = ? AND o.state IN ('pending', 'failed')",
+            (platform,),
+        )
+        return int(row["n"]) if row is not None else 0
+
     async def history(
         self, seller_id: str | None = None, week: str | None = None
     ) -> list[SentRecord]:

@@ -1,0 +1,32 @@
+"""What may be a seller id, and what may stand in a text people read: one rule for
+``seller add``, an import's ``--create-sellers`` and the command line's free texts."""
+
+from __future__ import annotations
+
+import unicodedata
+
+# Ids are written in commands and file names and shown in every message about the seller.
+MAX_SELLER_ID = 64
+
+
+def seller_id_problem(seller_id: str) -> str | None:
+    """Why ``seller_id`` cannot be a new seller's id, or None when it can: it is one word
+    of at most 64 characters, without spaces, control or invisible format characters
+    (which would make two ids look the same, or break the line they are shown on)."""
+    if not seller_id:
+        return "a seller id must not be empty"
+    if any(c.isspace() or unicodedata.category(c) in ("Cc", "Cf") for c in seller_id):
+        return f"seller id {seller_id!r} must be one word, without spaces or control characters"
+    if len(seller_id) > MAX_SELLER_ID:
+        return (
+            f"seller id {seller_id[:20]!r}… is {len(seller_id)} characters: at most {MAX_SELLER_ID}"
+        )
+    return None
+
+
+def control_problem(what: str, text: str) -> str | None:
+    """Why ``text`` cannot be stored as ``what`` (a name, a reason people read), or None:
+    a newline, tab or escape in it would break or restyle the messages that show it."""
+    if any(unicodedata.category(c) == "Cc" for c in text):
+        return f"{what} must not contain control characters (newline, tab, escape)"
+    return None
