@@ -524,8 +524,12 @@ async def cmd_import(args: argparse.Namespace, ctx: Context) -> int:
     from bot.progress import Progress
 
     for path in args.files:
-        if not path.is_file():
+        if not path.exists():
             raise Rejected(f"{path}: no such file")
+        if path.is_dir():
+            raise Rejected(f"{path}: is a folder; name the files in it")
+        if not path.is_file():
+            raise Rejected(f"{path}: not a regular file (a device or a pipe cannot be imported)")
     progress = Progress("import", enabled=sys.stderr.isatty())
     try:
         result = await import_files(

@@ -155,7 +155,8 @@ def weeks_label(weeks: Sequence[IsoWeek], lang: Language) -> str:
             return str(week.week)
         return _("%(what)s of %(year)s") % {"what": week.week, "year": week.year}
 
-    if last - first == len(ordered) - 1:
+    # Two weeks read best as "47 and 48"; a run of three or more as a range.
+    if len(ordered) > 2 and last - first == len(ordered) - 1:
         text = _("weeks %(first)s to %(last)s") % {"first": name(first), "last": name(last)}
     elif len(ordered) <= 6:
         names = [name(w) for w in ordered]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from datetime import datetime
@@ -151,6 +152,17 @@ def test_rejected_import_exits_2_and_names_the_place(
     assert main(["import", str(bad)]) == 2
     err = capsys.readouterr().err
     assert "bad.csv:2:4: " in err and "nothing was changed" in err
+
+
+def test_an_import_names_what_is_not_a_file(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    for target, reason in (
+        (env / "nowhere.csv", "no such file"),
+        (env, "is a folder; name the files in it"),
+        (Path(os.devnull), "not a regular file"),
+    ):
+        capsys.readouterr()
+        assert main(["import", str(target)]) == 2
+        assert f"normwacht: {target}: {reason}" in capsys.readouterr().err
 
 
 def test_bad_arguments_exit_2(env: Path, capsys: pytest.CaptureFixture[str]) -> None:

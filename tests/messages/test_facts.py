@@ -84,7 +84,12 @@ def test_weeks_per_language() -> None:
     weeks = [IsoWeek(2026, 44), IsoWeek(2026, 45), IsoWeek(2026, 46)]
     assert weeks_label(weeks, "nl") == "weken 44 t/m 46 van 2026"
     assert weeks_label([IsoWeek(2026, 53), IsoWeek(2027, 1)], "en") == (
-        "weeks 53 of 2026 to 1 of 2027"
+        "weeks 53 of 2026 and 1 of 2027"
+    )
+    # Two weeks in a row read as a pair, not as a range.
+    assert weeks_label([IsoWeek(2026, 47), IsoWeek(2026, 48)], "nl") == "weken 47 en 48 van 2026"
+    assert weeks_label([IsoWeek(2026, 47), IsoWeek(2026, 48)], "fr") == (
+        "semaines 47 et 48 de 2026"
     )
     assert weeks_label([IsoWeek(2026, 40), IsoWeek(2026, 46)], "en") == "weeks 40 and 46 of 2026"
     scattered = [IsoWeek(2026, n) for n in range(2, 40, 3)]
