@@ -539,10 +539,10 @@ async def test_old_figures_say_which_weeks_are_missing(service: Service, clock: 
     assert [str(w) for w in score.data["missing"]] == ["2026-W47", "2026-W48"]
     for command in ("/score", "/status", "/goldlabel", "/digest"):
         text = await talk.text(command)
-        assert "De cijfers van weken 47 t/m 48 van 2026 ontbreken nog. Dit is week 46" in text
+        assert "De cijfers van weken 47 en 48 van 2026 ontbreken nog. Dit is week 46" in text
         assert "/connect" in text
     await talk.push("/language en")
-    assert "The figures of weeks 47 to 48 of 2026 are still missing. This is week 46" in (
+    assert "The figures of weeks 47 and 48 of 2026 are still missing. This is week 46" in (
         await talk.text("/status")
     )
     # On 19 November week 46 is the last complete week: nothing is missing, nothing said.
