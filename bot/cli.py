@@ -731,6 +731,8 @@ def _unlinked_line(unlinked: list[str]) -> str:
 
 
 async def cmd_sent(args: argparse.Namespace, ctx: Context) -> int:
+    if args.seller:
+        await _known_seller(ctx, args.seller)  # a typo is no "nothing was sent"
     records = await ctx.store.outbox.history(args.seller, str(args.week) if args.week else None)
     if args.json:
         for r in records:

@@ -165,6 +165,13 @@ def test_an_import_names_what_is_not_a_file(env: Path, capsys: pytest.CaptureFix
         assert f"normwacht: {target}: {reason}" in capsys.readouterr().err
 
 
+def test_sent_for_an_unknown_seller_is_refused(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["sent", "--seller", "nobody"]) == 2
+    assert "unknown seller 'nobody'" in capsys.readouterr().err
+
+
 def test_bad_arguments_exit_2(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exited:
         main(["check", "--week", "2026-W60"])
