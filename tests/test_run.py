@@ -35,6 +35,23 @@ TEAM = "C0TEAM01"
 SIGNING_SECRET = "run-signing-secret"
 
 
+async def start_run(
+    env: dict[str, str], cwd: Path, *, stdin: int = subprocess.DEVNULL
+) -> asyncio.subprocess.Process:
+    """``normwacht run`` as its own process, its output piped for the test to read."""
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "run",
+        env=env,
+        cwd=cwd,
+        stdin=stdin,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -77,17 +94,7 @@ async def test_run_serves_telegram_and_slack_and_stops_cleanly(tmp_path: Path) -
             "SLACK_API_URL": f"{slack.url}/api/",
             "SLACK_APP_TOKEN": "",
         }
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "bot",
-            "run",
-            env=env,
-            cwd=tmp_path,
-            stdin=subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
+        process = await start_run(env, tmp_path)
         try:
             # The check missed while down runs at start, and its alert is delivered.
             await until(lambda: bool(telegram.sent_messages(CHAT)))
@@ -170,17 +177,7 @@ async def test_the_console_stops_on_sigterm_while_waiting_for_input(tmp_path: Pa
         if not key.startswith(("TELEGRAM_", "SLACK_", "NORMWACHT_"))
     }
     env["NORMWACHT_NOW"] = NOW.isoformat()
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "run",
-        env=env,
-        cwd=tmp_path,
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    process = await start_run(env, tmp_path, stdin=asyncio.subprocess.PIPE)
     assert process.stdout is not None
     async with asyncio.timeout(60):
         # The week's alerts are printed first; then it waits for input that never comes.
@@ -262,17 +259,7 @@ async def test_run_serves_slack_and_the_schedule_while_telegram_is_down(tmp_path
     port, telegram_port = free_port(), free_port()  # nothing listens on Telegram's port
     async with FakeSlack() as slack:
         env = run_env(db, port, f"http://127.0.0.1:{telegram_port}", slack.url)
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "bot",
-            "run",
-            env=env,
-            cwd=tmp_path,
-            stdin=subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
+        process = await start_run(env, tmp_path)
         try:
             # The schedule ran its catch-up, and Slack got the week's alert.
             await until(lambda: bool(slack.posted_messages(TEAM)))
