@@ -96,14 +96,19 @@ async def test_a_rejected_import_owes_nothing_and_changes_nothing(
     assert [tuple(r) for r in after] == [tuple(r) for r in before]
 
 
+async def exempted_after_checks(store: Store, config: Config, clock: FixedClock) -> None:
+    """A linked seller with weeks 45 and 46 checked, then week 45 exempted (recheck owed)."""
+    await linked(store, clock, "snel-speelgoed")
+    await check_week(store, config, W45, now=clock())
+    await check_week(store, config, W46, now=clock())
+    await store.data.add_exemption(Exemption(W45, "carrier strike"), "operator", clock())
+
+
 async def test_work_done_twice_plans_nothing_twice(
     sample_store: Store, config: Config, clock: FixedClock
 ) -> None:
-    await linked(sample_store, clock, "snel-speelgoed")
-    await check_week(sample_store, config, W45, now=clock())
-    await check_week(sample_store, config, W46, now=clock())
     # An exemption for week 45 takes back its warning and changes week 46's step.
-    await sample_store.data.add_exemption(Exemption(W45, "carrier strike"), "operator", clock())
+    await exempted_after_checks(sample_store, config, clock)
     first = await complete_owed_work(sample_store, config, now=clock())
     assert first > 0
     outbox = await sample_store.db.fetchall("SELECT dedup_key, body FROM outbox ORDER BY id")
@@ -117,11 +122,8 @@ async def test_work_done_twice_plans_nothing_twice(
 async def test_the_run_worker_does_what_a_killed_process_left(
     sample_store: Store, config: Config, clock: FixedClock
 ) -> None:
-    await linked(sample_store, clock, "snel-speelgoed")
-    await check_week(sample_store, config, W45, now=clock())
-    await check_week(sample_store, config, W46, now=clock())
     # A CLI exemption whose process died before it rechecked.
-    await sample_store.data.add_exemption(Exemption(W45, "carrier strike"), "operator", clock())
+    await exempted_after_checks(sample_store, config, clock)
     stop = asyncio.Event()
     woken: list[bool] = []
     worker = asyncio.create_task(
