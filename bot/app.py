@@ -9,6 +9,7 @@ import signal
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from bot.channels.console import ADMIN_ADDRESS, CONSOLE, ConsoleChat, ConsoleSender
@@ -54,12 +55,13 @@ async def prepare_store(config: Config, clock: Clock, *, demo: bool) -> Store:
     """Open the database; with ``--demo``, or on a console-only first start, load the
     sample sellers. A bot configured for Telegram or Slack starts on what the operator
     imports: sample shops in a real deployment would be told nothing true."""
-    path = config.db_path
+    target: Path | str = config.database
     if demo:
-        path = path.with_name("demo.sqlite3")
+        # The demo is a SQLite file of its own, whatever database the bot uses.
+        target = path = config.db_path.with_name("demo.sqlite3")
         for suffix in ("", "-wal", "-shm"):
             path.with_name(path.name + suffix).unlink(missing_ok=True)
-    store = await Store.open(path)
+    store = await Store.open(target)
     if (demo or console_only(config)) and not await store.sellers.all():
         now = clock()
         ids = await load_sample(store, config.policy, now)

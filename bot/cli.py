@@ -363,17 +363,31 @@ async def _dispatch(args: argparse.Namespace, config: Config, clock: Clock) -> i
     handler: Handler = args.handler
     if not getattr(args, "needs_store", True):
         return await handler(args, Context(config, None, clock))  # type: ignore[arg-type]
-    try:
-        # Probed synchronously first: aiosqlite's worker thread outlives a failed connect.
-        config.db_path.parent.mkdir(parents=True, exist_ok=True)
-        sqlite3.connect(config.db_path).close()
-        store = await Store.open(config.db_path, busy_wait_s=config.busy_wait_s)
-    except (OSError, sqlite3.Error) as exc:
-        raise Rejected(f"NORMWACHT_DB: cannot open {config.db_path}: {exc}") from exc
+    store = await open_store(config)
     try:
         return await handler(args, Context(config, store, clock))
     finally:
         await store.close()
+
+
+async def open_store(config: Config) -> Store:
+    """The configured database, or a refusal that says why it cannot be opened."""
+    if config.on_postgresql:
+        import asyncpg
+
+        from bot.store.postgres import redact
+
+        try:
+            return await Store.open(config.database, busy_wait_s=config.busy_wait_s)
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            raise Rejected(f"NORMWACHT_DB: cannot open {redact(config.database)}: {exc}") from exc
+    try:
+        # Probed synchronously first: aiosqlite's worker thread outlives a failed connect.
+        config.db_path.parent.mkdir(parents=True, exist_ok=True)
+        sqlite3.connect(config.db_path).close()
+        return await Store.open(config.db_path, busy_wait_s=config.busy_wait_s)
+    except (OSError, sqlite3.Error) as exc:
+        raise Rejected(f"NORMWACHT_DB: cannot open {config.db_path}: {exc}") from exc
 
 
 async def _complete_owed(ctx: Context) -> int:

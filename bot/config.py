@@ -10,8 +10,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import time
 from pathlib import Path
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.store.db import is_postgresql, sqlite_path
 from messages import LANGUAGES
 from norms import DEFAULT_POLICY, Policy, PolicyError, load_policy
 
@@ -37,7 +39,8 @@ class QuietHours:
 class Config:
     """Every setting of INTERFACES.md, parsed."""
 
-    db_path: Path
+    # A SQLite file (or ``sqlite:///path``), or a ``postgresql://`` URL.
+    database: str
     policy: Policy
     timezone: ZoneInfo
     language: str
@@ -62,6 +65,17 @@ class Config:
 
     def is_admin(self, platform: str, user_id: str | None) -> bool:
         return user_id is not None and f"{platform}:{user_id}" in self.admins
+
+    @property
+    def on_postgresql(self) -> bool:
+        return is_postgresql(self.database)
+
+    @property
+    def db_path(self) -> Path:
+        """The SQLite file (the database of a SQLite setup, or beside which --demo goes)."""
+        if self.on_postgresql:
+            return Path("data") / "normwacht.sqlite3"
+        return Path(sqlite_path(self.database))
 
 
 def read_dotenv(path: Path) -> dict[str, str]:
@@ -114,7 +128,7 @@ def load_config(env: Mapping[str, str] | None = None, dotenv: Path | None = Path
             "SLACK_SIGNING_SECRET: required for Slack in HTTP mode (or set SLACK_APP_TOKEN)"
         )
     return Config(
-        db_path=Path(required("NORMWACHT_DB", "data/normwacht.sqlite3")),
+        database=_database(required("NORMWACHT_DB", "data/normwacht.sqlite3")),
         policy=policy,
         timezone=timezone,
         language=language,
@@ -166,6 +180,17 @@ def _port(value: str) -> int:
     if not value.isdigit() or not 0 < int(value) < 65536:
         raise ConfigError("NORMWACHT_HTTP_PORT: must be a port number 1-65535")
     return int(value)
+
+
+def _database(value: str) -> str:
+    if is_postgresql(value):
+        parts = urlsplit(value)
+        if not parts.hostname and not parts.path.strip("/"):
+            raise ConfigError("NORMWACHT_DB: a PostgreSQL URL names a host or a database")
+        return value
+    if value.startswith("sqlite:") and not value.startswith("sqlite:///"):
+        raise ConfigError("NORMWACHT_DB: write a SQLite URL as sqlite:///path")
+    return value
 
 
 def _secret_key(value: str | None) -> bytes | None:

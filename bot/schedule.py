@@ -20,6 +20,7 @@ from bot.digest import plan_digests
 from bot.owed import check_week
 from bot.service import Service
 from bot.store import PlannedMessage
+from bot.store.dialect import upsert
 from bot.weekly import seller_ref
 from norms import IsoWeek
 
@@ -236,8 +237,7 @@ class WeeklySchedule:
 
     async def _mark(self, job: str, key: str, now: datetime) -> None:
         await self.store.db.execute(
-            "INSERT OR REPLACE INTO job_runs (job, run_key, done_at) VALUES (?, ?, ?)",
-            (job, key, now.isoformat()),
+            upsert("job_runs", "job, run_key, done_at", "job, run_key"), (job, key, now.isoformat())
         )
 
     # --- APScheduler ---------------------------------------------------------------------

@@ -11,6 +11,7 @@ from bot.compose import body_for
 from bot.importer import ImportResult
 from bot.reports import section_ids, week_reports
 from bot.store import Chat, PlannedMessage, Seller, Store
+from bot.store.dialect import upsert
 from bot.store.states import WeekAlerts
 from messages import SellerRef
 from norms import URGENT_ALERTS, IsoWeek, Policy, WeekReport
@@ -143,8 +144,8 @@ async def _run_check(
         )
     if seller_ids is None:
         await store.db.execute(
-            "INSERT OR REPLACE INTO job_runs (job, run_key, done_at) VALUES ('check', ?, ?)",
-            (str(week), now.isoformat()),
+            upsert("job_runs", "job, run_key, done_at", "job, run_key"),
+            ("check", str(week), now.isoformat()),
         )
     return outcome
 

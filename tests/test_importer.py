@@ -12,6 +12,8 @@ from bot.store import Store
 from norms import Indicator, IsoWeek
 from tests.conftest import FixedClock
 
+pytestmark = pytest.mark.both_engines
+
 HEADER = "seller_id,year,week,indicator,numerator,denominator,value,norm\n"
 
 

@@ -1,4 +1,4 @@
-"""The SQLite store: one connection, and a repository per kind of record."""
+"""The store: one database (SQLite or PostgreSQL), and a repository per kind of record."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ from pathlib import Path
 from bot.store.chats import Chats
 from bot.store.data import WeeklyData
 from bot.store.db import Database, DatabaseBusy
-from bot.store.locks import ProcessLock
 from bot.store.outbox import Outbox, OutboxItem, PlannedMessage, SentRecord
 from bot.store.owed import Owed, OwedWork
 from bot.store.records import Chat, Seller, stamp
@@ -27,23 +26,20 @@ class Store:
         self.owed = OwedWork(db)
         self.states = SellerStates(db)
         # One weekly check at a time, in this process and in every other one on the same
-        # file (a scheduled check and an upload's recheck must not both plan the same alert).
-        self.check_lock = ProcessLock(_beside(db.path, "check.lock"))
+        # database (a scheduled check and an upload's recheck must not both plan the same
+        # alert).
+        self.check_lock = db.lock("check")
         # One process at a time does the owed work (see ``bot.owed``).
-        self.owed_lock = ProcessLock(_beside(db.path, "owed.lock"))
+        self.owed_lock = db.lock("owed")
 
     @classmethod
-    async def open(cls, path: Path | str, *, busy_wait_s: float | None = None) -> Store:
-        """Open the store; a writer waits up to ``busy_wait_s`` for another process's
-        write lock (None: as long as it takes)."""
-        return cls(await Database.open(path, busy_wait_s=busy_wait_s))
+    async def open(cls, target: Path | str, *, busy_wait_s: float | None = None) -> Store:
+        """Open the store at ``target`` (a SQLite file, or a PostgreSQL URL); a writer waits
+        up to ``busy_wait_s`` for another process's write lock (None: as long as it takes)."""
+        return cls(await Database.open(target, busy_wait_s=busy_wait_s))
 
     async def close(self) -> None:
         await self.db.close()
-
-
-def _beside(db_path: str, suffix: str) -> Path | None:
-    return None if db_path == ":memory:" else Path(f"{db_path}-{suffix}")
 
 
 __all__ = [

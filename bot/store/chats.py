@@ -9,9 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-import aiosqlite
-
-from bot.store.db import Database
+from bot.store.db import Database, Row
 from bot.store.outbox import PlannedMessage, plan_in
 from bot.store.records import Chat, Seller, parse_stamp, stamp
 
@@ -37,7 +35,7 @@ class LinkWait:
     until: datetime
 
 
-def _chat(row: aiosqlite.Row) -> Chat:
+def _chat(row: Row) -> Chat:
     return Chat(
         id=row["id"],
         platform=row["platform"],
@@ -63,8 +61,8 @@ class Chats:
         chat = await self.find(platform, address)
         if chat is not None:
             return chat
-        async with self.db.transaction() as conn:
-            await conn.execute(
+        async with self.db.transaction() as tx:
+            await tx.execute(
                 "INSERT INTO chats (platform, address, title, language, created_at) "
                 "VALUES (?, ?, ?, ?, ?) ON CONFLICT (platform, address) DO NOTHING",
                 (platform, address, title, language, stamp(now)),
@@ -104,13 +102,10 @@ class Chats:
         return {r["chat_id"]: parse_stamp(r["first"]) for r in rows}
 
     async def unlink(self, chat_id: int, seller_id: str) -> bool:
-        async with (
-            self.db.transaction() as conn,
-            conn.execute(
-                "DELETE FROM chat_sellers WHERE chat_id = ? AND seller_id = ?", (chat_id, seller_id)
-            ) as cur,
-        ):
-            return cur.rowcount > 0
+        removed = await self.db.execute(
+            "DELETE FROM chat_sellers WHERE chat_id = ? AND seller_id = ?", (chat_id, seller_id)
+        )
+        return removed > 0
 
     async def sellers_of(self, chat_id: int) -> list[Seller]:
         rows = await self.db.fetchall(
@@ -147,42 +142,39 @@ class Chats:
 
     async def deactivate(self, chat_id: int, reason: str) -> bool:
         """Mark a destination unreachable; ``True`` if it was active (tell admins once)."""
-        async with (
-            self.db.transaction() as conn,
-            conn.execute(
-                "UPDATE chats SET active = 0, inactive_reason = ? WHERE id = ? AND active = 1",
-                (reason, chat_id),
-            ) as cur,
-        ):
-            return cur.rowcount > 0
+        changed = await self.db.execute(
+            "UPDATE chats SET active = 0, inactive_reason = ? WHERE id = ? AND active = 1",
+            (reason, chat_id),
+        )
+        return changed > 0
 
     async def move(self, chat_id: int, new_address: str) -> None:
         """The chat lives at ``new_address`` now (a Telegram group became a supergroup).
         If the new address is known already, its row takes over the links and messages."""
-        async with self.db.transaction() as conn:
-            async with conn.execute(
+        async with self.db.transaction() as tx:
+            other = await tx.fetchone(
                 "SELECT id FROM chats WHERE platform = "
                 "(SELECT platform FROM chats WHERE id = ?) AND address = ?",
                 (chat_id, new_address),
-            ) as cur:
-                other = await cur.fetchone()
+            )
             if other is None:
-                await conn.execute(
+                await tx.execute(
                     "UPDATE chats SET address = ? WHERE id = ?", (new_address, chat_id)
                 )
                 return
             target = other["id"]
-            await conn.execute(
-                "INSERT OR IGNORE INTO chat_sellers (chat_id, seller_id, linked_at, linked_by) "
-                "SELECT ?, seller_id, linked_at, linked_by FROM chat_sellers WHERE chat_id = ?",
+            await tx.execute(
+                "INSERT INTO chat_sellers (chat_id, seller_id, linked_at, linked_by) "
+                "SELECT ?, seller_id, linked_at, linked_by FROM chat_sellers WHERE chat_id = ? "
+                "ON CONFLICT DO NOTHING",
                 (target, chat_id),
             )
-            await conn.execute(
+            await tx.execute(
                 "UPDATE outbox SET chat_id = ? WHERE chat_id = ? "
                 "AND state IN ('pending', 'failed', 'sending')",
                 (target, chat_id),
             )
-            await conn.execute(
+            await tx.execute(
                 "UPDATE chats SET active = 0, inactive_reason = ? WHERE id = ?",
                 (f"moved to {new_address}", chat_id),
             )
@@ -218,20 +210,19 @@ class Chats:
         in the same transaction; their dedup keys say how often that is told.
         """
         code = code.strip().upper()
-        async with self.db.transaction() as conn:
+        async with self.db.transaction() as tx:
             since = now - WRONG_CODES_WINDOW
-            async with conn.execute(
+            attempts = await tx.fetchall(
                 "SELECT at FROM link_attempts WHERE chat_id = ? AND at > ? ORDER BY at",
                 (chat_id, stamp(since)),
-            ) as cur:
-                wrong = [parse_stamp(r["at"]) for r in await cur.fetchall()]
+            )
+            wrong = [parse_stamp(r["at"]) for r in attempts]
             if len(wrong) >= WRONG_CODES_ALLOWED:
                 # Not even looked up: a right code among the guesses must not tell either.
                 return LinkWait(wrong[-WRONG_CODES_ALLOWED] + WRONG_CODES_WINDOW)
-            async with conn.execute(
+            row = await tx.fetchone(
                 "SELECT seller_id, expires_at, used_at FROM link_codes WHERE code = ?", (code,)
-            ) as cur:
-                row = await cur.fetchone()
+            )
             failure: LinkFailure | None = None
             if row is None:
                 failure = "unknown"
@@ -241,22 +232,22 @@ class Chats:
                 failure = "expired"
             if failure is not None:
                 # Only the window counts: the table holds ten minutes of wrong codes, no more.
-                await conn.execute("DELETE FROM link_attempts WHERE at <= ?", (stamp(since),))
-                await conn.execute(
+                await tx.execute("DELETE FROM link_attempts WHERE at <= ?", (stamp(since),))
+                await tx.execute(
                     "INSERT INTO link_attempts (chat_id, at) VALUES (?, ?)", (chat_id, stamp(now))
                 )
                 wrong.append(now)
                 if len(wrong) >= WRONG_CODES_ALLOWED:
                     for message in when_guessing:
-                        await plan_in(conn, message, now)
+                        await plan_in(tx, message, now)
                     return LinkWait(wrong[-WRONG_CODES_ALLOWED] + WRONG_CODES_WINDOW)
                 return failure
             assert row is not None  # no failure: the code exists
-            await conn.execute(
+            await tx.execute(
                 "UPDATE link_codes SET used_at = ?, used_by_chat = ? WHERE code = ?",
                 (stamp(now), chat_id, code),
             )
-            await conn.execute(
+            await tx.execute(
                 "INSERT INTO chat_sellers (chat_id, seller_id, linked_at, linked_by) "
                 "VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 (chat_id, row["seller_id"], stamp(now), by),

@@ -7,9 +7,7 @@ from collections.abc import AsyncGenerator, Iterable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
-import aiosqlite
-
-from bot.store.db import Database
+from bot.store.db import Database, Row
 from bot.store.owed import RECHECK, owe_in
 from bot.store.records import ExemptionRecord, parse_stamp, stamp
 from norms import (
@@ -178,7 +176,7 @@ class WeeklyData:
         try:
             for key, members in groups.items():
                 low = min(key)
-                cursor = await self.db.conn.execute(
+                batches = self.db.stream(
                     "SELECT seller_id, year, week, indicator, numerator, denominator, value, "
                     f"norm, condition, conforms FROM measurements "
                     f"WHERE seller_id IN ({','.join('?' * len(members))}) "
@@ -187,10 +185,9 @@ class WeeklyData:
                     f"AND year * 100 + week >= {_FROM_BY_INDICATOR} "
                     "ORDER BY seller_id, year, week",
                     [*members, low // 100, low % 100, up_to.year, up_to.week, *key],
+                    batch=_SellerRows.BATCH,
                 )
-                # Plain tuples: a row is read by position, once.
-                cursor.row_factory = None
-                streams[key] = _SellerRows(cursor)
+                streams[key] = _SellerRows(batches)
                 group_of.update(dict.fromkeys(members, key))
             for sid in ids:
                 yield SellerHistory(
@@ -203,7 +200,7 @@ class WeeklyData:
                 )
         finally:
             for stream in streams.values():
-                await stream.cursor.close()
+                await stream.batches.aclose()
 
     async def _windowed_ratings(
         self, ids: list[str], up_to: IsoWeek, reports_from: IsoWeek
@@ -227,13 +224,13 @@ class WeeklyData:
         if not seller_ids:
             return {}
         rows = await self.db.fetchall(
-            # SQLite returns the row of the MAX for the bare column ``source``.
-            "SELECT seller_id, MAX(imported_at) AS at, source FROM measurements "
+            "SELECT seller_id, source FROM measurements AS m "
             f"WHERE seller_id IN ({','.join('?' * len(seller_ids))}) AND year = ? AND week = ? "
-            "GROUP BY seller_id",
+            "AND imported_at = (SELECT MAX(imported_at) FROM measurements AS l "
+            "WHERE l.seller_id = m.seller_id AND l.year = m.year AND l.week = m.week)",
             [*seller_ids, week.year, week.week],
         )
-        return {r[0]: r[2] for r in rows}
+        return {r[0]: r[1] for r in rows}
 
     async def first_week_with_data(self, seller_id: str) -> IsoWeek | None:
         row = await self.db.fetchone(
@@ -258,11 +255,11 @@ class WeeklyData:
 
     async def add_exemption(self, exemption: Exemption, actor: str, now: datetime) -> int:
         """Store the exemption and, in the same transaction, the recheck it obliges."""
-        async with self.db.transaction() as conn:
-            async with conn.execute(
+        async with self.db.transaction() as tx:
+            row = await tx.fetchone(
                 "INSERT INTO exemptions "
                 "(year, week, reason, indicators, sellers, actor, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 (
                     exemption.week.year,
                     exemption.week.week,
@@ -272,10 +269,10 @@ class WeeklyData:
                     actor,
                     stamp(now),
                 ),
-            ) as cur:
-                exemption_id = cur.lastrowid or 0
+            )
+            exemption_id = int(row["id"]) if row else 0
             await owe_in(
-                conn, RECHECK, exemption.week, sorted(exemption.sellers) or None, "exemption", now
+                tx, RECHECK, exemption.week, sorted(exemption.sellers) or None, "exemption", now
             )
         return exemption_id
 
@@ -293,41 +290,40 @@ class WeeklyData:
     async def remove_exemption(self, exemption_id: int, now: datetime) -> ExemptionRecord | None:
         """Delete an exemption and, in the same transaction, owe the recheck it obliges;
         returns what was removed, None when there is no such id."""
-        async with self.db.transaction() as conn:
-            async with conn.execute(
+        async with self.db.transaction() as tx:
+            row = await tx.fetchone(
                 "SELECT id, year, week, reason, indicators, sellers, actor, created_at "
                 "FROM exemptions WHERE id = ?",
                 (exemption_id,),
-            ) as cur:
-                row = await cur.fetchone()
+            )
             if row is None:
                 return None
-            await conn.execute("DELETE FROM exemptions WHERE id = ?", (exemption_id,))
+            await tx.execute("DELETE FROM exemptions WHERE id = ?", (exemption_id,))
             record = _exemption_record(row)
             sellers = sorted(record.exemption.sellers) or None
-            await owe_in(conn, RECHECK, record.exemption.week, sellers, "exemption removed", now)
+            await owe_in(tx, RECHECK, record.exemption.week, sellers, "exemption removed", now)
         return record
 
     async def add_plan_event(
         self, seller_id: str, on: date, status: str, actor: str, now: datetime
     ) -> None:
         """Store the plan status and the recheck it obliges, in one transaction."""
-        async with self.db.transaction() as conn:
-            await conn.execute(
+        async with self.db.transaction() as tx:
+            await tx.execute(
                 "INSERT INTO plan_events (seller_id, on_date, status, actor, created_at) "
                 "VALUES (?, ?, ?, ?, ?)",
                 (seller_id, on.isoformat(), status, actor, stamp(now)),
             )
-            await owe_in(conn, RECHECK, IsoWeek.of(on), [seller_id], "plan", now)
+            await owe_in(tx, RECHECK, IsoWeek.of(on), [seller_id], "plan", now)
 
     async def add_reopen(self, seller_id: str, on: date, actor: str, now: datetime) -> None:
         """Store the reopen and the recheck it obliges, in one transaction."""
-        async with self.db.transaction() as conn:
-            await conn.execute(
+        async with self.db.transaction() as tx:
+            await tx.execute(
                 "INSERT INTO reopens (seller_id, on_date, actor, created_at) VALUES (?, ?, ?, ?)",
                 (seller_id, on.isoformat(), actor, stamp(now)),
             )
-            await owe_in(conn, RECHECK, IsoWeek.of(on), [seller_id], "reopen", now)
+            await owe_in(tx, RECHECK, IsoWeek.of(on), [seller_id], "reopen", now)
 
 
 def _exemption_record(r: Any) -> ExemptionRecord:
@@ -348,11 +344,13 @@ _INDICATOR = {i.value: i for i in INDICATORS}
 
 # The first week (as year * 100 + week) read of each indicator, one parameter each.
 _FROM_BY_INDICATOR = (
-    "CASE indicator " + " ".join(f"WHEN '{i.value}' THEN ?" for i in INDICATORS) + " END"
+    "CASE indicator "
+    + " ".join(f"WHEN '{i.value}' THEN CAST(? AS BIGINT)" for i in INDICATORS)
+    + " END"
 )
 
 
-def _rating(r: aiosqlite.Row) -> ShopRating:
+def _rating(r: Row) -> ShopRating:
     return ShopRating(
         on=date.fromisoformat(r["on_date"]),
         rating=r["rating"],
@@ -364,13 +362,13 @@ def _rating(r: aiosqlite.Row) -> ShopRating:
 
 
 class _SellerRows:
-    """One seller-ordered measurements cursor, read a seller at a time."""
+    """One seller-ordered stream of measurements, read a seller at a time."""
 
     BATCH = 4096
 
-    def __init__(self, cursor: aiosqlite.Cursor) -> None:
-        self.cursor = cursor
-        self._rows: list[Any] = []  # tuples: the cursor has no row factory
+    def __init__(self, batches: AsyncGenerator[list[tuple[Any, ...]], None]) -> None:
+        self.batches = batches
+        self._rows: list[Any] = []
         self._at = 0
         self._done = False
 
@@ -383,7 +381,7 @@ class _SellerRows:
             if self._at == len(self._rows):
                 if self._done:
                     return out
-                self._rows = list(await self.cursor.fetchmany(self.BATCH))
+                self._rows = await anext(self.batches, [])
                 self._at = 0
                 if not self._rows:
                     self._done = True
@@ -405,7 +403,7 @@ def _seller_filter(ids: list[str] | None) -> tuple[str, list[str]]:
     if ids is None:
         return "", []
     if not ids:
-        return "AND 0", []
+        return "AND 1 = 0", []
     # A temp table would scale further; checks name at most thousands of sellers on the
     # command line, and the bulk path passes None.
     return f"AND seller_id IN ({','.join('?' * len(ids))})", ids

@@ -13,9 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import aiosqlite
-
-from bot.store.db import Database
+from bot.store.db import Database, Tx
 from bot.store.records import parse_stamp, stamp
 
 
@@ -77,8 +75,8 @@ class Outbox:
         """Insert what is not planned yet (by dedup key); returns how many were new."""
         if not messages:
             return 0
-        async with self.db.transaction() as conn:
-            return await plan_many(conn, messages, now)
+        async with self.db.transaction() as tx:
+            return await plan_many(tx, messages, now)
 
     async def planned_keys(self, keys: list[str]) -> set[str]:
         """Which of these dedup keys are planned already."""
@@ -132,17 +130,18 @@ class Outbox:
         if platforms is not None:
             only = f"AND c.platform IN ({','.join('?' * len(platforms))})"
             params += platforms
-        async with self.db.transaction() as conn:
-            async with conn.execute(
+        # Row locks make the claim atomic: another instance claiming at once skips these
+        # rows rather than waiting for them, and never takes the same message.
+        async with self.db.transaction(serial=False) as tx:
+            rows = await tx.fetchall(
                 "SELECT o.id, o.chat_id, c.platform, c.address, o.seller_id, o.week, o.kind, "
                 "o.sections, o.urgent, o.body, o.attempts FROM outbox o "
                 "JOIN chats c ON c.id = o.chat_id "
                 f"WHERE o.state IN ('pending', 'failed') AND o.next_attempt_at <= ? {only} "
-                "ORDER BY o.urgent DESC, o.next_attempt_at, o.id LIMIT ?",
+                f"ORDER BY o.urgent DESC, o.next_attempt_at, o.id LIMIT ?{tx.dialect.skip_locked}",
                 (*params, limit),
-            ) as cur:
-                rows = list(await cur.fetchall())
-            await conn.executemany(
+            )
+            await tx.executemany(
                 "UPDATE outbox SET state = 'sending', attempts = attempts + 1, claimed_at = ? "
                 "WHERE id = ?",
                 [(stamp(now), r["id"]) for r in rows],
@@ -207,8 +206,7 @@ class Outbox:
         if older_than is not None:
             sql += " AND claimed_at < ?"
             params = (stamp(older_than),)
-        async with self.db.transaction() as conn, conn.execute(sql, params) as cur:
-            return cur.rowcount
+        return await self.db.execute(sql, params)
 
     async def next_attempt(self, item_id: int) -> datetime | None:
         row = await self.db.fetchone("SELECT next_attempt_at FROM outbox WHERE id = ?", (item_id,))
@@ -271,20 +269,18 @@ class Outbox:
         ]
 
 
-async def plan_many(
-    conn: aiosqlite.Connection, messages: list[PlannedMessage], now: datetime
-) -> int:
+async def plan_many(tx: Tx, messages: list[PlannedMessage], now: datetime) -> int:
     """Plan messages inside an open transaction, a statement per step rather than per
     message; returns how many were new (by dedup key: the first of a key wins)."""
     keys = list(dict.fromkeys(m.dedup_key for m in messages))
     known: set[str] = set()
     for start in range(0, len(keys), _KEYS_PER_QUERY):
         part = keys[start : start + _KEYS_PER_QUERY]
-        async with conn.execute(
+        rows = await tx.fetchall(
             f"SELECT dedup_key FROM outbox WHERE dedup_key IN ({','.join('?' * len(part))})",
             part,
-        ) as cur:
-            known.update(r[0] for r in await cur.fetchall())
+        )
+        known.update(r[0] for r in rows)
     new: list[PlannedMessage] = []
     for m in messages:
         if m.dedup_key not in known:
@@ -293,7 +289,7 @@ async def plan_many(
     if not new:
         return 0
     when = stamp(now)
-    await conn.executemany(
+    await tx.executemany(
         "INSERT INTO outbox (dedup_key, chat_id, seller_id, week, kind, sections, urgent, body, "
         "template, policy, next_attempt_at, created_at) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -322,11 +318,11 @@ async def plan_many(
     tracked_keys = [m.dedup_key for m in tracked]
     for start in range(0, len(tracked_keys), _KEYS_PER_QUERY):
         part = tracked_keys[start : start + _KEYS_PER_QUERY]
-        async with conn.execute(
+        rows = await tx.fetchall(
             f"SELECT dedup_key, id FROM outbox WHERE dedup_key IN ({','.join('?' * len(part))})",
             part,
-        ) as cur:
-            ids.update((r[0], r[1]) for r in await cur.fetchall())
+        )
+        ids.update((r[0], r[1]) for r in rows)
     # What a message claims and what a correction takes back never overlap (a correction
     # withdraws sections no longer current, an alert claims current ones), so one
     # statement for each keeps the effect of planning message by message.
@@ -335,13 +331,14 @@ async def plan_many(
     for m in tracked:
         sections += [(m.seller_id, m.week, s, m.chat_id, ids[m.dedup_key]) for s in m.sections]
         withdrawn += [(m.seller_id, m.week, m.chat_id, s) for s in m.withdraws]
-    await conn.executemany(
+    await tx.executemany(
         "INSERT INTO sent_sections (seller_id, week, section, chat_id, outbox_id) "
-        "VALUES (?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET withdrawn = 0, "
+        "VALUES (?, ?, ?, ?, ?) ON CONFLICT (seller_id, week, section, chat_id) "
+        "DO UPDATE SET withdrawn = 0, "
         "outbox_id = excluded.outbox_id",
         sections,
     )
-    await conn.executemany(
+    await tx.executemany(
         "UPDATE sent_sections SET withdrawn = 1 "
         "WHERE seller_id = ? AND week = ? AND chat_id = ? AND section = ?",
         withdrawn,
@@ -353,6 +350,6 @@ async def plan_many(
 _KEYS_PER_QUERY = 5000
 
 
-async def plan_in(conn: aiosqlite.Connection, m: PlannedMessage, now: datetime) -> int:
+async def plan_in(tx: Tx, m: PlannedMessage, now: datetime) -> int:
     """Plan one message inside an open transaction; 1 if it was new, else 0."""
-    return await plan_many(conn, [m], now)
+    return await plan_many(tx, [m], now)

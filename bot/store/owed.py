@@ -13,9 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-import aiosqlite
-
-from bot.store.db import Database
+from bot.store.db import Database, Tx
 from bot.store.records import stamp
 from norms import IsoWeek
 
@@ -35,7 +33,7 @@ class Owed:
 
 
 async def owe_in(
-    conn: aiosqlite.Connection,
+    tx: Tx,
     task: str,
     week: IsoWeek,
     seller_ids: Iterable[str] | None,
@@ -44,9 +42,9 @@ async def owe_in(
 ) -> int:
     """Record, inside the caller's transaction, that ``task`` is owed from ``week`` for
     ``seller_ids`` (None: all sellers); returns the change's number."""
-    change = await _next_change(conn)
+    change = await _next_change(tx)
     who: Iterable[str | None] = [None] if seller_ids is None else seller_ids
-    await conn.executemany(
+    await tx.executemany(
         "INSERT INTO owed_work (task, seller_id, week, reason, change, created_at) "
         "VALUES (?, ?, ?, ?, ?, ?)",
         [(task, s, str(week), reason, change, stamp(now)) for s in who],
@@ -54,23 +52,20 @@ async def owe_in(
     return change
 
 
-async def owe_rechecks_in(
-    conn: aiosqlite.Connection, earliest: dict[str, IsoWeek], reason: str, now: datetime
-) -> None:
+async def owe_rechecks_in(tx: Tx, earliest: dict[str, IsoWeek], reason: str, now: datetime) -> None:
     """Record a recheck per seller from its own earliest changed week, as one change."""
-    change = await _next_change(conn)
-    await conn.executemany(
+    change = await _next_change(tx)
+    await tx.executemany(
         "INSERT INTO owed_work (task, seller_id, week, reason, change, created_at) "
         "VALUES (?, ?, ?, ?, ?, ?)",
         [(RECHECK, s, str(w), reason, change, stamp(now)) for s, w in sorted(earliest.items())],
     )
 
 
-async def _next_change(conn: aiosqlite.Connection) -> int:
+async def _next_change(tx: Tx) -> int:
     """The id the change's first row gets: unique among the rows still owed, and larger
     than all of them, so changes are done in the order they were made."""
-    async with conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM owed_work") as cur:
-        row = await cur.fetchone()
+    row = await tx.fetchone("SELECT COALESCE(MAX(id), 0) + 1 FROM owed_work")
     return int(row[0]) if row else 1
 
 
@@ -87,8 +82,8 @@ class OwedWork:
         now: datetime,
     ) -> int:
         """Record owed work in a transaction of its own; returns the change's number."""
-        async with self.db.transaction() as conn:
-            return await owe_in(conn, task, week, seller_ids, reason, now)
+        async with self.db.transaction() as tx:
+            return await owe_in(tx, task, week, seller_ids, reason, now)
 
     async def pending(self) -> list[list[Owed]]:
         """The work still owed, one list per change, oldest change first."""

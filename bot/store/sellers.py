@@ -18,11 +18,10 @@ class Sellers:
         self.db = db
 
     async def add(self, seller_id: str, name: str, language: str, now: datetime) -> Seller:
-        async with self.db.transaction() as conn:
-            async with conn.execute("SELECT 1 FROM sellers WHERE id = ?", (seller_id,)) as cur:
-                if await cur.fetchone() is not None:
-                    raise SellerExists(seller_id)
-            await conn.execute(
+        async with self.db.transaction() as tx:
+            if await tx.fetchone("SELECT 1 FROM sellers WHERE id = ?", (seller_id,)) is not None:
+                raise SellerExists(seller_id)
+            await tx.execute(
                 "INSERT INTO sellers (id, name, language, created_at) VALUES (?, ?, ?, ?)",
                 (seller_id, name, language, stamp(now)),
             )
@@ -78,14 +77,13 @@ class Sellers:
 
     async def record_credential_failure(self, seller_id: str, failure: str, now: datetime) -> bool:
         """Record that the credentials failed; ``True`` only the first time (report once)."""
-        async with self.db.transaction() as conn:
-            async with conn.execute(
+        async with self.db.transaction() as tx:
+            row = await tx.fetchone(
                 "SELECT failure FROM credentials WHERE seller_id = ?", (seller_id,)
-            ) as cur:
-                row = await cur.fetchone()
+            )
             if row is None or row["failure"] is not None:
                 return False
-            await conn.execute(
+            await tx.execute(
                 "UPDATE credentials SET failure = ?, failure_reported_at = ? WHERE seller_id = ?",
                 (failure, stamp(now), seller_id),
             )

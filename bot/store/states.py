@@ -19,6 +19,7 @@ from pathlib import Path
 
 import norms
 from bot.store.db import Database
+from bot.store.dialect import upsert
 from norms import IsoWeek, PlanEvent, Policy
 from norms.carry import SellerCarry
 from norms.track import TrackWeek, plan_status
@@ -152,6 +153,16 @@ def _marks(values: Sequence[object]) -> str:
     return ",".join("?" * len(values))
 
 
+def _newest(compare: str, seller_ids: Sequence[str]) -> str:
+    """Each seller's newest state key before (``<``) or up to (``<=``) a week; parameters:
+    the policy key, the week key, the sellers."""
+    return (
+        "SELECT seller_id, policy, MAX(week_key) AS k FROM seller_states "
+        f"WHERE policy = ? AND week_key {compare} ? AND seller_id IN ({_marks(seller_ids)}) "
+        "GROUP BY seller_id, policy"
+    )
+
+
 class SellerStates:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -169,10 +180,9 @@ class SellerStates:
         if not seller_ids:
             return {}
         rows = await self.db.fetchall(
-            # SQLite returns the row of the MAX for the bare column ``state``.
-            "SELECT seller_id, MAX(week_key) AS k, state FROM seller_states "
-            f"WHERE policy = ? AND week_key < ? AND seller_id IN ({_marks(seller_ids)}) "
-            "GROUP BY seller_id",
+            "SELECT s.seller_id, s.week_key, s.state FROM seller_states AS s "
+            f"JOIN ({_newest('<', seller_ids)}) AS n ON s.seller_id = n.seller_id "
+            "AND s.policy = n.policy AND s.week_key = n.k",
             [policy_key(policy), week_key(week), *seller_ids],
         )
         return {r[0]: (_from_key(r[1]), r[2]) for r in rows}
@@ -185,9 +195,9 @@ class SellerStates:
         if not seller_ids:
             return {}
         rows = await self.db.fetchall(
-            "SELECT seller_id, MAX(week_key), alerts IS NOT NULL FROM seller_states "
-            f"WHERE policy = ? AND week_key <= ? AND seller_id IN ({_marks(seller_ids)}) "
-            "GROUP BY seller_id",
+            "SELECT s.seller_id, s.week_key, s.alerts IS NOT NULL FROM seller_states AS s "
+            f"JOIN ({_newest('<=', seller_ids)}) AS n ON s.seller_id = n.seller_id "
+            "AND s.policy = n.policy AND s.week_key = n.k",
             [policy_key(policy), week_key(week), *seller_ids],
         )
         return {r[0]: (_from_key(r[1]), bool(r[2])) for r in rows}
@@ -233,19 +243,21 @@ class SellerStates:
         ]
         if not rows:
             return True
-        async with self.db.transaction() as conn:
-            async with conn.execute("SELECT n FROM seller_state_epoch") as cur:
-                row = await cur.fetchone()
+        async with self.db.transaction() as tx:
+            row = await tx.fetchone("SELECT n FROM seller_state_epoch")
             if row is None or int(row[0]) != epoch:
                 return False
-            await conn.executemany(
-                "INSERT OR REPLACE INTO seller_states (seller_id, policy, week_key, state, "
-                "alerts) VALUES (?, ?, ?, ?, ?)",
+            await tx.executemany(
+                upsert(
+                    "seller_states",
+                    "seller_id, policy, week_key, state, alerts",
+                    "seller_id, policy, week_key",
+                ),
                 rows,
             )
             sellers = sorted({r[0] for r in rows})
             # States of another policy (or of older code) are not read again.
-            await conn.execute(
+            await tx.execute(
                 f"DELETE FROM seller_states WHERE seller_id IN ({_marks(sellers)}) "
                 "AND (week_key < ? OR policy != ?)",
                 [*sellers, week_key(newest.shift(-KEEP_WEEKS)), key],

@@ -19,6 +19,8 @@ from bot.store import PlannedMessage, Store
 from tests.conftest import FixedClock, make_config
 from tests.fakes import FakeTelegram
 
+pytestmark = pytest.mark.both_engines
+
 
 @pytest.fixture
 async def fake() -> AsyncIterator[FakeTelegram]:

@@ -16,6 +16,8 @@ from bot.weekly import recheck_sellers
 from norms import Exemption, IsoWeek
 from tests.conftest import FixedClock
 
+pytestmark = pytest.mark.both_engines
+
 W45, W46 = IsoWeek(2026, 45), IsoWeek(2026, 46)
 
 

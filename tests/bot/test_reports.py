@@ -16,6 +16,8 @@ from bot.weekly import run_check
 from norms import IsoWeek, WeekReport, evaluate_week
 from tests.conftest import FixedClock
 
+pytestmark = pytest.mark.both_engines
+
 W45, W46 = IsoWeek(2026, 45), IsoWeek(2026, 46)
 LAST = IsoWeek(2026, 40)
 HEADER = "seller_id,year,week,indicator,numerator,denominator,value,norm\n"

@@ -15,6 +15,8 @@ from bot.store import Store
 from norms import IsoWeek
 from tests.conftest import FixedClock, make_config
 
+pytestmark = pytest.mark.both_engines
+
 AMS = ZoneInfo("Europe/Amsterdam")
 
 

@@ -14,6 +14,8 @@ from norms import Indicator
 from tests.conftest import FixedClock, make_config
 from tests.support import Conversation
 
+pytestmark = pytest.mark.both_engines
+
 
 @pytest.fixture
 def service(sample_store: Store, config: Config, clock: FixedClock) -> Service:

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from bot.config import Config
 from bot.importer import ImportFile, import_files
 from bot.store import Store
 from bot.weekly import recheck_after_import, run_check
 from norms import IsoWeek
 from tests.conftest import FixedClock
+
+pytestmark = pytest.mark.both_engines
 
 W44, W45, W46 = IsoWeek(2026, 44), IsoWeek(2026, 45), IsoWeek(2026, 46)
 

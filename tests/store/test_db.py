@@ -9,6 +9,8 @@ import pytest
 from bot.store import Database, Store
 from bot.store.schema import MIGRATIONS
 
+pytestmark = pytest.mark.both_engines
+
 
 async def test_new_database_is_migrated_to_the_latest_version(tmp_path: Path) -> None:
     db = await Database.open(tmp_path / "x.sqlite3")

@@ -5,17 +5,21 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.store import Store
-from bot.store.data import measurement_row
+from bot.store.data import MEASUREMENT_COLUMNS, measurement_row
+from bot.store.dialect import upsert
 from bot.store.states import decode, encode, week_key
 from norms import Exemption, IsoWeek, Measurement, Policy, SellerHistory
 from norms.carry import SellerCarry, carry_week
 from tests.conftest import FixedClock
 from tests.norms.builders import STRIKES, TRACK, F, history
 from tests.norms.histories import FIRST, POLICIES, seller_histories
+
+pytestmark = pytest.mark.both_engines
 
 # Across the year end of 2026, which has 53 ISO weeks.
 WEEKS = [IsoWeek(2026, 50).shift(i) for i in range(6)]
@@ -64,10 +68,7 @@ async def test_a_new_measurement_drops_the_sellers_states_from_its_week_on(
     before = await store.states.epoch()
     row = measurement_row("a", Measurement(F, WEEKS[3], 10, 100), "upload", "t")
     await store.db.execute(
-        "INSERT OR REPLACE INTO measurements (seller_id, year, week, indicator, numerator, "
-        "denominator, value, norm, condition, conforms, source, imported_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        row,
+        upsert("measurements", MEASUREMENT_COLUMNS, "seller_id, year, week, indicator"), row
     )
     assert await stored(store, "a") == WEEKS[:3]
     assert await stored(store, "b") == WEEKS
