@@ -18,6 +18,7 @@ from bot.config import Config, ConfigError
 from bot.delivery import DeliveryWorker, Sender
 from bot.health import Health, Reconnector, describe
 from bot.http import HttpServer
+from bot.instance import SCHEDULER, TELEGRAM_POLLING, Instance
 from bot.logs import configure_logging
 from bot.notify import admin_chats
 from bot.owed import complete_owed_work, run_owed_worker
@@ -107,13 +108,22 @@ async def run_bot(config: Config, clock: Clock, *, demo: bool = False) -> int:
             service = Service(store, config, clock, check_credentials=credential_check(config))
             senders: dict[str, Sender] = {}
             health = Health(clock)
-            platforms = await start_channels(stack, service, config, senders, stop, health)
+            instance = Instance(store, clock, period_s=config.lease_s)
+            health.instance = instance.describe
+            platforms = await start_channels(
+                stack, service, config, senders, stop, health, instance=instance
+            )
             console_only = not platforms
             if console_only:
                 senders[CONSOLE] = ConsoleSender()
-            worker = DeliveryWorker(store, senders, config, clock, is_up=health.is_up)
+            worker = DeliveryWorker(
+                store, senders, config, clock, is_up=health.is_up, instance=instance.id
+            )
             # A platform that is back gets its waiting messages at once.
             health.on_up(lambda _: worker.wakeup.set())
+            scheduler = None if console_only else prepare_scheduler(service, worker, instance)
+            await instance.start()
+            stack.push_async_callback(instance.stop)
             await worker.start()
             # What a killed process left owed (the recheck after an import) comes first.
             await complete_owed_work(store, config, now=clock())
@@ -131,7 +141,9 @@ async def run_bot(config: Config, clock: Clock, *, demo: bool = False) -> int:
             ]
             stack.push_async_callback(_cancel, tasks)
             health.check("delivery", lambda: not tasks[0].done())
-            scheduler = await start_scheduler(stack, service, worker, clock)
+            assert scheduler is not None
+            scheduler.start()
+            stack.callback(scheduler.shutdown, wait=False)
             health.check("scheduler", lambda: bool(scheduler.running))
             await stop.wait()
             log.info("shutting down")
@@ -147,10 +159,13 @@ async def start_channels(
     senders: dict[str, Sender],
     stop: asyncio.Event,
     health: Health | None = None,
+    *,
+    instance: Instance | None = None,
 ) -> list[str]:
     """Start every configured chat platform; returns their names. A platform that cannot
     be reached is retried in the background while the rest serves (``health`` says which
-    is up); only a configuration fault stops the start."""
+    is up); only a configuration fault stops the start. With ``instance``, Telegram is
+    polled only while it holds the polling lease."""
     health = health or Health(service.clock)
     http = HttpServer(config.http_port, health=health)
     channels: list[tuple[str, Channel, Callable[[BaseException], bool]]] = []
@@ -158,9 +173,16 @@ async def start_channels(
         from bot.channels.telegram import TelegramChannel
         from bot.channels.telegram_sender import is_outage as telegram_outage
 
-        channels.append(
-            ("telegram", TelegramChannel(service, config, http, health=health), telegram_outage)
-        )
+        telegram = TelegramChannel(service, config, http, health=health)
+        if instance is not None and telegram.polls:
+            lease = instance
+            telegram.may_poll = lambda: lease.holds(TELEGRAM_POLLING)
+            instance.want(
+                TELEGRAM_POLLING,
+                on_gain=lambda: telegram.poll(True),
+                on_lose=lambda: telegram.poll(False),
+            )
+        channels.append(("telegram", telegram, telegram_outage))
     if config.slack_bot_token:
         from bot.channels.slack import SlackChannel
         from bot.channels.slack_sender import is_outage as slack_outage
@@ -197,10 +219,12 @@ async def start_listener(http: HttpServer, config: Config) -> None:
         ) from exc
 
 
-async def start_scheduler(
-    stack: AsyncExitStack, service: Service, worker: DeliveryWorker, clock: Clock
+def prepare_scheduler(
+    service: Service, worker: DeliveryWorker, instance: Instance
 ) -> AsyncIOScheduler:
-    """Register the weekly schedule (poll, check, reminders, digests) and catch up."""
+    """The weekly schedule (poll, check, reminders, digests), run by the instance holding
+    the scheduler lease: on taking it, that instance catches up on what was due (also
+    what a dead holder left undone), then runs the jobs as they come."""
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
     from bot.ingest.poll import scheduled_poller
@@ -211,12 +235,14 @@ async def start_scheduler(
     schedule = WeeklySchedule(
         service, scheduled_poller(store, config), scheduled_early_warning(store, config)
     )
-    await schedule.catch_up()
-    worker.wakeup.set()
+
+    async def catch_up() -> None:
+        await schedule.catch_up()
+        worker.wakeup.set()
+
+    instance.want(SCHEDULER, on_gain=catch_up)
     scheduler = AsyncIOScheduler(timezone=service.config.timezone)
-    schedule.register(scheduler, worker.wakeup.set)
-    scheduler.start()
-    stack.callback(scheduler.shutdown, wait=False)
+    schedule.register(scheduler, worker.wakeup.set, runs_here=lambda: instance.holds(SCHEDULER))
     return scheduler
 
 

@@ -62,6 +62,9 @@ class Config:
     chat_interval_s: float = 1.0
     # How long a CLI command waits for another process's write lock before it gives up.
     busy_wait_s: float = 60.0
+    # How long a lease (the scheduler, Telegram's polling) outlives its holder's last
+    # renewal: another instance takes over within it.
+    lease_s: float = 15.0
 
     def is_admin(self, platform: str, user_id: str | None) -> bool:
         return user_id is not None and f"{platform}:{user_id}" in self.admins
@@ -153,6 +156,7 @@ def load_config(env: Mapping[str, str] | None = None, dotenv: Path | None = Path
             "NORMWACHT_CHAT_INTERVAL", required("NORMWACHT_CHAT_INTERVAL", "1"), allow_zero=True
         ),
         busy_wait_s=_rate("NORMWACHT_BUSY_WAIT", required("NORMWACHT_BUSY_WAIT", "60")),
+        lease_s=_rate("NORMWACHT_LEASE_SECONDS", required("NORMWACHT_LEASE_SECONDS", "15")),
     )
 
 

@@ -182,8 +182,12 @@ class DeliveryWorker:
         batch: int = 50,
         rng: random.Random | None = None,
         is_up: Callable[[str], bool] | None = None,
+        instance: str | None = None,
     ) -> None:
         self.store = store
+        # The process that claims (``bot.instance``): another one takes over this one's
+        # claims only once it stops renewing its life. None: no other process can send.
+        self.instance = instance
         self.senders = senders
         self.config = config
         self.clock = clock
@@ -198,8 +202,16 @@ class DeliveryWorker:
         self.is_up = is_up or (lambda platform: True)
 
     async def start(self) -> int:
-        """Call once at start: messages in flight at a crash go back to pending."""
-        return await self.store.outbox.recover_inflight()
+        """Call once at start: messages in flight at a crash go back to pending (with
+        other processes about: those whose claimer has died)."""
+        return await self._recover()
+
+    async def _recover(self, older_than: datetime | None = None) -> int:
+        if self.instance is None and older_than is None:
+            return await self.store.outbox.recover_inflight()
+        return await self.store.outbox.recover_inflight(
+            older_than, alive_within_s=None if self.instance is None else self.config.lease_s
+        )
 
     async def run_once(self) -> int:
         """Send everything due now, then return how many went out."""
@@ -208,7 +220,9 @@ class DeliveryWorker:
             platforms = sorted(p for p in self.senders if self.is_up(p))
             if not platforms:
                 return total
-            items = await self.store.outbox.claim_due(self.clock(), self.batch, platforms=platforms)
+            items = await self.store.outbox.claim_due(
+                self.clock(), self.batch, platforms=platforms, by=self.instance
+            )
             if not items:
                 return total
             total += await self._send_all(items)
@@ -217,7 +231,7 @@ class DeliveryWorker:
         """Deliver until ``stop`` is set; woken early by ``wakeup`` when something is planned."""
         while not stop.is_set():
             try:
-                await self.store.outbox.recover_inflight(older_than=self.clock() - STALE_CLAIM)
+                await self._recover(self.clock() - STALE_CLAIM)
                 await self.run_once()
             except Exception:  # a broken round must not end delivery for good
                 log.exception("delivery round failed")

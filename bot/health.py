@@ -36,6 +36,8 @@ class Health:
         self._changed: dict[str, asyncio.Event] = {}
         self._on_up: list[Callable[[str], None]] = []
         self._where: dict[str, str] = {}
+        # Which instance this is, for /healthz (``bot.instance.Instance.describe``).
+        self.instance: Callable[[], dict[str, object]] | None = None
 
     def watch(self, name: str, where: str | None = None) -> None:
         """Track platform ``name``; it counts as up until something says otherwise.

@@ -54,7 +54,13 @@ class HttpServer:
     async def _healthz(self, request: web.Request) -> web.Response:
         """200 while the process serves, with each part's state: ``{"ok": true,
         "telegram": "down since 2026-11-19T09:00:00+00:00", "slack": "up", "scheduler":
-        "up"}``. A platform that is down is not the process failing: it still serves the
-        rest, and delivers the waiting messages once the platform is back."""
-        states = self.health.states() if self.health is not None else {}
+        "up", "instance": {"id": ..., "database": ..., "leases": ["scheduler"]}}``; with
+        several instances on one database, each names the leases it holds. A platform that
+        is down is not the process failing: it still serves the rest, and delivers the
+        waiting messages once the platform is back."""
+        states: dict[str, object] = {}
+        if self.health is not None:
+            states.update(self.health.states())
+            if self.health.instance is not None:
+                states["instance"] = self.health.instance()
         return web.json_response({"ok": True, **states})

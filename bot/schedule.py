@@ -264,7 +264,15 @@ class WeeklySchedule:
             "digests": CronTrigger(minute=0, timezone=tz),
         }
 
-    def register(self, scheduler: AsyncIOScheduler, after: Callable[[], None]) -> None:
+    def register(
+        self,
+        scheduler: AsyncIOScheduler,
+        after: Callable[[], None],
+        *,
+        runs_here: Callable[[], bool] = lambda: True,
+    ) -> None:
+        """Add the jobs; each runs only while ``runs_here()`` (this instance holds the
+        scheduler's lease), then calls ``after``."""
         jobs: dict[str, Callable[[], Awaitable[object]]] = {
             "poll": self.poll,
             "check": self.check,
@@ -276,6 +284,9 @@ class WeeklySchedule:
             job = jobs[name]
 
             async def run(job: Callable[[], Awaitable[object]] = job, name: str = name) -> None:
+                if not runs_here():
+                    log.debug("scheduled job %s: another instance runs the schedule", name)
+                    return
                 try:
                     await job()
                 except Exception:

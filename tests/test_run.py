@@ -105,13 +105,19 @@ async def test_run_serves_telegram_and_slack_and_stops_cleanly(tmp_path: Path) -
             assert slack.calls_to("auth.test")
             async with aiohttp.ClientSession() as session:
                 async with session.get(f"http://127.0.0.1:{port}/healthz") as response:
-                    assert await response.json() == {
-                        "ok": True,
-                        "telegram": "up",
-                        "slack": "up",
-                        "scheduler": "up",
-                        "delivery": "up",
-                    }
+                    health = await response.json()
+                instance = health.pop("instance")
+                assert health == {
+                    "ok": True,
+                    "telegram": "up",
+                    "slack": "up",
+                    "scheduler": "up",
+                    "delivery": "up",
+                }
+                # The one instance runs the schedule and polls Telegram.
+                assert instance["id"].endswith(f":{process.pid}:" + instance["id"][-6:])
+                assert instance["database"] == f"sqlite {db}"
+                assert instance["leases"] == ["scheduler", "telegram-polling"]
                 async with session.post(
                     f"http://127.0.0.1:{port}/slack/events", data="x"
                 ) as response:
@@ -265,6 +271,7 @@ async def test_run_serves_slack_and_the_schedule_while_telegram_is_down(tmp_path
             await until(lambda: bool(slack.posted_messages(TEAM)))
             assert "Snel Speelgoed" in slack.posted_texts(TEAM)[0]
             status, states = await healthz(port)
+            states.pop("instance")
             assert status == 200
             assert states == {
                 "ok": True,

@@ -251,6 +251,15 @@ class TelegramChannel:
         if self.http is not None:
             # Routes go in before the listener starts, whether or not Telegram is up yet.
             self.http.add_post(self.webhook_path, self._on_webhook)
+        # Telegram lets one process poll a token: with several instances, the one holding
+        # the polling lease (``bot.instance``) does.
+        self.may_poll: Callable[[], bool] = lambda: True
+        self._polling = asyncio.Lock()
+
+    @property
+    def polls(self) -> bool:
+        """Whether updates come by polling (else by the webhook)."""
+        return self.http is None
 
     async def start(self) -> None:
         """Connect (getMe), register the command menu, and start long polling. On failure
@@ -262,16 +271,27 @@ class TelegramChannel:
             if self.http is not None:
                 await self._start_webhook(self.http)
                 return
-            assert self.app.updater is not None
-            await self.app.updater.start_polling(
-                timeout=POLL_TIMEOUT,
-                allowed_updates=ALLOWED_UPDATES,
-                error_callback=_polling_failed,
-            )
+            await self.poll(self.may_poll())
         except BaseException:
             await self.stop()
             raise
-        log.info("telegram: polling as @%s", self.app.bot.username)
+
+    async def poll(self, allowed: bool) -> None:
+        """Start or stop polling (once connected; ``start`` asks ``may_poll`` itself)."""
+        async with self._polling:
+            updater = self.app.updater
+            if not self.polls or updater is None or not self.app.running:
+                return
+            if allowed and not updater.running:
+                await updater.start_polling(
+                    timeout=POLL_TIMEOUT,
+                    allowed_updates=ALLOWED_UPDATES,
+                    error_callback=_polling_failed,
+                )
+                log.info("telegram: polling as @%s", self.app.bot.username)
+            elif not allowed and updater.running:
+                await updater.stop()
+                log.info("telegram: polling left to the instance holding its lease")
 
     async def _start_webhook(self, http: HttpServer) -> None:
         """Have Telegram push updates to us; every push must carry our secret token."""

@@ -51,6 +51,14 @@ class Dialect:
         return f"CREATE INDEX {name} ON pg_temp.{table} ({columns})"
 
     @property
+    def clock(self) -> str:
+        """The database's wall clock in seconds since 1970: leases compare against one clock,
+        whichever process wrote them."""
+        if self.engine == SQLITE:
+            return "((julianday('now') - 2440587.5) * 86400.0)"
+        return "CAST(EXTRACT(EPOCH FROM clock_timestamp()) AS DOUBLE PRECISION)"
+
+    @property
     def skip_locked(self) -> str:
         """After a claim's ``SELECT``: rows another transaction holds are passed over
         (SQLite has one writer at a time, so there are none)."""

@@ -2,8 +2,9 @@
 
 States: ``pending`` → ``sending`` → ``sent``; a failed attempt goes to ``failed`` with a
 next attempt time, and ``dead`` when it can never go (blocked chat, too many attempts).
-A row left in ``sending`` by a crash goes back to ``pending`` at start: at most the
-messages in flight at a crash can go twice.
+A claim names its claimer (``claimed_by``, a process of ``bot.store.leases``); a row left
+in ``sending`` by a process that stopped renewing goes back to ``pending``, for this or
+another process to send: at most the messages in flight at a crash can go twice.
 """
 
 from __future__ import annotations
@@ -122,9 +123,15 @@ class Outbox:
         return out
 
     async def claim_due(
-        self, now: datetime, limit: int = 100, platforms: list[str] | None = None
+        self,
+        now: datetime,
+        limit: int = 100,
+        platforms: list[str] | None = None,
+        *,
+        by: str | None = None,
     ) -> list[OutboxItem]:
-        """Move due messages to ``sending`` and return them, urgent first, oldest first."""
+        """Move due messages to ``sending`` for the process ``by`` and return them, urgent
+        first, oldest first."""
         only = ""
         params: list[object] = [stamp(now)]
         if platforms is not None:
@@ -142,9 +149,9 @@ class Outbox:
                 (*params, limit),
             )
             await tx.executemany(
-                "UPDATE outbox SET state = 'sending', attempts = attempts + 1, claimed_at = ? "
-                "WHERE id = ?",
-                [(stamp(now), r["id"]) for r in rows],
+                "UPDATE outbox SET state = 'sending', attempts = attempts + 1, claimed_at = ?, "
+                "claimed_by = ? WHERE id = ?",
+                [(stamp(now), by, r["id"]) for r in rows],
             )
         return [
             OutboxItem(
@@ -198,14 +205,27 @@ class Outbox:
             (error, chat_id),
         )
 
-    async def recover_inflight(self, older_than: datetime | None = None) -> int:
-        """Messages left in ``sending`` go back to ``pending``: all of them after a crash,
-        or those claimed before ``older_than`` while running (a lost claim)."""
-        sql = "UPDATE outbox SET state = 'pending' WHERE state = 'sending'"
-        params: tuple[str, ...] = ()
+    async def recover_inflight(
+        self, older_than: datetime | None = None, *, alive_within_s: float | None = None
+    ) -> int:
+        """Messages left in ``sending`` go back to ``pending``: those whose claimer has not
+        renewed its life for ``alive_within_s`` seconds (it died), and those claimed before
+        ``older_than`` (a claim lost by a process that lives on). With neither given: all
+        of them (no other process can be sending)."""
+        sql = "UPDATE outbox SET state = 'pending', claimed_by = NULL WHERE state = 'sending'"
+        params: list[object] = []
+        lost: list[str] = []
+        if alive_within_s is not None:
+            lost.append(
+                "claimed_by IS NULL OR claimed_by NOT IN (SELECT id FROM instances "
+                f"WHERE seen_at >= {self.db.dialect.clock} - ?)"
+            )
+            params.append(float(alive_within_s))
         if older_than is not None:
-            sql += " AND claimed_at < ?"
-            params = (stamp(older_than),)
+            lost.append("claimed_at < ?")
+            params.append(stamp(older_than))
+        if lost:
+            sql += f" AND ({' OR '.join(lost)})"
         return await self.db.execute(sql, params)
 
     async def next_attempt(self, item_id: int) -> datetime | None:

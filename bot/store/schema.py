@@ -388,4 +388,23 @@ MIGRATIONS: tuple[Migration, ...] = (
         _CACHE_TABLES + _SQLITE_CACHE_TRIGGERS,
         postgresql=_CACHE_TABLES + _POSTGRESQL_CACHE_TRIGGERS,
     ),
+    # 7: processes that share the database. Each running one renews its row; a lease is
+    # held by one of them until it expires (the scheduler, Telegram's polling), and an
+    # outbox claim names its claimer, so that another process takes over a message only
+    # when that claimer has stopped renewing. Times are the database's clock, in seconds.
+    Migration(
+        """
+        CREATE TABLE instances (
+            id TEXT PRIMARY KEY,
+            started_at TEXT NOT NULL,
+            seen_at REAL NOT NULL
+        );
+        CREATE TABLE leases (
+            name TEXT PRIMARY KEY,
+            holder TEXT NOT NULL,
+            expires_at REAL NOT NULL
+        );
+        ALTER TABLE outbox ADD COLUMN claimed_by TEXT
+        """
+    ),
 )

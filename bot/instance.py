@@ -1,0 +1,152 @@
+"""This process among all that share the database: its id, its life, its leases.
+
+Any number of ``normwacht run`` instances may serve one PostgreSQL database (or one SQLite
+file on one machine). Each renews its life and its leases every quarter of a lease period;
+the scheduler's jobs run on the holder of the ``scheduler`` lease, Telegram is polled by
+the holder of ``telegram-polling`` (Telegram allows one poller per token), and when a
+holder dies its leases expire and another instance takes them within a period. What a
+lease brings (a catch-up of the schedule, starting to poll) runs beside the renewals, so
+a long catch-up never lets the lease lapse.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import secrets
+import socket
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from bot.clock import Clock
+from bot.store import Store
+from bot.store.leases import Leases
+
+log = logging.getLogger("normwacht")
+
+SCHEDULER = "scheduler"
+TELEGRAM_POLLING = "telegram-polling"
+
+Callback = Callable[[], Awaitable[object]]
+
+
+@dataclass(slots=True)
+class _Wanted:
+    on_gain: Callback | None
+    on_lose: Callback | None
+
+
+class Instance:
+    def __init__(self, store: Store, clock: Clock, *, period_s: float) -> None:
+        self.store = store
+        self.clock = clock
+        self.period_s = period_s
+        self.id = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+        self.leases = Leases(store.db)
+        self.held: set[str] = set()
+        self._wanted: dict[str, _Wanted] = {}
+        # Held leases count until then (monotonic): a renewal that fails for longer than
+        # this lets them go here too, before another instance can take them there.
+        self._valid_until = 0.0
+        self._loop: asyncio.Task[None] | None = None
+        self._callbacks: set[asyncio.Task[object]] = set()
+        self._renewing = asyncio.Lock()
+
+    def want(
+        self, name: str, *, on_gain: Callback | None = None, on_lose: Callback | None = None
+    ) -> None:
+        """Ask for lease ``name`` from the next renewal on."""
+        self._wanted[name] = _Wanted(on_gain, on_lose)
+
+    def holds(self, name: str) -> bool:
+        return name in self.held and time.monotonic() < self._valid_until
+
+    async def start(self) -> None:
+        """Say this instance lives, take what leases are free, and keep renewing them."""
+        await self.leases.register(self.id, self.clock())
+        await self.renew()
+        self._loop = asyncio.create_task(self._renew_forever(), name="leases")
+        log.info(
+            "instance %s on %s%s",
+            self.id,
+            self.store.db.describe(),
+            f", holding {', '.join(sorted(self.held))}" if self.held else "",
+        )
+
+    async def renew(self) -> None:
+        """One renewal: life and leases; a lease gained or lost calls its callback."""
+        async with self._renewing:
+            started = time.monotonic()
+            try:
+                now_held = await self.leases.renew(self.id, sorted(self._wanted), self.period_s)
+            except Exception as exc:
+                if time.monotonic() < self._valid_until:
+                    log.warning("could not renew leases (%s); trying again", exc)
+                    return
+                if self.held:
+                    log.warning("could not renew leases (%s): letting them go", exc)
+                now_held = set()
+            else:
+                # Counted from before the call: the database may have renewed it earlier.
+                self._valid_until = started + self.period_s * 0.9
+            gained, lost = now_held - self.held, self.held - now_held
+            self.held = now_held
+        for name in sorted(lost):
+            log.info("lease %s: no longer held by this instance", name)
+            self._call(self._wanted[name].on_lose)
+        for name in sorted(gained):
+            log.info("lease %s: held by this instance", name)
+            self._call(self._wanted[name].on_gain)
+
+    def _call(self, callback: Callback | None) -> None:
+        if callback is None:
+            return
+        task: asyncio.Task[object] = asyncio.create_task(_logged(callback))
+        self._callbacks.add(task)
+        task.add_done_callback(self._callbacks.discard)
+
+    async def _renew_forever(self) -> None:
+        rounds = 0
+        while True:
+            await asyncio.sleep(self.period_s / 4)
+            await self.renew()
+            rounds += 1
+            if rounds % 100 == 0:
+                with contextlib.suppress(Exception):
+                    await self.leases.forget_dead(self.period_s)
+
+    async def stop(self) -> None:
+        """Stop renewing and let the leases go at once, for another instance to take."""
+        if self._loop is not None:
+            self._loop.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._loop
+        for task in list(self._callbacks):
+            task.cancel()
+        await asyncio.gather(*self._callbacks, return_exceptions=True)
+        self.held = set()
+        try:
+            await self.leases.release(self.id)
+        except Exception as exc:  # the leases expire by themselves
+            log.warning("could not release leases: %s", exc)
+
+    def describe(self) -> dict[str, object]:
+        """For ``/healthz``: which instance this is, on which database, holding what."""
+        return {
+            "id": self.id,
+            "database": self.store.db.describe(),
+            "leases": sorted(n for n in self.held if self.holds(n)),
+        }
+
+
+async def _logged(callback: Callback) -> object:
+    try:
+        return await callback()
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        log.exception("lease callback failed")
+        return None
