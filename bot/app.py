@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Protocol
 from bot.channels.console import ADMIN_ADDRESS, CONSOLE, ConsoleChat, ConsoleSender
 from bot.clock import Clock
 from bot.config import Config, ConfigError
+from bot.database import open_store
 from bot.delivery import DeliveryWorker, Sender
 from bot.health import Health, Reconnector, describe
 from bot.http import HttpServer
@@ -56,13 +57,13 @@ async def prepare_store(config: Config, clock: Clock, *, demo: bool) -> Store:
     """Open the database; with ``--demo``, or on a console-only first start, load the
     sample sellers. A bot configured for Telegram or Slack starts on what the operator
     imports: sample shops in a real deployment would be told nothing true."""
-    target: Path | str = config.database
+    target: Path | None = None
     if demo:
         # The demo is a SQLite file of its own, whatever database the bot uses.
-        target = path = config.db_path.with_name("demo.sqlite3")
+        target = config.db_path.with_name("demo.sqlite3")
         for suffix in ("", "-wal", "-shm"):
-            path.with_name(path.name + suffix).unlink(missing_ok=True)
-    store = await Store.open(target)
+            target.with_name(target.name + suffix).unlink(missing_ok=True)
+    store = await open_store(config, target, busy_wait_s=None)
     if (demo or console_only(config)) and not await store.sellers.all():
         now = clock()
         ids = await load_sample(store, config.policy, now)

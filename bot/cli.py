@@ -6,7 +6,6 @@ import argparse
 import asyncio
 import json
 import os
-import sqlite3
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from typing import Any
 
 from bot.clock import Clock, clock_from_env
 from bot.config import Config, ConfigError, load_config, read_dotenv
+from bot.database import open_store
 from bot.exempt_args import UnknownIndicator, parse_indicator
 from bot.store import DatabaseBusy, SellerExists, Store
 from messages import LANGUAGES
@@ -363,31 +363,11 @@ async def _dispatch(args: argparse.Namespace, config: Config, clock: Clock) -> i
     handler: Handler = args.handler
     if not getattr(args, "needs_store", True):
         return await handler(args, Context(config, None, clock))  # type: ignore[arg-type]
-    store = await open_store(config)
+    store = await open_store(config, busy_wait_s=config.busy_wait_s)
     try:
         return await handler(args, Context(config, store, clock))
     finally:
         await store.close()
-
-
-async def open_store(config: Config) -> Store:
-    """The configured database, or a refusal that says why it cannot be opened."""
-    if config.on_postgresql:
-        import asyncpg
-
-        from bot.store.postgres import redact
-
-        try:
-            return await Store.open(config.database, busy_wait_s=config.busy_wait_s)
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-            raise Rejected(f"NORMWACHT_DB: cannot open {redact(config.database)}: {exc}") from exc
-    try:
-        # Probed synchronously first: aiosqlite's worker thread outlives a failed connect.
-        config.db_path.parent.mkdir(parents=True, exist_ok=True)
-        sqlite3.connect(config.db_path).close()
-        return await Store.open(config.db_path, busy_wait_s=config.busy_wait_s)
-    except (OSError, sqlite3.Error) as exc:
-        raise Rejected(f"NORMWACHT_DB: cannot open {config.db_path}: {exc}") from exc
 
 
 async def _complete_owed(ctx: Context) -> int:

@@ -17,14 +17,33 @@ NOW = "2026-11-19T10:00:00+01:00"
 NOW_DT = datetime.fromisoformat(NOW)
 
 
+pytestmark = pytest.mark.both_engines
+
+
 @pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, database: str) -> Path:
     monkeypatch.chdir(tmp_path)
     for name in ("TELEGRAM_BOT_TOKEN", "SLACK_BOT_TOKEN", "NORMWACHT_SECRET_KEY"):
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("NORMWACHT_DB", str(tmp_path / "db.sqlite3"))
+    monkeypatch.setenv("NORMWACHT_DB", database)
     monkeypatch.setenv("NORMWACHT_NOW", NOW)
     return tmp_path
+
+
+def query(sql: str) -> list[tuple[object, ...]]:
+    """Rows of the configured database, read as the next process would."""
+    import asyncio
+
+    from bot.store import Store
+
+    async def read() -> list[tuple[object, ...]]:
+        store = await Store.open(os.environ["NORMWACHT_DB"])
+        try:
+            return [tuple(r) for r in await store.db.fetchall(sql)]
+        finally:
+            await store.close()
+
+    return asyncio.run(read())
 
 
 def write(path: Path, text: str) -> Path:
@@ -323,7 +342,6 @@ def test_deliver_sends_what_it_can_while_telegram_is_down(
     import asyncio
     import io
     import socket
-    import sqlite3
 
     from bot.sample import sample_path
     from bot.store import Store
@@ -333,7 +351,7 @@ def test_deliver_sends_what_it_can_while_telegram_is_down(
     assert main(["chat", "--seller", "snel-speelgoed"]) == 0
 
     async def link_telegram() -> None:
-        store = await Store.open(env / "db.sqlite3")
+        store = await Store.open(os.environ["NORMWACHT_DB"])
         try:
             chat = await store.chats.get_or_create("telegram", "4242", language="nl", now=NOW_DT)
             await store.chats.link(chat.id, "snel-speelgoed", "test", NOW_DT)
@@ -352,11 +370,10 @@ def test_deliver_sends_what_it_can_while_telegram_is_down(
     out, err = capsys.readouterr()
     assert out.rstrip().endswith("sent 1 message(s); 1 waiting; 0 undeliverable")
     assert err == f"Telegram (TELEGRAM_API_URL={url}) did not answer: 1 message(s) wait for it\n"
-    with sqlite3.connect(env / "db.sqlite3") as conn:
-        rows = conn.execute(
-            "SELECT o.state, o.attempts FROM outbox o JOIN chats c ON c.id = o.chat_id "
-            "WHERE c.platform = 'telegram'"
-        ).fetchall()
+    rows = query(
+        "SELECT o.state, o.attempts FROM outbox o JOIN chats c ON c.id = o.chat_id "
+        "WHERE c.platform = 'telegram'"
+    )
     assert rows == [("pending", 0)]
 
 
@@ -416,22 +433,17 @@ def test_import_help_shows_a_file_that_imports(
 
 
 def test_refused_and_dry_runs_change_nothing(
-    env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    env: Path, engine: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["check", "--week", "2026-W50"]) == 2
     assert main(["poll", "--week", "2027-W10"]) == 2
-    assert not (env / "db.sqlite3").exists()  # refused before the database was opened
+    if engine == "sqlite":
+        assert not (env / "db.sqlite3").exists()  # refused before the database was opened
     monkeypatch.setenv("NORMWACHT_ADMINS", "telegram:42")
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "1:abcdef")
     assert main(["check", "--week", "2026-W46", "--dry-run"]) == 0
-    import sqlite3
-
-    conn = sqlite3.connect(env / "db.sqlite3")
-    try:
-        assert conn.execute("SELECT COUNT(*) FROM chats").fetchone() == (0,)
-        assert conn.execute("SELECT COUNT(*) FROM outbox").fetchone() == (0,)
-    finally:
-        conn.close()
+    assert query("SELECT COUNT(*) FROM chats") == [(0,)]
+    assert query("SELECT COUNT(*) FROM outbox") == [(0,)]
 
 
 def normwacht(env: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -618,3 +630,29 @@ def test_a_sellers_console_chat_speaks_the_sellers_language(
     assert main(["deliver"]) == 0
     delivered = capsys.readouterr().out
     assert "Shop closed temporarily" in delivered and "Winkel" not in delivered
+
+
+def test_an_unreachable_postgresql_is_one_line_that_keeps_its_password(tmp_path: Path) -> None:
+    """``run`` and every command refuse to start on a database that does not answer, with
+    exit code 2 and the URL without its password."""
+    import socket
+
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        url = f"postgresql://nw:sekret-pw@127.0.0.1:{probe.getsockname()[1]}/nw"
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("NORMWACHT_", "TELEGRAM_"))},
+        "NORMWACHT_DB": url,
+        "NORMWACHT_NOW": NOW,
+    }
+    script = str(Path(sys.executable).with_name("normwacht"))
+    for args in (["seller", "list"], ["run"]):
+        done = subprocess.run(
+            [script, *args], cwd=tmp_path, env=env, capture_output=True, text=True, check=False
+        )
+        assert done.returncode == 2, done.stderr
+        assert done.stderr.startswith(
+            f"normwacht: NORMWACHT_DB: cannot open {url.replace('sekret-pw', '***')}"
+        )
+        assert "sekret-pw" not in done.stderr + done.stdout
+        assert len(done.stderr.splitlines()) == 1

@@ -47,3 +47,12 @@ async def test_a_failed_transaction_leaves_nothing_behind(store: Store) -> None:
             )
             raise RuntimeError("boom")
     assert await store.sellers.all() == []
+
+
+def test_a_postgresql_database_describes_itself_without_its_password() -> None:
+    from bot.store.postgres import redact
+
+    assert redact("postgresql://nw:s3cret@db.example:5433/normwacht") == (
+        "postgresql://nw:***@db.example:5433/normwacht"
+    )
+    assert redact("postgresql://db.example/normwacht") == "postgresql://db.example/normwacht"

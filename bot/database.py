@@ -1,0 +1,34 @@
+"""The configured database opened, or one line saying why it cannot be (exit code 2)."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from bot.config import Config, ConfigError
+from bot.store import Store
+
+
+async def open_store(
+    config: Config, target: Path | None = None, *, busy_wait_s: float | None
+) -> Store:
+    """Open ``NORMWACHT_DB`` (or ``target``, a SQLite file such as the demo's); a writer
+    waits up to ``busy_wait_s`` for another process (None: as long as it takes)."""
+    where = config.database if target is None else str(target)
+    if target is None and config.on_postgresql:
+        import asyncpg
+
+        from bot.store.postgres import redact
+
+        try:
+            return await Store.open(where, busy_wait_s=busy_wait_s)
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            raise ConfigError(f"NORMWACHT_DB: cannot open {redact(where)}: {exc}") from exc
+    path = config.db_path if target is None else Path(target)
+    try:
+        # Probed synchronously first: aiosqlite's worker thread outlives a failed connect.
+        path.parent.mkdir(parents=True, exist_ok=True)
+        sqlite3.connect(path).close()
+        return await Store.open(path, busy_wait_s=busy_wait_s)
+    except (OSError, sqlite3.Error) as exc:
+        raise ConfigError(f"NORMWACHT_DB: cannot open {path}: {exc}") from exc
