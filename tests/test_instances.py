@@ -211,3 +211,55 @@ async def test_killing_the_lease_holder_hands_schedule_polling_and_sending_to_th
         assert set(counts) == {"sent"}
     finally:
         await store.close()
+
+
+async def test_in_webhook_mode_every_instance_receives_and_none_polls(
+    database: str, tmp_path: Path
+) -> None:
+    import hashlib
+
+    import aiohttp
+
+    await _prepare_week(database)
+    async with FakeTelegram() as telegram:
+        ports = [free_port(), free_port()]
+        processes = [
+            await start_run(
+                {
+                    **instance_env(database, telegram, port),
+                    "NORMWACHT_WEBHOOK_URL": "https://bot.example.com/",
+                },
+                tmp_path,
+            )
+            for port in ports
+        ]
+        try:
+            for port in ports:
+                await _until_up(port)
+            await asyncio.sleep(LEASE_S / 2)
+            held = sorted([await leases_of(port) for port in ports], key=len)
+            assert held == [[], ["scheduler"]]  # no polling lease: nobody polls
+            digest = hashlib.sha256(b"normwacht-webhook:42:instances").hexdigest()
+            headers = {"X-Telegram-Bot-Api-Secret-Token": digest[32:]}
+            async with aiohttp.ClientSession() as session:
+                # A load balancer may hand each update to either instance: both answer.
+                for port in ports:
+                    update = telegram.push_message(CHAT, "/help")
+                    before = len(telegram.sent_messages(CHAT))
+                    async with session.post(
+                        f"http://127.0.0.1:{port}/telegram/{digest[:32]}",
+                        json=update,
+                        headers=headers,
+                    ) as response:
+                        assert response.status == 200
+                    await until(
+                        lambda before=before: any(
+                            "/score" in t for t in telegram.sent_texts(CHAT)[before:]
+                        ),
+                        timeout=30,
+                    )
+            assert not telegram.calls_to("getUpdates")
+        finally:
+            errors = [await stop(process) for process in processes]
+    for process, err in zip(processes, errors, strict=True):
+        assert process.returncode == 0, err.decode()
