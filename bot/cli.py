@@ -808,16 +808,25 @@ async def cmd_deliver(args: argparse.Namespace, ctx: Context) -> int:
     from bot.app import delivery_senders, where
     from bot.delivery import DeliveryWorker
     from bot.health import Health
+    from bot.instance import Instance
 
     # Messages a killed process still owed are planned first, and go out with the rest.
     await _complete_owed(ctx)
     # A platform that does not answer keeps its messages for a later run; the others'
     # messages go out all the same.
     health = Health(ctx.clock, log_outages=False)
-    async with delivery_senders(ctx.config, health) as senders:
-        worker = DeliveryWorker(ctx.store, senders, ctx.config, ctx.clock, is_up=health.is_up)
-        recovered = await worker.start()
-        sent = await worker.run_once()
+    # Among the instances sharing the database: it takes over only dead ones' claims.
+    instance = Instance(ctx.store, ctx.clock, period_s=ctx.config.lease_s)
+    await instance.start()
+    try:
+        async with delivery_senders(ctx.config, health) as senders:
+            worker = DeliveryWorker(
+                ctx.store, senders, ctx.config, ctx.clock, is_up=health.is_up, instance=instance.id
+            )
+            recovered = await worker.start()
+            sent = await worker.run_once()
+    finally:
+        await instance.stop()
     counts = await ctx.store.outbox.counts()
     waiting = counts.get("pending", 0) + counts.get("failed", 0)
     note = f", {recovered} recovered from an interrupted run" if recovered else ""

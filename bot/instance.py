@@ -20,6 +20,7 @@ import socket
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from bot.clock import Clock
 from bot.store import Store
@@ -66,7 +67,11 @@ class Instance:
 
     async def start(self) -> None:
         """Say this instance lives, take what leases are free, and keep renewing them."""
-        await self.leases.register(self.id, self.clock())
+        place = process_namespace()
+        await self.leases.register(self.id, self.clock(), place, os.getpid())
+        # A process of this machine that was killed is known dead now, not in a period.
+        neighbours = await self.leases.neighbours(place, self.id)
+        await self.leases.forget(sorted(i for i, pid in neighbours.items() if not _alive(pid)))
         await self.renew()
         self._loop = asyncio.create_task(self._renew_forever(), name="leases")
         log.info(
@@ -140,6 +145,26 @@ class Instance:
             "database": self.store.db.describe(),
             "leases": sorted(n for n in self.held if self.holds(n)),
         }
+
+
+def process_namespace() -> str:
+    """Where a pid names one process: this kernel's boot and this pid namespace (two
+    containers of one machine differ), or else the host."""
+    try:
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+        return f"{boot}:{os.stat('/proc/self/ns/pid').st_ino}"
+    except OSError:
+        return socket.gethostname()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
 
 
 async def _logged(callback: Callback) -> object:

@@ -22,13 +22,30 @@ class Leases:
     def _now(self) -> str:
         return self.db.dialect.clock
 
-    async def register(self, instance: str, started: datetime) -> None:
-        """The instance is alive (and renews by ``renew``)."""
+    async def register(self, instance: str, started: datetime, place: str, pid: int) -> None:
+        """The instance is alive (and renews by ``renew``); ``place`` names its process
+        namespace, ``pid`` its process there."""
         await self.db.execute(
-            "INSERT INTO instances (id, started_at, seen_at) "
-            f"VALUES (?, ?, {self._now}) ON CONFLICT (id) DO UPDATE SET seen_at = excluded.seen_at",
-            (instance, stamp(started)),
+            "INSERT INTO instances (id, place, pid, started_at, seen_at) "
+            f"VALUES (?, ?, ?, ?, {self._now}) "
+            "ON CONFLICT (id) DO UPDATE SET seen_at = excluded.seen_at",
+            (instance, place, pid, stamp(started)),
         )
+
+    async def neighbours(self, place: str, instance: str) -> dict[str, int]:
+        """The other instances registered in ``place``, with their pids."""
+        rows = await self.db.fetchall(
+            "SELECT id, pid FROM instances WHERE place = ? AND id != ?", (place, instance)
+        )
+        return {r["id"]: int(r["pid"]) for r in rows}
+
+    async def forget(self, instances: list[str]) -> None:
+        """These instances are known to be dead: what they claimed may be taken at once."""
+        if instances:
+            marks = ",".join("?" * len(instances))
+            async with self.db.transaction(serial=False) as tx:
+                await tx.execute(f"DELETE FROM leases WHERE holder IN ({marks})", instances)
+                await tx.execute(f"DELETE FROM instances WHERE id IN ({marks})", instances)
 
     async def renew(self, instance: str, names: list[str], period_s: float) -> set[str]:
         """Mark the instance alive and take or keep each lease of ``names`` that is free,

@@ -396,6 +396,10 @@ MIGRATIONS: tuple[Migration, ...] = (
         """
         CREATE TABLE instances (
             id TEXT PRIMARY KEY,
+            -- The process namespace it runs in, and its pid there: a process that finds a
+            -- gone pid of its own namespace need not wait a lease period to know it died.
+            place TEXT NOT NULL,
+            pid INTEGER NOT NULL,
             started_at TEXT NOT NULL,
             seen_at REAL NOT NULL
         );

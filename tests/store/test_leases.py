@@ -52,8 +52,8 @@ async def plan(store: Store, clock: FixedClock, count: int) -> None:
 
 async def test_a_lease_has_one_holder_until_it_expires(store: Store, other: Store) -> None:
     first, second = Leases(store.db), Leases(other.db)
-    await first.register("a", FixedClock()())
-    await second.register("b", FixedClock()())
+    await first.register("a", FixedClock()(), "here", 1)
+    await second.register("b", FixedClock()(), "here", 2)
     assert await first.renew("a", ["scheduler"], PERIOD) == {"scheduler"}
     assert await second.renew("b", ["scheduler"], PERIOD) == set()
     # Renewing keeps it; the other still cannot take it.
@@ -109,8 +109,8 @@ async def test_a_dead_claimers_messages_go_back_and_a_living_ones_stay(
 ) -> None:
     await plan(store, clock, 10)
     alive, dead = Leases(store.db), Leases(other.db)
-    await alive.register("alive", clock())
-    await dead.register("dead", clock())
+    await alive.register("alive", clock(), "here", 1)
+    await dead.register("dead", clock(), "here", 2)
     assert len(await store.outbox.claim_due(clock(), 4, by="alive")) == 4
     assert len(await other.outbox.claim_due(clock(), 4, by="dead")) == 4
     # Both renewed just now: nothing goes back.
@@ -122,3 +122,30 @@ async def test_a_dead_claimers_messages_go_back_and_a_living_ones_stay(
     assert len(again) == 6  # the 2 never claimed and the dead one's 4
     counts = await store.outbox.counts()
     assert counts == {"sending": 10}
+
+
+async def test_a_killed_process_of_this_machine_is_known_dead_at_once(
+    store: Store, other: Store, clock: FixedClock
+) -> None:
+    """No lease period to wait for a crash on this machine: its pid is gone."""
+    import subprocess
+    import sys
+
+    from bot.instance import process_namespace
+
+    await plan(store, clock, 3)
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    dead_pid = int(gone.stdout)
+    await Leases(other.db).register("killed", clock(), process_namespace(), dead_pid)
+    assert len(await other.outbox.claim_due(clock(), 3, by="killed")) == 3
+    survivor = Instance(store, clock, period_s=30)
+    await survivor.start()
+    try:
+        assert await store.outbox.recover_inflight(alive_within_s=30) == 3
+    finally:
+        await survivor.stop()
