@@ -47,12 +47,13 @@ from bot.channels.slack_sender import (
     api_error,
     web_client,
 )
-from bot.channels.slack_signature import SignedRequests
+from bot.channels.slack_signature import Refusal, SignedRequests
 from bot.config import Config, ConfigError
 from bot.health import Health
 from bot.http import HttpServer
 from bot.service import ChatContext, Reply, Service
 from bot.store import Seller, Store
+from bot.store.leases import Leases
 from bot.weekly import seller_ref
 from messages import LANGUAGES, Language, render
 
@@ -197,11 +198,20 @@ class SlackChannel:
     async def _http_events(self, request: web.Request) -> web.Response:
         # Checked on the raw bytes first (bolt would decode and int() before verifying),
         # and a replay within the 5 minutes is refused; bolt then verifies again.
-        refusal = self.signed.refusal(
-            request.headers.get("X-Slack-Request-Timestamp"),
-            request.headers.get("X-Slack-Signature"),
-            await request.read(),
-        )
+        timestamp = request.headers.get("X-Slack-Request-Timestamp")
+        signature = request.headers.get("X-Slack-Signature")
+        refusal = self.signed.refusal(timestamp, signature, await request.read())
+        # Another instance behind the load balancer, or this one before a restart, may have
+        # answered it: the database remembers for all of them.
+        if (
+            refusal is None
+            and timestamp
+            and signature
+            and not await Leases(self.service.store.db).first_sight(
+                signature, self.signed.expires(timestamp)
+            )
+        ):
+            refusal = Refusal(401, "the request was seen before (a replay)")
         if refusal is not None:
             log.info("slack: refused a request: %s", refusal.reason)
             # Asking again would be refused again (a retry of a request already answered

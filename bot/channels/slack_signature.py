@@ -45,6 +45,10 @@ class SignedRequests:
         self._seen: set[bytes] = set()
         self._expiry: list[tuple[int, bytes]] = []
 
+    def expires(self, timestamp: str) -> int:
+        """When a request of ``timestamp`` (checked by ``refusal``) leaves the window."""
+        return int(timestamp) + self._window_s
+
     def refusal(self, timestamp: str | None, signature: str | None, body: bytes) -> Refusal | None:
         """Why the request must not be processed, or None (then it is remembered as seen)."""
         if not timestamp or not signature:

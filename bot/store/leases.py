@@ -82,6 +82,18 @@ class Leases:
         )
         return {r["name"]: r["holder"] for r in rows}
 
+    async def first_sight(self, signature: str, until: float) -> bool:
+        """Remember a signed request until ``until`` (Unix seconds); False if any process
+        saw it before (a replay)."""
+        async with self.db.transaction(serial=False) as tx:
+            await tx.execute(f"DELETE FROM seen_requests WHERE expires_at < {self._now}")
+            row = await tx.fetchone(
+                "INSERT INTO seen_requests (signature, expires_at) VALUES (?, ?) "
+                "ON CONFLICT (signature) DO NOTHING RETURNING signature",
+                (signature, float(until)),
+            )
+        return row is not None
+
     async def forget_dead(self, period_s: float) -> int:
         """Drop instances silent for ten lease periods (their claims went back long ago)."""
         return await self.db.execute(

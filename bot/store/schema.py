@@ -392,6 +392,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     # held by one of them until it expires (the scheduler, Telegram's polling), and an
     # outbox claim names its claimer, so that another process takes over a message only
     # when that claimer has stopped renewing. Times are the database's clock, in seconds.
+    # Signed requests seen (Slack's) are remembered here, so that a replay is refused by
+    # whichever instance it reaches, also after a restart.
     Migration(
         """
         CREATE TABLE instances (
@@ -406,6 +408,10 @@ MIGRATIONS: tuple[Migration, ...] = (
         CREATE TABLE leases (
             name TEXT PRIMARY KEY,
             holder TEXT NOT NULL,
+            expires_at REAL NOT NULL
+        );
+        CREATE TABLE seen_requests (
+            signature TEXT PRIMARY KEY,
             expires_at REAL NOT NULL
         );
         ALTER TABLE outbox ADD COLUMN claimed_by TEXT
