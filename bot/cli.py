@@ -233,6 +233,14 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("keygen", help="print a new NORMWACHT_SECRET_KEY").set_defaults(
         handler=cmd_keygen, needs_store=False
     )
+
+    sub.add_parser(
+        "migrate",
+        help="bring the database's schema up to date and say which version it is at",
+        description="Open NORMWACHT_DB, bring its schema up to date (instances starting at "
+        "once take turns) and print which database it is and its schema version.",
+    ).set_defaults(handler=cmd_migrate)
+
     _document(p)
     return p
 
@@ -275,6 +283,7 @@ EXAMPLES = {
     "sent": "normwacht sent --seller shop-1 --week 2026-W46",
     "chat": "normwacht chat --seller shop-1",
     "keygen": "normwacht keygen",
+    "migrate": "normwacht migrate",
 }
 
 
@@ -771,6 +780,24 @@ async def cmd_keygen(args: argparse.Namespace, ctx: Context) -> int:
     from bot.secrets import new_key
 
     print(new_key())
+    return EXIT_OK
+
+
+# --- databases -------------------------------------------------------------------------
+
+
+async def cmd_migrate(args: argparse.Namespace, ctx: Context) -> int:
+    from bot.store.schema import MIGRATIONS
+
+    # Opening the store migrated it (on PostgreSQL under a lock that instances take in turn).
+    db = ctx.store.db
+    version = await db.schema_version()
+    if version > len(MIGRATIONS):
+        raise Rejected(
+            f"NORMWACHT_DB: {db.describe()} is at schema version {version}, newer than this "
+            f"normwacht knows ({len(MIGRATIONS)}): upgrade normwacht"
+        )
+    print(f"normwacht: {db.describe()} is at schema version {version}")
     return EXIT_OK
 
 

@@ -120,14 +120,15 @@ class Cluster:
         store = await Store.open(self.url(TEMPLATE))
         await store.close()
 
-    async def new_database(self) -> str:
-        """A fresh, migrated database; returns its URL."""
+    async def new_database(self, *, migrated: bool = True) -> str:
+        """A fresh database, migrated (or with no tables at all); returns its URL."""
         import asyncpg
 
         name = f"test_{os.getpid()}_{next(self._names)}"
+        template = TEMPLATE if migrated else "template0"
         conn = await asyncpg.connect(self.url())
         try:
-            await conn.execute(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE} STRATEGY FILE_COPY")
+            await conn.execute(f"CREATE DATABASE {name} TEMPLATE {template} STRATEGY FILE_COPY")
         finally:
             await conn.close()
         return self.url(name)

@@ -122,6 +122,10 @@ class Database(ABC):
         """A query's rows as plain tuples, a batch at a time."""
 
     @abstractmethod
+    async def schema_version(self) -> int:
+        """The number of the last migration this database has had."""
+
+    @abstractmethod
     async def version(self) -> tuple[int, int]:
         """Changes so far: this process's commits, and a count that moves when other
         processes commit."""

@@ -131,16 +131,25 @@ class SqliteDatabase(Database):
         await self.conn.close()
 
     async def _migrate(self) -> None:
-        async with self.conn.execute("PRAGMA user_version") as cur:
-            row = await cur.fetchone()
-        version = int(row[0]) if row else 0
+        version = await self.schema_version()
         for number, migration in enumerate(MIGRATIONS, 1):
             if number <= version:
                 continue
             async with self.transaction():
+                # Another process opening the same new file may have migrated it while
+                # this one waited for the write lock: only the version read under it counts.
+                version = await self.schema_version()
+                if number <= version:
+                    continue
                 for statement in _statements(migration.script(self.dialect)):
                     await self.conn.execute(statement)
                 await self.conn.execute(f"PRAGMA user_version={number}")
+                version = number
+
+    async def schema_version(self) -> int:
+        async with self.conn.execute("PRAGMA user_version") as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row else 0
 
     @asynccontextmanager
     async def transaction(self, *, serial: bool = True) -> AsyncIterator[Tx]:
