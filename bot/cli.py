@@ -15,9 +15,10 @@ from typing import Any
 
 from bot.clock import Clock, clock_from_env
 from bot.config import Config, ConfigError, load_config, read_dotenv
-from bot.database import open_store
+from bot.database import open_store, open_target
 from bot.exempt_args import UnknownIndicator, parse_indicator
 from bot.store import DatabaseBusy, SellerExists, Store
+from bot.store.db import is_postgresql, sqlite_path
 from messages import LANGUAGES
 from norms import INDICATORS, Exemption, Indicator, IsoWeek, WeekReport
 
@@ -241,6 +242,32 @@ def build_parser() -> argparse.ArgumentParser:
         "once take turns) and print which database it is and its schema version.",
     ).set_defaults(handler=cmd_migrate)
 
+    db = sub.add_parser("db", help="whole databases: copy one into another")
+    dsub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    dcopy = dsub.add_parser(
+        "copy",
+        help="copy every record of one database into another, empty one",
+        description="Copy every record of SRC into DST (SQLite to PostgreSQL, or any other "
+        "way), in one transaction: when anything is refused, DST stays empty. Both are "
+        "brought up to the current schema first; DST must hold no data. The cache of "
+        "derived states is not copied: the next check rebuilds it. Stop the bot first: "
+        "what it writes to SRC after the copy began is not copied.",
+        epilog="example: normwacht db copy data/normwacht.sqlite3 "
+        "postgresql://normwacht@db.example/normwacht" + EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    dcopy.add_argument(
+        "source",
+        metavar="SRC",
+        help="the database to copy: a SQLite file (or sqlite:///path) or a postgresql:// URL",
+    )
+    dcopy.add_argument(
+        "target",
+        metavar="DST",
+        help="the empty database to copy into: a SQLite file (made if missing) or a "
+        "postgresql:// URL of an existing database",
+    )
+    dcopy.set_defaults(handler=cmd_db_copy, needs_store=False)
     _document(p)
     return p
 
@@ -284,6 +311,7 @@ EXAMPLES = {
     "chat": "normwacht chat --seller shop-1",
     "keygen": "normwacht keygen",
     "migrate": "normwacht migrate",
+    "db": "normwacht db copy data/normwacht.sqlite3 postgresql://normwacht@db.example/normwacht",
 }
 
 
@@ -799,6 +827,51 @@ async def cmd_migrate(args: argparse.Namespace, ctx: Context) -> int:
         )
     print(f"normwacht: {db.describe()} is at schema version {version}")
     return EXIT_OK
+
+
+async def cmd_db_copy(args: argparse.Namespace, ctx: Context) -> int:
+    from bot.store.copy import SKIPPED, RowRefused, TargetNotEmpty, copy_database
+
+    source, target = args.source, args.target
+    if not is_postgresql(source) and not Path(sqlite_path(source)).is_file():
+        # Opening it would make an empty database there, and copy nothing from it.
+        raise Rejected(f"SRC {source}: no such file")
+    if _same_database(source, target):
+        raise Rejected("SRC and DST are the same database")
+    wait = ctx.config.busy_wait_s
+    src = await open_target(source, "SRC", busy_wait_s=wait)
+    try:
+        dst = await open_target(target, "DST", busy_wait_s=wait)
+        try:
+            try:
+                copied = await copy_database(src.db, dst.db)
+            except TargetNotEmpty as exc:
+                raise Rejected(
+                    f"DST {dst.db.describe()} is not empty ({exc}): db copy fills an empty "
+                    "database only, it never merges; nothing was copied"
+                ) from exc
+            except RowRefused as exc:
+                raise Rejected(
+                    f"DST {dst.db.describe()} refused a row of {exc}; nothing was copied, "
+                    "DST is as empty as before"
+                ) from exc
+            for c in copied:
+                print(f"{c.table}: {c.rows} row(s)")
+            for table, why in SKIPPED.items():
+                print(f"{table}: not copied ({why})")
+            total = sum(c.rows for c in copied)
+            print(f"copied {total} row(s) from {src.db.describe()} to {dst.db.describe()}")
+        finally:
+            await dst.close()
+    finally:
+        await src.close()
+    return EXIT_OK
+
+
+def _same_database(source: str, target: str) -> bool:
+    if is_postgresql(source) or is_postgresql(target):
+        return source == target
+    return Path(sqlite_path(source)).resolve() == Path(sqlite_path(target)).resolve()
 
 
 # --- runtime ---------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from bot.config import Config, ConfigError
 from bot.store import Store
+from bot.store.db import is_postgresql, sqlite_path
 
 
 async def open_store(
@@ -15,20 +16,26 @@ async def open_store(
     """Open ``NORMWACHT_DB`` (or ``target``, a SQLite file such as the demo's); a writer
     waits up to ``busy_wait_s`` for another process (None: as long as it takes)."""
     where = config.database if target is None else str(target)
-    if target is None and config.on_postgresql:
+    return await open_target(where, "NORMWACHT_DB", busy_wait_s=busy_wait_s)
+
+
+async def open_target(target: str, name: str, *, busy_wait_s: float | None) -> Store:
+    """Open the database ``target`` names (a SQLite file, or a PostgreSQL URL); the line
+    that says why it cannot be opened names it as ``name``."""
+    if is_postgresql(target):
         import asyncpg
 
         from bot.store.postgres import redact
 
         try:
-            return await Store.open(where, busy_wait_s=busy_wait_s)
+            return await Store.open(target, busy_wait_s=busy_wait_s)
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-            raise ConfigError(f"NORMWACHT_DB: cannot open {redact(where)}: {exc}") from exc
-    path = config.db_path if target is None else Path(target)
+            raise ConfigError(f"{name}: cannot open {redact(target)}: {exc}") from exc
+    path = Path(sqlite_path(target))
     try:
         # Probed synchronously first: aiosqlite's worker thread outlives a failed connect.
         path.parent.mkdir(parents=True, exist_ok=True)
         sqlite3.connect(path).close()
         return await Store.open(path, busy_wait_s=busy_wait_s)
     except (OSError, sqlite3.Error) as exc:
-        raise ConfigError(f"NORMWACHT_DB: cannot open {path}: {exc}") from exc
+        raise ConfigError(f"{name}: cannot open {path}: {exc}") from exc

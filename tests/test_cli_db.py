@@ -1,4 +1,4 @@
-"""normwacht migrate, run as operators run them, on both engines."""
+"""normwacht migrate and normwacht db copy, run as operators run them, on both engines."""
 
 from __future__ import annotations
 
@@ -7,12 +7,15 @@ import os
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import asyncpg
 import pytest
 
+from bot.sample import sample_path
 from bot.store import Database
+from bot.store.copy import COPIED
 from bot.store.postgres import _MIGRATE_KEY, redact
 from bot.store.schema import MIGRATIONS
 from tests.conftest import run_aside
@@ -53,6 +56,20 @@ def described(database: str) -> str:
     if database.startswith("postgresql://"):
         return f"postgresql {redact(database)}"
     return f"sqlite {database}"
+
+
+@pytest.fixture
+def second_database(engine: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
+    """Another database of the test's engine."""
+    if engine == "sqlite":
+        yield str(tmp_path / "second.sqlite3")
+        return
+    cluster: Cluster = request.getfixturevalue("pg_cluster")
+    url = run_aside(cluster.new_database())
+    try:
+        yield url
+    finally:
+        run_aside(cluster.drop_database(url))
 
 
 def test_migrate_says_which_database_and_its_schema_version(
@@ -146,7 +163,7 @@ async def _migrate_twice_at_once(url: str, folder: Path) -> None:
         tables = await gate.fetch(
             "SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'public'"
         )
-        assert {"sellers", "measurements", "outbox", "seller_states"} <= {t[0] for t in tables}
+        assert set(COPIED) <= {t[0] for t in tables}
         epoch = await gate.fetch("SELECT n FROM seller_state_epoch")
         assert len(epoch) == 1
     finally:
@@ -177,3 +194,89 @@ def test_two_migrates_at_once_on_a_new_sqlite_file(tmp_path: Path) -> None:
             assert conn.execute("SELECT COUNT(*) FROM seller_state_epoch").fetchone() == (1,)
         finally:
             conn.close()
+
+
+def _seeded(folder: Path, database: str) -> None:
+    """The sample's sellers and weeks, checked, with a chat that was told."""
+    files = [str(sample_path("indicators.csv")), str(sample_path("ratings.csv"))]
+    for args in (
+        ("import", *files, "--create-sellers"),
+        ("seller", "add", "new-shop", "--name", "New Shop"),
+        ("check", "--week", "2026-W46"),
+    ):
+        done = normwacht(folder, database, *args)
+        assert done.returncode == 0, done.stderr
+
+
+def test_db_copy_copies_and_says_what_went_where(
+    engine: str, database: str, tmp_path: Path
+) -> None:
+    """From a SQLite file (the usual move) into the test's engine, and back out of it."""
+    source = str(tmp_path / "old.sqlite3")
+    _seeded(tmp_path, source)
+    target = with_password(database) if engine == "postgresql" else database
+    done = normwacht(tmp_path, source, "db", "copy", source, target)
+    assert (done.returncode, done.stderr) == (0, "")
+    lines = done.stdout.splitlines()
+    assert lines[0] == "sellers: 6 row(s)"
+    assert "measurements: 1256 row(s)" in lines
+    assert [line.split(":")[0] for line in lines[: len(COPIED)]] == list(COPIED)
+    assert "seller_states: not copied (a cache of derived states; the next check rebuilds it)" in (
+        lines
+    )
+    assert lines[-1].startswith("copied ")
+    assert lines[-1].endswith(f" row(s) from sqlite {source} to {described(target)}")
+    assert "s3cret-pw" not in done.stdout
+
+    listed = normwacht(tmp_path, target, "seller", "list")
+    assert listed.returncode == 0 and "new-shop\tNew Shop" in listed.stdout
+    checked = normwacht(tmp_path, target, "check", "--week", "2026-W46", "--dry-run")
+    original = normwacht(tmp_path, source, "check", "--week", "2026-W46", "--dry-run")
+    assert checked.returncode == 0 and checked.stdout == original.stdout
+
+    back = str(tmp_path / "back.sqlite3")
+    again = normwacht(tmp_path, target, "db", "copy", target, back)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.splitlines()[: len(COPIED)] == lines[: len(COPIED)]
+
+
+def test_db_copy_into_a_database_with_data_changes_nothing(
+    engine: str, database: str, second_database: str, tmp_path: Path
+) -> None:
+    _seeded(tmp_path, database)
+    assert (
+        normwacht(tmp_path, second_database, "seller", "add", "mine", "--name", "M").returncode == 0
+    )
+    before = run_aside(_rows(second_database))
+    target = with_password(second_database) if engine == "postgresql" else second_database
+    done = normwacht(tmp_path, database, "db", "copy", database, target)
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert done.stderr == (
+        f"normwacht: DST {described(target)} is not empty (table sellers has rows): db copy "
+        "fills an empty database only, it never merges; nothing was copied\n"
+    )
+    assert run_aside(_rows(second_database)) == before
+
+
+def test_db_copy_refuses_a_source_that_is_not_there(
+    engine: str, database: str, tmp_path: Path
+) -> None:
+    assert normwacht(tmp_path, database, "migrate").returncode == 0
+    missing = tmp_path / "typo.sqlite3"
+    done = normwacht(tmp_path, database, "db", "copy", str(missing), database)
+    assert (done.returncode, done.stderr) == (2, f"normwacht: SRC {missing}: no such file\n")
+    assert not missing.exists()
+    same = normwacht(tmp_path, database, "db", "copy", database, database)
+    assert (same.returncode, same.stderr) == (2, "normwacht: SRC and DST are the same database\n")
+
+
+async def _rows(database: str) -> dict[str, list[tuple[object, ...]]]:
+    db = await Database.open(database)
+    try:
+        return {
+            t: sorted((tuple(r) for r in await db.fetchall(f"SELECT * FROM {t}")), key=repr)
+            for t in (*COPIED, "seller_states", "seller_state_epoch")
+        }
+    finally:
+        await db.close()

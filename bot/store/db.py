@@ -58,6 +58,13 @@ class Tx(ABC):
     async def insert_rows(self, table: str, rows: Sequence[Sequence[Any]]) -> None:
         """Append rows with a value for every column of ``table``, in its column order."""
 
+    @abstractmethod
+    def stream(
+        self, sql: str, params: Sequence[Any] = (), *, batch: int = 4096
+    ) -> AsyncGenerator[list[tuple[Any, ...]], None]:
+        """A query's rows as plain tuples, a batch at a time, read only as they are asked
+        for (on PostgreSQL inside a transaction or a snapshot: a cursor lives in one)."""
+
 
 class Database(ABC):
     """The connection (SQLite) or pool (PostgreSQL) of a process."""
@@ -109,6 +116,11 @@ class Database(ABC):
         """One connection for a while, outside any transaction: for staging tables, which
         belong to the connection that made them. The task's transactions meanwhile run on
         that connection too."""
+
+    @abstractmethod
+    def snapshot(self) -> AbstractAsyncContextManager[Tx]:
+        """A read-only transaction that sees the database as it was when it began, whatever
+        is committed meanwhile: for reading all of it as one (a copy)."""
 
     @abstractmethod
     def lock(self, name: str) -> AbstractAsyncContextManager[object]:

@@ -2,8 +2,9 @@
 
 The store writes one SQL for both engines: ``?`` parameters, ``ON CONFLICT`` upserts,
 ``RETURNING``, ``IS DISTINCT FROM``, text time stamps. What is left differs here: how
-parameters are numbered, the column types of the schema, and the few spellings that have
-no common form (a null-safe text of a row's figures, a staging table's name).
+parameters are numbered, the column types of the schema, the catalog (a table's columns,
+the sequences of identity columns), and the few spellings that have no common form (a
+null-safe text of a row's figures, a staging table's name).
 """
 
 from __future__ import annotations
@@ -49,6 +50,37 @@ class Dialect:
         if self.engine == SQLITE:
             return f"CREATE INDEX temp.{name} ON {table} ({columns})"
         return f"CREATE INDEX {name} ON pg_temp.{table} ({columns})"
+
+    def columns(self, table: str) -> str:
+        """A query of the names of ``table``'s columns, in their order."""
+        if self.engine == SQLITE:
+            return f"SELECT name FROM pragma_table_info('{table}') ORDER BY cid"
+        return (
+            "SELECT column_name::text FROM information_schema.columns "
+            f"WHERE table_schema = current_schema() AND table_name = '{table}' "
+            "ORDER BY ordinal_position"
+        )
+
+    @property
+    def identities(self) -> str | None:
+        """A query of the (table, column) that number new rows from a sequence of their
+        own, which rows written with their ids leave behind; None on SQLite, where an
+        ``INTEGER PRIMARY KEY`` goes on from the largest id by itself."""
+        if self.engine == SQLITE:
+            return None
+        return (
+            "SELECT table_name::text, column_name::text FROM information_schema.columns "
+            "WHERE table_schema = current_schema() AND is_identity = 'YES' "
+            "ORDER BY table_name"
+        )
+
+    def identity_past_max(self, table: str, column: str) -> str:
+        """Moves the sequence of an identity column past the largest value in it (to 1 on
+        an empty table), so the next row gets a fresh id."""
+        return (
+            f"SELECT setval(pg_get_serial_sequence('{table}', '{column}'), "
+            f"COALESCE(MAX({column}), 0) + 1, false) FROM {table}"
+        )
 
     @property
     def clock(self) -> str:

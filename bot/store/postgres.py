@@ -71,6 +71,13 @@ class PgTx(Tx):
             name, records=[tuple(r) for r in rows], schema_name=schema or None
         )
 
+    async def stream(
+        self, sql: str, params: Sequence[Any] = (), *, batch: int = 4096
+    ) -> AsyncGenerator[list[tuple[Any, ...]], None]:
+        cursor = await self.conn.cursor(self.dialect.sql(sql), *params)
+        while rows := await cursor.fetch(batch):
+            yield [tuple(r) for r in rows]
+
 
 class PostgresDatabase(Database):
     dialect = Dialect(POSTGRESQL)
@@ -164,6 +171,20 @@ class PostgresDatabase(Database):
     @asynccontextmanager
     async def session(self) -> AsyncIterator[Tx]:
         async with self._connection() as conn:
+            token = self._current.set(conn)
+            try:
+                yield PgTx(conn)
+            finally:
+                self._current.reset(token)
+
+    @asynccontextmanager
+    async def snapshot(self) -> AsyncIterator[Tx]:
+        async with (
+            self.pool.acquire() as conn,
+            conn.transaction(isolation="repeatable_read", readonly=True),
+        ):
+            # The snapshot is taken by the first statement, not by BEGIN: take it now.
+            await conn.execute("SELECT 1")
             token = self._current.set(conn)
             try:
                 yield PgTx(conn)

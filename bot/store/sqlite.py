@@ -84,6 +84,18 @@ class SqliteTx(Tx):
             marks = ",".join("?" * len(rows[0]))
             await self.executemany(f"INSERT INTO {table} VALUES ({marks})", rows)
 
+    async def stream(
+        self, sql: str, params: Sequence[Any] = (), *, batch: int = 4096
+    ) -> AsyncGenerator[list[tuple[Any, ...]], None]:
+        cursor = await self.conn.execute(sql, params)
+        # Plain tuples: a row is read by position, once.
+        cursor.row_factory = None
+        try:
+            while rows := await cursor.fetchmany(batch):
+                yield [tuple(r) for r in rows]
+        finally:
+            await cursor.close()
+
 
 class SqliteDatabase(Database):
     """A single aiosqlite connection shared by the process.
@@ -175,6 +187,20 @@ class SqliteDatabase(Database):
         """The process's one connection: its TEMP tables lock nothing other processes see,
         and each write waits only for this process's open transaction."""
         yield SqliteTx(self.conn, self._write_lock)
+
+    @asynccontextmanager
+    async def snapshot(self) -> AsyncIterator[Tx]:
+        """A read transaction on the process's connection; the process's writers wait for
+        its end (they would otherwise write inside it). Other processes' do not: in WAL a
+        reader and a writer never wait for each other."""
+        async with self._write_lock:
+            await self.conn.execute("BEGIN")
+            try:
+                # A deferred transaction takes its snapshot at its first read: take it now.
+                await self.conn.execute("SELECT COUNT(*) FROM sqlite_master")
+                yield SqliteTx(self.conn)
+            finally:
+                await asyncio.shield(self.conn.execute("ROLLBACK"))
 
     def lock(self, name: str) -> ProcessLock:
         """A file lock beside the database (an in-memory one: within the process)."""
