@@ -17,6 +17,7 @@ BENCHMARKS = (
     "write_wait",
     "start_during_import",
     "render",
+    "db_copy",
 )
 
 
