@@ -843,6 +843,8 @@ async def cmd_db_copy(args: argparse.Namespace, ctx: Context) -> int:
     try:
         dst = await open_target(target, "DST", busy_wait_s=wait)
         try:
+            await _not_in_use("SRC", src, ctx.config.lease_s)
+            await _not_in_use("DST", dst, ctx.config.lease_s)
             try:
                 copied = await copy_database(src.db, dst.db)
             except TargetNotEmpty as exc:
@@ -866,6 +868,21 @@ async def cmd_db_copy(args: argparse.Namespace, ctx: Context) -> int:
     finally:
         await src.close()
     return EXIT_OK
+
+
+async def _not_in_use(name: str, store: Store, period_s: float) -> None:
+    """A bot still running on the source would write what the copy no longer sees; one
+    running on the target would work on a database that fills up under it."""
+    from bot.store.leases import Leases
+
+    running = await Leases(store.db).alive(period_s)
+    if running:
+        more = f" and {len(running) - 1} more" if len(running) > 1 else ""
+        raise Rejected(
+            f"{name} {store.db.describe()} is in use by normwacht {running[0]}{more}: stop it "
+            "first (a killed one counts as stopped after NORMWACHT_LEASE_SECONDS); nothing "
+            "was copied"
+        )
 
 
 def _same_database(source: str, target: str) -> bool:

@@ -8,6 +8,7 @@ import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncpg
@@ -16,6 +17,7 @@ import pytest
 from bot.sample import sample_path
 from bot.store import Database
 from bot.store.copy import COPIED
+from bot.store.leases import Leases
 from bot.store.postgres import _MIGRATE_KEY, redact
 from bot.store.schema import MIGRATIONS
 from tests.conftest import run_aside
@@ -280,3 +282,36 @@ async def _rows(database: str) -> dict[str, list[tuple[object, ...]]]:
         }
     finally:
         await db.close()
+
+
+def test_db_copy_refuses_a_database_a_bot_runs_on(
+    engine: str, database: str, second_database: str, tmp_path: Path
+) -> None:
+    _seeded(tmp_path, database)
+
+    async def register(target: str, instance: str) -> None:
+        db = await Database.open(target)
+        try:
+            await Leases(db).register(instance, datetime.now(UTC), "place", 4711)
+        finally:
+            await db.close()
+
+    async def release(target: str, instance: str) -> None:
+        db = await Database.open(target)
+        try:
+            await Leases(db).release(instance)
+        finally:
+            await db.close()
+
+    for name, target in (("SRC", database), ("DST", second_database)):
+        run_aside(register(target, "bot-1:4711:abcdef"))
+        done = normwacht(tmp_path, database, "db", "copy", database, second_database)
+        assert done.returncode == 2
+        assert done.stderr.startswith(
+            f"normwacht: {name} {described(target)} is in use by normwacht bot-1:4711:abcdef: "
+            "stop it first"
+        )
+        run_aside(release(target, "bot-1:4711:abcdef"))
+    assert run_aside(_rows(second_database))["sellers"] == []
+    done = normwacht(tmp_path, database, "db", "copy", database, second_database)
+    assert done.returncode == 0, done.stderr

@@ -75,6 +75,14 @@ class Leases:
             await tx.execute("DELETE FROM leases WHERE holder = ?", (instance,))
             await tx.execute("DELETE FROM instances WHERE id = ?", (instance,))
 
+    async def alive(self, period_s: float) -> list[str]:
+        """The instances that renewed within the last ``period_s`` seconds."""
+        rows = await self.db.fetchall(
+            f"SELECT id FROM instances WHERE seen_at >= {self._now} - ? ORDER BY id",
+            (float(period_s),),
+        )
+        return [r["id"] for r in rows]
+
     async def holders(self) -> dict[str, str]:
         """Each lease that has not expired, and its holder."""
         rows = await self.db.fetchall(
