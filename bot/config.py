@@ -13,7 +13,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.store.db import is_postgresql, sqlite_path
+from bot.store.db import is_postgresql, redact, sqlite_path
 from messages import LANGUAGES
 from norms import DEFAULT_POLICY, Policy, PolicyError, load_policy
 
@@ -187,13 +187,46 @@ def _port(value: str) -> int:
 
 
 def _database(value: str) -> str:
-    if is_postgresql(value):
-        parts = urlsplit(value)
+    return database_target(value, "NORMWACHT_DB")
+
+
+# A password character that ends the password unless percent-encoded.
+_URL_DELIMITERS = "/?#@[]"
+
+
+def database_target(value: str, name: str) -> str:
+    """A database as ``NORMWACHT_DB`` names one: a SQLite file (or ``sqlite:///path``), or
+    a PostgreSQL URL (``postgresql://``, also written ``postgres://`` or with a driver,
+    ``postgresql+asyncpg://``), returned as ``postgresql://``. Anything that looks like a
+    URL of another kind is refused, and no refusal shows the password."""
+    scheme, sep, rest = value.partition("://")
+    lowered = scheme.lower()
+    if sep and lowered in ("postgresql", "postgres", "postgresql+asyncpg", "postgres+asyncpg"):
+        url = f"postgresql://{rest}"
+        userinfo = rest.rpartition("@")[0]
+        try:
+            parts = urlsplit(url)
+            parts.port  # noqa: B018 (a port that is not a number raises here)
+        except ValueError:
+            parts = None
+        if parts is None or any(c in userinfo for c in _URL_DELIMITERS):
+            raise ConfigError(
+                f"{name}: not a valid PostgreSQL URL ({redact(url)}): a port must be a number, "
+                "and / ? # @ [ ] in a user name or password must be percent-encoded "
+                "(%2F %3F %23 %40 %5B %5D)"
+            )
         if not parts.hostname and not parts.path.strip("/"):
-            raise ConfigError("NORMWACHT_DB: a PostgreSQL URL names a host or a database")
+            raise ConfigError(f"{name}: a PostgreSQL URL names a host or a database")
+        return url
+    if lowered == "sqlite" or value.lower().startswith("sqlite:"):
+        if not value.startswith("sqlite:///"):
+            raise ConfigError(f"{name}: write a SQLite URL as sqlite:///path")
         return value
-    if value.startswith("sqlite:") and not value.startswith("sqlite:///"):
-        raise ConfigError("NORMWACHT_DB: write a SQLite URL as sqlite:///path")
+    if sep or re.match(r"^[A-Za-z][A-Za-z0-9+.-]+:", value) or lowered.startswith("postgres"):
+        raise ConfigError(
+            f"{name}: neither a SQLite file nor a PostgreSQL URL "
+            "(write postgresql://user:password@host/database)"
+        )
     return value
 
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from urllib.parse import unquote
 
-from bot.config import Config, ConfigError
+from bot.config import Config, ConfigError, database_target
 from bot.store import Store
-from bot.store.db import is_postgresql, sqlite_path
+from bot.store.db import is_postgresql, password_of, redact, sqlite_path
 
 
 async def open_store(
@@ -22,15 +23,17 @@ async def open_store(
 async def open_target(target: str, name: str, *, busy_wait_s: float | None) -> Store:
     """Open the database ``target`` names (a SQLite file, or a PostgreSQL URL); the line
     that says why it cannot be opened names it as ``name``."""
+    target = database_target(target, name)
     if is_postgresql(target):
         import asyncpg
 
-        from bot.store.postgres import redact
-
         try:
             return await Store.open(target, busy_wait_s=busy_wait_s)
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-            raise ConfigError(f"{name}: cannot open {redact(target)}: {exc}") from exc
+        except (OSError, ValueError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            reason = str(exc)
+            for secret in filter(None, [password_of(target), unquote(password_of(target) or "")]):
+                reason = reason.replace(secret, "***")
+            raise ConfigError(f"{name}: cannot open {redact(target)}: {reason}") from exc
     path = Path(sqlite_path(target))
     try:
         # Probed synchronously first: aiosqlite's worker thread outlives a failed connect.

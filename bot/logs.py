@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+from urllib.parse import unquote
 
 from bot.config import Config
+from bot.store.db import password_of
 
 MASK = "«secret»"
 
@@ -40,8 +42,16 @@ def config_secrets(config: Config) -> list[str]:
         config.slack_app_token,
         config.slack_signing_secret,
         config.secret_key.decode("ascii") if config.secret_key else None,
+        *_database_passwords(config.database),
     ]
     return [v for v in values if v]
+
+
+def _database_passwords(database: str) -> list[str]:
+    """A PostgreSQL URL's password, as written and as meant: a driver's error may quote
+    either."""
+    written = password_of(database)
+    return [] if written is None else [written, unquote(written)]
 
 
 def configure_logging(config: Config, level: int = logging.INFO) -> RedactSecrets:

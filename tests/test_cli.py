@@ -656,3 +656,28 @@ def test_an_unreachable_postgresql_is_one_line_that_keeps_its_password(tmp_path:
         )
         assert "sekret-pw" not in done.stderr + done.stdout
         assert len(done.stderr.splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgres//nw:S3cretPW@127.0.0.1:5432/nw",  # a typo: no file named like that is made
+        "mysql://nw:S3cretPW@db/nw",
+        "nw:S3cretPW@db/nw",
+        "postgresql://nw:Ab3Q9/Kx9+Zq@db:5432/nw",  # a / in the password, not encoded
+        "postgresql://nw:Ab3Q9?Kx9@db:5432/nw",
+        "postgresql://nw:S3cretPW@db:notaport/nw",
+        "postgresql://nw:S3cret PW@[::1:5/nw",
+    ],
+)
+def test_a_database_url_that_is_no_url_is_refused_without_its_password(
+    url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("NORMWACHT_DB", url)
+    assert main(["migrate"]) == 2
+    out, err = capsys.readouterr()
+    assert err.startswith("normwacht: NORMWACHT_DB: ")
+    for secret in ("S3cretPW", "Ab3Q9", "Kx9", "S3cret PW"):
+        assert secret not in out + err
+    assert list(tmp_path.iterdir()) == []  # no SQLite file or folder was made of it

@@ -163,6 +163,25 @@ class Database(ABC):
             os.kill(os.getpid(), signal.SIGKILL)
 
 
+def redact(url: str) -> str:
+    """The URL with its password masked, however the password is written (a ``/`` or an
+    ``@`` in it that was not percent-encoded included)."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or "@" not in rest:
+        return url
+    userinfo, _, host = rest.rpartition("@")
+    user, colon, _ = userinfo.partition(":")
+    return f"{scheme}://{user}{':***' if colon else ''}@{host}"
+
+
+def password_of(url: str) -> str | None:
+    """The password a PostgreSQL URL carries, as written (percent-encoded, maybe)."""
+    _, sep, rest = url.partition("://")
+    userinfo = rest.rpartition("@")[0] if sep else ""
+    _, colon, password = userinfo.partition(":")
+    return password if colon and password else None
+
+
 def is_postgresql(target: str) -> bool:
     return target.startswith(("postgresql://", "postgres://"))
 

@@ -19,11 +19,10 @@ from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
-from bot.store.db import BUSY_MESSAGE, Database, DatabaseBusy, Row, Tx
+from bot.store.db import BUSY_MESSAGE, Database, DatabaseBusy, Row, Tx, redact
 from bot.store.dialect import POSTGRESQL, Dialect
 from bot.store.schema import MIGRATIONS
 
@@ -262,18 +261,6 @@ class AdvisoryLock:
 
     def locked(self) -> bool:
         return self._local.locked()
-
-
-def redact(url: str) -> str:
-    """The URL without its password."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    if parts.port is not None:
-        host += f":{parts.port}"
-    user = f"{parts.username}:***@" if parts.username else ""
-    return urlunsplit(parts._replace(netloc=user + host))
 
 
 def _rowcount(status: str) -> int:
