@@ -109,7 +109,7 @@ async def run_bot(config: Config, clock: Clock, *, demo: bool = False) -> int:
             service = Service(store, config, clock, check_credentials=credential_check(config))
             senders: dict[str, Sender] = {}
             health = Health(clock)
-            instance = Instance(store, clock, period_s=config.lease_s)
+            instance = Instance(store, clock, period_s=config.lease_s, health=health)
             health.instance = instance.describe
             platforms = await start_channels(
                 stack, service, config, senders, stop, health, instance=instance

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 from bot.clock import Clock
 from bot.config import Config, QuietHours
+from bot.logs import FailingRounds
 from bot.notify import tell_admins
 from bot.store import OutboxItem, Store
 
@@ -229,12 +230,14 @@ class DeliveryWorker:
 
     async def run_forever(self, stop: asyncio.Event, idle_s: float = 5.0) -> None:
         """Deliver until ``stop`` is set; woken early by ``wakeup`` when something is planned."""
+        rounds = FailingRounds(log, "delivery")
         while not stop.is_set():
             try:
                 await self._recover(self.clock() - STALE_CLAIM)
                 await self.run_once()
+                rounds.succeeded()
             except Exception:  # a broken round must not end delivery for good
-                log.exception("delivery round failed")
+                rounds.failed()
             self.wakeup.clear()
             waits = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self.wakeup.wait())]
             await asyncio.wait(waits, timeout=idle_s, return_when=asyncio.FIRST_COMPLETED)

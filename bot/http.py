@@ -57,10 +57,12 @@ class HttpServer:
         "up", "instance": {"id": ..., "database": ..., "leases": ["scheduler"]}}``; with
         several instances on one database, each names the leases it holds. A platform that
         is down is not the process failing: it still serves the rest, and delivers the
-        waiting messages once the platform is back."""
+        waiting messages once the platform is back. The database down is: 503."""
         states: dict[str, object] = {}
+        # Without its database an instance serves nothing: a load balancer takes it out.
+        ok = self.health is None or self.health.is_up("database")
         if self.health is not None:
             states.update(self.health.states())
             if self.health.instance is not None:
                 states["instance"] = self.health.instance()
-        return web.json_response({"ok": True, **states})
+        return web.json_response({"ok": ok, **states}, status=200 if ok else 503)

@@ -23,12 +23,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.clock import Clock
+from bot.health import Health, describe
 from bot.store import Store
 from bot.store.leases import Leases
 
 log = logging.getLogger("normwacht")
 
 SCHEDULER = "scheduler"
+DATABASE = "database"
 TELEGRAM_POLLING = "telegram-polling"
 
 Callback = Callable[[], Awaitable[object]]
@@ -41,8 +43,14 @@ class _Wanted:
 
 
 class Instance:
-    def __init__(self, store: Store, clock: Clock, *, period_s: float) -> None:
+    def __init__(
+        self, store: Store, clock: Clock, *, period_s: float, health: Health | None = None
+    ) -> None:
         self.store = store
+        # Renewals are the heartbeat that also tells whether the database answers.
+        self.health = health
+        if health is not None:
+            health.watch(DATABASE, where=store.db.describe())
         self.clock = clock
         self.period_s = period_s
         self.id = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
@@ -88,6 +96,8 @@ class Instance:
             try:
                 now_held = await self.leases.renew(self.id, sorted(self._wanted), self.period_s)
             except Exception as exc:
+                if self.health is not None:
+                    self.health.down(DATABASE, describe(exc))
                 if time.monotonic() < self._valid_until:
                     log.warning("could not renew leases (%s); trying again", exc)
                     return
@@ -97,6 +107,8 @@ class Instance:
             else:
                 # Counted from before the call: the database may have renewed it earlier.
                 self._valid_until = started + self.period_s * 0.9
+                if self.health is not None:
+                    self.health.up(DATABASE)
             gained, lost = now_held - self.held, self.held - now_held
             self.held = now_held
         for name in sorted(lost):

@@ -35,6 +35,28 @@ class RedactSecrets(logging.Filter):
         return True
 
 
+class FailingRounds:
+    """A loop's failures, logged once in a row: the first with its traceback, the ones
+    after it not (a database that is down fails every round the same way), and one line
+    when a round succeeds again."""
+
+    def __init__(self, logger: logging.Logger, what: str) -> None:
+        self.log = logger
+        self.what = what
+        self.failures = 0
+
+    def failed(self) -> None:
+        """Call from the ``except`` of a round."""
+        self.failures += 1
+        if self.failures == 1:
+            self.log.exception("%s failed; trying again, quietly until it works", self.what)
+
+    def succeeded(self) -> None:
+        if self.failures:
+            self.log.info("%s works again, after %d failed round(s)", self.what, self.failures)
+        self.failures = 0
+
+
 def config_secrets(config: Config) -> list[str]:
     values = [
         config.telegram_token,
@@ -61,6 +83,6 @@ def configure_logging(config: Config, level: int = logging.INFO) -> RedactSecret
     redact = RedactSecrets(config_secrets(config))
     for handler in logging.getLogger().handlers:
         handler.addFilter(redact)
-    for noisy in ("httpx", "httpcore", "apscheduler.executors.default"):
+    for noisy in ("httpx", "httpcore", "apscheduler"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     return redact

@@ -19,6 +19,7 @@ from datetime import datetime
 
 from bot.clock import Clock
 from bot.config import Config
+from bot.logs import FailingRounds
 from bot.notify import admin_chats
 from bot.store import Owed, Store
 from bot.store.owed import CHECK
@@ -106,12 +107,14 @@ async def run_owed_worker(
     interval_s: float = OWED_POLL_S,
 ) -> None:
     """``normwacht run``'s worker: owed work on start, then whenever some appears."""
+    rounds = FailingRounds(log, "owed work")
     while not stop.is_set():
         try:
             if await store.owed.any() and await complete_owed_work(store, config, now=clock()):
                 planned()
+            rounds.succeeded()
         except Exception:
             # The rows stay: the next round tries again.
-            log.exception("owed work failed")
+            rounds.failed()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), interval_s)

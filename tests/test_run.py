@@ -113,6 +113,7 @@ async def test_run_serves_telegram_and_slack_and_stops_cleanly(tmp_path: Path) -
                     "slack": "up",
                     "scheduler": "up",
                     "delivery": "up",
+                    "database": "up",
                 }
                 # The one instance runs the schedule and polls Telegram.
                 assert instance["id"].endswith(f":{process.pid}:" + instance["id"][-6:])
@@ -279,6 +280,7 @@ async def test_run_serves_slack_and_the_schedule_while_telegram_is_down(tmp_path
                 "slack": "up",
                 "scheduler": "up",
                 "delivery": "up",
+                "database": "up",
             }
             # Slack commands are answered meanwhile.
             assert await slash_command(port, "help", slack) == 200

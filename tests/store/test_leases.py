@@ -149,3 +149,37 @@ async def test_a_killed_process_of_this_machine_is_known_dead_at_once(
         assert await store.outbox.recover_inflight(alive_within_s=30) == 3
     finally:
         await survivor.stop()
+
+
+async def test_a_database_that_stops_answering_takes_the_instance_out_of_service(
+    config: Config, clock: FixedClock
+) -> None:
+    """``/healthz`` is 503 while the renewals fail: a load balancer stops sending there."""
+    import aiohttp
+
+    from bot.health import Health
+    from bot.http import HttpServer
+
+    store = await Store.open(config.database)
+    health = Health(clock)
+    instance = Instance(store, clock, period_s=30, health=health)
+    health.instance = instance.describe
+    http = HttpServer(0, "127.0.0.1", health=health)
+    await instance.start()
+    await http.start()
+    url = f"http://127.0.0.1:{http.port}/healthz"
+    try:
+        async with aiohttp.ClientSession() as session:
+            async with session.get(url) as response:
+                assert response.status == 200
+                assert (await response.json())["database"] == "up"
+            await store.close()  # the database is gone for this process
+            await instance.renew()
+            async with session.get(url) as response:
+                assert response.status == 503
+                state = await response.json()
+        assert state["ok"] is False
+        assert state["database"].startswith("down since")
+    finally:
+        await http.stop()
+        await instance.stop()
