@@ -63,6 +63,8 @@ class Instance:
         self._loop: asyncio.Task[None] | None = None
         self._callbacks: set[asyncio.Task[object]] = set()
         self._renewing = asyncio.Lock()
+        # Leases this instance wants that another holds, and their holders.
+        self._others: dict[str, str] = {}
 
     def want(
         self, name: str, *, on_gain: Callback | None = None, on_lose: Callback | None = None
@@ -82,11 +84,13 @@ class Instance:
         await self.leases.forget(sorted(i for i, pid in neighbours.items() if not _alive(pid)))
         await self.renew()
         self._loop = asyncio.create_task(self._renew_forever(), name="leases")
+        waiting = {n: h for n, h in self._others.items() if n not in self.held}
         log.info(
-            "instance %s on %s%s",
+            "instance %s on %s: %s%s",
             self.id,
             self.store.db.describe(),
-            f", holding {', '.join(sorted(self.held))}" if self.held else "",
+            f"holding {', '.join(sorted(self.held))}" if self.held else "holding no lease",
+            "".join(f"; {n} is held by {h}" for n, h in sorted(waiting.items())),
         )
 
     async def renew(self) -> None:
@@ -111,11 +115,21 @@ class Instance:
                     self.health.up(DATABASE)
             gained, lost = now_held - self.held, self.held - now_held
             self.held = now_held
+            before, self._others = self._others, {}
+            if set(self._wanted) - now_held:
+                # Standing by: who holds what this instance waits for.
+                with contextlib.suppress(Exception):
+                    holders = await self.leases.holders()
+                    self._others = {n: h for n, h in holders.items() if n in self._wanted}
         for name in sorted(lost):
             log.info("lease %s: no longer held by this instance", name)
             self._call(self._wanted[name].on_lose)
         for name in sorted(gained):
-            log.info("lease %s: held by this instance", name)
+            previous = before.get(name)
+            if previous is not None and previous != self.id:
+                log.info("lease %s: taken over from %s", name, previous)
+            else:
+                log.info("lease %s: held by this instance", name)
             self._call(self._wanted[name].on_gain)
 
     def _call(self, callback: Callback | None) -> None:
@@ -144,11 +158,18 @@ class Instance:
         for task in list(self._callbacks):
             task.cancel()
         await asyncio.gather(*self._callbacks, return_exceptions=True)
+        released = sorted(self.held)
         self.held = set()
         try:
             await self.leases.release(self.id)
         except Exception as exc:  # the leases expire by themselves
             log.warning("could not release leases: %s", exc)
+            return
+        log.info(
+            "instance %s stopped%s",
+            self.id,
+            f"; {', '.join(released)} free for another instance" if released else "",
+        )
 
     def describe(self) -> dict[str, object]:
         """For ``/healthz``: which instance this is, on which database, holding what."""
