@@ -85,7 +85,9 @@ class Instance:
         await self.renew()
         self._loop = asyncio.create_task(self._renew_forever(), name="leases")
         waiting = {n: h for n, h in self._others.items() if n not in self.held}
-        log.info(
+        # Alone (the console, ``deliver``) there is nothing to tell an operator.
+        log.log(
+            logging.INFO if self._wanted else logging.DEBUG,
             "instance %s on %s: %s%s",
             self.id,
             self.store.db.describe(),
@@ -165,7 +167,8 @@ class Instance:
         except Exception as exc:  # the leases expire by themselves
             log.warning("could not release leases: %s", exc)
             return
-        log.info(
+        log.log(
+            logging.INFO if self._wanted else logging.DEBUG,
             "instance %s stopped%s",
             self.id,
             f"; {', '.join(released)} free for another instance" if released else "",
