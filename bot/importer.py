@@ -375,9 +375,10 @@ async def _create_missing_sellers(
         f"WHERE {_UNKNOWN_SELLER} ORDER BY seller_id"
     )
     created = [r["seller_id"] for r in rows]
+    when = stamp(now)
     await tx.insert_rows(
         "sellers",
-        [(s, s, language, stamp(now)) for s in created],
+        [(s, s, language, when) for s in created],
         "id, name, language, created_at",
     )
     return created

@@ -43,11 +43,11 @@ async def owe_in(
 ) -> int:
     """Record, inside the caller's transaction, that ``task`` is owed from ``week`` for
     ``seller_ids`` (None: all sellers); returns the change's number."""
-    change = await _next_change(tx)
+    change, when = await _next_change(tx), stamp(now)
     who: Iterable[str | None] = [None] if seller_ids is None else seller_ids
     await tx.insert_rows(
         "owed_work",
-        [(task, s, str(week), reason, change, stamp(now)) for s in who],
+        [(task, s, str(week), reason, change, when) for s in who],
         _OWED_COLUMNS,
     )
     return change
@@ -55,10 +55,10 @@ async def owe_in(
 
 async def owe_rechecks_in(tx: Tx, earliest: dict[str, IsoWeek], reason: str, now: datetime) -> None:
     """Record a recheck per seller from its own earliest changed week, as one change."""
-    change = await _next_change(tx)
+    change, when = await _next_change(tx), stamp(now)
     await tx.insert_rows(
         "owed_work",
-        [(RECHECK, s, str(w), reason, change, stamp(now)) for s, w in sorted(earliest.items())],
+        [(RECHECK, s, str(w), reason, change, when) for s, w in sorted(earliest.items())],
         _OWED_COLUMNS,
     )
 
