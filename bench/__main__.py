@@ -7,6 +7,7 @@ import sys
 
 BENCHMARKS = (
     "import_check",
+    "engines",
     "import_checks",
     "check_scale",
     "delivery",

@@ -224,10 +224,13 @@ class WeeklyData:
         if not seller_ids:
             return {}
         rows = await self.db.fetchall(
-            "SELECT seller_id, source FROM measurements AS m "
-            f"WHERE seller_id IN ({','.join('?' * len(seller_ids))}) AND year = ? AND week = ? "
-            "AND imported_at = (SELECT MAX(imported_at) FROM measurements AS l "
-            "WHERE l.seller_id = m.seller_id AND l.year = m.year AND l.week = m.week)",
+            self.db.dialect.latest_of_each(
+                "seller_id, source",
+                "measurements",
+                "seller_id, year, week",
+                "imported_at",
+                f"seller_id IN ({','.join('?' * len(seller_ids))}) AND year = ? AND week = ?",
+            ),
             [*seller_ids, week.year, week.week],
         )
         return {r[0]: r[1] for r in rows}

@@ -18,7 +18,7 @@ from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
 
-from bot.store.dialect import Dialect
+from bot.store.dialect import Dialect, upsert
 
 # A row: read by column name or by position (sqlite3.Row and asyncpg.Record both are).
 Row = Any
@@ -55,8 +55,20 @@ class Tx(ABC):
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Row | None: ...
 
     @abstractmethod
-    async def insert_rows(self, table: str, rows: Sequence[Sequence[Any]]) -> None:
-        """Append rows with a value for every column of ``table``, in its column order."""
+    async def insert_rows(
+        self, table: str, rows: Sequence[Sequence[Any]], columns: str | None = None
+    ) -> None:
+        """Append rows with a value for every column of ``table``, in its column order, or
+        for each of ``columns`` (the others take their defaults). Many rows at once: on
+        PostgreSQL a ``COPY``."""
+
+    async def upsert_rows(
+        self, table: str, columns: str, key: str, rows: Sequence[Sequence[Any]]
+    ) -> None:
+        """Rows of ``columns`` that replace the rows of the same ``key`` (as ``upsert``); of
+        rows with the same key, the last counts. Many rows at once: on PostgreSQL one
+        statement."""
+        await self.executemany(upsert(table, columns, key), rows)
 
     @abstractmethod
     def stream(

@@ -90,6 +90,57 @@ class Dialect:
             return "((julianday('now') - 2440587.5) * 86400.0)"
         return "CAST(EXTRACT(EPOCH FROM clock_timestamp()) AS DOUBLE PRECISION)"
 
+    def analyze(self, table: str) -> str | None:
+        """A statement that refreshes the planner's statistics of a table just filled in
+        bulk: PostgreSQL plans from them, and a table it has never analysed (a staging
+        table, or one an import has just grown many times over) is planned as if it were
+        small. SQLite's plans here come from the keys alone: None."""
+        return None if self.engine == SQLITE else f"ANALYZE {table}"
+
+    def estimated_rows(self, table: str) -> str | None:
+        """A query of how many rows the planner believes ``table`` holds (negative: it
+        has never been analysed); None where there is no planner to ask."""
+        if self.engine == SQLITE:
+            return None
+        return f"SELECT reltuples FROM pg_class WHERE oid = CAST('{table}' AS regclass)"
+
+    def last_of_each(self, columns: str, table: str, key: str, where: str) -> str:
+        """The ``columns`` of the rows of ``table`` that match ``where``, of each ``key``
+        the last read (the highest ``row_no``), in key order."""
+        if self.engine == SQLITE:
+            return (
+                f"SELECT {columns} FROM {table} WHERE {where} "
+                f"AND row_no IN (SELECT MAX(row_no) FROM {table} GROUP BY {key}) "
+                f"ORDER BY {key}"
+            )
+        # One sort instead of a grouping joined back: the sort also gives the key order.
+        return (
+            f"SELECT DISTINCT ON ({key}) {columns} FROM {table} WHERE {where} "
+            f"ORDER BY {key}, row_no DESC"
+        )
+
+    def latest_of_each(self, columns: str, table: str, key: str, latest: str, where: str) -> str:
+        """The ``columns`` of the rows of ``table`` that match ``where``, of each ``key``
+        a row whose ``latest`` is the greatest (every such row where SQLite has ties)."""
+        if self.engine == SQLITE:
+            # SQLite seeks each key's maximum in the primary key.
+            same = " AND ".join(f"l.{k.strip()} = m.{k.strip()}" for k in key.split(","))
+            return (
+                f"SELECT {columns} FROM {table} AS m WHERE {where} AND {latest} = "
+                f"(SELECT MAX({latest}) FROM {table} AS l WHERE {same})"
+            )
+        # Where PostgreSQL would run that subquery once per row, one sort does.
+        return (
+            f"SELECT DISTINCT ON ({key}) {columns} FROM {table} WHERE {where} "
+            f"ORDER BY {key}, {latest} DESC"
+        )
+
+    def upsert_arrays(self, table: str, columns: str, key: str, types: list[str]) -> str:
+        """PostgreSQL's ``upsert`` of many rows in one statement: a parameter per column,
+        an array of that column's values (of the PostgreSQL ``types``), unnested into rows."""
+        arrays = ", ".join(f"?::{t}[]" for t in types)
+        return upsert(table, columns, key, f"SELECT * FROM unnest({arrays})")
+
     @property
     def skip_locked(self) -> str:
         """After a claim's ``SELECT``: rows another transaction holds are passed over

@@ -309,10 +309,8 @@ async def plan_many(tx: Tx, messages: list[PlannedMessage], now: datetime) -> in
     if not new:
         return 0
     when = stamp(now)
-    await tx.executemany(
-        "INSERT INTO outbox (dedup_key, chat_id, seller_id, week, kind, sections, urgent, body, "
-        "template, policy, next_attempt_at, created_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    await tx.insert_rows(
+        "outbox",
         [
             (
                 m.dedup_key,
@@ -330,6 +328,8 @@ async def plan_many(tx: Tx, messages: list[PlannedMessage], now: datetime) -> in
             )
             for m in new
         ],
+        "dedup_key, chat_id, seller_id, week, kind, sections, urgent, body, template, policy, "
+        "next_attempt_at, created_at",
     )
     tracked = [m for m in new if m.seller_id is not None and m.week is not None]
     if not tracked:
@@ -349,13 +349,13 @@ async def plan_many(tx: Tx, messages: list[PlannedMessage], now: datetime) -> in
     sections: list[tuple[object, ...]] = []
     withdrawn: list[tuple[object, ...]] = []
     for m in tracked:
-        sections += [(m.seller_id, m.week, s, m.chat_id, ids[m.dedup_key]) for s in m.sections]
+        sections += [(m.seller_id, m.week, s, m.chat_id, ids[m.dedup_key], 0) for s in m.sections]
         withdrawn += [(m.seller_id, m.week, m.chat_id, s) for s in m.withdraws]
-    await tx.executemany(
-        "INSERT INTO sent_sections (seller_id, week, section, chat_id, outbox_id) "
-        "VALUES (?, ?, ?, ?, ?) ON CONFLICT (seller_id, week, section, chat_id) "
-        "DO UPDATE SET withdrawn = 0, "
-        "outbox_id = excluded.outbox_id",
+    # A section claimed again (after a correction withdrew it) counts again, for this message.
+    await tx.upsert_rows(
+        "sent_sections",
+        "seller_id, week, section, chat_id, outbox_id, withdrawn",
+        "seller_id, week, section, chat_id",
         sections,
     )
     await tx.executemany(

@@ -18,6 +18,7 @@ from bot.store.records import stamp
 from norms import IsoWeek
 
 CHECK, RECHECK = "check", "recheck"
+_OWED_COLUMNS = "task, seller_id, week, reason, change, created_at"
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,23 +43,23 @@ async def owe_in(
 ) -> int:
     """Record, inside the caller's transaction, that ``task`` is owed from ``week`` for
     ``seller_ids`` (None: all sellers); returns the change's number."""
-    change = await _next_change(tx)
+    change, when = await _next_change(tx), stamp(now)
     who: Iterable[str | None] = [None] if seller_ids is None else seller_ids
-    await tx.executemany(
-        "INSERT INTO owed_work (task, seller_id, week, reason, change, created_at) "
-        "VALUES (?, ?, ?, ?, ?, ?)",
-        [(task, s, str(week), reason, change, stamp(now)) for s in who],
+    await tx.insert_rows(
+        "owed_work",
+        [(task, s, str(week), reason, change, when) for s in who],
+        _OWED_COLUMNS,
     )
     return change
 
 
 async def owe_rechecks_in(tx: Tx, earliest: dict[str, IsoWeek], reason: str, now: datetime) -> None:
     """Record a recheck per seller from its own earliest changed week, as one change."""
-    change = await _next_change(tx)
-    await tx.executemany(
-        "INSERT INTO owed_work (task, seller_id, week, reason, change, created_at) "
-        "VALUES (?, ?, ?, ?, ?, ?)",
-        [(RECHECK, s, str(w), reason, change, stamp(now)) for s, w in sorted(earliest.items())],
+    change, when = await _next_change(tx), stamp(now)
+    await tx.insert_rows(
+        "owed_work",
+        [(RECHECK, s, str(w), reason, change, when) for s, w in sorted(earliest.items())],
+        _OWED_COLUMNS,
     )
 
 

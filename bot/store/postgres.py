@@ -29,6 +29,8 @@ from bot.store.schema import MIGRATIONS
 log = logging.getLogger(__name__)
 
 POOL_SIZE = 10
+# Fewer rows than this are inserted by statements: a COPY costs a round trip more.
+COPY_FROM = 16
 FIRST_BACKOFF_S = 0.01
 MAX_BACKOFF_S = 0.25
 # Advisory lock keys: one namespace for the store's own, the rest hashed from a name.
@@ -44,8 +46,12 @@ def lock_key(name: str) -> int:
 class PgTx(Tx):
     dialect = Dialect(POSTGRESQL)
 
-    def __init__(self, conn: asyncpg.Connection) -> None:
+    def __init__(
+        self, conn: asyncpg.Connection, types: dict[str, dict[str, str]] | None = None
+    ) -> None:
         self.conn = conn
+        # Column types per table (the schema is migrated before the first statement).
+        self._types: dict[str, dict[str, str]] = {} if types is None else types
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         status = await self.conn.execute(self.dialect.sql(sql), *params)
@@ -62,12 +68,20 @@ class PgTx(Tx):
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
         return await self.conn.fetchrow(self.dialect.sql(sql), *params)
 
-    async def insert_rows(self, table: str, rows: Sequence[Sequence[Any]]) -> None:
+    async def insert_rows(
+        self, table: str, rows: Sequence[Sequence[Any]], columns: str | None = None
+    ) -> None:
         if not rows:
+            return
+        names = None if columns is None else [c.strip() for c in columns.split(",")]
+        if len(rows) < COPY_FROM:
+            marks = ",".join("?" * len(rows[0]))
+            named = f" ({columns})" if columns is not None else ""
+            await self.executemany(f"INSERT INTO {table}{named} VALUES ({marks})", rows)
             return
         schema, _, name = table.rpartition(".")
         await self.conn.copy_records_to_table(
-            name, records=[tuple(r) for r in rows], schema_name=schema or None
+            name, records=[tuple(r) for r in rows], columns=names, schema_name=schema or None
         )
 
     async def stream(
@@ -76,6 +90,30 @@ class PgTx(Tx):
         cursor = await self.conn.cursor(self.dialect.sql(sql), *params)
         while rows := await cursor.fetch(batch):
             yield [tuple(r) for r in rows]
+
+    async def upsert_rows(
+        self, table: str, columns: str, key: str, rows: Sequence[Sequence[Any]]
+    ) -> None:
+        if not rows:
+            return
+        names = [c.strip() for c in columns.split(",")]
+        at = [names.index(k.strip()) for k in key.split(",")]
+        # One statement may not update a row twice: of rows with one key, the last stays.
+        last = {tuple(r[i] for i in at): r for r in rows}
+        types = await self._column_types(table, names)
+        arrays = [list(values) for values in zip(*last.values(), strict=True)]
+        await self.execute(self.dialect.upsert_arrays(table, columns, key, types), arrays)
+
+    async def _column_types(self, table: str, names: list[str]) -> list[str]:
+        known = self._types.get(table)
+        if known is None:
+            rows = await self.conn.fetch(
+                "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute "
+                "WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped",
+                table,
+            )
+            known = self._types[table] = {r[0]: r[1] for r in rows}
+        return [known[n] for n in names]
 
 
 class PostgresDatabase(Database):
@@ -90,6 +128,7 @@ class PostgresDatabase(Database):
             f"normwacht_pg_{id(self)}", default=None
         )
         self._locks: dict[str, AdvisoryLock] = {}
+        self._types: dict[str, dict[str, str]] = {}
 
     @classmethod
     async def connect(cls, url: str, *, busy_wait_s: float | None = None) -> PostgresDatabase:
@@ -160,7 +199,7 @@ class PostgresDatabase(Database):
                         await conn.execute("SELECT pg_advisory_xact_lock($1)", _WRITE_KEY)
                     token = self._current.set(conn)
                     try:
-                        yield PgTx(conn)
+                        yield PgTx(conn, self._types)
                     finally:
                         self._current.reset(token)
             except asyncpg.LockNotAvailableError as exc:
@@ -172,7 +211,7 @@ class PostgresDatabase(Database):
         async with self._connection() as conn:
             token = self._current.set(conn)
             try:
-                yield PgTx(conn)
+                yield PgTx(conn, self._types)
             finally:
                 self._current.reset(token)
 
@@ -186,7 +225,7 @@ class PostgresDatabase(Database):
             await conn.execute("SELECT 1")
             token = self._current.set(conn)
             try:
-                yield PgTx(conn)
+                yield PgTx(conn, self._types)
             finally:
                 self._current.reset(token)
 

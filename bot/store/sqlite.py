@@ -79,10 +79,13 @@ class SqliteTx(Tx):
         async with self.conn.execute(sql, params) as cur:
             return await cur.fetchone()
 
-    async def insert_rows(self, table: str, rows: Sequence[Sequence[Any]]) -> None:
+    async def insert_rows(
+        self, table: str, rows: Sequence[Sequence[Any]], columns: str | None = None
+    ) -> None:
         if rows:
             marks = ",".join("?" * len(rows[0]))
-            await self.executemany(f"INSERT INTO {table} VALUES ({marks})", rows)
+            named = f" ({columns})" if columns is not None else ""
+            await self.executemany(f"INSERT INTO {table}{named} VALUES ({marks})", rows)
 
     async def stream(
         self, sql: str, params: Sequence[Any] = (), *, batch: int = 4096

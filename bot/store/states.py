@@ -19,7 +19,6 @@ from pathlib import Path
 
 import norms
 from bot.store.db import Database
-from bot.store.dialect import upsert
 from norms import IsoWeek, PlanEvent, Policy
 from norms.carry import SellerCarry
 from norms.track import TrackWeek, plan_status
@@ -247,12 +246,10 @@ class SellerStates:
             row = await tx.fetchone("SELECT n FROM seller_state_epoch")
             if row is None or int(row[0]) != epoch:
                 return False
-            await tx.executemany(
-                upsert(
-                    "seller_states",
-                    "seller_id, policy, week_key, state, alerts",
-                    "seller_id, policy, week_key",
-                ),
+            await tx.upsert_rows(
+                "seller_states",
+                "seller_id, policy, week_key, state, alerts",
+                "seller_id, policy, week_key",
                 rows,
             )
             sellers = sorted({r[0] for r in rows})

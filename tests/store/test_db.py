@@ -56,3 +56,48 @@ def test_a_postgresql_database_describes_itself_without_its_password() -> None:
         "postgresql://nw:***@db.example:5433/normwacht"
     )
     assert redact("postgresql://db.example/normwacht") == "postgresql://db.example/normwacht"
+
+
+@pytest.mark.parametrize("count", [3, 40])
+async def test_rows_inserted_in_bulk_name_their_columns(store: Store, count: int) -> None:
+    """Few rows go as statements and many as a COPY on PostgreSQL: both the same."""
+    rows = [(f"s{n:02d}", f"Shop {n}", "2026-11-19T09:00:00Z") for n in range(count)]
+    async with store.db.transaction() as tx:
+        await tx.insert_rows("sellers", rows, "id, name, created_at")
+    stored = await store.db.fetchall("SELECT id, name, language FROM sellers ORDER BY id")
+    # The column not named takes its default.
+    assert [tuple(r) for r in stored] == [(i, name, "nl") for i, name, _ in rows]
+
+
+@pytest.mark.parametrize("count", [2, 40])
+async def test_upserted_rows_replace_those_of_their_key_and_the_last_of_a_key_counts(
+    store: Store, count: int
+) -> None:
+    sellers = [(f"s{n:02d}", f"Shop {n}", "nl", "x") for n in range(count)]
+    async with store.db.transaction() as tx:
+        await tx.insert_rows("sellers", sellers, "id, name, language, created_at")
+        await tx.upsert_rows(
+            "seller_states",
+            "seller_id, policy, week_key, state, alerts",
+            "seller_id, policy, week_key",
+            [(s[0], "p", 202646, "old", "kept?") for s in sellers],
+        )
+    async with store.db.transaction() as tx:
+        await tx.upsert_rows(
+            "seller_states",
+            "seller_id, policy, week_key, state, alerts",
+            "seller_id, policy, week_key",
+            [
+                ("s00", "p", 202646, "first", None),
+                ("s00", "p", 202647, "new week", "a"),
+                ("s00", "p", 202646, "second", None),
+            ],
+        )
+    rows = await store.db.fetchall(
+        "SELECT seller_id, week_key, state, alerts FROM seller_states ORDER BY seller_id, week_key"
+    )
+    assert [tuple(r) for r in rows] == [
+        ("s00", 202646, "second", None),
+        ("s00", 202647, "new week", "a"),
+        *((s[0], 202646, "old", "kept?") for s in sellers[1:]),
+    ]
