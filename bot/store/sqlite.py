@@ -10,6 +10,7 @@ command, which then gives up with ``DatabaseBusy``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sqlite3
 import time
@@ -215,14 +216,12 @@ class SqliteDatabase(Database):
     async def stream(
         self, sql: str, params: Sequence[Any] = (), *, batch: int = 4096
     ) -> AsyncGenerator[list[tuple[Any, ...]], None]:
-        cursor = await self.conn.execute(sql, params)
-        # Plain tuples: a row is read by position, once.
-        cursor.row_factory = None
-        try:
-            while rows := await cursor.fetchmany(batch):
-                yield [tuple(r) for r in rows]
-        finally:
-            await cursor.close()
+        # A read needs no lock: any coroutine may stream while another writes.
+        async with contextlib.aclosing(
+            SqliteTx(self.conn).stream(sql, params, batch=batch)
+        ) as rows:
+            async for batch_rows in rows:
+                yield batch_rows
 
     async def retry_busy(self, attempt: Callable[[], Awaitable[T]]) -> T:
         """Run ``attempt`` until it does not meet a busy database, waiting in between with
