@@ -86,11 +86,10 @@ def engine(request: pytest.FixtureRequest) -> str:
     return str(getattr(request, "param", "sqlite"))
 
 
-@pytest.fixture
-def database(engine: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
-    """NORMWACHT_DB for the test: a file in its folder, or a fresh PostgreSQL database."""
+def engine_database(engine: str, file: Path, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A database of ``engine`` for the test's time: ``file``, or a fresh PostgreSQL one."""
     if engine == "sqlite":
-        yield str(tmp_path / "normwacht.sqlite3")
+        yield str(file)
         return
     cluster: Cluster = request.getfixturevalue("pg_cluster")
     url = run_aside(cluster.new_database())
@@ -98,6 +97,12 @@ def database(engine: str, tmp_path: Path, request: pytest.FixtureRequest) -> Ite
         yield url
     finally:
         run_aside(cluster.drop_database(url))
+
+
+@pytest.fixture
+def database(engine: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
+    """NORMWACHT_DB for the test: a file in its folder, or a fresh PostgreSQL database."""
+    yield from engine_database(engine, tmp_path / "normwacht.sqlite3", request)
 
 
 @pytest.fixture

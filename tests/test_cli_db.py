@@ -20,7 +20,7 @@ from bot.store.copy import COPIED
 from bot.store.leases import Leases
 from bot.store.postgres import _MIGRATE_KEY, redact
 from bot.store.schema import MIGRATIONS
-from tests.conftest import run_aside
+from tests.conftest import engine_database, run_aside
 from tests.postgres import Cluster
 
 pytestmark = pytest.mark.both_engines
@@ -63,15 +63,7 @@ def described(database: str) -> str:
 @pytest.fixture
 def second_database(engine: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
     """Another database of the test's engine."""
-    if engine == "sqlite":
-        yield str(tmp_path / "second.sqlite3")
-        return
-    cluster: Cluster = request.getfixturevalue("pg_cluster")
-    url = run_aside(cluster.new_database())
-    try:
-        yield url
-    finally:
-        run_aside(cluster.drop_database(url))
+    yield from engine_database(engine, tmp_path / "second.sqlite3", request)
 
 
 def test_migrate_says_which_database_and_its_schema_version(

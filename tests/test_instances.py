@@ -13,12 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.sample import load_sample
 from bot.store import PlannedMessage, Store
-from norms import load_policy
 from tests.conftest import NOW
 from tests.fakes import FakeTelegram
-from tests.test_run import CHAT, free_port, healthz, start_run, until
+from tests.test_run import CHAT, free_port, healthz, prepare, start_run, until
 
 pytestmark = pytest.mark.parametrize("engine", ["postgresql"], indirect=True)
 
@@ -146,22 +144,10 @@ async def _until_up(port: int, timeout: float = 30.0) -> None:
         await asyncio.sleep(0.05)
 
 
-async def _prepare_week(database: str) -> None:
-    """The sample sellers, one of them followed by a Telegram chat: week 46's check,
-    due at start, plans an alert for it."""
-    store = await Store.open(database)
-    try:
-        await load_sample(store, load_policy("verbetertraject-24w"), NOW)
-        chat = await store.chats.get_or_create("telegram", str(CHAT), language="nl", now=NOW)
-        await store.chats.link(chat.id, "snel-speelgoed", "test", NOW)
-    finally:
-        await store.close()
-
-
 async def test_killing_the_lease_holder_hands_schedule_polling_and_sending_to_the_other(
     database: str, tmp_path: Path
 ) -> None:
-    await _prepare_week(database)
+    await prepare(database)  # week 46's check, due at start, alerts one chat
     texts = await plan_many(database, 200, chats=20)
     async with FakeTelegram() as telegram:
         first_port, second_port = free_port(), free_port()
@@ -220,7 +206,7 @@ async def test_in_webhook_mode_every_instance_receives_and_none_polls(
 
     import aiohttp
 
-    await _prepare_week(database)
+    await prepare(database)  # week 46's check, due at start, alerts one chat
     async with FakeTelegram() as telegram:
         ports = [free_port(), free_port()]
         processes = [

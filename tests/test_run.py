@@ -58,7 +58,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-async def prepare(db: Path) -> None:
+async def prepare(db: Path | str) -> None:
     """A database whose seller was linked to a Telegram chat while the bot was down."""
     store = await Store.open(db)
     try:
