@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.store import PlannedMessage, Store
-from tests.conftest import NOW
+from bot.store import Store
+from tests.bot.test_delivery import plan
+from tests.conftest import NOW, FixedClock
 from tests.fakes import FakeTelegram
 from tests.test_run import CHAT, free_port, healthz, prepare, start_run, until
 
@@ -43,31 +44,10 @@ async def plan_many(database: str, count: int, chats: int) -> set[str]:
     """``count`` messages spread over ``chats`` Telegram chats; returns their texts."""
     store = await Store.open(database)
     try:
-        chat_ids = [
-            (await store.chats.get_or_create("telegram", str(9000 + c), language="nl", now=NOW)).id
-            for c in range(chats)
-        ]
-        texts = [f"bericht {i}" for i in range(count)]
-        await store.outbox.plan(
-            [
-                PlannedMessage(
-                    dedup_key=f"load:{i}",
-                    chat_id=chat_ids[i % chats],
-                    seller_id=None,
-                    week=None,
-                    kind="test",
-                    sections=(),
-                    urgent=False,
-                    body={"text": text, "blocks": None, "parse_mode": None},
-                    template="test",
-                )
-                for i, text in enumerate(texts)
-            ],
-            NOW,
-        )
-        return set(texts)
+        await plan(store, FixedClock(), count, chats=chats, prefix="bericht")
     finally:
         await store.close()
+    return {f"bericht {i}" for i in range(count)}
 
 
 async def outbox_states(database: str) -> dict[str, int]:

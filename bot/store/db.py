@@ -155,10 +155,17 @@ class Database(ABC):
         processes commit."""
 
     @abstractmethod
-    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]: ...
+    def reading(self) -> AbstractAsyncContextManager[Tx]:
+        """Statements outside any write transaction (within one of this task: on its
+        connection, so that they see what it wrote)."""
 
-    @abstractmethod
-    async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Row | None: ...
+    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        async with self.reading() as tx:
+            return await tx.fetchall(sql, params)
+
+    async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
+        async with self.reading() as tx:
+            return await tx.fetchone(sql, params)
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         """One write statement in its own transaction; returns how many rows it changed."""

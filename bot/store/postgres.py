@@ -250,13 +250,10 @@ class PostgresDatabase(Database):
         high, _, low = str(lsn[0] if lsn else "0/0").partition("/")
         return self.generation, (int(high, 16) << 32) | int(low or "0", 16)
 
-    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[Tx]:
         async with self._connection() as conn:
-            return list(await conn.fetch(self.dialect.sql(sql), *params))
-
-    async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
-        async with self._connection() as conn:
-            return await conn.fetchrow(self.dialect.sql(sql), *params)
+            yield PgTx(conn, self._types)
 
 
 class AdvisoryLock:

@@ -117,6 +117,7 @@ class SqliteDatabase(Database):
         self.conn = conn
         self.path = path
         self._write_lock = asyncio.Lock()
+        self._reader = SqliteTx(conn)
         self._locks: dict[str, ProcessLock] = {}
 
     @classmethod
@@ -216,10 +217,7 @@ class SqliteDatabase(Database):
     async def stream(
         self, sql: str, params: Sequence[Any] = (), *, batch: int = 4096
     ) -> AsyncGenerator[list[tuple[Any, ...]], None]:
-        # A read needs no lock: any coroutine may stream while another writes.
-        async with contextlib.aclosing(
-            SqliteTx(self.conn).stream(sql, params, batch=batch)
-        ) as rows:
+        async with contextlib.aclosing(self._reader.stream(sql, params, batch=batch)) as rows:
             async for batch_rows in rows:
                 yield batch_rows
 
@@ -252,13 +250,10 @@ class SqliteDatabase(Database):
         row = await self.fetchone("PRAGMA data_version")
         return self.generation, int(row[0]) if row else 0
 
-    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
-        async with self.conn.execute(sql, params) as cur:
-            return list(await cur.fetchall())
-
-    async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
-        async with self.conn.execute(sql, params) as cur:
-            return await cur.fetchone()
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[Tx]:
+        # A read needs no lock: any coroutine may read while another writes.
+        yield self._reader
 
 
 def _statements(script: str) -> list[str]:
