@@ -231,9 +231,19 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("--seller", help="follow this seller (default: all)")
     chat.set_defaults(handler=cmd_chat)
 
-    sub.add_parser("keygen", help="print a new NORMWACHT_SECRET_KEY").set_defaults(
-        handler=cmd_keygen, needs_store=False
+    keygen = sub.add_parser(
+        "keygen",
+        help="print a new NORMWACHT_SECRET_KEY; --rotate: re-encrypt under the first key",
+        description="Print a new key for NORMWACHT_SECRET_KEY. To rotate: list the new key "
+        "first and the old one after it (NORMWACHT_SECRET_KEY=NEW,OLD), run keygen --rotate "
+        "to re-encrypt the stored bol.com credentials under NEW, then drop OLD.",
     )
+    keygen.add_argument(
+        "--rotate",
+        action="store_true",
+        help="re-encrypt the stored credentials under the first key of NORMWACHT_SECRET_KEY",
+    )
+    keygen.set_defaults(handler=cmd_keygen, needs_store=False)
 
     sub.add_parser(
         "migrate",
@@ -268,6 +278,25 @@ def build_parser() -> argparse.ArgumentParser:
         "postgresql:// URL of an existing database",
     )
     dcopy.set_defaults(handler=cmd_db_copy, needs_store=False)
+    dbackup = dsub.add_parser(
+        "backup",
+        help="a whole copy of the SQLite database, safe while the bot runs",
+        description="Write a whole, consistent copy of the SQLite database NORMWACHT_DB to "
+        "DEST (a new file, or a folder to put a dated file in), while normwacht run goes on "
+        "working. The copy is a database normwacht opens as it is: restore it by stopping "
+        "the bot and putting the file in place of NORMWACHT_DB. Keep NORMWACHT_SECRET_KEY "
+        "with it: without that key the stored bol.com credentials cannot be read. On "
+        "PostgreSQL it prints the pg_dump command to use instead (exit code 2).",
+        epilog="example: normwacht db backup /var/backups/normwacht/" + EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    dbackup.add_argument(
+        "dest",
+        metavar="DEST",
+        type=Path,
+        help="the file to write (must not exist), or an existing folder",
+    )
+    dbackup.set_defaults(handler=cmd_db_backup)
     _document(p)
     return p
 
@@ -309,9 +338,10 @@ EXAMPLES = {
     "digest": "normwacht digest --seller shop-1",
     "sent": "normwacht sent --seller shop-1 --week 2026-W46",
     "chat": "normwacht chat --seller shop-1",
-    "keygen": "normwacht keygen",
+    "keygen": "normwacht keygen --rotate",
     "migrate": "normwacht migrate",
     "db": "normwacht db copy data/normwacht.sqlite3 postgresql://normwacht@db.example/normwacht",
+    "backup": "normwacht db backup /var/backups/normwacht/",
 }
 
 
@@ -807,7 +837,39 @@ async def cmd_sent(args: argparse.Namespace, ctx: Context) -> int:
 async def cmd_keygen(args: argparse.Namespace, ctx: Context) -> int:
     from bot.secrets import new_key
 
+    if args.rotate:
+        return await _rotate_keys(ctx)
     print(new_key())
+    return EXIT_OK
+
+
+async def _rotate_keys(ctx: Context) -> int:
+    """Every stored credential sealed anew under the first key of NORMWACHT_SECRET_KEY."""
+    from bot.secrets import SecretBox, SecretError, keys_of
+
+    if ctx.config.secret_key is None:
+        raise Rejected(
+            "NORMWACHT_SECRET_KEY: required to rotate: list the new key first and the old "
+            "one(s) after it, e.g. NORMWACHT_SECRET_KEY=NEW,OLD"
+        )
+    box = SecretBox(ctx.config.secret_key)
+    store = await open_store(ctx.config, busy_wait_s=ctx.config.busy_wait_s)
+    try:
+        rotated = await store.sellers.reseal_credentials(box.reseal)
+    except SecretError as exc:
+        raise Rejected(
+            f"{exc}: list every key still in use after the new one; nothing was changed"
+        ) from exc
+    finally:
+        await store.close()
+    keys = len(keys_of(ctx.config.secret_key))
+    print(f"re-encrypted the bol.com credentials of {rotated} seller(s) under the first key")
+    if keys > 1:
+        print(
+            "the other key(s) of NORMWACHT_SECRET_KEY are no longer needed for them: "
+            "remove them once every running normwacht has restarted with the new list",
+            file=sys.stderr,
+        )
     return EXIT_OK
 
 
@@ -868,6 +930,62 @@ async def cmd_db_copy(args: argparse.Namespace, ctx: Context) -> int:
     finally:
         await src.close()
     return EXIT_OK
+
+
+async def cmd_db_backup(args: argparse.Namespace, ctx: Context) -> int:
+    from bot.store.sqlite import SqliteDatabase
+
+    db = ctx.store.db
+    if not isinstance(db, SqliteDatabase):
+        return _pg_dump_instead(args.dest, ctx.config.database)
+    dest: Path = args.dest
+    if dest.is_dir():
+        moment = ctx.now().astimezone(ctx.config.timezone).strftime("%Y%m%dT%H%M%S")
+        dest = dest / f"normwacht-{moment}.sqlite3"
+    if dest.exists() or dest.is_symlink():
+        raise Rejected(f"DEST {dest}: exists already; a backup is written to a new file only")
+    if not dest.parent.is_dir():
+        raise Rejected(f"DEST {dest}: no folder {dest.parent}")
+    if Path(db.path).resolve() == dest.resolve():
+        raise Rejected("DEST is the database itself")
+    partial = dest.with_name(f".{dest.name}.partial")
+    partial.unlink(missing_ok=True)
+    try:
+        await db.backup_into(partial)
+        # Seen whole under its name or not at all: a crash leaves no half backup there.
+        partial.rename(dest)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    size = dest.stat().st_size
+    version = await db.schema_version()
+    print(
+        f"backed up {db.describe()} to {dest} ({size:,} bytes, schema version {version}); "
+        "keep NORMWACHT_SECRET_KEY with it"
+    )
+    return EXIT_OK
+
+
+def _pg_dump_instead(dest: Path, database: str) -> int:
+    """PostgreSQL's own tool backs it up, consistently while normwacht runs: the command,
+    without the password (pg_dump reads it from PGPASSWORD or ~/.pgpass)."""
+    import shlex
+
+    from bot.store.db import password_of
+
+    url = database
+    if password_of(url) is not None:
+        scheme, _, rest = url.partition("://")
+        userinfo, _, host = rest.rpartition("@")
+        url = f"{scheme}://{userinfo.partition(':')[0]}@{host}"
+    print(f"pg_dump --format=custom --file={shlex.quote(str(dest))} {shlex.quote(url)}")
+    print(
+        "normwacht: db backup copies SQLite databases; back up PostgreSQL with the pg_dump "
+        "command above (the password is left out: pg_dump reads it from PGPASSWORD or "
+        "~/.pgpass) and restore into an empty database with pg_restore --dbname=URL FILE",
+        file=sys.stderr,
+    )
+    return EXIT_REJECTED
 
 
 async def _not_in_use(name: str, store: Store, period_s: float) -> None:

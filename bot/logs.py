@@ -64,6 +64,7 @@ def config_secrets(config: Config) -> list[str]:
         config.slack_app_token,
         config.slack_signing_secret,
         config.secret_key.decode("ascii") if config.secret_key else None,
+        *(config.secret_key.decode("ascii").split(",") if config.secret_key else []),
         *_database_passwords(config.database),
     ]
     return [v for v in values if v]
