@@ -227,6 +227,20 @@ def build_parser() -> argparse.ArgumentParser:
     sent.add_argument("--json", action="store_true", help="one JSON object per message a line")
     sent.set_defaults(handler=cmd_sent)
 
+    outbox = sub.add_parser("outbox", help="messages that could not be delivered")
+    osub = outbox.add_subparsers(dest="outbox_command", required=True, metavar="ACTION")
+    requeue = osub.add_parser(
+        "requeue",
+        help="send a dead message again (its id from normwacht sent)",
+        description="A message that went dead (the chat blocked the bot, the platform refused "
+        "it, too many attempts) goes again at the next delivery round, its attempts counted "
+        "afresh; its chat counts as reachable again. Fix what stopped it first.",
+        epilog="example: normwacht outbox requeue 42" + EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    requeue.add_argument("message_id", type=int, metavar="ID", help="the message's id (#ID)")
+    requeue.set_defaults(handler=cmd_outbox_requeue)
+
     chat = sub.add_parser("chat", help="the console chat (the same commands as Telegram)")
     chat.add_argument("--seller", help="follow this seller (default: all)")
     chat.set_defaults(handler=cmd_chat)
@@ -338,6 +352,7 @@ EXAMPLES = {
     "digest": "normwacht digest --seller shop-1",
     "sent": "normwacht sent --seller shop-1 --week 2026-W46",
     "chat": "normwacht chat --seller shop-1",
+    "outbox": "normwacht outbox requeue 42",
     "keygen": "normwacht keygen --rotate",
     "migrate": "normwacht migrate",
     "db": "normwacht db copy data/normwacht.sqlite3 postgresql://normwacht@db.example/normwacht",
@@ -767,6 +782,12 @@ async def cmd_check(args: argparse.Namespace, ctx: Context) -> int:
         if unlinked:
             print(_unlinked_line(unlinked))
     if not args.dry_run:
+        horizon = await ctx.store.outbox.pruned_through()
+        if horizon is not None and str(args.week) <= horizon:
+            print(
+                f"{args.week}: what was sent about it is past NORMWACHT_KEEP_DAYS and deleted; "
+                "nothing is planned about it again"
+            )
         print(f"planned {outcome.planned} new message(s)")
     return EXIT_OK
 
@@ -831,6 +852,25 @@ async def cmd_sent(args: argparse.Namespace, ctx: Context) -> int:
             + (f" · last error: {r.last_error}" if r.last_error else "")
         )
         print(r.text)
+    return EXIT_OK
+
+
+async def cmd_outbox_requeue(args: argparse.Namespace, ctx: Context) -> int:
+    from bot.store.outbox import NotDead
+
+    try:
+        r = await ctx.store.outbox.requeue(args.message_id, ctx.now())
+    except NotDead as exc:
+        if exc.state is None:
+            raise Rejected(f"no message #{args.message_id} (see normwacht sent)") from exc
+        raise Rejected(
+            f"message #{args.message_id} is {exc.state}, not dead: only a dead message is requeued"
+        ) from exc
+    print(
+        f"requeued #{r.id} {r.seller_id or '-'} {r.week or ''} {r.kind} -> "
+        f"{r.platform}:{r.address}: it goes at the next delivery round (normwacht run, or "
+        "normwacht deliver)"
+    )
     return EXIT_OK
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import io
+import logging
 import os
 import re
 from collections.abc import Mapping
@@ -69,6 +70,14 @@ class Config:
     # How long a lease (the scheduler, Telegram's polling) outlives its holder's last
     # renewal: another instance takes over within it.
     lease_s: float = 15.0
+    # The listener's address (None: every address, IPv4 and IPv6), and where /healthz and
+    # /metrics are served apart from the public webhook port (None: on that listener).
+    http_host: str | None = None
+    admin_address: tuple[str | None, int] | None = None
+    log_level: int = logging.INFO
+    log_format: str = "text"
+    # How long sent messages are kept in the outbox.
+    keep_days: int = 400
 
     def is_admin(self, platform: str, user_id: str | None) -> bool:
         return user_id is not None and f"{platform}:{user_id}" in self.admins
@@ -197,7 +206,53 @@ def load_config(env: Mapping[str, str] | None = None, dotenv: Path | None = Path
         ),
         busy_wait_s=_rate("NORMWACHT_BUSY_WAIT", required("NORMWACHT_BUSY_WAIT", "60")),
         lease_s=_rate("NORMWACHT_LEASE_SECONDS", required("NORMWACHT_LEASE_SECONDS", "15")),
+        http_host=_host(get("NORMWACHT_HTTP_HOST")),
+        admin_address=_address("NORMWACHT_ADMIN_ADDRESS", get("NORMWACHT_ADMIN_ADDRESS")),
+        log_level=_log_level(required("NORMWACHT_LOG_LEVEL", "INFO")),
+        log_format=_choice(
+            "NORMWACHT_LOG_FORMAT", required("NORMWACHT_LOG_FORMAT", "text"), ("text", "json")
+        ),
+        keep_days=_days("NORMWACHT_KEEP_DAYS", required("NORMWACHT_KEEP_DAYS", "400")),
     )
+
+
+def _host(value: str | None) -> str | None:
+    """An address to listen on as written (``[::1]`` as ``::1``); None: every address."""
+    if value is None:
+        return None
+    host = value.removeprefix("[").removesuffix("]")
+    return None if host in ("", "*") else host
+
+
+def _address(name: str, value: str | None) -> tuple[str | None, int] | None:
+    """``HOST:PORT`` (``127.0.0.1:9090``, ``[::1]:9090``, ``:9090`` for every address)."""
+    if value is None:
+        return None
+    host, colon, port = value.rpartition(":")
+    if not colon or (":" in host and not host.startswith("[")):
+        raise ConfigError(f"{name}: must be HOST:PORT, e.g. 127.0.0.1:9090 or [::1]:9090")
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        raise ConfigError(f"{name}: the port must be a number 1-65535 (HOST:PORT)")
+    return _host(host), int(port)
+
+
+def _log_level(value: str) -> int:
+    levels = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+    if value.upper() not in levels:
+        raise ConfigError(f"NORMWACHT_LOG_LEVEL: must be one of {', '.join(levels)}")
+    return int(getattr(logging, value.upper()))
+
+
+def _choice(name: str, value: str, choices: tuple[str, ...]) -> str:
+    if value.lower() not in choices:
+        raise ConfigError(f"{name}: must be {' or '.join(choices)}")
+    return value.lower()
+
+
+def _days(name: str, value: str) -> int:
+    if not value.isdigit() or int(value) < 1:
+        raise ConfigError(f"{name}: must be a whole number of days, 1 or more")
+    return int(value)
 
 
 def _url(name: str, value: str) -> str:

@@ -20,6 +20,7 @@ from typing import Any, Protocol
 from bot.clock import Clock
 from bot.config import Config, QuietHours
 from bot.logs import FailingRounds
+from bot.metrics import MESSAGES_DEAD, MESSAGES_FAILED, MESSAGES_SENT, RATE_LIMITED
 from bot.notify import tell_admins
 from bot.store import OutboxItem, Store
 
@@ -310,11 +311,13 @@ class DeliveryWorker:
         except Exception as exc:  # timeouts and connection errors not mapped by a sender
             return await self._failed(item, Transient(f"{type(exc).__name__}: {exc}"), pacer)
         await self.store.outbox.mark_sent(item.id, self.clock(), remote_id)
+        MESSAGES_SENT.labels(item.platform).inc()
         self.sent += 1
         return "sent"
 
     async def _failed(self, item: OutboxItem, exc: SendError, pacer: Pacer) -> str:
         if isinstance(exc, RetryLater):
+            RATE_LIMITED.labels(item.platform).inc()
             pacer.pause(exc.seconds)
             await self.store.outbox.retry_at(
                 item.id, self.clock() + timedelta(seconds=exc.seconds), str(exc), count=False
@@ -335,9 +338,11 @@ class DeliveryWorker:
             return "wait"
         if isinstance(exc, Rejected) or item.attempts >= MAX_ATTEMPTS:
             await self.store.outbox.mark_dead(item.id, error)
+            MESSAGES_DEAD.labels(item.platform).inc()
             await self._tell_admins(item, error, key=f"dead:{item.id}")
             return "dead"
         wait = backoff(item.attempts, self.rng)
+        MESSAGES_FAILED.labels(item.platform).inc()
         await self.store.outbox.retry_at(item.id, self.clock() + timedelta(seconds=wait), error)
         return "failed"
 
