@@ -227,6 +227,26 @@ def build_parser() -> argparse.ArgumentParser:
     sent.add_argument("--json", action="store_true", help="one JSON object per message a line")
     sent.set_defaults(handler=cmd_sent)
 
+    preview = sub.add_parser(
+        "preview",
+        help="show what would be sent about a seller's week, planning nothing",
+        description="Render the messages a chat would get about the seller's week: the week's "
+        "alerts (all of them, as a chat linked now would get them) and the weekly digest, in "
+        "the chosen language and platform format. Nothing is planned or stored.",
+    )
+    preview.add_argument("--seller", required=True, help="the seller id")
+    preview.add_argument("--week", required=True, type=week_arg, help="the ISO week, e.g. 2026-W46")
+    preview.add_argument(
+        "--language", choices=LANGUAGES, help="the chat's language (default: the seller's)"
+    )
+    preview.add_argument(
+        "--platform",
+        choices=("console", "telegram", "slack"),
+        default="console",
+        help="the format: console (plain text, the default), telegram (HTML), slack (mrkdwn)",
+    )
+    preview.set_defaults(handler=cmd_preview)
+
     outbox = sub.add_parser("outbox", help="messages that could not be delivered")
     osub = outbox.add_subparsers(dest="outbox_command", required=True, metavar="ACTION")
     requeue = osub.add_parser(
@@ -353,6 +373,7 @@ EXAMPLES = {
     "sent": "normwacht sent --seller shop-1 --week 2026-W46",
     "chat": "normwacht chat --seller shop-1",
     "outbox": "normwacht outbox requeue 42",
+    "preview": "normwacht preview --seller shop-1 --week 2026-W46 --language fr --platform slack",
     "keygen": "normwacht keygen --rotate",
     "migrate": "normwacht migrate",
     "db": "normwacht db copy data/normwacht.sqlite3 postgresql://normwacht@db.example/normwacht",
@@ -852,6 +873,48 @@ async def cmd_sent(args: argparse.Namespace, ctx: Context) -> int:
             + (f" · last error: {r.last_error}" if r.last_error else "")
         )
         print(r.text)
+    return EXIT_OK
+
+
+async def cmd_preview(args: argparse.Namespace, ctx: Context) -> int:
+    from bot.compose import body_for
+    from bot.service import Service
+    from bot.store import Chat
+    from bot.weekly import plan_week_messages, seller_ref
+
+    seller = await ctx.store.sellers.get(args.seller)
+    if seller is None:
+        raise Rejected(f"unknown seller {args.seller!r} (see normwacht seller list)")
+    if args.week.monday > ctx.today():
+        raise Rejected(f"week {args.week} has not started yet")
+    service = Service(ctx.store, ctx.config, ctx.clock)
+    report = await service.report_for(seller, args.week)
+    language = args.language or seller.language
+    # A chat that follows only this seller, linked now: it would get every alert section.
+    chat = Chat(0, args.platform, "preview", "preview", language, False, 1, 8, True, None)
+    sources = await ctx.store.data.week_sources([seller.id], args.week)
+    messages: list[tuple[str, dict[str, Any]]] = []
+    if report is not None:
+        for m in plan_week_messages(
+            seller, report, [chat], {}, {}, sources.get(seller.id) or "upload"
+        ):
+            messages.append((f"alerts [{', '.join(s.split('@')[0] for s in m.sections)}]", m.body))
+    if report is not None and report.has_data:
+        previous = await service.report_for(seller, args.week.shift(-1))
+        entry = {
+            "seller": seller_ref(seller),
+            "report": report,
+            "previous": previous if previous is not None and previous.has_data else None,
+            "missing": service.missing_weeks(report),
+        }
+        messages.append(("digest", body_for(chat, "digest", {"entries": [entry], "team": False})))
+    if not messages:
+        print(f"{seller.id} {args.week}: no figures and no alerts: nothing would be sent")
+        return EXIT_OK
+    for title, body in messages:
+        print(f"--- {title} · {seller.id} {args.week} · {args.platform}, {language}")
+        print(body["text"])
+    print(f"(a preview: nothing was planned; policy {ctx.config.policy.name})", file=sys.stderr)
     return EXIT_OK
 
 

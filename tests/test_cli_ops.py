@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from bot.secrets import SecretBox, new_key
-from bot.store import Store
+from bot.store import PlannedMessage, Store
 from tests.conftest import NOW, run_aside
 from tests.postgres import Cluster
 from tests.test_run import start_run
@@ -152,3 +152,93 @@ def test_keygen_still_prints_a_new_key(tmp_path: Path) -> None:
     assert done.returncode == 0
     SecretBox(done.stdout.strip().encode())  # a usable key
     assert not (tmp_path / "unused.sqlite3").exists()
+
+
+def test_outbox_requeue_sends_a_dead_message_again(tmp_path: Path) -> None:
+    db = tmp_path / "dead.sqlite3"
+
+    async def a_dead_message() -> int:
+        store = await Store.open(db)
+        try:
+            chat = await store.chats.get_or_create("telegram", "77", language="nl", now=NOW)
+            await store.outbox.plan(
+                [
+                    PlannedMessage(
+                        "k", chat.id, None, "2026-W46", "digest", (), False, {"text": "x"}, "d"
+                    )
+                ],
+                NOW,
+            )
+            [item] = await store.outbox.claim_due(NOW, 10)
+            await store.outbox.mark_dead(item.id, "Forbidden: bot was blocked by the user")
+            return item.id
+        finally:
+            await store.close()
+
+    dead = run_aside(a_dead_message())
+    env = environment(db)
+    done = normwacht(tmp_path, env, "outbox", "requeue", str(dead))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == (
+        f"requeued #{dead} - 2026-W46 digest -> telegram:77: it goes at the next delivery "
+        "round (normwacht run, or normwacht deliver)\n"
+    )
+    sent = normwacht(tmp_path, env, "sent", "--json")
+    assert '"state": "pending"' in sent.stdout and '"last_error": null' in sent.stdout
+    again = normwacht(tmp_path, env, "outbox", "requeue", str(dead))
+    assert (again.returncode, again.stderr) == (
+        2,
+        f"normwacht: message #{dead} is pending, not dead: only a dead message is requeued\n",
+    )
+    missing = normwacht(tmp_path, env, "outbox", "requeue", "999")
+    assert (missing.returncode, missing.stderr) == (
+        2,
+        "normwacht: no message #999 (see normwacht sent)\n",
+    )
+
+
+def test_preview_renders_what_would_be_sent_and_plans_nothing(tmp_path: Path) -> None:
+    db = tmp_path / "sample.sqlite3"
+
+    async def the_sample() -> None:
+        from bot.sample import load_sample
+        from norms import load_policy
+
+        store = await Store.open(db)
+        try:
+            await load_sample(store, load_policy("verbetertraject-24w"), NOW)
+        finally:
+            await store.close()
+
+    run_aside(the_sample())
+    env = environment(db)
+    done = normwacht(
+        tmp_path, env, "preview", "--seller", "snel-speelgoed", "--week", "2026-W46",
+        "--language", "fr", "--platform", "slack",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert out.startswith(
+        "--- alerts [suspension] · snel-speelgoed 2026-W46 · slack, fr\n"
+        "*🔒 Boutique fermée temporairement · Snel Speelgoed*\n"
+    )
+    assert "--- digest · snel-speelgoed 2026-W46 · slack, fr\n" in out
+    assert "Aperçu hebdomadaire semaine 46" in out
+    # The seller's own language by default, plain text on the console.
+    dutch = normwacht(tmp_path, env, "preview", "--seller", "snel-speelgoed", "--week", "2026-W46")
+    assert dutch.stdout.startswith(
+        "--- alerts [suspension] · snel-speelgoed 2026-W46 · console, nl\n"
+        "🔒 Winkel tijdelijk gesloten · Snel Speelgoed\n"
+    )
+    # Nothing planned, nothing stored.
+    conn = sqlite3.connect(db)
+    try:
+        assert conn.execute("SELECT COUNT(*) FROM outbox").fetchone() == (0,)
+        assert conn.execute("SELECT COUNT(*) FROM chats").fetchone() == (0,)
+    finally:
+        conn.close()
+    unknown = normwacht(tmp_path, env, "preview", "--seller", "nobody", "--week", "2026-W46")
+    assert (unknown.returncode, unknown.stderr) == (
+        2,
+        "normwacht: unknown seller 'nobody' (see normwacht seller list)\n",
+    )

@@ -8,12 +8,13 @@ import asyncio
 import json
 import re
 import signal
-from datetime import datetime
+import sqlite3
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import aiohttp
 
-from bot.store import Store
+from bot.store import PlannedMessage, Store
 from tests.conftest import NOW
 from tests.fakes import FakeSlack, FakeTelegram
 from tests.test_run import CHAT, TEAM, free_port, prepare, run_env, start_run, until
@@ -125,6 +126,23 @@ async def test_metrics_count_what_was_planned_sent_and_rate_limited(tmp_path: Pa
 async def test_admin_address_json_logs_and_an_ipv6_listener(tmp_path: Path) -> None:
     db = tmp_path / "run.sqlite3"
     await prepare(db)
+    # A message sent two years ago: past NORMWACHT_KEEP_DAYS (400), the start deletes it.
+    store = await Store.open(db)
+    try:
+        long_ago = NOW - timedelta(days=730)
+        chat = await store.chats.get_or_create("telegram", str(CHAT), language="nl", now=NOW)
+        await store.outbox.plan(
+            [
+                PlannedMessage(
+                    "old", chat.id, None, "2024-W47", "digest", (), False, {"text": "x"}, "d"
+                )
+            ],
+            long_ago,
+        )
+        [item] = await store.outbox.claim_due(long_ago, 10)
+        await store.outbox.mark_sent(item.id, long_ago, None)
+    finally:
+        await store.close()
     port, admin = free_port(), free_port()
     async with FakeTelegram() as telegram, FakeSlack() as slack:
         env = {
@@ -164,4 +182,13 @@ async def test_admin_address_json_logs_and_an_ipv6_listener(tmp_path: Path) -> N
     assert any("/healthz and /metrics on 127.0.0.1" in line["message"] for line in lines)
     for secret in ("42:run", "xoxb-run", "run-signing-secret"):
         assert secret not in log
-    assert NOW.year == 2026
+    # The daily retention ran on start: the old message is gone, this week's stays.
+    assert any(
+        line["message"].startswith("retention: deleted 1 message(s) sent before 2025-10-15")
+        for line in lines
+    )
+    conn = sqlite3.connect(db)
+    try:
+        assert conn.execute("SELECT week, state FROM outbox").fetchall() == [("2026-W46", "sent")]
+    finally:
+        conn.close()
