@@ -28,17 +28,26 @@ def settings(text: str) -> list[tuple[str, str]]:
     ]
 
 
-def test_systemd_analyze_verify_accepts_the_unit(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "names",
+    [["normwacht.service"], ["normwacht-backup.service", "normwacht-backup.timer"]],
+)
+def test_systemd_analyze_verify_accepts_the_units(tmp_path: Path, names: list[str]) -> None:
     analyze = shutil.which("systemd-analyze")
     if analyze is None:
         pytest.skip("systemd-analyze is not installed")
-    # The unit names the program where the README installs it; here it is installed
+    # The units name the program where the README installs it; here it is installed
     # beside this interpreter (verify checks that ExecStart exists).
     here = Path(sys.executable).with_name("normwacht")
-    unit = tmp_path / "normwacht.service"
-    unit.write_text(UNIT.read_text("utf-8").replace(INSTALLED, str(here)), encoding="utf-8")
+    for name in names:
+        text = (UNIT.parent / name).read_text("utf-8")
+        (tmp_path / name).write_text(text.replace(INSTALLED, str(here)), encoding="utf-8")
     done = subprocess.run(
-        [analyze, "verify", str(unit)], capture_output=True, text=True, check=False, timeout=60
+        [analyze, "verify", *(str(tmp_path / n) for n in names)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
     )
     # systemd-analyze exits 0 on unknown keys and bad values too: it must say nothing.
     assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
@@ -48,7 +57,7 @@ def test_the_unit_is_hardened_and_stops_with_sigterm() -> None:
     found = settings(UNIT.read_text("utf-8"))
     keys = dict(found)
     assert keys["ExecStart"] == f"{INSTALLED} run"
-    assert keys["DynamicUser"] == "yes" and keys["StateDirectory"] == "normwacht"
+    assert keys["User"] == "normwacht" and keys["StateDirectory"] == "normwacht"
     assert keys["Restart"] == "on-failure" and keys["KillSignal"] == "SIGTERM"
     assert keys["NoNewPrivileges"] == "yes" and keys["ProtectSystem"] == "strict"
     assert keys["CapabilityBoundingSet"] == ""
