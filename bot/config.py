@@ -98,9 +98,9 @@ def read_dotenv(path: Path) -> dict[str, str]:
     """The settings of a ``.env`` file as python-dotenv reads them (``export``, quotes,
     comments, escapes, multi-line values, ``${VAR}``). A line it cannot read stops start-up,
     named by file and line (never shown: it may hold a secret)."""
-    if not path.is_file():
-        return {}
     try:
+        if not path.is_file():
+            return {}
         text = path.read_text("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot be read as UTF-8 text: {exc}") from exc
