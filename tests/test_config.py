@@ -141,3 +141,53 @@ def test_several_keys_seal_with_the_first_and_open_with_any(tmp_path: Path) -> N
 def test_a_bad_key_in_the_list_is_named_by_its_place(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"^NORMWACHT_SECRET_KEY \(key 2 of 2\): must be 32"):
         load_config(env={"NORMWACHT_SECRET_KEY": f"{new_key()},not-a-key"}, dotenv=None)
+
+
+def test_the_example_dotenv_is_a_dotenv_that_loads_and_names_the_new_settings(
+    tmp_path: Path,
+) -> None:
+    from bot.config import read_dotenv
+
+    example = Path(__file__).resolve().parent.parent / ".env.example"
+    names = set(read_dotenv(example))
+    for name in (
+        "NORMWACHT_HTTP_HOST",
+        "NORMWACHT_ADMIN_ADDRESS",
+        "NORMWACHT_LOG_LEVEL",
+        "NORMWACHT_LOG_FORMAT",
+        "NORMWACHT_KEEP_DAYS",
+    ):
+        assert name in names
+    config = load_config(env={"NORMWACHT_DB": str(tmp_path / "db.sqlite3")}, dotenv=example)
+    assert (config.keep_days, config.log_format, config.http_host) == (400, "text", None)
+
+
+def test_listener_and_log_settings_are_read_and_named_when_wrong(tmp_path: Path) -> None:
+    import logging
+
+    config = load_config(
+        env={
+            "NORMWACHT_HTTP_HOST": "[::1]",
+            "NORMWACHT_ADMIN_ADDRESS": "[::1]:9090",
+            "NORMWACHT_LOG_LEVEL": "debug",
+            "NORMWACHT_LOG_FORMAT": "JSON",
+            "NORMWACHT_KEEP_DAYS": "30",
+        },
+        dotenv=None,
+    )
+    assert (config.http_host, config.admin_address) == ("::1", ("::1", 9090))
+    assert (config.log_level, config.log_format, config.keep_days) == (logging.DEBUG, "json", 30)
+    assert load_config(env={"NORMWACHT_ADMIN_ADDRESS": ":9090"}, dotenv=None).admin_address == (
+        None,
+        9090,
+    )
+    for name, value, message in (
+        ("NORMWACHT_ADMIN_ADDRESS", "9090", "must be HOST:PORT"),
+        ("NORMWACHT_ADMIN_ADDRESS", "::1:9090", "must be HOST:PORT"),
+        ("NORMWACHT_ADMIN_ADDRESS", "localhost:http", "the port must be a number"),
+        ("NORMWACHT_LOG_LEVEL", "loud", "must be one of DEBUG"),
+        ("NORMWACHT_LOG_FORMAT", "xml", "must be text or json"),
+        ("NORMWACHT_KEEP_DAYS", "0", "must be a whole number of days"),
+    ):
+        with pytest.raises(ConfigError, match=f"^{name}: {message}"):
+            load_config(env={name: value}, dotenv=None)
