@@ -20,7 +20,7 @@ from bot.delivery import DeliveryWorker, Sender
 from bot.exposition import metrics_source
 from bot.health import Health, Reconnector, describe
 from bot.http import HttpServer
-from bot.instance import SCHEDULER, TELEGRAM_POLLING, Instance
+from bot.instance import DATABASE, SCHEDULER, TELEGRAM_POLLING, Instance
 from bot.logs import configure_logging
 from bot.notify import admin_chats
 from bot.owed import complete_owed_work, run_owed_worker
@@ -33,6 +33,11 @@ if TYPE_CHECKING:
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 log = logging.getLogger("normwacht")
+
+# How long a stop waits for the sends in flight to finish and be recorded.
+DRAIN_S = 10.0
+# How soon a database that went away is asked again (then with backoff).
+DATABASE_RETRY_S = 0.25
 
 
 class Channel(Protocol):
@@ -97,7 +102,9 @@ async def console_catch_up(store: Store, config: Config, clock: Clock) -> None:
 
 
 async def run_bot(config: Config, clock: Clock, *, demo: bool = False) -> int:
-    """Run until SIGINT/SIGTERM, or (console only) until end of input."""
+    """Run until SIGINT/SIGTERM, or (console only) until end of input. A stop is graceful:
+    no new work is taken, the sends in flight finish (for up to ``DRAIN_S``) and are
+    recorded, the rest of the claims and the leases are given back, and the exit is 0."""
     configure_logging(config)
     store = await prepare_store(config, clock, demo=demo)
     stop = asyncio.Event()
@@ -112,20 +119,55 @@ async def run_bot(config: Config, clock: Clock, *, demo: bool = False) -> int:
             health = Health(clock)
             instance = Instance(store, clock, period_s=config.lease_s, health=health)
             health.instance = instance.describe
+            health.probe_with(DATABASE, store.db.ping, store.db.unavailable)
+            # Undone last: the leases go only once the channels stopped receiving (a
+            # poller's last call confirms the updates it fetched, under its lease).
+            stack.push_async_callback(instance.stop)
             platforms = await start_channels(
                 stack, service, config, senders, stop, health, instance=instance
             )
             console_only = not platforms
             if console_only:
                 senders[CONSOLE] = ConsoleSender()
+
+            def database_error(exc: BaseException) -> None:
+                if store.db.unavailable(exc):
+                    health.down(DATABASE, describe(exc))
+
             worker = DeliveryWorker(
-                store, senders, config, clock, is_up=health.is_up, instance=instance.id
+                store,
+                senders,
+                config,
+                clock,
+                is_up=health.is_up,
+                instance=instance,
+                on_database_error=database_error,
             )
-            # A platform that is back gets its waiting messages at once.
-            health.on_up(lambda _: worker.wakeup.set())
+            owed_wakeup = asyncio.Event()
+
+            def back(part: str) -> None:
+                # A platform or the database that is back: what waited for it goes now.
+                worker.wakeup.set()
+                if part == DATABASE:
+                    owed_wakeup.set()
+
+            health.on_up(back)
             scheduler = None if console_only else prepare_scheduler(service, worker, instance)
             await instance.start()
-            stack.push_async_callback(instance.stop)
+            if not console_only:
+                # The database's own outage is noticed by whatever meets it, and from then
+                # on asked again every moment, so that the waiting work resumes at once.
+                watch = Reconnector(
+                    DATABASE,
+                    health,
+                    store.db.ping,
+                    store.db.ping,
+                    store.db.unavailable,
+                    first_retry_s=DATABASE_RETRY_S,
+                    max_retry_s=max(DATABASE_RETRY_S, min(5.0, config.lease_s / 4)),
+                )
+                await watch.start()
+                stack.push_async_callback(watch.stop)
             await worker.start()
             # What a killed process left owed (the recheck after an import) comes first.
             await complete_owed_work(store, config, now=clock())
@@ -135,23 +177,43 @@ async def run_bot(config: Config, clock: Clock, *, demo: bool = False) -> int:
                 chat = await service.chat_for(CONSOLE, ADMIN_ADDRESS)
                 await ConsoleChat(service, chat, admin=True).serve(stop)
                 return 0
-            tasks = [
-                asyncio.create_task(worker.run_forever(stop), name="delivery"),
-                asyncio.create_task(
-                    run_owed_worker(store, config, clock, stop, worker.wakeup.set), name="owed"
-                ),
-            ]
-            stack.push_async_callback(_cancel, tasks)
-            health.check("delivery", lambda: not tasks[0].done())
+            delivery = asyncio.create_task(worker.run_forever(stop), name="delivery")
+            owed = asyncio.create_task(
+                run_owed_worker(store, config, clock, stop, worker.wakeup.set, wakeup=owed_wakeup),
+                name="owed",
+            )
+            stack.push_async_callback(_cancel, [delivery, owed])
+            health.check("delivery", lambda: not delivery.done())
             assert scheduler is not None
             scheduler.start()
-            stack.callback(scheduler.shutdown, wait=False)
+            stack.callback(_shut_down, scheduler)
             health.check("scheduler", lambda: bool(scheduler.running))
             await stop.wait()
-            log.info("shutting down")
+            log.info("shutting down: finishing the sends in flight")
+            # No new jobs; delivery takes no new claims, its sends in flight finish and are
+            # recorded, its other claims go back; then leases go (the stack, in order).
+            _shut_down(scheduler)
+            worker.stop()
+            await _drain(delivery, DRAIN_S)
             return 0
     finally:
         await store.close()
+
+
+async def _drain(task: asyncio.Task[None], within_s: float) -> None:
+    """Let ``task`` end by itself for up to ``within_s``; then cancel it (a send cut off
+    is put back, and logged as one that may arrive twice)."""
+    done, _ = await asyncio.wait([task], timeout=within_s)
+    if not done:
+        log.warning("shutting down: delivery did not finish within %gs; stopping it", within_s)
+        task.cancel()
+    with contextlib.suppress(asyncio.CancelledError, Exception):
+        await task
+
+
+def _shut_down(scheduler: AsyncIOScheduler) -> None:
+    if scheduler.running:
+        scheduler.shutdown(wait=False)
 
 
 async def start_channels(

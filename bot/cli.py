@@ -7,6 +7,7 @@ import asyncio
 import json
 import os
 import sys
+from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,6 +20,7 @@ from bot.database import open_store, open_target
 from bot.exempt_args import UnknownIndicator, parse_indicator
 from bot.store import DatabaseBusy, SellerExists, Store
 from bot.store.db import is_postgresql, sqlite_path
+from bot.store.outbox import SentRecord
 from messages import LANGUAGES
 from norms import INDICATORS, Exemption, Indicator, IsoWeek, WeekReport
 
@@ -836,9 +838,25 @@ def _unlinked_line(unlinked: list[str]) -> str:
 async def cmd_sent(args: argparse.Namespace, ctx: Context) -> int:
     if args.seller:
         await _known_seller(ctx, args.seller)  # a typo is no "nothing was sent"
+    from bot.delivery import waiting
+
     records = await ctx.store.outbox.history(args.seller, str(args.week) if args.week else None)
+    now = ctx.now()
+
+    def due(r: SentRecord) -> tuple[datetime | None, str | None]:
+        return waiting(
+            platform=r.platform,
+            urgent=r.urgent,
+            state=r.state,
+            next_attempt_at=r.next_attempt_at,
+            reason=r.waiting_for,
+            now=now,
+            config=ctx.config,
+        )
+
     if args.json:
         for r in records:
+            due_at, waits_for = due(r)
             line = {
                 "id": r.id,
                 "seller_id": r.seller_id,
@@ -851,6 +869,8 @@ async def cmd_sent(args: argparse.Namespace, ctx: Context) -> int:
                 "template": r.template,
                 "policy": r.policy,
                 "last_error": r.last_error,
+                "due": _moment(ctx, due_at) if due_at else None,
+                "waiting_for": waits_for,
                 "text": r.text,
             }
             print(json.dumps(line, ensure_ascii=False))
@@ -860,9 +880,12 @@ async def cmd_sent(args: argparse.Namespace, ctx: Context) -> int:
         return EXIT_OK
     print(f"what was sent (#id seller week kind -> destination · when, {ctx.config.timezone})")
     for r in records:
+        due_at, waits_for = due(r)
         when = (
-            r.sent_at.astimezone(ctx.config.timezone).strftime("%Y-%m-%d %H:%M %Z")
+            _local(ctx, r.sent_at)
             if r.sent_at
+            else f"{r.state}: waiting for {waits_for}, due {_local(ctx, due_at)}"
+            if due_at and waits_for
             else r.state
         )
         sections = f" [{', '.join(s.split('@')[0] for s in r.sections)}]" if r.sections else ""
@@ -1159,16 +1182,19 @@ async def cmd_deliver(args: argparse.Namespace, ctx: Context) -> int:
     try:
         async with delivery_senders(ctx.config, health) as senders:
             worker = DeliveryWorker(
-                ctx.store, senders, ctx.config, ctx.clock, is_up=health.is_up, instance=instance.id
+                ctx.store, senders, ctx.config, ctx.clock, is_up=health.is_up, instance=instance
             )
             recovered = await worker.start()
             sent = await worker.run_once()
     finally:
         await instance.stop()
     counts = await ctx.store.outbox.counts()
-    waiting = counts.get("pending", 0) + counts.get("failed", 0)
+    waits = counts.get("pending", 0) + counts.get("failed", 0)
     note = f", {recovered} recovered from an interrupted run" if recovered else ""
-    print(f"sent {sent} message(s){note}; {waiting} waiting; {counts.get('dead', 0)} undeliverable")
+    why = await _waiting_reasons(ctx)
+    print(
+        f"sent {sent} message(s){note}; {waits} waiting{why}; {counts.get('dead', 0)} undeliverable"
+    )
     for platform in ("telegram", "slack"):
         if platform in health.states() and not health.is_up(platform):
             held = await ctx.store.outbox.waiting_for(platform)
@@ -1177,6 +1203,44 @@ async def cmd_deliver(args: argparse.Namespace, ctx: Context) -> int:
                 file=sys.stderr,
             )
     return EXIT_OK
+
+
+async def _waiting_reasons(ctx: Context) -> str:
+    """`` (2 for quiet hours until 08:00 CET, 1 for retry after 429 at 10:02 CET)``: what the
+    waiting messages wait for, and until when (the earliest of each reason)."""
+    from bot.delivery import waiting
+
+    now = ctx.now()
+    earliest: dict[str, datetime] = {}
+    counts: Counter[str] = Counter()
+    for platform, urgent, state, next_at, reason in await ctx.store.outbox.unsent():
+        if state == "sending":
+            continue
+        due_at, why = waiting(
+            platform=platform,
+            urgent=urgent,
+            state=state,
+            next_attempt_at=next_at,
+            reason=reason,
+            now=now,
+            config=ctx.config,
+        )
+        if due_at is None or why is None:
+            continue
+        counts[why] += 1
+        earliest[why] = min(due_at, earliest.get(why, due_at))
+    if not counts:
+        return ""
+    parts = [
+        f"{n} for {why}"
+        + (f" until {_local(ctx, earliest[why], '%H:%M %Z')}" if earliest[why] > now else "")
+        for why, n in counts.most_common()
+    ]
+    return f" ({', '.join(parts)})"
+
+
+def _local(ctx: Context, moment: datetime, form: str = "%Y-%m-%d %H:%M %Z") -> str:
+    return moment.astimezone(ctx.config.timezone).strftime(form)
 
 
 async def cmd_digest(args: argparse.Namespace, ctx: Context) -> int:

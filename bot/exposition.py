@@ -16,15 +16,25 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from bot.config import Config
+from bot.delivery import NEXT_ROUND, QUIET_HOURS, waiting
 from bot.health import Health
 from bot.http import Metrics
 from bot.store import Store
 from bot.store.leases import Leases
+from bot.store.outbox import EARLIER_MESSAGE, PLATFORM_DOWN, RATE_LIMIT, RETRY
 
 log = logging.getLogger(__name__)
 
-# Why a message waits, as /metrics says it (``normwacht_outbox_waiting_messages``).
-WAITING_REASONS = ("due", "quiet hours", "held", "retry", "platform down")
+# Why a message waits, as /metrics and ``sent --json`` say it (``bot.delivery.waiting``).
+WAITING_REASONS = (
+    NEXT_ROUND,
+    QUIET_HOURS,
+    EARLIER_MESSAGE,
+    RETRY,
+    RATE_LIMIT,
+    PLATFORM_DOWN,
+    "sending",
+)
 
 
 class _Families(Collector):
@@ -48,6 +58,7 @@ async def database_families(
     )
     try:
         counts = await store.outbox.state_counts(now)
+        unsent = await store.outbox.unsent()
         leases = Leases(store.db)
         holders = await leases.holders()
         alive = await leases.alive(config.lease_s)
@@ -61,37 +72,37 @@ async def database_families(
         "Messages in the outbox per platform and state (pending, sending, sent, failed, dead)",
         labels=["platform", "state"],
     )
-    waiting = GaugeMetricFamily(
-        "normwacht_outbox_waiting_messages",
-        "Messages still to send per platform, by why they wait: due (now), quiet hours, "
-        "held (behind a chat's earlier message), retry (after a failure), platform down",
-        labels=["platform", "reason"],
-    )
     totals: dict[tuple[str, str], int] = {}
-    reasons: dict[tuple[str, str], int] = {}
-    local = now.astimezone(config.timezone).time().replace(tzinfo=None)
-    quiet = config.quiet_hours is not None and config.quiet_hours.contains(local)
-    for platform, state, due, n in counts:
+    for platform, state, _, n in counts:
         totals[platform, state] = totals.get((platform, state), 0) + n
-        if state not in ("pending", "failed"):
-            continue
-        if not is_up(platform):
-            reason = "platform down"
-        elif state == "failed":
-            reason = "retry"
-        elif due:
-            reason = "due"
-        else:
-            reason = "quiet hours" if quiet and platform != "console" else "held"
-        reasons[platform, reason] = reasons.get((platform, reason), 0) + n
     for (platform, state), n in sorted(totals.items()):
         messages.add_metric([platform, state], n)
-    platforms = sorted({p for p, _ in totals} | {p for p, _ in reasons})
-    for platform in platforms:
-        if not any(p == platform and s in ("pending", "failed") for p, s in totals):
-            continue
-        for reason in WAITING_REASONS:
-            waiting.add_metric([platform, reason], reasons.get((platform, reason), 0))
+    waiting_messages = GaugeMetricFamily(
+        "normwacht_outbox_waiting_messages",
+        "Messages not sent yet per platform, by what they wait for (as sent --json says)",
+        labels=["platform", "reason"],
+    )
+    reasons: dict[tuple[str, str], int] = {}
+    for platform, urgent, state, next_attempt_at, stored in unsent:
+        _, why = waiting(
+            platform=platform,
+            urgent=urgent,
+            state=state,
+            next_attempt_at=next_attempt_at,
+            reason=stored,
+            now=now,
+            config=config,
+        )
+        if state != "sending" and not is_up(platform):
+            why = PLATFORM_DOWN  # known here before any send has met the outage
+        key = (platform, why or NEXT_ROUND)
+        reasons[key] = reasons.get(key, 0) + 1
+    # Every reason of a platform with messages waiting, 0 where none waits for it: a
+    # series that vanishes cannot be told from one that was never scraped.
+    known = [*WAITING_REASONS, *sorted({r for _, r in reasons} - set(WAITING_REASONS))]
+    for platform in sorted({p for p, _ in reasons}):
+        for reason in known:
+            waiting_messages.add_metric([platform, reason], reasons.get((platform, reason), 0))
     lease = GaugeMetricFamily(
         "normwacht_lease_holder",
         "1 for each lease (scheduler, telegram-polling) and the instance that holds it",
@@ -103,7 +114,7 @@ async def database_families(
         "normwacht_instances", "normwacht processes on this database that renewed their life"
     )
     instances.add_metric([], len(alive))
-    return [up, messages, waiting, lease, instances]
+    return [up, messages, waiting_messages, lease, instances]
 
 
 def part_families(states: dict[str, str]) -> list[Metric]:

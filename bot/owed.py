@@ -12,7 +12,6 @@ anything twice.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from datetime import datetime
@@ -105,10 +104,14 @@ async def run_owed_worker(
     planned: Callable[[], None],
     *,
     interval_s: float = OWED_POLL_S,
+    wakeup: asyncio.Event | None = None,
 ) -> None:
-    """``normwacht run``'s worker: owed work on start, then whenever some appears."""
+    """``normwacht run``'s worker: owed work on start, then whenever some appears, and
+    at once when ``wakeup`` is set (the database is back after an outage)."""
     rounds = FailingRounds(log, "owed work")
+    wakeup = wakeup or asyncio.Event()
     while not stop.is_set():
+        wakeup.clear()
         try:
             if await store.owed.any() and await complete_owed_work(store, config, now=clock()):
                 planned()
@@ -116,5 +119,7 @@ async def run_owed_worker(
         except Exception:
             # The rows stay: the next round tries again.
             rounds.failed()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), interval_s)
+        waits = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(wakeup.wait())]
+        await asyncio.wait(waits, timeout=interval_s, return_when=asyncio.FIRST_COMPLETED)
+        for w in waits:
+            w.cancel()

@@ -34,6 +34,9 @@ EARLY_WARNING_AT = time(12, 0)
 RETENTION_AT = time(4, 30)
 # How far back a start catches up on weekly checks missed while down.
 CATCH_UP_WEEKS = 8
+# How long a job met by a database outage is tried again (a week's check must not wait
+# for next week's; a lease taken over later catches up on what is left).
+JOB_PATIENCE_S = 6 * 3600.0
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 # Polls a week (all sellers, or those named) and returns the sellers to try again.
@@ -301,7 +304,11 @@ class WeeklySchedule:
                     log.debug("scheduled job %s: another instance runs the schedule", name)
                     return
                 try:
-                    await job()
+                    # A database outage delays a job, never drops it: it runs again once
+                    # the database answers, while this instance still runs the schedule.
+                    await self.store.db.patiently(
+                        job, limit_s=JOB_PATIENCE_S, max_s=30.0, go_on=runs_here
+                    )
                 except Exception:
                     log.exception("scheduled job %s failed", name)
                 after()

@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from bot.clock import Clock
 from bot.config import Config
@@ -28,7 +28,12 @@ from messages import LANGUAGES, SellerRef, history_chart, render
 from norms import Exemption, Indicator, IsoWeek, WeekReport
 from norms.track import plan_may_become
 
+T = TypeVar("T")
+
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+# How long a chat's message waits for a database that went away, before the chat is
+# asked to try again.
+CHAT_PATIENCE_S = 30.0
 HISTORY_DEFAULT_WEEKS = 12
 # A chart of every week stored (beyond bol.com's own 30) is a feature: up to ten years.
 HISTORY_MIN_WEEKS = 2
@@ -112,6 +117,12 @@ class Service:
         self._reports: dict[tuple[str, IsoWeek, bool, tuple[int, int]], WeekReport | None] = {}
 
     # --- entry points ------------------------------------------------------------------
+
+    async def patiently(self, answer: Callable[[], Awaitable[T]]) -> T:
+        """Answer a chat's message; while the database is briefly away, once it is back
+        (for up to ``CHAT_PATIENCE_S``; then the outage's error is raised, for the channel
+        to say "try again in a minute")."""
+        return await self.store.db.patiently(answer, limit_s=CHAT_PATIENCE_S)
 
     async def chat_for(
         self, platform: str, address: str, title: str = "", *, language: str | None = None

@@ -67,6 +67,8 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "exempt_list": ("exemptions",),
     "digest_time_set": ("day", "hour"),
     "slow_down": ("per_minute",),
+    # The database did not answer while a chat's message waited for it.
+    "try_again_later": (),
     "exempt_confirm": ("exemption", "token"),
     "exempt_removed": ("record",),
     "confirm_button": (),

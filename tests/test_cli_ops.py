@@ -170,7 +170,7 @@ def test_outbox_requeue_sends_a_dead_message_again(tmp_path: Path) -> None:
                 NOW,
             )
             [item] = await store.outbox.claim_due(NOW, 10)
-            await store.outbox.mark_dead(item.id, "Forbidden: bot was blocked by the user")
+            await store.outbox.mark_dead(item, "Forbidden: bot was blocked by the user")
             return item.id
         finally:
             await store.close()

@@ -72,7 +72,7 @@ async def test_old_sent_messages_go_and_their_week_is_never_planned_again(
     admin = next(i for i in items if i.kind == "link_guessing")
     await store.outbox.mark_sent(admin.id, clock(), None)
     owed = next(i for i in items if i.week is not None)
-    await store.outbox.retry_at(owed.id, clock(), "down")
+    await store.outbox.retry_at(owed, clock(), "down")
 
     # Six days on: nothing is old enough.
     clock.advance(days=6)
