@@ -215,8 +215,13 @@ class WeeklySchedule:
             try:
                 if await step() or not name.startswith(("plan", "digests")):
                     ran.append(name)
-            except Exception:
-                log.exception("catching up: %s failed", name)
+            except Exception as exc:
+                if not self.store.db.unavailable(exc):
+                    log.exception("catching up: %s failed", name)
+                    continue
+                # The next taker of the scheduler's lease (this instance, once the
+                # database is back) catches up again; a check is owed work meanwhile.
+                log.warning("catching up: %s waits for the database (%s)", name, exc)
         if ran:
             log.info("caught up on start: %s", ", ".join(ran))
         return ran
