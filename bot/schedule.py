@@ -191,8 +191,9 @@ class WeeklySchedule:
 
     # --- catching up ---------------------------------------------------------------------
 
-    async def catch_up(self) -> list[str]:
-        """Run, once, what was due while the bot was down."""
+    async def catch_up(self, go_on: Callable[[], bool] = lambda: True) -> list[str]:
+        """Run, once, what was due while the bot was down; a step met by a database outage
+        runs again once it answers, while ``go_on()`` (this instance runs the schedule)."""
         ran: list[str] = []
         now = self.local()
         week = self.last_week()
@@ -213,7 +214,10 @@ class WeeklySchedule:
         for name, step in steps:
             # One failing step (bol.com down, say) must not keep the bot from starting.
             try:
-                if await step() or not name.startswith(("plan", "digests")):
+                done = await self.store.db.patiently(
+                    step, limit_s=JOB_PATIENCE_S, max_s=30.0, go_on=go_on
+                )
+                if done or not name.startswith(("plan", "digests")):
                     ran.append(name)
             except Exception as exc:
                 if not self.store.db.unavailable(exc):
