@@ -19,7 +19,7 @@ from tests.conftest import run_aside
 from tests.fakes import FakeTelegram
 from tests.postgres import Cluster, binaries
 from tests.test_instances import _until_up, instance_env, outbox_states, plan_many, stop
-from tests.test_run import free_port, healthz, start_run, until
+from tests.test_run import CHAT, free_port, healthz, prepare, start_run, until
 
 LEASE_S = 2.0
 # Warnings go out at this pace, so that a fault meets them mid-way.
@@ -211,3 +211,29 @@ async def test_a_graceful_stop_mid_delivery_then_a_new_start_loses_nothing_and_r
     assert again.returncode == 0, err.decode()
     assert duplicates(telegram) == 0, Counter(telegram.sent_texts()).most_common(3)
     assert await outbox_states(database) == {"sent": 30}
+
+
+async def test_a_command_sent_during_a_database_outage_is_answered_once_it_is_back(
+    own_cluster: Cluster, tmp_path: Path
+) -> None:
+    database = await own_cluster.new_database()
+    await prepare(database)  # a chat linked to a sample shop
+    async with FakeTelegram() as telegram:
+        port = free_port()
+        process = await start_run(fault_env(database, telegram, port), tmp_path)
+        try:
+            await _until_up(port)
+            await until(lambda: bool(telegram.sent_texts(CHAT)), timeout=30)  # week 46's alert
+            await asyncio.sleep(1.0)
+            before = len(telegram.sent_messages(CHAT))
+            await asyncio.to_thread(own_cluster.halt)
+            telegram.push_message(CHAT, "/status")
+            await asyncio.sleep(3.0)
+            assert len(telegram.sent_messages(CHAT)) == before  # it waits for the database
+            await asyncio.to_thread(own_cluster.resume)
+            await until(lambda: len(telegram.sent_messages(CHAT)) > before, timeout=30)
+            assert "Status" in telegram.sent_texts(CHAT)[-1]
+        finally:
+            err = await stop(process)
+    assert process.returncode == 0, err.decode()
+    await own_cluster.drop_database(database)
