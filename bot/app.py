@@ -307,7 +307,7 @@ def prepare_scheduler(
     )
 
     async def catch_up() -> None:
-        await schedule.catch_up()
+        await schedule.catch_up(go_on=lambda: instance.holds(SCHEDULER))
         worker.wakeup.set()
 
     instance.want(SCHEDULER, on_gain=catch_up)

@@ -199,8 +199,9 @@ class WeeklySchedule:
 
     # --- catching up ---------------------------------------------------------------------
 
-    async def catch_up(self) -> list[str]:
-        """Run, once, what was due while the bot was down."""
+    async def catch_up(self, go_on: Callable[[], bool] = lambda: True) -> list[str]:
+        """Run, once, what was due while the bot was down; a step met by a database outage
+        runs again once it answers, while ``go_on()`` (this instance runs the schedule)."""
         ran: list[str] = []
         now = self.local()
         week = self.last_week()
@@ -222,10 +223,18 @@ class WeeklySchedule:
         for name, step in steps:
             # One failing step (bol.com down, say) must not keep the bot from starting.
             try:
-                if await step() or not name.startswith(("plan", "digests", "retention")):
+                done = await self.store.db.patiently(
+                    step, limit_s=JOB_PATIENCE_S, max_s=30.0, go_on=go_on
+                )
+                if done or not name.startswith(("plan", "digests", "retention")):
                     ran.append(name)
-            except Exception:
-                log.exception("catching up: %s failed", name)
+            except Exception as exc:
+                if not self.store.db.unavailable(exc):
+                    log.exception("catching up: %s failed", name)
+                    continue
+                # The next taker of the scheduler's lease (this instance, once the
+                # database is back) catches up again; a check is owed work meanwhile.
+                log.warning("catching up: %s waits for the database (%s)", name, exc)
         if ran:
             log.info("caught up on start: %s", ", ".join(ran))
         return ran
