@@ -242,3 +242,25 @@ def test_preview_renders_what_would_be_sent_and_plans_nothing(tmp_path: Path) ->
         2,
         "normwacht: unknown seller 'nobody' (see normwacht seller list)\n",
     )
+
+
+def test_check_says_when_a_weeks_messages_are_past_retention(tmp_path: Path) -> None:
+    db = tmp_path / "kept.sqlite3"
+
+    async def pruned_through_week_46() -> None:
+        store = await Store.open(db)
+        try:
+            await store.outbox.prune_sent(NOW, "2026-W46", NOW)
+        finally:
+            await store.close()
+
+    run_aside(pruned_through_week_46())
+    env = environment(db)
+    done = normwacht(tmp_path, env, "check", "--week", "2026-W46")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.endswith(
+        "2026-W46: what was sent about it is past NORMWACHT_KEEP_DAYS and deleted; nothing is "
+        "planned about it again\nplanned 0 new message(s)\n"
+    )
+    later = normwacht(tmp_path, env, "check", "--week", "2026-W47")
+    assert "NORMWACHT_KEEP_DAYS" not in later.stdout
