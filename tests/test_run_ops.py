@@ -8,12 +8,15 @@ import asyncio
 import json
 import re
 import signal
+import socket
 import sqlite3
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import aiohttp
+import pytest
 
+from bot.config import ConfigError
 from bot.exposition import WAITING_REASONS
 from bot.store import PlannedMessage, Store
 from tests.conftest import NOW
@@ -194,3 +197,30 @@ async def test_admin_address_json_logs_and_an_ipv6_listener(tmp_path: Path) -> N
         assert conn.execute("SELECT week, state FROM outbox").fetchall() == [("2026-W46", "sent")]
     finally:
         conn.close()
+
+
+async def test_with_an_admin_address_and_no_webhook_the_public_port_stays_closed() -> None:
+    from bot.http import HttpServer
+
+    port, admin = free_port(), free_port()
+    http = HttpServer(port, "127.0.0.1", admin=("127.0.0.1", admin))
+    await http.start()
+    try:
+        assert (await get(f"http://127.0.0.1:{admin}/healthz"))[0] == 200
+        assert (await get(f"http://127.0.0.1:{admin}/metrics"))[0] == 404  # nothing measures
+        try:
+            await get(f"http://127.0.0.1:{port}/healthz")
+        except aiohttp.ClientConnectorError:
+            pass
+        else:
+            raise AssertionError("the public port answered")
+    finally:
+        await http.stop()
+    # An admin address that cannot be had is named like any other bad setting.
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        busy = HttpServer(port, "127.0.0.1", admin=("127.0.0.1", taken.getsockname()[1]))
+        with pytest.raises(ConfigError, match=r"^NORMWACHT_ADMIN_ADDRESS: cannot listen on 127"):
+            await busy.start()
+        assert not busy.running
