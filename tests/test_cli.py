@@ -203,6 +203,54 @@ def test_check_of_a_future_week_is_refused(env: Path, capsys: pytest.CaptureFixt
     assert "has not started yet" in capsys.readouterr().err
 
 
+def test_only_finished_weeks_with_figures_before_them_can_be_checked(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The running week (the clock's Thursday of week 47) and a week before every figure
+    are refused with one line that says which weeks can be checked."""
+    assert main(["seller", "add", "shop-1", "--name", "Shop One"]) == 0
+    week45 = write(
+        env / "w45.csv",
+        "seller_id,week,indicator,numerator,denominator,value,norm\n"
+        "shop-1,2026-W45,FULFILMENT,140,150,,\n",
+    )
+    assert main(["import", str(week45)]) == 0
+    capsys.readouterr()
+    assert main(["check", "--week", "2026-W47"]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        "normwacht: week 2026-W47 is not over yet (it ends on 2026-11-22): check takes a "
+        "finished week, up to 2026-W46; the running week's provisional figures have their "
+        "own path: the daily early warning of normwacht run"
+    ]
+    assert main(["poll", "--week", "2026-W47"]) == 2
+    assert "poll fetches a finished week, up to 2026-W46" in capsys.readouterr().err
+    assert main(["check", "--week", "1900-W01", "--dry-run"]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        "normwacht: week 1900-W01 lies before the first week with figures: check takes a "
+        "finished week from 2026-W45 (the first with figures) to 2026-W46"
+    ]
+    assert query("SELECT COUNT(*) FROM job_runs") == [(0,)]
+    for week in ("2026-W45", "2026-W46"):
+        assert main(["check", "--week", week]) == 0
+
+
+def test_the_same_exemption_twice_is_refused_naming_the_first(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    add = ["exempt", "add", "--week", "2026-W46", "--indicator", "FULFILMENT", "--yes"]
+    assert main([*add, "--reason", "PostNL strike"]) == 0
+    capsys.readouterr()
+    # The same week, norms and sellers, whatever the reason and however the norms are written.
+    assert main([*add, "--indicator", "fulfilment", "--reason", "PostNL staking"]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        "normwacht: exemption #1 already covers 2026-W46: FULFILMENT; all sellers; PostNL "
+        "strike: the same week, norms and sellers; nothing was changed (normwacht exempt list "
+        "shows it)"
+    ]
+    assert main([*add, "--indicator", "CANCELLATIONS", "--reason", "PostNL strike"]) == 0
+    assert [r[0] for r in query("SELECT id FROM exemptions ORDER BY id")] == [1, 2]
+
+
 def test_exemptions_are_listed(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
     add = ["exempt", "add", "--week", "2026-W46", "--indicator", "fulfilment"]
     assert main([*add, "--reason", "PostNL strike", "--yes"]) == 0
@@ -517,8 +565,11 @@ def test_the_clock_can_be_pinned_in_dotenv(
     env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.delenv("NORMWACHT_NOW")
-    write(env / ".env", "NORMWACHT_NOW=2026-11-19T10:00+01:00\n")
-    assert main(["check", "--week", "2026-W47"]) == 0  # week 47 has begun on that day
+    write(env / ".env", "NORMWACHT_NOW=2026-11-23T10:00+01:00\n")
+    assert main(["check", "--week", "2026-W47"]) == 0  # week 47 is over on that Monday
+    write(env / ".env", "NORMWACHT_NOW=2026-11-22T23:50+01:00\n")
+    assert main(["check", "--week", "2026-W47"]) == 2
+    assert "is not over yet" in capsys.readouterr().err
     write(env / ".env", "NORMWACHT_NOW=2026-11-12T10:00+01:00\n")
     assert main(["check", "--week", "2026-W47"]) == 2
     assert "has not started yet" in capsys.readouterr().err

@@ -253,6 +253,7 @@ OTHER_CASES: dict[str, tuple[str, Mapping[str, Any]]] = {
             ("history_weeks__one", {"given": "1", "low": 2, "high": 520}),
             ("exempt_id", {"given": "x"}),
             ("exempt_not_found", {"given": "7"}),
+            ("exempt_exists", {"given": "3"}),
             ("nothing_to_confirm", {}),
         )
     },
