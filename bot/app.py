@@ -53,18 +53,35 @@ def console_only(config: Config) -> bool:
     return not (config.telegram_token or config.slack_bot_token)
 
 
+def demo_path(config: Config) -> Path:
+    """The sample shops' own SQLite file: beside the SQLite database (``data/`` for
+    PostgreSQL), and never the database itself."""
+    target = config.db_path.with_name("demo.sqlite3")
+    if not config.on_postgresql and target.resolve() == config.db_path.resolve():
+        target = target.with_name("normwacht-demo.sqlite3")
+    return target
+
+
 async def prepare_store(config: Config, clock: Clock, *, demo: bool) -> Store:
-    """Open the database; with ``--demo``, or on a console-only first start, load the
-    sample sellers. A bot configured for Telegram or Slack starts on what the operator
-    imports: sample shops in a real deployment would be told nothing true."""
+    """Open the database. With ``--demo`` (a fresh copy), and on a console-only start
+    (the one kept from the last), that is the sample shops' own database, never
+    ``NORMWACHT_DB``: the samples never mix with an operator's real sellers. A bot
+    configured for Telegram or Slack starts on what the operator imports: sample shops
+    in a real deployment would be told nothing true."""
     target: Path | None = None
-    if demo:
-        # The demo is a SQLite file of its own, whatever database the bot uses.
-        target = config.db_path.with_name("demo.sqlite3")
-        for suffix in ("", "-wal", "-shm"):
-            target.with_name(target.name + suffix).unlink(missing_ok=True)
-    store = await open_store(config, target, busy_wait_s=None)
-    if (demo or console_only(config)) and not await store.sellers.all():
+    samples = demo or console_only(config)
+    if samples:
+        target = demo_path(config)
+        if demo:  # a fresh copy
+            for suffix in ("", "-wal", "-shm"):
+                target.with_name(target.name + suffix).unlink(missing_ok=True)
+    # On the console the first line names the samples' database: no second line for it.
+    store = await open_store(
+        config, target, busy_wait_s=None, announce=target is None or not console_only(config)
+    )
+    ids = [s.id for s in await store.sellers.all()] if samples else []
+    loaded = samples and not ids
+    if loaded:
         now = clock()
         ids = await load_sample(store, config.policy, now)
         console = await store.chats.get_or_create(
@@ -72,12 +89,14 @@ async def prepare_store(config: Config, clock: Clock, *, demo: bool) -> Store:
         )
         for seller_id in ids:
             await store.chats.link(console.id, seller_id, "sample", now)
-        if console_only(config):  # the console reads it; a platform's operator reads logs
-            print(
-                f"Loaded the sample shops: {', '.join(ids)}. Type /help, /score, /goldlabel, "
-                "/status (end of input exits).",
-                file=sys.stderr,
-            )
+    if target is not None and console_only(config):  # the console reads it, not a log
+        print(
+            f"{'Loaded the sample shops into' if loaded else 'The sample shops, in'} "
+            f"{target.resolve()} "
+            f"(a database of their own, never NORMWACHT_DB): {', '.join(ids)}. Type /help, "
+            "/score, /goldlabel, /status (end of input exits).",
+            file=sys.stderr,
+        )
     return store
 
 

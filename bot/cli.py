@@ -91,7 +91,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"normwacht {_version()}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
 
-    run = sub.add_parser("run", help="start the bot: channels, scheduler and delivery")
+    run = sub.add_parser(
+        "run",
+        help="start the bot: channels, scheduler and delivery",
+        description="Start the bot: every configured chat platform, the scheduler and the "
+        "delivery worker. With no chat token set: the console chat on the sample shops, "
+        "kept in a database of their own (demo.sqlite3 beside NORMWACHT_DB's file, "
+        "data/demo.sqlite3 by default), never in NORMWACHT_DB.",
+    )
     run.add_argument("--demo", action="store_true", help="start on a fresh copy of the sample data")
     run.set_defaults(handler=cmd_run, needs_store=False)
 
@@ -320,12 +327,24 @@ EXAMPLES = {
 }
 
 
+# Where a command finds the database: run from another folder, the relative default
+# names another file (a new, empty database, which the command then says it created).
+DATABASE = (
+    "\n\ndatabase: NORMWACHT_DB (environment or .env), default data/normwacht.sqlite3, "
+    "relative to the current folder"
+)
+
+
 def _document(parser: argparse.ArgumentParser) -> None:
-    """Give every command's --help an example and the exit codes (kept where set)."""
+    """Give every command's --help an example and the exit codes (kept where set), and
+    where a command opens the database, which one."""
     name = parser.prog.split()[-1]
     if not parser.epilog:
         parser.epilog = f"example: {EXAMPLES[name]}{EXIT_CODES}"
         parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    opens = parser.get_default("needs_store") is not False or name == "run"
+    if parser.prog == "normwacht" or (opens and parser.get_default("handler") is not None):
+        parser.epilog = f"{parser.epilog}{DATABASE}"
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction):
             for child in action.choices.values():

@@ -77,6 +77,8 @@ def test_one_rule_for_seller_ids_and_no_control_characters_in_texts(
 
     from bot.secrets import new_key
 
+    assert main(["migrate"]) == 0  # the database is there: stderr holds the refusals only
+    capsys.readouterr()
     for bad in ("a b", "shop\x1b[31m", "x" * 65):
         assert main(["seller", "add", bad, "--name", "Shop"]) == 2
         assert capsys.readouterr().err.startswith("normwacht: seller id ")
@@ -320,6 +322,8 @@ def test_a_taken_http_port_stops_run_as_a_bad_setting(
         monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-cli")
         monkeypatch.setenv("SLACK_SIGNING_SECRET", "cli-signing-secret")
         monkeypatch.setenv("SLACK_API_URL", "http://127.0.0.1:9/api/")
+        assert main(["migrate"]) == 0  # the database is there: stderr holds the one line
+        capsys.readouterr()
         assert main(["run"]) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"normwacht: NORMWACHT_HTTP_PORT: cannot listen on port {port}: ")
@@ -526,6 +530,34 @@ def test_version_and_every_help_has_an_example_and_the_exit_codes(env: Path) -> 
                 assert action.help, f"{parser.prog} {action.dest} has no help"
 
 
+def test_a_command_says_which_database_it_creates_and_help_names_the_default(
+    tmp_path: Path,
+) -> None:
+    """Run from another folder, the relative default is another, new file: the command
+    says so, once, on stderr; ``--help`` says where the database is looked for."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NORMWACHT_")}
+    script = str(Path(sys.executable).with_name("normwacht"))
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [script, *args], cwd=elsewhere, env=env, capture_output=True, text=True, check=False
+        )
+
+    first = run("seller", "list")
+    assert first.returncode == 0, first.stderr
+    created = elsewhere / "data" / "normwacht.sqlite3"
+    assert first.stderr.splitlines() == [f"normwacht: created a new database at {created}"]
+    again = run("seller", "list")
+    assert again.returncode == 0 and again.stderr == ""
+    for command in (["--help"], ["seller", "list", "--help"], ["check", "--help"]):
+        assert (
+            "database: NORMWACHT_DB (environment or .env), default data/normwacht.sqlite3, "
+            "relative to the current folder"
+        ) in " ".join(run(*command).stdout.split()), command
+
+
 def test_output_into_a_closed_pipe_ends_quietly(env: Path) -> None:
     import os
 
@@ -695,6 +727,8 @@ def test_an_unreachable_postgresql_is_one_line_that_keeps_its_password(tmp_path:
         **{k: v for k, v in os.environ.items() if not k.startswith(("NORMWACHT_", "TELEGRAM_"))},
         "NORMWACHT_DB": url,
         "NORMWACHT_NOW": NOW,
+        # A bot for a chat platform (without one, ``run`` is the samples' console).
+        "TELEGRAM_BOT_TOKEN": "1:unused",
     }
     script = str(Path(sys.executable).with_name("normwacht"))
     for args in (["seller", "list"], ["run"]):

@@ -174,7 +174,49 @@ def test_make_run_answers_on_the_console_with_the_sample(tmp_path: Path) -> None
     assert "Prestatiescores · Snel Speelgoed" in out and "92,98%" in out
     assert "Gouden label · Zonnig Wonen" in out
     assert "🧭 Status · 5 verkopers" in out and "stap 5 van 7" in out
-    assert (tmp_path / "data" / "normwacht.sqlite3").exists()
+    # The samples have a database of their own, and the console's first line names it.
+    demo = tmp_path / "data" / "demo.sqlite3"
+    assert demo.exists() and not (tmp_path / "data" / "normwacht.sqlite3").exists()
+    assert done.stderr.splitlines()[0].startswith(f"Loaded the sample shops into {demo} ")
+    again = subprocess.run(
+        [sys.executable, "-m", "bot", "run"],
+        input="",
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    assert again.returncode == 0, again.stderr
+    assert again.stderr.splitlines()[0].startswith(f"The sample shops, in {demo} ")
+
+
+async def test_the_samples_never_land_in_the_operators_database(
+    tmp_path: Path, clock: FixedClock
+) -> None:
+    """Without a chat token, ``run`` opens the samples' own database: the operator's
+    ``NORMWACHT_DB`` keeps its real sellers, and nothing of the samples."""
+    from bot.app import prepare_store
+
+    config = make_config(tmp_path)
+    operator = await Store.open(config.db_path)
+    try:
+        await operator.sellers.add("mijn-winkel", "Mijn Winkel", "nl", clock())
+    finally:
+        await operator.close()
+    for _ in range(2):  # always the same database
+        store = await prepare_store(config, clock, demo=False)
+        try:
+            assert store.db.describe() == f"sqlite {tmp_path / 'demo.sqlite3'}"
+            assert len(await store.sellers.all()) == 5
+        finally:
+            await store.close()
+    operator = await Store.open(config.db_path)
+    try:
+        assert [s.id for s in await operator.sellers.all()] == ["mijn-winkel"]
+    finally:
+        await operator.close()
 
 
 async def test_the_console_stops_on_sigterm_while_waiting_for_input(tmp_path: Path) -> None:
