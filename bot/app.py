@@ -189,9 +189,14 @@ async def start_channels(
     health = health or Health(service.clock)
     http = HttpServer(config.http_port, health=health)
     channels: list[tuple[str, Channel, Callable[[BaseException], bool]]] = []
+    # Per platform: which setting's credential an error at start says it refused.
+    refusals: dict[str, Callable[[BaseException], str | None]] = {}
     if config.telegram_token:
         from bot.channels.telegram import TelegramChannel
         from bot.channels.telegram_sender import is_outage as telegram_outage
+        from bot.channels.telegram_sender import refused_setting as telegram_refused
+
+        refusals["telegram"] = telegram_refused
 
         telegram = TelegramChannel(service, config, http, health=health)
         if instance is not None and telegram.polls:
@@ -206,6 +211,9 @@ async def start_channels(
     if config.slack_bot_token:
         from bot.channels.slack import SlackChannel
         from bot.channels.slack_sender import is_outage as slack_outage
+        from bot.channels.slack_sender import refused_setting as slack_refused
+
+        refusals["slack"] = slack_refused
 
         channels.append(
             ("slack", SlackChannel(service, config, http=http, health=health), slack_outage)
@@ -220,7 +228,13 @@ async def start_channels(
         health.watch(name, where=where(name, config))
         link = Reconnector(name, health, channel.start, channel.probe, is_outage)
         stack.push_async_callback(channel.stop)
-        await link.start()
+        try:
+            await link.start()
+        except Exception as exc:
+            setting = refusals[name](exc)
+            if setting is None:
+                raise
+            raise refused(setting, name, config) from exc
         stack.push_async_callback(link.stop)
         senders[name] = channel.sender
     names = [name for name, _, _ in channels]
@@ -289,7 +303,7 @@ async def delivery_senders(config: Config, health: Health) -> AsyncIterator[dict
     async with AsyncExitStack() as stack:
         senders: dict[str, Sender] = {CONSOLE: ConsoleSender()}
         if config.telegram_token:
-            from bot.channels.telegram_sender import is_outage, telegram_sender
+            from bot.channels.telegram_sender import is_outage, refused_setting, telegram_sender
 
             health.watch("telegram", where=where("telegram", config))
             try:
@@ -297,6 +311,8 @@ async def delivery_senders(config: Config, health: Health) -> AsyncIterator[dict
                     telegram_sender(config, health)
                 )
             except Exception as exc:
+                if (setting := refused_setting(exc)) is not None:
+                    raise refused(setting, "telegram", config) from exc
                 if not is_outage(exc):
                     raise
                 health.down("telegram", describe(exc))
@@ -306,6 +322,15 @@ async def delivery_senders(config: Config, health: Health) -> AsyncIterator[dict
             health.watch("slack", where=where("slack", config))
             senders["slack"] = await stack.enter_async_context(slack_sender(config, health))
         yield senders
+
+
+def refused(setting: str, platform: str, config: Config) -> ConfigError:
+    """A credential the platform does not take: the setting is named, never the secret
+    (nor the platform's own words, which may quote it)."""
+    return ConfigError(
+        f"{setting}: {where(platform, config)} does not accept this token (refused at "
+        "start); set the right one and start again"
+    )
 
 
 def where(platform: str, config: Config) -> str:
