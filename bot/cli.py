@@ -749,11 +749,17 @@ async def cmd_check(args: argparse.Namespace, ctx: Context) -> int:
         await _known_seller(ctx, seller_id)
     if not await ctx.store.data.figures_up_to(args.week):
         first = await ctx.store.data.first_week()
-        if first is not None:  # with no figures at all any finished week checks to nothing
-            last = IsoWeek.of(ctx.today()).shift(-1)
+        last = IsoWeek.of(ctx.today()).shift(-1)
+        # With no figures at all any finished week checks to nothing, as it says.
+        if first is not None and first <= last:
             raise Rejected(
                 f"week {args.week} lies before the first week with figures: check takes a "
                 f"finished week from {first} (the first with figures) to {last}"
+            )
+        if first is not None:
+            raise Rejected(
+                f"week {args.week} lies before the first week with figures ({first}, not over "
+                "yet): there is no finished week with figures to check yet"
             )
     alerted: list[str] = []
 

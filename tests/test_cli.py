@@ -236,6 +236,24 @@ def test_only_finished_weeks_with_figures_before_them_can_be_checked(
         assert main(["check", "--week", week]) == 0
 
 
+def test_no_week_before_figures_of_the_running_week_alone_can_be_checked(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["seller", "add", "shop-1", "--name", "Shop One"]) == 0
+    week47 = write(
+        env / "w47.csv",
+        "seller_id,week,indicator,numerator,denominator,value,norm\n"
+        "shop-1,2026-W47,FULFILMENT,40,50,,\n",
+    )
+    assert main(["import", str(week47)]) == 0  # the running week's figures so far
+    capsys.readouterr()
+    assert main(["check", "--week", "2026-W46"]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        "normwacht: week 2026-W46 lies before the first week with figures (2026-W47, not "
+        "over yet): there is no finished week with figures to check yet"
+    ]
+
+
 def test_the_same_exemption_twice_is_refused_naming_the_first(
     env: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
