@@ -1039,7 +1039,8 @@ async def cmd_deliver(args: argparse.Namespace, ctx: Context) -> int:
     counts = await ctx.store.outbox.counts()
     waits = counts.get("pending", 0) + counts.get("failed", 0)
     note = f", {recovered} recovered from an interrupted run" if recovered else ""
-    why = await _waiting_reasons(ctx)
+    down = frozenset(p for p in health.states() if not health.is_up(p))
+    why = await _waiting_reasons(ctx, down)
     print(
         f"sent {sent} message(s){note}; {waits} waiting{why}; {counts.get('dead', 0)} undeliverable"
     )
@@ -1053,8 +1054,8 @@ async def cmd_deliver(args: argparse.Namespace, ctx: Context) -> int:
     return EXIT_OK
 
 
-async def _waiting_reasons(ctx: Context) -> str:
-    """`` (2 for quiet hours until 08:00 CET, 1 for retry after 429 at 10:02 CET)``: what the
+async def _waiting_reasons(ctx: Context, down: frozenset[str]) -> str:
+    """`` (quiet hours: 2, until 2026-11-20 08:00 CET; platform down: 1)``: what the
     waiting messages wait for, and until when (the earliest of each reason)."""
     from bot.delivery import waiting
 
@@ -1072,6 +1073,7 @@ async def _waiting_reasons(ctx: Context) -> str:
             reason=reason,
             now=now,
             config=ctx.config,
+            down=down,
         )
         if due_at is None or why is None:
             continue
@@ -1079,12 +1081,11 @@ async def _waiting_reasons(ctx: Context) -> str:
         earliest[why] = min(due_at, earliest.get(why, due_at))
     if not counts:
         return ""
-    parts = [
-        f"{n} for {why}"
-        + (f" until {_local(ctx, earliest[why], '%H:%M %Z')}" if earliest[why] > now else "")
-        for why, n in counts.most_common()
-    ]
-    return f" ({', '.join(parts)})"
+    parts = []
+    for why, n in counts.most_common():
+        until = earliest[why]
+        parts.append(f"{why}: {n}" + (f", until {_local(ctx, until)}" if until > now else ""))
+    return f" ({'; '.join(parts)})"
 
 
 def _local(ctx: Context, moment: datetime, form: str = "%Y-%m-%d %H:%M %Z") -> str:

@@ -438,7 +438,7 @@ def test_deliver_sends_what_it_can_while_telegram_is_down(
     monkeypatch.setenv("TELEGRAM_API_URL", url)
     assert main(["deliver"]) == 0
     out, err = capsys.readouterr()
-    assert out.rstrip().endswith("sent 1 message(s); 1 waiting; 0 undeliverable")
+    assert out.rstrip().endswith("sent 1 message(s); 1 waiting (platform down: 1); 0 undeliverable")
     assert err == f"Telegram (TELEGRAM_API_URL={url}) did not answer: 1 message(s) wait for it\n"
     rows = query(
         "SELECT o.state, o.attempts FROM outbox o JOIN chats c ON c.id = o.chat_id "
@@ -454,6 +454,55 @@ WEEK46 = (
     "shop-1,2026,46,RESPONSE_TIME,18,20,,0.9\n"
     "shop-1,2026,46,TRACK_AND_TRACE,150,150,,1\n"
 )
+
+
+def test_a_waiting_message_says_when_it_is_due_and_why(
+    env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """At 01:36 a warning waits for the end of quiet hours, and says so; once quiet hours
+    are turned off it is due at once (they are judged now, not when it was planned)."""
+    import asyncio
+
+    from bot.store import Store
+
+    monkeypatch.setenv("NORMWACHT_NOW", "2026-11-19T01:36+01:00")
+    monkeypatch.setenv("NORMWACHT_QUIET_HOURS", "21:00-08:00")
+    assert main(["seller", "add", "shop-1", "--name", "Mijn Winkel"]) == 0
+    assert main(["import", str(write(env / "w46.csv", WEEK46))]) == 0
+
+    async def link_telegram() -> None:
+        store = await Store.open(os.environ["NORMWACHT_DB"])
+        try:
+            chat = await store.chats.get_or_create("telegram", "4242", language="nl", now=NOW_DT)
+            await store.chats.link(chat.id, "shop-1", "test", NOW_DT)
+        finally:
+            await store.close()
+
+    asyncio.run(link_telegram())
+    assert main(["check", "--week", "2026-W46"]) == 0
+    capsys.readouterr()
+    assert main(["sent", "--json"]) == 0
+    [line] = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert (line["state"], line["due"], line["waiting_for"]) == (
+        "pending",
+        "2026-11-19T08:00+01:00",
+        "quiet hours",
+    )
+    assert main(["sent"]) == 0
+    assert "pending: waiting for quiet hours, due 2026-11-19 08:00 CET" in capsys.readouterr().out
+    assert main(["deliver"]) == 0
+    assert (
+        capsys.readouterr()
+        .out.rstrip()
+        .endswith(
+            "sent 0 message(s); 1 waiting (quiet hours: 1, until 2026-11-19 08:00 CET); "
+            "0 undeliverable"
+        )
+    )
+    monkeypatch.setenv("NORMWACHT_QUIET_HOURS", "off")
+    assert main(["sent", "--json"]) == 0
+    [line] = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert (line["due"], line["waiting_for"]) == ("2026-11-19T01:36+01:00", "next delivery")
 
 
 def test_check_says_when_alerts_have_no_chat_to_go_to(
