@@ -59,18 +59,35 @@ def console_only(config: Config) -> bool:
     return not (config.telegram_token or config.slack_bot_token)
 
 
+def demo_path(config: Config) -> Path:
+    """The sample shops' own SQLite file: beside the SQLite database (``data/`` for
+    PostgreSQL), and never the database itself."""
+    target = config.db_path.with_name("demo.sqlite3")
+    if not config.on_postgresql and target.resolve() == config.db_path.resolve():
+        target = target.with_name("normwacht-demo.sqlite3")
+    return target
+
+
 async def prepare_store(config: Config, clock: Clock, *, demo: bool) -> Store:
-    """Open the database; with ``--demo``, or on a console-only first start, load the
-    sample sellers. A bot configured for Telegram or Slack starts on what the operator
-    imports: sample shops in a real deployment would be told nothing true."""
+    """Open the database. With ``--demo`` (a fresh copy), and on a console-only start
+    (the one kept from the last), that is the sample shops' own database, never
+    ``NORMWACHT_DB``: the samples never mix with an operator's real sellers. A bot
+    configured for Telegram or Slack starts on what the operator imports: sample shops
+    in a real deployment would be told nothing true."""
     target: Path | None = None
-    if demo:
-        # The demo is a SQLite file of its own, whatever database the bot uses.
-        target = config.db_path.with_name("demo.sqlite3")
-        for suffix in ("", "-wal", "-shm"):
-            target.with_name(target.name + suffix).unlink(missing_ok=True)
-    store = await open_store(config, target, busy_wait_s=None)
-    if (demo or console_only(config)) and not await store.sellers.all():
+    samples = demo or console_only(config)
+    if samples:
+        target = demo_path(config)
+        if demo:  # a fresh copy
+            for suffix in ("", "-wal", "-shm"):
+                target.with_name(target.name + suffix).unlink(missing_ok=True)
+    # On the console the first line names the samples' database: no second line for it.
+    store = await open_store(
+        config, target, busy_wait_s=None, announce=target is None or not console_only(config)
+    )
+    ids = [s.id for s in await store.sellers.all()] if samples else []
+    loaded = samples and not ids
+    if loaded:
         now = clock()
         ids = await load_sample(store, config.policy, now)
         console = await store.chats.get_or_create(
@@ -78,12 +95,14 @@ async def prepare_store(config: Config, clock: Clock, *, demo: bool) -> Store:
         )
         for seller_id in ids:
             await store.chats.link(console.id, seller_id, "sample", now)
-        if console_only(config):  # the console reads it; a platform's operator reads logs
-            print(
-                f"Loaded the sample shops: {', '.join(ids)}. Type /help, /score, /goldlabel, "
-                "/status (end of input exits).",
-                file=sys.stderr,
-            )
+    if target is not None and console_only(config):  # the console reads it, not a log
+        print(
+            f"{'Loaded the sample shops into' if loaded else 'The sample shops, in'} "
+            f"{target.resolve()} "
+            f"(a database of their own, never NORMWACHT_DB): {', '.join(ids)}. Type /help, "
+            "/score, /goldlabel, /status (end of input exits).",
+            file=sys.stderr,
+        )
     return store
 
 
@@ -239,9 +258,14 @@ async def start_channels(
         metrics=metrics_source(service.store, config, health),
     )
     channels: list[tuple[str, Channel, Callable[[BaseException], bool]]] = []
+    # Per platform: which setting's credential an error at start says it refused.
+    refusals: dict[str, Callable[[BaseException], str | None]] = {}
     if config.telegram_token:
         from bot.channels.telegram import TelegramChannel
         from bot.channels.telegram_sender import is_outage as telegram_outage
+        from bot.channels.telegram_sender import refused_setting as telegram_refused
+
+        refusals["telegram"] = telegram_refused
 
         telegram = TelegramChannel(service, config, http, health=health)
         if instance is not None and telegram.polls:
@@ -256,6 +280,9 @@ async def start_channels(
     if config.slack_bot_token:
         from bot.channels.slack import SlackChannel
         from bot.channels.slack_sender import is_outage as slack_outage
+        from bot.channels.slack_sender import refused_setting as slack_refused
+
+        refusals["slack"] = slack_refused
 
         channels.append(
             ("slack", SlackChannel(service, config, http=http, health=health), slack_outage)
@@ -270,7 +297,13 @@ async def start_channels(
         health.watch(name, where=where(name, config))
         link = Reconnector(name, health, channel.start, channel.probe, is_outage)
         stack.push_async_callback(channel.stop)
-        await link.start()
+        try:
+            await link.start()
+        except Exception as exc:
+            setting = refusals[name](exc)
+            if setting is None:
+                raise
+            raise refused(setting, name, config) from exc
         stack.push_async_callback(link.stop)
         senders[name] = channel.sender
     names = [name for name, _, _ in channels]
@@ -339,7 +372,7 @@ async def delivery_senders(config: Config, health: Health) -> AsyncIterator[dict
     async with AsyncExitStack() as stack:
         senders: dict[str, Sender] = {CONSOLE: ConsoleSender()}
         if config.telegram_token:
-            from bot.channels.telegram_sender import is_outage, telegram_sender
+            from bot.channels.telegram_sender import is_outage, refused_setting, telegram_sender
 
             health.watch("telegram", where=where("telegram", config))
             try:
@@ -347,6 +380,8 @@ async def delivery_senders(config: Config, health: Health) -> AsyncIterator[dict
                     telegram_sender(config, health)
                 )
             except Exception as exc:
+                if (setting := refused_setting(exc)) is not None:
+                    raise refused(setting, "telegram", config) from exc
                 if not is_outage(exc):
                     raise
                 health.down("telegram", describe(exc))
@@ -356,6 +391,15 @@ async def delivery_senders(config: Config, health: Health) -> AsyncIterator[dict
             health.watch("slack", where=where("slack", config))
             senders["slack"] = await stack.enter_async_context(slack_sender(config, health))
         yield senders
+
+
+def refused(setting: str, platform: str, config: Config) -> ConfigError:
+    """A credential the platform does not take: the setting is named, never the secret
+    (nor the platform's own words, which may quote it)."""
+    return ConfigError(
+        f"{setting}: {where(platform, config)} does not accept this token (refused at "
+        "start); set the right one and start again"
+    )
 
 
 def where(platform: str, config: Config) -> str:

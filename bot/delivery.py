@@ -208,13 +208,17 @@ def waiting(
     reason: str | None,
     now: datetime,
     config: Config,
+    down: frozenset[str] = frozenset(),
 ) -> tuple[datetime | None, str | None]:
     """When a message not sent yet is due, and what it waits for; (None, None) once it
-    is sent or dead. Quiet hours are judged now, with the configuration of this moment."""
+    is sent or dead. Quiet hours are judged now, with the configuration of this moment;
+    ``down`` are the platforms known not to answer now."""
     if state not in ("pending", "failed", "sending") or next_attempt_at is None:
         return None, None
     if state == "sending":
         return now, "sending"
+    if platform in down:
+        return max(now, next_attempt_at), PLATFORM_DOWN
     due, why = next_attempt_at, reason
     quiet_end = (
         None if urgent or platform == "console" else quiet_until(config.quiet_hours, now, config)

@@ -14,8 +14,9 @@ from pathlib import Path
 from bot.secrets import SecretBox, new_key
 from bot.store import PlannedMessage, Store
 from tests.conftest import NOW, run_aside
+from tests.fakes import FakeSlack, FakeTelegram
 from tests.postgres import Cluster
-from tests.test_run import start_run
+from tests.test_run import CHAT, free_port, prepare, run_env, start_run, until
 
 SCRIPT = str(Path(sys.executable).with_name("normwacht"))
 
@@ -46,34 +47,41 @@ def normwacht(
 
 async def test_a_backup_while_the_bot_runs_is_a_database_normwacht_opens(tmp_path: Path) -> None:
     db = tmp_path / "live.sqlite3"
+    await prepare(db)
     env = environment(db)
-    # The console bot loads the sample shops and waits for input: a running bot.
-    process = await start_run(env, tmp_path, stdin=asyncio.subprocess.PIPE)
-    assert process.stdout is not None
-    try:
-        async with asyncio.timeout(60):
-            await process.stdout.readuntil(b"gesloten")
-        backup = await asyncio.to_thread(normwacht, tmp_path, env, "db", "backup", "copy.sqlite3")
-        assert backup.returncode == 0, backup.stderr
-        assert backup.stdout.startswith(f"backed up sqlite {db} to copy.sqlite3 (")
-        assert "keep NORMWACHT_SECRET_KEY with it" in backup.stdout
-        # Not over an existing file, never.
-        again = await asyncio.to_thread(normwacht, tmp_path, env, "db", "backup", "copy.sqlite3")
-        assert again.returncode == 2
-        assert again.stderr == (
-            "normwacht: DEST copy.sqlite3: exists already; a backup is written to a new file only\n"
-        )
-        # Into a folder: a dated file.
-        (tmp_path / "backups").mkdir()
-        dated = await asyncio.to_thread(normwacht, tmp_path, env, "db", "backup", "backups")
-        assert dated.returncode == 0, dated.stderr
-        assert [p.name for p in (tmp_path / "backups").iterdir()] == [
-            "normwacht-20261119T100000.sqlite3"
-        ]
-    finally:
-        process.send_signal(signal.SIGTERM)
-        async with asyncio.timeout(15):
-            await process.communicate()
+    async with FakeTelegram() as telegram, FakeSlack() as slack:
+        process = await start_run(
+            run_env(db, free_port(), telegram.url, slack.url), tmp_path
+        )  # fmt: skip
+        try:
+            # A running bot that has written: the week's alert is sent and recorded.
+            await until(lambda: bool(telegram.sent_messages(CHAT)))
+            backup = await asyncio.to_thread(
+                normwacht, tmp_path, env, "db", "backup", "copy.sqlite3"
+            )
+            assert backup.returncode == 0, backup.stderr
+            assert backup.stdout.startswith(f"backed up sqlite {db} to copy.sqlite3 (")
+            assert "keep NORMWACHT_SECRET_KEY with it" in backup.stdout
+            # Not over an existing file, never.
+            again = await asyncio.to_thread(
+                normwacht, tmp_path, env, "db", "backup", "copy.sqlite3"
+            )
+            assert again.returncode == 2
+            assert again.stderr == (
+                "normwacht: DEST copy.sqlite3: exists already; a backup is written to a new "
+                "file only\n"
+            )
+            # Into a folder: a dated file.
+            (tmp_path / "backups").mkdir()
+            dated = await asyncio.to_thread(normwacht, tmp_path, env, "db", "backup", "backups")
+            assert dated.returncode == 0, dated.stderr
+            assert [p.name for p in (tmp_path / "backups").iterdir()] == [
+                "normwacht-20261119T100000.sqlite3"
+            ]
+        finally:
+            process.send_signal(signal.SIGTERM)
+            async with asyncio.timeout(15):
+                await process.communicate()
     assert process.returncode == 0
     # The copy is whole: normwacht opens it as its database and finds the sample shops.
     listed = normwacht(tmp_path, environment(tmp_path / "copy.sqlite3"), "seller", "list")
@@ -247,20 +255,21 @@ def test_preview_renders_what_would_be_sent_and_plans_nothing(tmp_path: Path) ->
 def test_check_says_when_a_weeks_messages_are_past_retention(tmp_path: Path) -> None:
     db = tmp_path / "kept.sqlite3"
 
-    async def pruned_through_week_46() -> None:
+    async def pruned_through_week_45() -> None:
         store = await Store.open(db)
         try:
-            await store.outbox.prune_sent(NOW, "2026-W46", NOW)
+            await store.outbox.prune_sent(NOW, "2026-W45", NOW)
         finally:
             await store.close()
 
-    run_aside(pruned_through_week_46())
+    run_aside(pruned_through_week_45())
     env = environment(db)
-    done = normwacht(tmp_path, env, "check", "--week", "2026-W46")
+    done = normwacht(tmp_path, env, "check", "--week", "2026-W45")
     assert done.returncode == 0, done.stderr
     assert done.stdout.endswith(
-        "2026-W46: what was sent about it is past NORMWACHT_KEEP_DAYS and deleted; nothing is "
+        "2026-W45: what was sent about it is past NORMWACHT_KEEP_DAYS and deleted; nothing is "
         "planned about it again\nplanned 0 new message(s)\n"
     )
-    later = normwacht(tmp_path, env, "check", "--week", "2026-W47")
+    later = normwacht(tmp_path, env, "check", "--week", "2026-W46")
+    assert later.returncode == 0, later.stderr
     assert "NORMWACHT_KEEP_DAYS" not in later.stdout

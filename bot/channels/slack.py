@@ -144,6 +144,12 @@ class SlackChannel:
         if self.config.slack_app_token:
             socket = AsyncSocketModeHandler(self.app, self.config.slack_app_token)
             try:
+                # The app token is tried here: the socket client would retry a refused one
+                # forever. The address it gets is the one the socket client then uses.
+                opened = await self.client.apps_connections_open(
+                    app_token=self.config.slack_app_token
+                )
+                socket.client.wss_uri = str(opened["url"])
                 await socket.connect_async()  # type: ignore[no-untyped-call]
             except BaseException:
                 with suppress(Exception):

@@ -16,6 +16,7 @@ from telegram.error import (
     BadRequest,
     ChatMigrated,
     Forbidden,
+    InvalidToken,
     NetworkError,
     RetryAfter,
     TelegramError,
@@ -74,6 +75,11 @@ def is_outage(exc: BaseException) -> bool:
     if isinstance(exc, RetryAfter):
         return True
     return isinstance(exc, NetworkError) and not isinstance(exc, BadRequest)
+
+
+def refused_setting(exc: BaseException) -> str | None:
+    """The setting whose credential Telegram refused (it does not know the token)."""
+    return "TELEGRAM_BOT_TOKEN" if isinstance(exc, InvalidToken) else None
 
 
 class WatchedRequest(HTTPXRequest):
