@@ -104,14 +104,19 @@ def own_cluster() -> Iterator[Cluster]:
         cluster.stop()
 
 
+@pytest.mark.parametrize("instances", [1, 2])
 async def test_a_database_outage_mid_delivery_loses_nothing_and_repeats_nothing(
-    own_cluster: Cluster, tmp_path: Path
+    own_cluster: Cluster, tmp_path: Path, instances: int
 ) -> None:
     database = await own_cluster.new_database()
     texts = await plan_many(database, 30, chats=30)
     async with FakeTelegram() as telegram:
         port = free_port()
         process = await start_run(fault_env(database, telegram, port), tmp_path)
+        others = [
+            await start_run(fault_env(database, telegram, free_port()), tmp_path)
+            for _ in range(instances - 1)
+        ]
         try:
             await _until_up(port)
             await until(lambda: len(telegram.sent_messages()) >= 5, timeout=30)
@@ -121,7 +126,7 @@ async def test_a_database_outage_mid_delivery_loses_nothing_and_repeats_nothing(
             status, state = await healthz(port)
             assert status == 503 and str(state["database"]).startswith("down since")
             await asyncio.sleep(max(0.0, 10.0 - (time.monotonic() - down_since)))
-            assert process.returncode is None  # no instance exits
+            assert [p.returncode for p in [process, *others]] == [None] * instances
             during = len(telegram.sent_messages())
             await asyncio.to_thread(own_cluster.resume)
             back_at = time.monotonic()
@@ -134,7 +139,10 @@ async def test_a_database_outage_mid_delivery_loses_nothing_and_repeats_nothing(
             await asyncio.sleep(2 * LEASE_S)  # time for a duplicate to show, were there one
         finally:
             err = await stop(process)
+            errors = [await stop(other) for other in others]
     assert process.returncode == 0, err.decode()
+    for other, other_err in zip(others, errors, strict=True):
+        assert other.returncode == 0, other_err.decode()
     assert set(telegram.sent_texts()) == texts
     assert duplicates(telegram) == 0, Counter(telegram.sent_texts()).most_common(3)
     assert resumed_after < LEASE_S, resumed_after
