@@ -57,7 +57,7 @@ async def database_families(
         "normwacht_database_up", "Whether the database answered this scrape (1) or not (0)"
     )
     try:
-        counts = await store.outbox.state_counts(now)
+        counts = await store.outbox.state_counts()
         unsent = await store.outbox.unsent()
         leases = Leases(store.db)
         holders = await leases.holders()
@@ -72,10 +72,7 @@ async def database_families(
         "Messages in the outbox per platform and state (pending, sending, sent, failed, dead)",
         labels=["platform", "state"],
     )
-    totals: dict[tuple[str, str], int] = {}
-    for platform, state, _, n in counts:
-        totals[platform, state] = totals.get((platform, state), 0) + n
-    for (platform, state), n in sorted(totals.items()):
+    for platform, state, n in counts:
         messages.add_metric([platform, state], n)
     waiting_messages = GaugeMetricFamily(
         "normwacht_outbox_waiting_messages",

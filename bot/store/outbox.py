@@ -306,16 +306,14 @@ class Outbox:
         rows = await self.db.fetchall("SELECT state, COUNT(*) AS n FROM outbox GROUP BY state")
         return {r["state"]: r["n"] for r in rows}
 
-    async def state_counts(self, now: datetime) -> list[tuple[str, str, bool, int]]:
-        """Messages per platform, state and whether they are due at ``now``: ``(platform,
-        state, due, count)`` rows, for ``/metrics``."""
+    async def state_counts(self) -> list[tuple[str, str, int]]:
+        """Messages per platform and state: ``(platform, state, count)``, for ``/metrics``."""
         rows = await self.db.fetchall(
-            "SELECT c.platform, o.state, "
-            "CASE WHEN o.next_attempt_at <= ? THEN 1 ELSE 0 END AS due, COUNT(*) AS n "
-            "FROM outbox o JOIN chats c ON c.id = o.chat_id GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
-            (stamp(now),),
+            "SELECT c.platform, o.state, COUNT(*) AS n FROM outbox o "
+            "JOIN chats c ON c.id = o.chat_id GROUP BY c.platform, o.state "
+            "ORDER BY c.platform, o.state"
         )
-        return [(r[0], r[1], bool(r[2]), int(r[3])) for r in rows]
+        return [(r[0], r[1], int(r[2])) for r in rows]
 
     async def prune_sent(self, sent_before: datetime, through_week: str, now: datetime) -> int:
         """Delete the messages sent before ``sent_before`` about a week up to
