@@ -167,7 +167,7 @@ class Service:
         if not sellers:
             return [Reply("who_are_you")]
         if path.stat().st_size > MAX_UPLOAD_BYTES:
-            return [self.upload_too_big(filename)]
+            return [self.upload_too_big(filename, path.stat().st_size)]
         now = self.clock()
         try:
             result = await import_files(
@@ -180,7 +180,8 @@ class Service:
                 language=ctx.chat.language,
             )
         except ImportRejected as exc:
-            listed = [str(i) for i in exc.issues[:MAX_LISTED_ISSUES]]
+            # Each issue names where and why; the template says it in the chat's language.
+            listed = exc.issues[:MAX_LISTED_ISSUES]
             return [
                 Reply(
                     "upload_rejected",
@@ -201,11 +202,11 @@ class Service:
             )
         ]
 
-    def upload_too_big(self, filename: str) -> Reply:
-        return Reply(
-            "upload_rejected",
-            {"file": filename, "issues": [f"{filename}:0:0: the file is over 20 MB"], "more": 0},
-        )
+    def upload_too_big(self, filename: str, size: int) -> Reply:
+        from bot.ingest.rows import Issue, too_big
+
+        issue = Issue(filename, 0, 0, too_big(size, MAX_UPLOAD_BYTES))
+        return Reply("upload_rejected", {"file": filename, "issues": [issue], "more": 0})
 
     # --- helpers -----------------------------------------------------------------------
 

@@ -160,7 +160,73 @@ async def test_upload_accepted_and_rejected(service: Service, tmp_path: Path) ->
     )
     [no] = await service.handle_upload(ctx, bad, "bad.csv")
     assert no.kind == "upload_rejected"
-    assert no.data["issues"] == ["bad.csv:2:1: seller 'snel-speelgoed' is not linked to this chat"]
+    assert [str(issue) for issue in no.data["issues"]] == [
+        "bad.csv:2:1: seller 'snel-speelgoed' is not linked to this chat"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        (
+            "nl",
+            [
+                "• foto.jpg: bestandstype .jpg wordt niet ondersteund; gebruik .csv, .xlsx of "
+                ".json",
+                "• kop.csv, regel 1: de kop ('datum', 'omzet') noemt geen weekindicatoren",
+                "• kolom.csv, regel 1, kolom 5: kolom 'Numerater' is geen bekende kolom; "
+                "de kolommen zijn seller_id, year, week,",
+                "• cijfers.csv, regel 2, kolom 5: numerator 'veel' is geen geheel getal ≥ 0",
+            ],
+        ),
+        (
+            "fr",
+            [
+                "• foto.jpg\u00a0: le type de fichier .jpg n'est pas pris en charge\u00a0; "
+                "utilisez .csv, .xlsx ou .json",
+                "• kop.csv, ligne 1\u00a0: l'en-tête ('datum', 'omzet') ne nomme ni des "
+                "indicateurs",
+                "• kolom.csv, ligne 1, colonne 5\u00a0: la colonne 'Numerater' n'est pas une "
+                "colonne connue\u00a0; les colonnes sont seller_id, year, week,",
+                "• cijfers.csv, ligne 2, colonne 5\u00a0: numerator 'veel' n'est pas un nombre "
+                "entier ≥ 0",
+            ],
+        ),
+    ],
+)
+async def test_an_upload_is_refused_in_the_chats_language(
+    service: Service, tmp_path: Path, language: str, expected: list[str]
+) -> None:
+    """Where and why a file is refused reach the seller in the chat's words, naming the
+    file, line, column and the value the file holds (a column by its own name)."""
+    from messages import render
+
+    talk = await chat_of(service, "zonnig-wonen")
+    await talk.push(f"/language {language}")
+    ctx = ChatContext(talk.chat, "1001")
+    header = "seller_id,year,week,indicator,numerator,denominator,value,norm\n"
+    files = {
+        "foto.jpg": "not a picture",
+        "kop.csv": "datum,omzet\n2026-11-09,12\n",
+        "kolom.csv": header.replace("numerator", "Numerater") + "zonnig-wonen,2026,46,X,1,2,,\n",
+        "cijfers.csv": header + "zonnig-wonen,2026,46,FULFILMENT,veel,150,,\n",
+    }
+    said: list[str] = []
+    for name, text in files.items():
+        path = tmp_path / name
+        path.write_text(text, encoding="utf-8")
+        [reply] = await service.handle_upload(ctx, path, name)
+        assert reply.kind == "upload_rejected"
+        lines = render(reply.kind, reply.data, fmt="text", lang=language).text.splitlines()
+        said += [line for line in lines if line.startswith("•")]
+    for start in expected:
+        assert any(line.startswith(start) for line in said), "\n".join(said)
+    # The command line keeps its English, from the same reasons.
+    path = tmp_path / "foto.jpg"
+    [reply] = await service.handle_upload(ctx, path, "foto.jpg")
+    assert [str(issue) for issue in reply.data["issues"]] == [
+        "foto.jpg:0:0: file type .jpg is not supported; use .csv, .xlsx or .json"
+    ]
 
 
 async def test_connect_keeps_the_secret_only_encrypted(

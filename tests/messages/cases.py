@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.ingest.cells import disagreement, numerator_above, unknown_indicator
+from bot.ingest.rows import EMPTY_FILE, Issue
 from bot.store.records import ExemptionRecord
 from messages import SellerRef
+from messages.reasons import N_, Reason
 from norms import Exemption, Indicator, IsoWeek
 from tests.messages.stories import STORIES, WEEK
 
@@ -118,15 +122,32 @@ OTHER_CASES: dict[str, tuple[str, Mapping[str, Any]]] = {
         {
             "file": "weken.csv",
             "issues": [
-                "weken.csv:3:5: numerator 160 is greater than denominator 150",
-                "weken.csv:7:2: unknown indicator 'LEVERTIJD'",
+                Issue("weken.csv", 3, 5, numerator_above(160, 150)),
+                Issue("weken.csv", 7, 2, unknown_indicator("'LEVERTIJD'")),
             ],
             "more": 4,
         },
     ),
+    "upload_rejected__spreadsheet": (
+        "upload_rejected",
+        {
+            "file": "weken.xlsx",
+            "issues": [
+                Issue("weken.xlsx", 4, 6, disagreement("0.95", Decimal("0.95"), 140, 150), True),
+                Issue(
+                    "weken.xlsx",
+                    9,
+                    0,
+                    Reason(N_("has %(count)s fields; the header has %(width)s"), count=9, width=8),
+                    True,
+                ),
+            ],
+            "more": 0,
+        },
+    ),
     "upload_rejected__all_listed": (
         "upload_rejected",
-        {"file": "leeg.csv", "issues": ["leeg.csv:1:1: the file is empty"], "more": 0},
+        {"file": "leeg.csv", "issues": [Issue("leeg.csv", 0, 0, EMPTY_FILE)], "more": 0},
     ),
     "who_are_you__default": ("who_are_you", {}),
     "unknown_seller__default": ("unknown_seller", {"query": "koffie"}),
