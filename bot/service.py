@@ -315,9 +315,11 @@ class Service:
             return [problem]
         assert seller is not None
         report = await self.report_for(seller)
+        # /connect is suggested only to a seller whose figures do not come from bol.com.
+        connected = await self.store.sellers.connected(seller.id)
         if report is None:
-            return [Reply("no_data", {"seller": seller_ref(seller)})]
-        data = {"seller": seller_ref(seller), "report": report}
+            return [Reply("no_data", {"seller": seller_ref(seller), "connected": connected})]
+        data = {"seller": seller_ref(seller), "report": report, "connected": connected}
         return [Reply(kind, {**data, "missing": self.missing_weeks(report)})]
 
     def missing_weeks(self, report: WeekReport) -> list[IsoWeek]:
@@ -354,7 +356,8 @@ class Service:
         report = await self.report_for(seller)
         if report is None:
             return []
-        data = {"seller": seller_ref(seller), "report": report}
+        connected = await self.store.sellers.connected(seller.id)
+        data = {"seller": seller_ref(seller), "report": report, "connected": connected}
         return [Reply("status", {**data, "missing": self.missing_weeks(report)})]
 
     async def _guessing(self, ctx: ChatContext, now: datetime) -> list[PlannedMessage]:

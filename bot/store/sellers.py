@@ -71,6 +71,14 @@ class Sellers:
             return None
         return row["client_id"].encode("ascii"), bytes(row["secret_encrypted"])
 
+    async def connected(self, seller_id: str) -> bool:
+        """Whether the seller's figures come from bol.com: credentials stored, not refused."""
+        row = await self.db.fetchone(
+            "SELECT 1 AS found FROM credentials WHERE seller_id = ? AND failure IS NULL",
+            (seller_id,),
+        )
+        return row is not None
+
     async def with_credentials(self) -> list[str]:
         rows = await self.db.fetchall("SELECT seller_id FROM credentials ORDER BY seller_id")
         return [r["seller_id"] for r in rows]

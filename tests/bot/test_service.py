@@ -719,3 +719,31 @@ async def test_start_without_a_code_asks_for_the_code(service: Service) -> None:
     [reply] = await talk.push("/start")
     assert reply.kind == "who_are_you"
     assert "/start CODE" in await talk.text("/start")
+
+
+async def test_connect_on_a_server_without_a_key_says_one_true_thing(service: Service) -> None:
+    assert service.config.secret_key is None
+    talk = await chat_of(service, "zonnig-wonen")
+    await talk.push("/language en")
+    said = await talk.text("/connect")
+    assert "not set up on this server" in said and "Ask the operator" in said
+    # Nothing the seller types could make it work here: no advice to try other credentials.
+    assert "client ID and secret" not in said and "try again" not in said
+
+
+async def test_only_a_seller_without_credentials_is_told_to_connect(
+    service: Service, clock: FixedClock
+) -> None:
+    talk = await chat_of(service, "zonnig-wonen")
+    await talk.push("/language en")
+    # Two weeks on, the last week's figures are missing.
+    clock.advance(days=14)
+    assert "/connect" in await talk.text("/status")
+    await service.store.sellers.set_credentials("zonnig-wonen", b"sealed-id", b"sealed", clock())
+    said = await talk.text("/status")
+    assert "still missing" in said and "/connect" not in said
+    assert "Your bol.com API connection brings them in" in said
+    assert "/connect" not in await talk.text("/score")
+    # Credentials bol.com refused are no connection: setting new ones is the way.
+    await service.store.sellers.record_credential_failure("zonnig-wonen", "bad", clock())
+    assert "/connect" in await talk.text("/status")

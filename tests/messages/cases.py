@@ -153,6 +153,7 @@ OTHER_CASES: dict[str, tuple[str, Mapping[str, Any]]] = {
     "unknown_seller__default": ("unknown_seller", {"query": "koffie"}),
     "unknown_command__default": ("unknown_command", {"command": "/scroe"}),
     "no_data__default": ("no_data", {"seller": SHOP}),
+    "no_data__connected": ("no_data", {"seller": SHOP, "connected": True}),
     "not_admin__default": ("not_admin", {}),
     "data_missing__default": ("data_missing", {"week": WEEK, "sellers": [SHOP, OTHER]}),
     "figures_missing__default": ("figures_missing", {"week": WEEK, "seller": SHOP}),
@@ -166,6 +167,8 @@ OTHER_CASES: dict[str, tuple[str, Mapping[str, Any]]] = {
     "connect_failed__default": ("connect_failed", {"reason": "bad_credentials"}),
     "connect_failed__unknown": ("connect_failed", {"reason": "401 Unauthorized"}),
     "connect_failed__console": ("connect_failed", {"reason": "console"}),
+    "connect_failed__not_configured": ("connect_failed", {"reason": "not_configured"}),
+    "connect_failed__unreachable": ("connect_failed", {"reason": "unreachable"}),
     "connect_failed__private_only": ("connect_failed", {"reason": "private_only"}),
     "poll_failed__default": ("poll_failed", {"seller": SHOP, "reason": "rate_limited"}),
     "link_code__default": ("link_code", {"seller": SHOP, "passcode": "K7PX2M9QRT", "days": 7}),
@@ -200,6 +203,11 @@ OTHER_CASES: dict[str, tuple[str, Mapping[str, Any]]] = {
         f"{kind}__stale": (kind, {**report_data(kind, "warning2"), "missing": STALE})
         for kind in ("score", "status", "goldlabel")
     },
+    # A seller whose figures come from bol.com is not told to connect.
+    "status__stale_connected": (
+        "status",
+        {**report_data("status", "warning2"), "missing": STALE, "connected": True},
+    ),
     "overview__team": (
         "overview",
         {
