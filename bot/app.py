@@ -73,11 +73,14 @@ async def prepare_store(config: Config, clock: Clock, *, demo: bool) -> Store:
         for seller_id in ids:
             await store.chats.link(console.id, seller_id, "sample", now)
         if console_only(config):  # the console reads it; a platform's operator reads logs
-            print(
-                f"Loaded the sample shops: {', '.join(ids)}. Type /help, /score, /goldlabel, "
-                "/status (end of input exits).",
-                file=sys.stderr,
-            )
+            from typing import cast
+
+            from messages import Language, render
+
+            # In the console chat's language, like everything it says after.
+            lang = cast(Language, console.language)
+            welcome = render("console_welcome", {"sellers": ids}, fmt="text", lang=lang)
+            print(welcome.text.strip(), file=sys.stderr)
     return store
 
 

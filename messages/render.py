@@ -74,6 +74,8 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "bad_argument": ("problem",),
     # Several sellers at a glance: one line each, riskiest first (entries as the digest's).
     "overview": ("command", "entries"),
+    # The console's first line (standard error): the sample shops loaded for it.
+    "console_welcome": ("sellers",),
 }
 KINDS: frozenset[str] = frozenset(REQUIRED)
 

@@ -420,4 +420,28 @@ async def test_only_the_console_or_the_demo_starts_on_the_sample_shops(
         assert bool(await store.sellers.all()) is sample
     finally:
         await store.close()
-    assert ("Loaded the sample shops" in capsys.readouterr().err) is banner
+    assert ("boekenhoek" in capsys.readouterr().err) is banner
+
+
+@pytest.mark.parametrize(
+    ("language", "banner"),
+    [
+        ("nl", "De voorbeeldwinkels zijn geladen: "),
+        ("en", "Loaded the sample shops: "),
+        ("fr", "Boutiques d'exemple chargées\u00a0: "),
+    ],
+)
+async def test_the_consoles_first_line_speaks_the_chats_language(
+    tmp_path: Path,
+    clock: FixedClock,
+    capsys: pytest.CaptureFixture[str],
+    language: str,
+    banner: str,
+) -> None:
+    from bot.app import prepare_store
+
+    config = make_config(tmp_path, NORMWACHT_LANGUAGE=language)
+    store = await prepare_store(config, clock, demo=False)
+    await store.close()
+    said = capsys.readouterr().err.splitlines()
+    assert [line for line in said if line.startswith(banner) and "/help" in line], said

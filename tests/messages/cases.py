@@ -199,6 +199,7 @@ OTHER_CASES: dict[str, tuple[str, Mapping[str, Any]]] = {
         {"record": ExemptionRecord(3, STRIKE, "operator", DECLARED)},
     ),
     "confirm_button__default": ("confirm_button", {}),
+    "console_welcome__default": ("console_welcome", {"sellers": ["boekenhoek", "zonnig-wonen"]}),
     **{
         f"{kind}__stale": (kind, {**report_data(kind, "warning2"), "missing": STALE})
         for kind in ("score", "status", "goldlabel")
