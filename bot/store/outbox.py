@@ -265,7 +265,7 @@ class Outbox:
             "SELECT o.id, o.seller_id, o.week, o.kind, o.sections, c.platform, c.address, "
             "o.state, o.created_at, o.sent_at, o.template, o.policy, o.body, o.last_error "
             "FROM outbox o JOIN chats c ON c.id = o.chat_id "
-            f"WHERE {' AND '.join(where)} ORDER BY o.created_at, o.id",
+            f"WHERE {' AND '.join(where)} ORDER BY o.id",
             params,
         )
         return [

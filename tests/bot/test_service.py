@@ -747,3 +747,22 @@ async def test_only_a_seller_without_credentials_is_told_to_connect(
     # Credentials bol.com refused are no connection: setting new ones is the way.
     await service.store.sellers.record_credential_failure("zonnig-wonen", "bad", clock())
     assert "/connect" in await talk.text("/status")
+
+
+async def test_score_and_status_of_several_sellers_each_say_their_own_thing(
+    service: Service,
+) -> None:
+    talk = await chat_of(service, "zonnig-wonen", "boekenhoek")
+    await talk.push("/language en")
+    names = [s.name for s in await service.store.sellers.some(["zonnig-wonen", "boekenhoek"])]
+
+    def lines_of(text: str) -> list[str]:
+        return [line for line in text.splitlines() if any(f"{n}:" in line for n in names)]
+
+    score_lines = lines_of(await talk.text("/score"))
+    status_lines = lines_of(await talk.text("/status"))
+    # /score: each seller's figures; /status: where each seller's track stands.
+    assert len(score_lines) == 2 and all("On-time delivery" in line for line in score_lines)
+    assert all("%" in line and "track" not in line for line in score_lines)
+    assert len(status_lines) == 2 and all("%" not in line for line in status_lines)
+    assert all("track" in line or "step" in line for line in status_lines)

@@ -219,6 +219,16 @@ OTHER_CASES: dict[str, tuple[str, Mapping[str, Any]]] = {
             ],
         },
     ),
+    "overview__scores": (
+        "overview",
+        {
+            "command": "score",
+            "entries": [
+                {"seller": s.seller, "report": s.report(), "missing": STALE[:1] if n == 2 else []}
+                for n, s in enumerate(STORIES.values())
+            ],
+        },
+    ),
     "digest__stale": (
         "digest",
         {
