@@ -640,14 +640,14 @@ async def test_an_overview_in_a_chat_with_several_sellers_is_one_line_each(
     # The riskiest first: the suspended shop.
     assert sellers[0] == (
         "🔴 Snel Speelgoed: 🔒 stap 5 van 7: tijdelijk gesloten, verbeterplan indienen"
-        " · week 46 onder de norm"
+        " · week 46 een week onder de norm"
     )
     # A risk beside the track is named, and its dot is red: the shop rating, a notice.
     assert sellers[1] == (
         "🔴 KadoKelder: ✅ geen verbetertraject · ⚠️ winkelcijfer in de gevarenzone · 📋 normmelding"
     )
     await team.push("/language en")
-    assert "🔴 Snel Speelgoed: 🔒 step 5 of 7: closed temporarily" in await team.text("/score")
+    assert "🔴 Snel Speelgoed: 🔒 step 5 of 7: closed temporarily" in await team.text("/status")
     # A named seller still gets the whole answer.
     assert (await team.push("/score snel"))[0].kind == "score"
 
