@@ -124,6 +124,8 @@ def _digest_entries(entries: Sequence[Mapping[str, Any]], team: bool) -> list[di
                 "r": ReportView(e["report"], e.get("previous")),
                 # Weeks after the report's that should have figures by now (optional).
                 "missing": list(e.get("missing") or []),
+                # Credentials stored and not refused: no advice to connect (optional).
+                "connected": bool(e.get("connected")),
             },
         )
         for e in entries

@@ -766,3 +766,22 @@ async def test_score_and_status_of_several_sellers_each_say_their_own_thing(
     assert all("%" in line and "track" not in line for line in score_lines)
     assert len(status_lines) == 2 and all("%" not in line for line in status_lines)
     assert all("track" in line or "step" in line for line in status_lines)
+
+
+async def test_the_digest_tells_only_a_seller_without_credentials_to_connect(
+    service: Service, clock: FixedClock
+) -> None:
+    from bot.digest import digest_entries
+    from messages import render
+
+    async def digest() -> str:
+        seller = await service.store.sellers.get("zonnig-wonen")
+        assert seller is not None
+        entries = await digest_entries(service, [seller])
+        return render("digest", {"entries": entries, "team": False}, fmt="text", lang="en").text
+
+    clock.advance(days=14)  # the last two weeks' figures are missing
+    assert "/connect" in await digest()
+    await service.store.sellers.set_credentials("zonnig-wonen", b"sealed-id", b"sealed", clock())
+    said = await digest()
+    assert "still missing" in said and "/connect" not in said

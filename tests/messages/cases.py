@@ -229,6 +229,20 @@ OTHER_CASES: dict[str, tuple[str, Mapping[str, Any]]] = {
             ],
         },
     ),
+    # A seller whose figures come from bol.com: no advice to connect, stale or empty.
+    "digest__connected": (
+        "digest",
+        {
+            "entries": [
+                {
+                    **report_data("digest", "nodata")["entries"][0],
+                    "missing": STALE,
+                    "connected": True,
+                }
+            ],
+            "team": False,
+        },
+    ),
     "digest__stale": (
         "digest",
         {
