@@ -19,7 +19,7 @@ from bot.database import open_store
 from bot.delivery import DeliveryWorker, Sender
 from bot.health import Health, Reconnector, describe
 from bot.http import HttpServer
-from bot.instance import SCHEDULER, TELEGRAM_POLLING, Instance
+from bot.instance import DATABASE, SCHEDULER, TELEGRAM_POLLING, Instance
 from bot.logs import configure_logging
 from bot.notify import admin_chats
 from bot.owed import complete_owed_work, run_owed_worker
@@ -32,6 +32,11 @@ if TYPE_CHECKING:
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 log = logging.getLogger("normwacht")
+
+# How long a stop waits for the sends in flight to finish and be recorded.
+DRAIN_S = 10.0
+# How soon a database that went away is asked again (then with backoff).
+DATABASE_RETRY_S = 0.25
 
 
 class Channel(Protocol):
@@ -53,18 +58,35 @@ def console_only(config: Config) -> bool:
     return not (config.telegram_token or config.slack_bot_token)
 
 
+def demo_path(config: Config) -> Path:
+    """The sample shops' own SQLite file: beside the SQLite database (``data/`` for
+    PostgreSQL), and never the database itself."""
+    target = config.db_path.with_name("demo.sqlite3")
+    if not config.on_postgresql and target.resolve() == config.db_path.resolve():
+        target = target.with_name("normwacht-demo.sqlite3")
+    return target
+
+
 async def prepare_store(config: Config, clock: Clock, *, demo: bool) -> Store:
-    """Open the database; with ``--demo``, or on a console-only first start, load the
-    sample sellers. A bot configured for Telegram or Slack starts on what the operator
-    imports: sample shops in a real deployment would be told nothing true."""
+    """Open the database. With ``--demo`` (a fresh copy), and on a console-only start
+    (the one kept from the last), that is the sample shops' own database, never
+    ``NORMWACHT_DB``: the samples never mix with an operator's real sellers. A bot
+    configured for Telegram or Slack starts on what the operator imports: sample shops
+    in a real deployment would be told nothing true."""
     target: Path | None = None
-    if demo:
-        # The demo is a SQLite file of its own, whatever database the bot uses.
-        target = config.db_path.with_name("demo.sqlite3")
-        for suffix in ("", "-wal", "-shm"):
-            target.with_name(target.name + suffix).unlink(missing_ok=True)
-    store = await open_store(config, target, busy_wait_s=None)
-    if (demo or console_only(config)) and not await store.sellers.all():
+    samples = demo or console_only(config)
+    if samples:
+        target = demo_path(config)
+        if demo:  # a fresh copy
+            for suffix in ("", "-wal", "-shm"):
+                target.with_name(target.name + suffix).unlink(missing_ok=True)
+    # On the console the first line names the samples' database: no second line for it.
+    store = await open_store(
+        config, target, busy_wait_s=None, announce=target is None or not console_only(config)
+    )
+    ids = [s.id for s in await store.sellers.all()] if samples else []
+    loaded = samples and not ids
+    if loaded:
         now = clock()
         ids = await load_sample(store, config.policy, now)
         console = await store.chats.get_or_create(
@@ -72,15 +94,17 @@ async def prepare_store(config: Config, clock: Clock, *, demo: bool) -> Store:
         )
         for seller_id in ids:
             await store.chats.link(console.id, seller_id, "sample", now)
-        if console_only(config):  # the console reads it; a platform's operator reads logs
-            from typing import cast
+    if target is not None and console_only(config):  # the console reads it, not a log
+        from typing import cast
 
-            from messages import Language, render
+        from messages import Language, render
 
-            # In the console chat's language, like everything it says after.
-            lang = cast(Language, console.language)
-            welcome = render("console_welcome", {"sellers": ids}, fmt="text", lang=lang)
-            print(welcome.text.strip(), file=sys.stderr)
+        # In the console chat's language, like everything it says after.
+        console_chat = await store.chats.find(CONSOLE, ADMIN_ADDRESS)
+        lang = cast(Language, console_chat.language if console_chat else config.language)
+        data = {"sellers": ids, "database": str(target.resolve()), "loaded": loaded}
+        welcome = render("console_welcome", data, fmt="text", lang=lang)
+        print(welcome.text.strip(), file=sys.stderr)
     return store
 
 
@@ -99,7 +123,9 @@ async def console_catch_up(store: Store, config: Config, clock: Clock) -> None:
 
 
 async def run_bot(config: Config, clock: Clock, *, demo: bool = False) -> int:
-    """Run until SIGINT/SIGTERM, or (console only) until end of input."""
+    """Run until SIGINT/SIGTERM, or (console only) until end of input. A stop is graceful:
+    no new work is taken, the sends in flight finish (for up to ``DRAIN_S``) and are
+    recorded, the rest of the claims and the leases are given back, and the exit is 0."""
     configure_logging(config)
     store = await prepare_store(config, clock, demo=demo)
     stop = asyncio.Event()
@@ -114,20 +140,55 @@ async def run_bot(config: Config, clock: Clock, *, demo: bool = False) -> int:
             health = Health(clock)
             instance = Instance(store, clock, period_s=config.lease_s, health=health)
             health.instance = instance.describe
+            health.probe_with(DATABASE, store.db.ping, store.db.unavailable)
+            # Undone last: the leases go only once the channels stopped receiving (a
+            # poller's last call confirms the updates it fetched, under its lease).
+            stack.push_async_callback(instance.stop)
             platforms = await start_channels(
                 stack, service, config, senders, stop, health, instance=instance
             )
             console_only = not platforms
             if console_only:
                 senders[CONSOLE] = ConsoleSender()
+
+            def database_error(exc: BaseException) -> None:
+                if store.db.unavailable(exc):
+                    health.down(DATABASE, describe(exc))
+
             worker = DeliveryWorker(
-                store, senders, config, clock, is_up=health.is_up, instance=instance.id
+                store,
+                senders,
+                config,
+                clock,
+                is_up=health.is_up,
+                instance=instance,
+                on_database_error=database_error,
             )
-            # A platform that is back gets its waiting messages at once.
-            health.on_up(lambda _: worker.wakeup.set())
+            owed_wakeup = asyncio.Event()
+
+            def back(part: str) -> None:
+                # A platform or the database that is back: what waited for it goes now.
+                worker.wakeup.set()
+                if part == DATABASE:
+                    owed_wakeup.set()
+
+            health.on_up(back)
             scheduler = None if console_only else prepare_scheduler(service, worker, instance)
             await instance.start()
-            stack.push_async_callback(instance.stop)
+            if not console_only:
+                # The database's own outage is noticed by whatever meets it, and from then
+                # on asked again every moment, so that the waiting work resumes at once.
+                watch = Reconnector(
+                    DATABASE,
+                    health,
+                    store.db.ping,
+                    store.db.ping,
+                    store.db.unavailable,
+                    first_retry_s=DATABASE_RETRY_S,
+                    max_retry_s=max(DATABASE_RETRY_S, min(5.0, config.lease_s / 4)),
+                )
+                await watch.start()
+                stack.push_async_callback(watch.stop)
             await worker.start()
             # What a killed process left owed (the recheck after an import) comes first.
             await complete_owed_work(store, config, now=clock())
@@ -137,23 +198,43 @@ async def run_bot(config: Config, clock: Clock, *, demo: bool = False) -> int:
                 chat = await service.chat_for(CONSOLE, ADMIN_ADDRESS)
                 await ConsoleChat(service, chat, admin=True).serve(stop)
                 return 0
-            tasks = [
-                asyncio.create_task(worker.run_forever(stop), name="delivery"),
-                asyncio.create_task(
-                    run_owed_worker(store, config, clock, stop, worker.wakeup.set), name="owed"
-                ),
-            ]
-            stack.push_async_callback(_cancel, tasks)
-            health.check("delivery", lambda: not tasks[0].done())
+            delivery = asyncio.create_task(worker.run_forever(stop), name="delivery")
+            owed = asyncio.create_task(
+                run_owed_worker(store, config, clock, stop, worker.wakeup.set, wakeup=owed_wakeup),
+                name="owed",
+            )
+            stack.push_async_callback(_cancel, [delivery, owed])
+            health.check("delivery", lambda: not delivery.done())
             assert scheduler is not None
             scheduler.start()
-            stack.callback(scheduler.shutdown, wait=False)
+            stack.callback(_shut_down, scheduler)
             health.check("scheduler", lambda: bool(scheduler.running))
             await stop.wait()
-            log.info("shutting down")
+            log.info("shutting down: finishing the sends in flight")
+            # No new jobs; delivery takes no new claims, its sends in flight finish and are
+            # recorded, its other claims go back; then leases go (the stack, in order).
+            _shut_down(scheduler)
+            worker.stop()
+            await _drain(delivery, DRAIN_S)
             return 0
     finally:
         await store.close()
+
+
+async def _drain(task: asyncio.Task[None], within_s: float) -> None:
+    """Let ``task`` end by itself for up to ``within_s``; then cancel it (a send cut off
+    is put back, and logged as one that may arrive twice)."""
+    done, _ = await asyncio.wait([task], timeout=within_s)
+    if not done:
+        log.warning("shutting down: delivery did not finish within %gs; stopping it", within_s)
+        task.cancel()
+    with contextlib.suppress(asyncio.CancelledError, Exception):
+        await task
+
+
+def _shut_down(scheduler: AsyncIOScheduler) -> None:
+    if scheduler.running:
+        scheduler.shutdown(wait=False)
 
 
 async def start_channels(
@@ -173,9 +254,14 @@ async def start_channels(
     health = health or Health(service.clock)
     http = HttpServer(config.http_port, health=health)
     channels: list[tuple[str, Channel, Callable[[BaseException], bool]]] = []
+    # Per platform: which setting's credential an error at start says it refused.
+    refusals: dict[str, Callable[[BaseException], str | None]] = {}
     if config.telegram_token:
         from bot.channels.telegram import TelegramChannel
         from bot.channels.telegram_sender import is_outage as telegram_outage
+        from bot.channels.telegram_sender import refused_setting as telegram_refused
+
+        refusals["telegram"] = telegram_refused
 
         telegram = TelegramChannel(service, config, http, health=health)
         if instance is not None and telegram.polls:
@@ -190,6 +276,9 @@ async def start_channels(
     if config.slack_bot_token:
         from bot.channels.slack import SlackChannel
         from bot.channels.slack_sender import is_outage as slack_outage
+        from bot.channels.slack_sender import refused_setting as slack_refused
+
+        refusals["slack"] = slack_refused
 
         channels.append(
             ("slack", SlackChannel(service, config, http=http, health=health), slack_outage)
@@ -204,7 +293,13 @@ async def start_channels(
         health.watch(name, where=where(name, config))
         link = Reconnector(name, health, channel.start, channel.probe, is_outage)
         stack.push_async_callback(channel.stop)
-        await link.start()
+        try:
+            await link.start()
+        except Exception as exc:
+            setting = refusals[name](exc)
+            if setting is None:
+                raise
+            raise refused(setting, name, config) from exc
         stack.push_async_callback(link.stop)
         senders[name] = channel.sender
     names = [name for name, _, _ in channels]
@@ -241,7 +336,7 @@ def prepare_scheduler(
     )
 
     async def catch_up() -> None:
-        await schedule.catch_up()
+        await schedule.catch_up(go_on=lambda: instance.holds(SCHEDULER))
         worker.wakeup.set()
 
     instance.want(SCHEDULER, on_gain=catch_up)
@@ -273,7 +368,7 @@ async def delivery_senders(config: Config, health: Health) -> AsyncIterator[dict
     async with AsyncExitStack() as stack:
         senders: dict[str, Sender] = {CONSOLE: ConsoleSender()}
         if config.telegram_token:
-            from bot.channels.telegram_sender import is_outage, telegram_sender
+            from bot.channels.telegram_sender import is_outage, refused_setting, telegram_sender
 
             health.watch("telegram", where=where("telegram", config))
             try:
@@ -281,6 +376,8 @@ async def delivery_senders(config: Config, health: Health) -> AsyncIterator[dict
                     telegram_sender(config, health)
                 )
             except Exception as exc:
+                if (setting := refused_setting(exc)) is not None:
+                    raise refused(setting, "telegram", config) from exc
                 if not is_outage(exc):
                     raise
                 health.down("telegram", describe(exc))
@@ -290,6 +387,15 @@ async def delivery_senders(config: Config, health: Health) -> AsyncIterator[dict
             health.watch("slack", where=where("slack", config))
             senders["slack"] = await stack.enter_async_context(slack_sender(config, health))
         yield senders
+
+
+def refused(setting: str, platform: str, config: Config) -> ConfigError:
+    """A credential the platform does not take: the setting is named, never the secret
+    (nor the platform's own words, which may quote it)."""
+    return ConfigError(
+        f"{setting}: {where(platform, config)} does not accept this token (refused at "
+        "start); set the right one and start again"
+    )
 
 
 def where(platform: str, config: Config) -> str:

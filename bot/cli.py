@@ -7,6 +7,7 @@ import asyncio
 import json
 import os
 import sys
+from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,8 +18,10 @@ from bot.clock import Clock, clock_from_env
 from bot.config import Config, ConfigError, load_config, read_dotenv
 from bot.database import open_store, open_target
 from bot.exempt_args import UnknownIndicator, parse_indicator
-from bot.store import DatabaseBusy, SellerExists, Store
+from bot.store import DatabaseBusy, ExemptionExists, SellerExists, Store
 from bot.store.db import is_postgresql, sqlite_path
+from bot.store.outbox import SentRecord
+from bot.store.records import ExemptionRecord
 from messages import LANGUAGES
 from norms import INDICATORS, Exemption, Indicator, IsoWeek, WeekReport
 
@@ -90,7 +93,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"normwacht {_version()}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
 
-    run = sub.add_parser("run", help="start the bot: channels, scheduler and delivery")
+    run = sub.add_parser(
+        "run",
+        help="start the bot: channels, scheduler and delivery",
+        description="Start the bot: every configured chat platform, the scheduler and the "
+        "delivery worker. With no chat token set: the console chat on the sample shops, "
+        "kept in a database of their own (demo.sqlite3 beside NORMWACHT_DB's file, "
+        "data/demo.sqlite3 by default), never in NORMWACHT_DB.",
+    )
     run.add_argument("--demo", action="store_true", help="start on a fresh copy of the sample data")
     run.set_defaults(handler=cmd_run, needs_store=False)
 
@@ -189,7 +199,9 @@ def build_parser() -> argparse.ArgumentParser:
     plan.set_defaults(handler=cmd_plan)
 
     check = sub.add_parser("check", help="evaluate a week and plan its notifications")
-    check.add_argument("--week", required=True, type=week_arg, help="the ISO week, e.g. 2026-W46")
+    check.add_argument(
+        "--week", required=True, type=week_arg, help="a finished ISO week, e.g. 2026-W46"
+    )
     check.add_argument(
         "--seller", action="append", default=[], help="only this seller id (repeat for more)"
     )
@@ -198,7 +210,9 @@ def build_parser() -> argparse.ArgumentParser:
     check.set_defaults(handler=cmd_check)
 
     poll = sub.add_parser("poll", help="fetch a week from the bol.com API")
-    poll.add_argument("--week", required=True, type=week_arg, help="the ISO week, e.g. 2026-W46")
+    poll.add_argument(
+        "--week", required=True, type=week_arg, help="a finished ISO week, e.g. 2026-W46"
+    )
     poll.add_argument(
         "--seller",
         action="append",
@@ -315,12 +329,24 @@ EXAMPLES = {
 }
 
 
+# Where a command finds the database: run from another folder, the relative default
+# names another file (a new, empty database, which the command then says it created).
+DATABASE = (
+    "\n\ndatabase: NORMWACHT_DB (environment or .env), default data/normwacht.sqlite3, "
+    "relative to the current folder"
+)
+
+
 def _document(parser: argparse.ArgumentParser) -> None:
-    """Give every command's --help an example and the exit codes (kept where set)."""
+    """Give every command's --help an example and the exit codes (kept where set), and
+    where a command opens the database, which one."""
     name = parser.prog.split()[-1]
     if not parser.epilog:
         parser.epilog = f"example: {EXAMPLES[name]}{EXIT_CODES}"
         parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    opens = parser.get_default("needs_store") is not False or name == "run"
+    if parser.prog == "normwacht" or (opens and parser.get_default("handler") is not None):
+        parser.epilog = f"{parser.epilog}{DATABASE}"
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction):
             for child in action.choices.values():
@@ -388,12 +414,31 @@ def _telegram_refusals() -> tuple[type[Exception], ...]:
     return (BadRequest,)
 
 
+# The running week's figures so far are judged apart, never stored as the week's own.
+PROVISIONAL = (
+    "the running week's provisional figures have their own path: the daily early warning "
+    "of normwacht run"
+)
+
+
 def _check_week_started(args: argparse.Namespace, config: Config, clock: Clock) -> None:
-    """``check`` and ``poll`` of a week that has not begun are refused before anything opens."""
+    """``check`` and ``poll`` take a finished week: one that has not begun, or is still
+    running, is refused before anything opens."""
     week = getattr(args, "week", None)
+    if args.command not in ("check", "poll") or week is None:
+        return
     today = clock().astimezone(config.timezone).date()
-    if args.command in ("check", "poll") and week is not None and week.monday > today:
-        raise Rejected(f"week {week} has not started yet")
+    takes = "check takes" if args.command == "check" else "poll fetches"
+    last = IsoWeek.of(today).shift(-1)
+    if week.monday > today:
+        raise Rejected(
+            f"week {week} has not started yet: {takes} a finished week, up to {last}; {PROVISIONAL}"
+        )
+    if week.sunday >= today:
+        raise Rejected(
+            f"week {week} is not over yet (it ends on {week.sunday}): {takes} a finished "
+            f"week, up to {last}; {PROVISIONAL}"
+        )
 
 
 async def _dispatch(args: argparse.Namespace, config: Config, clock: Clock) -> int:
@@ -617,6 +662,8 @@ async def cmd_exempt_add(args: argparse.Namespace, ctx: Context) -> int:
         indicators=frozenset(args.indicator),
         sellers=frozenset(args.seller),
     )
+    if (same := await ctx.store.data.same_exemption(exemption)) is not None:
+        raise _exempted_already(same)
     broad = [
         w
         for w, empty in (("every seller", not args.seller), ("every norm", not args.indicator))
@@ -627,7 +674,10 @@ async def cmd_exempt_add(args: argparse.Namespace, ctx: Context) -> int:
             f"this exemption covers {' and '.join(broad)} of {exemption.week}: "
             "name them with --seller/--indicator, or repeat with --yes; nothing was changed"
         )
-    exemption_id = await ctx.store.data.add_exemption(exemption, "operator", ctx.now())
+    try:
+        exemption_id = await ctx.store.data.add_exemption(exemption, "operator", ctx.now())
+    except ExemptionExists as exc:
+        raise _exempted_already(exc.existing) from exc
     print(f"exempted #{exemption_id} {_describe(exemption)}")
     planned = await _complete_owed(ctx)
     if planned:
@@ -644,6 +694,13 @@ async def cmd_exempt_remove(args: argparse.Namespace, ctx: Context) -> int:
     if planned:
         print(f"weeks already checked were checked again: {planned} new message(s) planned")
     return EXIT_OK
+
+
+def _exempted_already(record: ExemptionRecord) -> Rejected:
+    return Rejected(
+        f"exemption #{record.id} already covers {_describe(record.exemption)}: the same "
+        "week, norms and sellers; nothing was changed (normwacht exempt list shows it)"
+    )
 
 
 def _describe(e: Exemption) -> str:
@@ -692,6 +749,20 @@ async def cmd_check(args: argparse.Namespace, ctx: Context) -> int:
 
     for seller_id in args.seller:
         await _known_seller(ctx, seller_id)
+    if not await ctx.store.data.figures_up_to(args.week):
+        first = await ctx.store.data.first_week()
+        last = IsoWeek.of(ctx.today()).shift(-1)
+        # With no figures at all any finished week checks to nothing, as it says.
+        if first is not None and first <= last:
+            raise Rejected(
+                f"week {args.week} lies before the first week with figures: check takes a "
+                f"finished week from {first} (the first with figures) to {last}"
+            )
+        if first is not None:
+            raise Rejected(
+                f"week {args.week} lies before the first week with figures ({first}, not over "
+                "yet): there is no finished week with figures to check yet"
+            )
     alerted: list[str] = []
 
     def show(report: WeekReport) -> None:
@@ -764,9 +835,25 @@ def _unlinked_line(unlinked: list[str]) -> str:
 async def cmd_sent(args: argparse.Namespace, ctx: Context) -> int:
     if args.seller:
         await _known_seller(ctx, args.seller)  # a typo is no "nothing was sent"
+    from bot.delivery import waiting
+
     records = await ctx.store.outbox.history(args.seller, str(args.week) if args.week else None)
+    now = ctx.now()
+
+    def due(r: SentRecord) -> tuple[datetime | None, str | None]:
+        return waiting(
+            platform=r.platform,
+            urgent=r.urgent,
+            state=r.state,
+            next_attempt_at=r.next_attempt_at,
+            reason=r.waiting_for,
+            now=now,
+            config=ctx.config,
+        )
+
     if args.json:
         for r in records:
+            due_at, waits_for = due(r)
             line = {
                 "id": r.id,
                 "seller_id": r.seller_id,
@@ -779,6 +866,8 @@ async def cmd_sent(args: argparse.Namespace, ctx: Context) -> int:
                 "template": r.template,
                 "policy": r.policy,
                 "last_error": r.last_error,
+                "due": _moment(ctx, due_at) if due_at else None,
+                "waiting_for": waits_for,
                 "text": r.text,
             }
             print(json.dumps(line, ensure_ascii=False))
@@ -788,9 +877,12 @@ async def cmd_sent(args: argparse.Namespace, ctx: Context) -> int:
         return EXIT_OK
     print(f"what was sent (#id seller week kind -> destination · when, {ctx.config.timezone})")
     for r in records:
+        due_at, waits_for = due(r)
         when = (
-            r.sent_at.astimezone(ctx.config.timezone).strftime("%Y-%m-%d %H:%M %Z")
+            _local(ctx, r.sent_at)
             if r.sent_at
+            else f"{r.state}: waiting for {waits_for}, due {_local(ctx, due_at)}"
+            if due_at and waits_for
             else r.state
         )
         sections = f" [{', '.join(s.split('@')[0] for s in r.sections)}]" if r.sections else ""
@@ -938,16 +1030,20 @@ async def cmd_deliver(args: argparse.Namespace, ctx: Context) -> int:
     try:
         async with delivery_senders(ctx.config, health) as senders:
             worker = DeliveryWorker(
-                ctx.store, senders, ctx.config, ctx.clock, is_up=health.is_up, instance=instance.id
+                ctx.store, senders, ctx.config, ctx.clock, is_up=health.is_up, instance=instance
             )
             recovered = await worker.start()
             sent = await worker.run_once()
     finally:
         await instance.stop()
     counts = await ctx.store.outbox.counts()
-    waiting = counts.get("pending", 0) + counts.get("failed", 0)
+    waits = counts.get("pending", 0) + counts.get("failed", 0)
     note = f", {recovered} recovered from an interrupted run" if recovered else ""
-    print(f"sent {sent} message(s){note}; {waiting} waiting; {counts.get('dead', 0)} undeliverable")
+    down = frozenset(p for p in health.states() if not health.is_up(p))
+    why = await _waiting_reasons(ctx, down)
+    print(
+        f"sent {sent} message(s){note}; {waits} waiting{why}; {counts.get('dead', 0)} undeliverable"
+    )
     for platform in ("telegram", "slack"):
         if platform in health.states() and not health.is_up(platform):
             held = await ctx.store.outbox.waiting_for(platform)
@@ -956,6 +1052,44 @@ async def cmd_deliver(args: argparse.Namespace, ctx: Context) -> int:
                 file=sys.stderr,
             )
     return EXIT_OK
+
+
+async def _waiting_reasons(ctx: Context, down: frozenset[str]) -> str:
+    """`` (quiet hours: 2, until 2026-11-20 08:00 CET; platform down: 1)``: what the
+    waiting messages wait for, and until when (the earliest of each reason)."""
+    from bot.delivery import waiting
+
+    now = ctx.now()
+    earliest: dict[str, datetime] = {}
+    counts: Counter[str] = Counter()
+    for platform, urgent, state, next_at, reason in await ctx.store.outbox.unsent():
+        if state == "sending":
+            continue
+        due_at, why = waiting(
+            platform=platform,
+            urgent=urgent,
+            state=state,
+            next_attempt_at=next_at,
+            reason=reason,
+            now=now,
+            config=ctx.config,
+            down=down,
+        )
+        if due_at is None or why is None:
+            continue
+        counts[why] += 1
+        earliest[why] = min(due_at, earliest.get(why, due_at))
+    if not counts:
+        return ""
+    parts = []
+    for why, n in counts.most_common():
+        until = earliest[why]
+        parts.append(f"{why}: {n}" + (f", until {_local(ctx, until)}" if until > now else ""))
+    return f" ({'; '.join(parts)})"
+
+
+def _local(ctx: Context, moment: datetime, form: str = "%Y-%m-%d %H:%M %Z") -> str:
+    return moment.astimezone(ctx.config.timezone).strftime(form)
 
 
 async def cmd_digest(args: argparse.Namespace, ctx: Context) -> int:

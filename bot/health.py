@@ -21,6 +21,9 @@ log = logging.getLogger("normwacht")
 FIRST_RETRY_S = 1.0
 MAX_RETRY_S = 60.0
 
+# Whether an error means the part is out (wait and retry) rather than misconfigured.
+Outage = Callable[[BaseException], bool]
+
 
 class Health:
     """The state of each part: platforms are marked up or down by what their traffic
@@ -38,6 +41,8 @@ class Health:
         self._where: dict[str, str] = {}
         # Which instance this is, for /healthz (``bot.instance.Instance.describe``).
         self.instance: Callable[[], dict[str, object]] | None = None
+        # Parts asked afresh by ``refresh`` (the database), and what counts as down.
+        self._probes: dict[str, tuple[Callable[[], Awaitable[object]], Outage]] = {}
 
     def watch(self, name: str, where: str | None = None) -> None:
         """Track platform ``name``; it counts as up until something says otherwise.
@@ -50,6 +55,28 @@ class Health:
     def check(self, name: str, alive: Callable[[], bool]) -> None:
         """Report part ``name`` as up while ``alive()`` is true."""
         self._checks[name] = alive
+
+    def probe_with(
+        self, name: str, probe: Callable[[], Awaitable[object]], is_outage: Outage
+    ) -> None:
+        """Let ``refresh`` ask part ``name`` itself whether it answers."""
+        self.watch(name)
+        self._probes[name] = (probe, is_outage)
+
+    async def refresh(self, timeout_s: float = 2.0) -> None:
+        """Ask every probed part now (``/healthz``): an outage shorter than any loop's
+        round is seen too, and a part that is back is up at once."""
+        for name, (probe, is_outage) in self._probes.items():
+            try:
+                await asyncio.wait_for(probe(), timeout_s)
+            except TimeoutError:
+                self.down(name, f"no answer within {timeout_s:g}s")
+            except Exception as exc:
+                if not is_outage(exc):
+                    raise
+                self.down(name, describe(exc))
+            else:
+                self.up(name)
 
     def on_up(self, callback: Callable[[str], None]) -> None:
         """Call ``callback(name)`` whenever a platform comes back."""

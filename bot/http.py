@@ -59,6 +59,8 @@ class HttpServer:
         is down is not the process failing: it still serves the rest, and delivers the
         waiting messages once the platform is back. The database down is: 503."""
         states: dict[str, object] = {}
+        if self.health is not None:
+            await self.health.refresh()
         # Without its database an instance serves nothing: a load balancer takes it out.
         ok = self.health is None or self.health.is_up("database")
         if self.health is not None:

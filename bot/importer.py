@@ -87,8 +87,6 @@ _staging_numbers = itertools.count(1)
 # cannot turn that into an anti-join, and once the sellers' ids no longer fit its working
 # memory it compares every staged row with every seller.
 _UNKNOWN_SELLER = "NOT EXISTS (SELECT 1 FROM sellers WHERE sellers.id = staged.seller_id)"
-# A week without figures is no data: it only takes earlier figures away.
-_EMPTY = "numerator IS NULL AND denominator IS NULL AND value IS NULL"
 
 
 async def import_files(
@@ -182,13 +180,10 @@ async def _merge(
                 key,
                 # A key given twice (with the same figures) is written once: the last. In
                 # key order the rows append to the table's B-tree instead of splitting it.
-                tx.dialect.last_of_each(MEASUREMENT_COLUMNS, m, key, f"NOT ({_EMPTY})"),
+                # Only a figure replaces a figure: the keys a file does not hold (whatever
+                # its source) keep what is stored for them.
+                tx.dialect.last_of_each(MEASUREMENT_COLUMNS, m, key, "1 = 1"),
             )
-        )
-        # An empty row takes away what was stored for its key (the table never holds one).
-        await tx.execute(
-            "DELETE FROM measurements WHERE (seller_id, year, week, indicator) IN "
-            f"(SELECT seller_id, year, week, indicator FROM {m} WHERE {_EMPTY})"
         )
         await tx.execute(
             upsert(

@@ -60,6 +60,11 @@ class Instance:
         # Held leases count until then (monotonic): a renewal that fails for longer than
         # this lets them go here too, before another instance can take them there.
         self._valid_until = 0.0
+        # Each unbroken stretch of valid leases is an epoch: a renewal that comes after the
+        # leases could have lapsed (a freeze, an outage) starts a new one, and what was
+        # taken under the old one (outbox claims) may no longer be acted on.
+        self.epoch = 0
+        self._steady_from = 0.0
         self._loop: asyncio.Task[None] | None = None
         self._callbacks: set[asyncio.Task[object]] = set()
         self._renewing = asyncio.Lock()
@@ -74,6 +79,17 @@ class Instance:
 
     def holds(self, name: str) -> bool:
         return name in self.held and time.monotonic() < self._valid_until
+
+    def token(self) -> int | None:
+        """The current epoch while this instance's life is provably its own (renewed
+        within the last 0.9 lease period, by the monotonic clock); else None."""
+        return self.epoch if time.monotonic() < self._valid_until else None
+
+    def steady(self) -> bool:
+        """Alive without a lapse for a whole lease period (or since its start): another
+        instance that stopped renewing meanwhile is dead, not caught in a shared outage."""
+        now = time.monotonic()
+        return now < self._valid_until and now >= self._steady_from
 
     async def start(self) -> None:
         """Say this instance lives, take what leases are free, and keep renewing them."""
@@ -111,6 +127,18 @@ class Instance:
                     log.warning("could not renew leases (%s): letting them go", exc)
                 now_held = set()
             else:
+                if started >= self._valid_until:
+                    # The leases could have lapsed before this renewal: a new epoch. After a
+                    # lapse (not at start) others get a period to show they live on.
+                    self._steady_from = started + (self.period_s if self.epoch else 0.0)
+                    self.epoch += 1
+                    if len(self.held) and self.epoch > 1:
+                        log.warning(
+                            "instance %s: its leases may have lapsed (renewed %.1fs late): "
+                            "work claimed before is given up",
+                            self.id,
+                            started - self._valid_until,
+                        )
                 # Counted from before the call: the database may have renewed it earlier.
                 self._valid_until = started + self.period_s * 0.9
                 if self.health is not None:

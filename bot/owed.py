@@ -12,7 +12,6 @@ anything twice.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from datetime import datetime
@@ -24,6 +23,8 @@ from bot.notify import admin_chats
 from bot.store import Owed, Store
 from bot.store.owed import CHECK
 from bot.weekly import CheckOutcome, recheck_sellers, run_check
+from messages import Cause
+from messages.model import CauseKind
 from norms import IsoWeek, WeekReport
 
 log = logging.getLogger(__name__)
@@ -88,13 +89,37 @@ async def _do(store: Store, config: Config, rows: list[Owed], now: datetime) -> 
         )
         return outcome.planned
     earliest: dict[str | None, IsoWeek] = {}
+    causes: dict[str | None, Cause] = {}
     for r in rows:
         earliest[r.seller_id] = min(r.week, earliest.get(r.seller_id, r.week))
+        if (cause := cause_of(r)) is not None:
+            causes[r.seller_id] = cause
 
     async def week_done(week: IsoWeek) -> None:
         await store.owed.advance(rows[0].change, week.shift(1))
 
-    return await recheck_sellers(store, config.policy, earliest, now=now, week_done=week_done)
+    return await recheck_sellers(
+        store, config.policy, earliest, now=now, week_done=week_done, causes=causes
+    )
+
+
+_CAUSE_KINDS: dict[str, CauseKind] = {
+    "exemption": "exemption",
+    "exemption removed": "exemption_removed",
+    "plan": "plan",
+    "reopen": "reopen",
+}
+
+
+def cause_of(row: Owed) -> Cause | None:
+    """What a correction planned by this owed work names as its cause."""
+    since = row.since or row.week
+    kind, _, source = row.reason.partition(":")
+    if kind == "import":
+        return Cause("figures", since, source or None)
+    if row.reason in _CAUSE_KINDS:
+        return Cause(_CAUSE_KINDS[row.reason], since)
+    return None
 
 
 async def run_owed_worker(
@@ -105,10 +130,14 @@ async def run_owed_worker(
     planned: Callable[[], None],
     *,
     interval_s: float = OWED_POLL_S,
+    wakeup: asyncio.Event | None = None,
 ) -> None:
-    """``normwacht run``'s worker: owed work on start, then whenever some appears."""
+    """``normwacht run``'s worker: owed work on start, then whenever some appears, and
+    at once when ``wakeup`` is set (the database is back after an outage)."""
     rounds = FailingRounds(log, "owed work")
+    wakeup = wakeup or asyncio.Event()
     while not stop.is_set():
+        wakeup.clear()
         try:
             if await store.owed.any() and await complete_owed_work(store, config, now=clock()):
                 planned()
@@ -116,5 +145,7 @@ async def run_owed_worker(
         except Exception:
             # The rows stay: the next round tries again.
             rounds.failed()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), interval_s)
+        waits = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(wakeup.wait())]
+        await asyncio.wait(waits, timeout=interval_s, return_when=asyncio.FIRST_COMPLETED)
+        for w in waits:
+            w.cancel()

@@ -32,6 +32,9 @@ REMINDERS_AT = time(9, 0)
 EARLY_WARNING_AT = time(12, 0)
 # How far back a start catches up on weekly checks missed while down.
 CATCH_UP_WEEKS = 8
+# How long a job met by a database outage is tried again (a week's check must not wait
+# for next week's; a lease taken over later catches up on what is left).
+JOB_PATIENCE_S = 6 * 3600.0
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 # Polls a week (all sellers, or those named) and returns the sellers to try again.
@@ -188,8 +191,9 @@ class WeeklySchedule:
 
     # --- catching up ---------------------------------------------------------------------
 
-    async def catch_up(self) -> list[str]:
-        """Run, once, what was due while the bot was down."""
+    async def catch_up(self, go_on: Callable[[], bool] = lambda: True) -> list[str]:
+        """Run, once, what was due while the bot was down; a step met by a database outage
+        runs again once it answers, while ``go_on()`` (this instance runs the schedule)."""
         ran: list[str] = []
         now = self.local()
         week = self.last_week()
@@ -210,10 +214,18 @@ class WeeklySchedule:
         for name, step in steps:
             # One failing step (bol.com down, say) must not keep the bot from starting.
             try:
-                if await step() or not name.startswith(("plan", "digests")):
+                done = await self.store.db.patiently(
+                    step, limit_s=JOB_PATIENCE_S, max_s=30.0, go_on=go_on
+                )
+                if done or not name.startswith(("plan", "digests")):
                     ran.append(name)
-            except Exception:
-                log.exception("catching up: %s failed", name)
+            except Exception as exc:
+                if not self.store.db.unavailable(exc):
+                    log.exception("catching up: %s failed", name)
+                    continue
+                # The next taker of the scheduler's lease (this instance, once the
+                # database is back) catches up again; a check is owed work meanwhile.
+                log.warning("catching up: %s waits for the database (%s)", name, exc)
         if ran:
             log.info("caught up on start: %s", ", ".join(ran))
         return ran
@@ -288,7 +300,11 @@ class WeeklySchedule:
                     log.debug("scheduled job %s: another instance runs the schedule", name)
                     return
                 try:
-                    await job()
+                    # A database outage delays a job, never drops it: it runs again once
+                    # the database answers, while this instance still runs the schedule.
+                    await self.store.db.patiently(
+                        job, limit_s=JOB_PATIENCE_S, max_s=30.0, go_on=runs_here
+                    )
                 except Exception:
                     log.exception("scheduled job %s failed", name)
                 after()

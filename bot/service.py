@@ -14,21 +14,26 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from bot.clock import Clock
 from bot.config import Config
 from bot.exempt_args import looks_like_indicator, nearest_indicator
 from bot.reports import report_of, seller_reports
 from bot.seller_names import matching
-from bot.store import Chat, PlannedMessage, Seller, Store
+from bot.store import Chat, ExemptionExists, PlannedMessage, Seller, Store
 from bot.store.chats import LINK_CODE_TTL, WRONG_CODES_ALLOWED, WRONG_CODES_WINDOW, LinkWait
 from bot.weekly import seller_ref
 from messages import LANGUAGES, SellerRef, history_chart, render
 from norms import Exemption, Indicator, IsoWeek, WeekReport
 from norms.track import plan_may_become
 
+T = TypeVar("T")
+
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+# How long a chat's message waits for a database that went away, before the chat is
+# asked to try again.
+CHAT_PATIENCE_S = 30.0
 HISTORY_DEFAULT_WEEKS = 12
 # A chart of every week stored (beyond bol.com's own 30) is a feature: up to ten years.
 HISTORY_MIN_WEEKS = 2
@@ -112,6 +117,12 @@ class Service:
         self._reports: dict[tuple[str, IsoWeek, bool, tuple[int, int]], WeekReport | None] = {}
 
     # --- entry points ------------------------------------------------------------------
+
+    async def patiently(self, answer: Callable[[], Awaitable[T]]) -> T:
+        """Answer a chat's message; while the database is briefly away, once it is back
+        (for up to ``CHAT_PATIENCE_S``; then the outage's error is raised, for the channel
+        to say "try again in a minute")."""
+        return await self.store.db.patiently(answer, limit_s=CHAT_PATIENCE_S)
 
     async def chat_for(
         self, platform: str, address: str, title: str = "", *, language: str | None = None
@@ -543,6 +554,8 @@ class Service:
         parsed = await self._exemption_from(args)
         if isinstance(parsed, Reply):
             return [parsed]
+        if (same := await self.store.data.same_exemption(parsed)) is not None:
+            return [_exempted_already(same.id)]
         if parsed.indicators and parsed.sellers:
             return [await self._exempt_add(ctx, parsed)]
         # Every seller or every norm: asked once more, with a button that only this user
@@ -607,7 +620,10 @@ class Service:
         return Exemption(week, reason, frozenset(indicators), frozenset(sellers))
 
     async def _exempt_add(self, ctx: ChatContext, exemption: Exemption) -> Reply:
-        await self.store.data.add_exemption(exemption, ctx.actor, self.clock())
+        try:
+            await self.store.data.add_exemption(exemption, ctx.actor, self.clock())
+        except ExemptionExists as exc:  # recorded meanwhile (while a confirmation waited)
+            return _exempted_already(exc.existing.id)
         # Tracks are recomputed now: a warning that no longer holds is corrected at once.
         await self.complete_owed_work(self.clock())
         return Reply("exempt_ok", {"exemption": exemption})
@@ -735,6 +751,11 @@ def digest_time(args: list[str]) -> tuple[int, int] | str:
     if match is None or not 0 <= int(match.group(1)) <= 23:
         return "digest_hour"
     return _DAYS[args[0].lower()], int(match.group(1))
+
+
+def _exempted_already(exemption_id: int) -> Reply:
+    """The same week, norms and sellers are exempted already: nothing is recorded twice."""
+    return Reply("bad_argument", {"problem": "exempt_exists", "given": str(exemption_id)})
 
 
 def _lang(language: str) -> Any:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from contextlib import aclosing
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -13,8 +13,8 @@ from bot.reports import section_ids, week_reports
 from bot.store import Chat, PlannedMessage, Seller, Store
 from bot.store.dialect import upsert
 from bot.store.states import WeekAlerts
-from messages import SellerRef
-from norms import URGENT_ALERTS, IsoWeek, Policy, WeekReport
+from messages import Cause, SellerRef
+from norms import ALERT_ORDER, URGENT_ALERTS, IsoWeek, Policy, WeekReport
 
 
 @dataclass
@@ -44,14 +44,17 @@ async def run_check(
     dry_run: bool = False,
     admin_chats: list[Chat] | None = None,
     on_report: Callable[[WeekReport], None] | None = None,
+    causes: Mapping[str | None, Cause] | None = None,
 ) -> CheckOutcome:
     """Evaluate ``week`` and (unless ``dry_run``) plan its alerts; planning is idempotent.
 
-    Each report is handed to ``on_report`` as soon as it is made, and not kept.
+    Each report is handed to ``on_report`` as soon as it is made, and not kept. ``causes``
+    says, per seller (None: every seller), what changed since the week was told: the
+    corrections name it.
     """
     async with store.check_lock:  # two checks at once could both plan the same alert
         return await _run_check(
-            store, policy, week, now, seller_ids, dry_run, admin_chats, on_report
+            store, policy, week, now, seller_ids, dry_run, admin_chats, on_report, causes or {}
         )
 
 
@@ -64,6 +67,7 @@ async def _run_check(
     dry_run: bool,
     admin_chats: list[Chat] | None,
     on_report: Callable[[WeekReport], None] | None,
+    causes: Mapping[str | None, Cause],
 ) -> CheckOutcome:
     sellers = await (store.sellers.some(seller_ids) if seller_ids else store.sellers.all())
     destinations = {} if dry_run else await store.chats.destinations([s.id for s in sellers])
@@ -102,6 +106,7 @@ async def _run_check(
                         already.get(seller.id, {}),
                         corrections.get(seller.id, {}),
                         sources.get(seller.id) or "upload",
+                        causes.get(seller.id) or causes.get(None),
                     )
                 if on_report is not None and in_order:
                     on_report(report)
@@ -210,10 +215,12 @@ def plan_week_messages(
     already: dict[int, set[str]],
     corrections: dict[int, int],
     source: str,
+    cause: Cause | None = None,
 ) -> list[PlannedMessage]:
     """The week's alert message per chat (new sections only), and a correction where a
     section already sent no longer holds; ``already`` and ``corrections`` are the store's
-    sections planned and corrections sent per chat, ``source`` where the week came from.
+    sections planned and corrections sent per chat, ``source`` where the week came from,
+    ``cause`` what changed since (the correction names it; None: not known).
     Nothing is rendered when there is nothing new to say."""
     week = str(report.week)
     ref = seller_ref(seller)
@@ -244,8 +251,18 @@ def plan_week_messages(
                         {
                             "seller": ref,
                             "week": report.week,
-                            "sent": sorted({s.split("@")[0] for s in withdrawn}),
+                            "sent": [
+                                a for a in ALERT_ORDER if a in {s.split("@")[0] for s in withdrawn}
+                            ],
+                            # The step each withdrawn track message told ("warning 1 of 4").
+                            "sent_steps": {
+                                kind: int(step)
+                                for kind, _, step in (s.partition("@") for s in withdrawn)
+                                if step
+                            },
                             "now": list(report.alerts),
+                            "report": report,
+                            "cause": cause,
                         },
                     ),
                     template="correction",
@@ -299,14 +316,15 @@ async def checked_weeks(store: Store) -> list[IsoWeek]:
 
 
 async def recheck_after_import(
-    store: Store, policy: Policy, result: ImportResult, *, now: datetime
+    store: Store, policy: Policy, result: ImportResult, *, now: datetime, source: str = "upload"
 ) -> int:
     """Check again, for each imported seller, every checked week from its earliest
     imported week on."""
     earliest: dict[str | None, IsoWeek] = {}
     for seller_id, week in result.weeks:
         earliest[seller_id] = min(week, earliest.get(seller_id, week))
-    return await recheck_sellers(store, policy, earliest, now=now)
+    causes = {s: Cause("figures", week, source) for s, week in earliest.items()}
+    return await recheck_sellers(store, policy, earliest, now=now, causes=causes)
 
 
 async def recheck_sellers(
@@ -316,19 +334,24 @@ async def recheck_sellers(
     *,
     now: datetime,
     week_done: Callable[[IsoWeek], Awaitable[None]] | None = None,
+    causes: Mapping[str | None, Cause] | None = None,
 ) -> int:
     """Data, exemptions or track events changed from each seller's ``earliest`` week on
     (the key None: every seller): check every week already checked from there again, oldest
     first, so that a new alert goes out, one that no longer holds is corrected, and a later
     week's changed step is told too. ``week_done`` hears of each week once it is planned,
-    so that the progress can be recorded and a crash resumes after it."""
+    so that the progress can be recorded and a crash resumes after it. ``causes``: what
+    changed, per seller (None: every seller), for the corrections to name."""
     planned = 0
     for week in await checked_weeks(store):
         due = [s for s, since in earliest.items() if since <= week]
         if not due:
             continue
         seller_ids = None if None in due else sorted(s for s in due if s is not None)
-        planned += (await run_check(store, policy, week, now=now, seller_ids=seller_ids)).planned
+        checked = await run_check(
+            store, policy, week, now=now, seller_ids=seller_ids, causes=causes
+        )
+        planned += checked.planned
         if week_done is not None:
             await week_done(week)
     return planned

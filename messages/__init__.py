@@ -8,7 +8,15 @@ language come from its catalog, ``messages/locale/<lang>/LC_MESSAGES/normwacht.p
 """
 
 from messages.chart import history_chart
-from messages.model import FORMATS, LANGUAGES, Format, Language, Rendered, SellerRef
+from messages.model import (
+    FORMATS,
+    LANGUAGES,
+    Cause,
+    Format,
+    Language,
+    Rendered,
+    SellerRef,
+)
 from messages.render import KINDS, render
 from messages.split import split_telegram
 
@@ -16,6 +24,7 @@ __all__ = [
     "FORMATS",
     "KINDS",
     "LANGUAGES",
+    "Cause",
     "Format",
     "Language",
     "Rendered",

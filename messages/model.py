@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from norms import IsoWeek
+
 Format = Literal["telegram", "slack", "text"]
 Language = Literal["nl", "en", "fr"]
 LANGUAGES: tuple[Language, ...] = ("nl", "en", "fr")
@@ -17,6 +19,20 @@ class SellerRef:
 
     id: str
     name: str
+
+
+CauseKind = Literal["figures", "exemption", "exemption_removed", "plan", "reopen"]
+
+
+@dataclass(frozen=True)
+class Cause:
+    """Why a week's verdict changed after it was told, as a correction names it: new
+    figures from ``week`` on (from ``source``: ``bol.com`` or ``upload``, where known), an
+    exemption for ``week`` declared or removed, a plan status or a reopen in ``week``."""
+
+    kind: CauseKind
+    week: IsoWeek
+    source: str | None = None
 
 
 @dataclass(frozen=True)

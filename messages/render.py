@@ -67,6 +67,8 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "exempt_list": ("exemptions",),
     "digest_time_set": ("day", "hour"),
     "slow_down": ("per_minute",),
+    # The database did not answer while a chat's message waited for it.
+    "try_again_later": (),
     "exempt_confirm": ("exemption", "token"),
     "exempt_removed": ("record",),
     "confirm_button": (),
@@ -74,8 +76,8 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "bad_argument": ("problem",),
     # Several sellers at a glance: one line each, riskiest first (entries as the digest's).
     "overview": ("command", "entries"),
-    # The console's first line (standard error): the sample shops loaded for it.
-    "console_welcome": ("sellers",),
+    # The console's first line (standard error): the sample shops' database and its shops.
+    "console_welcome": ("sellers", "database", "loaded"),
 }
 KINDS: frozenset[str] = frozenset(REQUIRED)
 

@@ -81,22 +81,37 @@ class Cluster:
             "initdb", "-D", str(self.data), "-U", SUPERUSER, "--auth=trust",
             "--no-locale", "-E", "UTF8", "--no-sync",
         )  # fmt: skip
-        settings = (
-            f"-c listen_addresses=127.0.0.1 -k {self.base} -c fsync=off "
-            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=300 "
-            "-c shared_buffers=64MB -c timezone=UTC"
-        )
         for _ in range(5):
             self.port = _free_port()
             try:
                 self._run(
                     "pg_ctl", "-D", str(self.data), "-l", str(self.base / "server.log"), "-w",
-                    "-t", "60", "-o", f"{settings} -p {self.port}", "start",
+                    "-t", "60", "-o", f"{self._settings} -p {self.port}", "start",
                 )  # fmt: skip
                 return self
             except RuntimeError:
                 continue  # the port was taken meanwhile
         raise RuntimeError("PostgreSQL did not start")
+
+    @property
+    def _settings(self) -> str:
+        return (
+            f"-c listen_addresses=127.0.0.1 -k {self.base} -c fsync=off "
+            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=300 "
+            "-c shared_buffers=64MB -c timezone=UTC"
+        )
+
+    def halt(self) -> None:
+        """Stop the server as an outage would (``-m fast``: connections are cut); its
+        data and port stay, for ``resume``."""
+        self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
+
+    def resume(self) -> None:
+        """Start the halted server again on the same port."""
+        self._run(
+            "pg_ctl", "-D", str(self.data), "-l", str(self.base / "server.log"), "-w",
+            "-t", "60", "-o", f"{self._settings} -p {self.port}", "start",
+        )  # fmt: skip
 
     def url(self, database: str = "postgres") -> str:
         return f"postgresql://{SUPERUSER}@127.0.0.1:{self.port}/{database}"

@@ -77,6 +77,8 @@ def test_one_rule_for_seller_ids_and_no_control_characters_in_texts(
 
     from bot.secrets import new_key
 
+    assert main(["migrate"]) == 0  # the database is there: stderr holds the refusals only
+    capsys.readouterr()
     for bad in ("a b", "shop\x1b[31m", "x" * 65):
         assert main(["seller", "add", bad, "--name", "Shop"]) == 2
         assert capsys.readouterr().err.startswith("normwacht: seller id ")
@@ -203,6 +205,72 @@ def test_check_of_a_future_week_is_refused(env: Path, capsys: pytest.CaptureFixt
     assert "has not started yet" in capsys.readouterr().err
 
 
+def test_only_finished_weeks_with_figures_before_them_can_be_checked(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The running week (the clock's Thursday of week 47) and a week before every figure
+    are refused with one line that says which weeks can be checked."""
+    assert main(["seller", "add", "shop-1", "--name", "Shop One"]) == 0
+    week45 = write(
+        env / "w45.csv",
+        "seller_id,week,indicator,numerator,denominator,value,norm\n"
+        "shop-1,2026-W45,FULFILMENT,140,150,,\n",
+    )
+    assert main(["import", str(week45)]) == 0
+    capsys.readouterr()
+    assert main(["check", "--week", "2026-W47"]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        "normwacht: week 2026-W47 is not over yet (it ends on 2026-11-22): check takes a "
+        "finished week, up to 2026-W46; the running week's provisional figures have their "
+        "own path: the daily early warning of normwacht run"
+    ]
+    assert main(["poll", "--week", "2026-W47"]) == 2
+    assert "poll fetches a finished week, up to 2026-W46" in capsys.readouterr().err
+    assert main(["check", "--week", "1900-W01", "--dry-run"]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        "normwacht: week 1900-W01 lies before the first week with figures: check takes a "
+        "finished week from 2026-W45 (the first with figures) to 2026-W46"
+    ]
+    assert query("SELECT COUNT(*) FROM job_runs") == [(0,)]
+    for week in ("2026-W45", "2026-W46"):
+        assert main(["check", "--week", week]) == 0
+
+
+def test_no_week_before_figures_of_the_running_week_alone_can_be_checked(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["seller", "add", "shop-1", "--name", "Shop One"]) == 0
+    week47 = write(
+        env / "w47.csv",
+        "seller_id,week,indicator,numerator,denominator,value,norm\n"
+        "shop-1,2026-W47,FULFILMENT,40,50,,\n",
+    )
+    assert main(["import", str(week47)]) == 0  # the running week's figures so far
+    capsys.readouterr()
+    assert main(["check", "--week", "2026-W46"]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        "normwacht: week 2026-W46 lies before the first week with figures (2026-W47, not "
+        "over yet): there is no finished week with figures to check yet"
+    ]
+
+
+def test_the_same_exemption_twice_is_refused_naming_the_first(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    add = ["exempt", "add", "--week", "2026-W46", "--indicator", "FULFILMENT", "--yes"]
+    assert main([*add, "--reason", "PostNL strike"]) == 0
+    capsys.readouterr()
+    # The same week, norms and sellers, whatever the reason and however the norms are written.
+    assert main([*add, "--indicator", "fulfilment", "--reason", "PostNL staking"]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        "normwacht: exemption #1 already covers 2026-W46: FULFILMENT; all sellers; PostNL "
+        "strike: the same week, norms and sellers; nothing was changed (normwacht exempt list "
+        "shows it)"
+    ]
+    assert main([*add, "--indicator", "CANCELLATIONS", "--reason", "PostNL strike"]) == 0
+    assert [r[0] for r in query("SELECT id FROM exemptions ORDER BY id")] == [1, 2]
+
+
 def test_exemptions_are_listed(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
     add = ["exempt", "add", "--week", "2026-W46", "--indicator", "fulfilment"]
     assert main([*add, "--reason", "PostNL strike", "--yes"]) == 0
@@ -272,6 +340,8 @@ def test_a_taken_http_port_stops_run_as_a_bad_setting(
         monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-cli")
         monkeypatch.setenv("SLACK_SIGNING_SECRET", "cli-signing-secret")
         monkeypatch.setenv("SLACK_API_URL", "http://127.0.0.1:9/api/")
+        assert main(["migrate"]) == 0  # the database is there: stderr holds the one line
+        capsys.readouterr()
         assert main(["run"]) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"normwacht: NORMWACHT_HTTP_PORT: cannot listen on port {port}: ")
@@ -368,7 +438,7 @@ def test_deliver_sends_what_it_can_while_telegram_is_down(
     monkeypatch.setenv("TELEGRAM_API_URL", url)
     assert main(["deliver"]) == 0
     out, err = capsys.readouterr()
-    assert out.rstrip().endswith("sent 1 message(s); 1 waiting; 0 undeliverable")
+    assert out.rstrip().endswith("sent 1 message(s); 1 waiting (platform down: 1); 0 undeliverable")
     assert err == f"Telegram (TELEGRAM_API_URL={url}) did not answer: 1 message(s) wait for it\n"
     rows = query(
         "SELECT o.state, o.attempts FROM outbox o JOIN chats c ON c.id = o.chat_id "
@@ -384,6 +454,55 @@ WEEK46 = (
     "shop-1,2026,46,RESPONSE_TIME,18,20,,0.9\n"
     "shop-1,2026,46,TRACK_AND_TRACE,150,150,,1\n"
 )
+
+
+def test_a_waiting_message_says_when_it_is_due_and_why(
+    env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """At 01:36 a warning waits for the end of quiet hours, and says so; once quiet hours
+    are turned off it is due at once (they are judged now, not when it was planned)."""
+    import asyncio
+
+    from bot.store import Store
+
+    monkeypatch.setenv("NORMWACHT_NOW", "2026-11-19T01:36+01:00")
+    monkeypatch.setenv("NORMWACHT_QUIET_HOURS", "21:00-08:00")
+    assert main(["seller", "add", "shop-1", "--name", "Mijn Winkel"]) == 0
+    assert main(["import", str(write(env / "w46.csv", WEEK46))]) == 0
+
+    async def link_telegram() -> None:
+        store = await Store.open(os.environ["NORMWACHT_DB"])
+        try:
+            chat = await store.chats.get_or_create("telegram", "4242", language="nl", now=NOW_DT)
+            await store.chats.link(chat.id, "shop-1", "test", NOW_DT)
+        finally:
+            await store.close()
+
+    asyncio.run(link_telegram())
+    assert main(["check", "--week", "2026-W46"]) == 0
+    capsys.readouterr()
+    assert main(["sent", "--json"]) == 0
+    [line] = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert (line["state"], line["due"], line["waiting_for"]) == (
+        "pending",
+        "2026-11-19T08:00+01:00",
+        "quiet hours",
+    )
+    assert main(["sent"]) == 0
+    assert "pending: waiting for quiet hours, due 2026-11-19 08:00 CET" in capsys.readouterr().out
+    assert main(["deliver"]) == 0
+    assert (
+        capsys.readouterr()
+        .out.rstrip()
+        .endswith(
+            "sent 0 message(s); 1 waiting (quiet hours: 1, until 2026-11-19 08:00 CET); "
+            "0 undeliverable"
+        )
+    )
+    monkeypatch.setenv("NORMWACHT_QUIET_HOURS", "off")
+    assert main(["sent", "--json"]) == 0
+    [line] = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert (line["due"], line["waiting_for"]) == ("2026-11-19T01:36+01:00", "next delivery")
 
 
 def test_check_says_when_alerts_have_no_chat_to_go_to(
@@ -478,6 +597,34 @@ def test_version_and_every_help_has_an_example_and_the_exit_codes(env: Path) -> 
                 assert action.help, f"{parser.prog} {action.dest} has no help"
 
 
+def test_a_command_says_which_database_it_creates_and_help_names_the_default(
+    tmp_path: Path,
+) -> None:
+    """Run from another folder, the relative default is another, new file: the command
+    says so, once, on stderr; ``--help`` says where the database is looked for."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NORMWACHT_")}
+    script = str(Path(sys.executable).with_name("normwacht"))
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [script, *args], cwd=elsewhere, env=env, capture_output=True, text=True, check=False
+        )
+
+    first = run("seller", "list")
+    assert first.returncode == 0, first.stderr
+    created = elsewhere / "data" / "normwacht.sqlite3"
+    assert first.stderr.splitlines() == [f"normwacht: created a new database at {created}"]
+    again = run("seller", "list")
+    assert again.returncode == 0 and again.stderr == ""
+    for command in (["--help"], ["seller", "list", "--help"], ["check", "--help"]):
+        assert (
+            "database: NORMWACHT_DB (environment or .env), default data/normwacht.sqlite3, "
+            "relative to the current folder"
+        ) in " ".join(run(*command).stdout.split()), command
+
+
 def test_output_into_a_closed_pipe_ends_quietly(env: Path) -> None:
     import os
 
@@ -517,8 +664,11 @@ def test_the_clock_can_be_pinned_in_dotenv(
     env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.delenv("NORMWACHT_NOW")
-    write(env / ".env", "NORMWACHT_NOW=2026-11-19T10:00+01:00\n")
-    assert main(["check", "--week", "2026-W47"]) == 0  # week 47 has begun on that day
+    write(env / ".env", "NORMWACHT_NOW=2026-11-23T10:00+01:00\n")
+    assert main(["check", "--week", "2026-W47"]) == 0  # week 47 is over on that Monday
+    write(env / ".env", "NORMWACHT_NOW=2026-11-22T23:50+01:00\n")
+    assert main(["check", "--week", "2026-W47"]) == 2
+    assert "is not over yet" in capsys.readouterr().err
     write(env / ".env", "NORMWACHT_NOW=2026-11-12T10:00+01:00\n")
     assert main(["check", "--week", "2026-W47"]) == 2
     assert "has not started yet" in capsys.readouterr().err
@@ -644,6 +794,8 @@ def test_an_unreachable_postgresql_is_one_line_that_keeps_its_password(tmp_path:
         **{k: v for k, v in os.environ.items() if not k.startswith(("NORMWACHT_", "TELEGRAM_"))},
         "NORMWACHT_DB": url,
         "NORMWACHT_NOW": NOW,
+        # A bot for a chat platform (without one, ``run`` is the samples' console).
+        "TELEGRAM_BOT_TOKEN": "1:unused",
     }
     script = str(Path(sys.executable).with_name("normwacht"))
     for args in (["seller", "list"], ["run"]):

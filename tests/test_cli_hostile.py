@@ -19,7 +19,7 @@ from bot.cli import main
 from bot.secrets import new_key
 from tests.fakes.bol import FakeBol
 
-NOW = "2026-11-19T10:00:00+01:00"
+NOW = "2026-11-26T10:00:00+01:00"  # Thursday of week 48: weeks up to 47 are over
 HEADER = "seller_id,year,week,indicator,numerator,denominator,value,norm\n"
 XLSX_HEADER = HEADER.strip().split(",")
 ABOVE = "is above 1,000,000,000, the largest count accepted"

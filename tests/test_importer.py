@@ -162,17 +162,41 @@ def body(score: str) -> str:
     )
 
 
-async def test_a_week_bol_now_reports_without_figures_replaces_the_old_ones(
+async def test_a_week_bol_now_reports_without_figures_keeps_the_old_ones(
     shop: Store, config: Config, clock: FixedClock, tmp_path: Path
 ) -> None:
+    """Absence is not a figure (NORMS.md §1): only a figure replaces a figure."""
     first = tmp_path / "first.json"
     first.write_text(body('"score": {"numerator": 80, "denominator": 100, "value": 0.8}, '))
     await run(shop, config, clock, ImportFile(first, "first.json"))
-    assert len(await shop.db.fetchall("SELECT * FROM measurements")) == 1
-    corrected = tmp_path / "corrected.json"
-    corrected.write_text(body(""))  # bol.com corrected the week away: no score any more
-    await run(shop, config, clock, ImportFile(corrected, "corrected.json"))
-    assert await shop.db.fetchall("SELECT * FROM measurements") == []
+    before = await content(shop)
+    empty = tmp_path / "empty.json"
+    empty.write_text(body(""))  # bol.com has no score for the week (any more)
+    result = await run(shop, config, clock, ImportFile(empty, "empty.json"))
+    assert result.measurements == 0 and result.weeks == set()
+    assert await content(shop) == before  # nothing changed, and no recheck is owed
+
+
+async def test_a_file_without_an_indicator_leaves_its_stored_figure_alone(
+    shop: Store, config: Config, clock: FixedClock, tmp_path: Path
+) -> None:
+    await run(
+        shop,
+        config,
+        clock,
+        write(
+            tmp_path,
+            "a.csv",
+            "shop-1,2026,46,FULFILMENT,135,150,,\nshop-1,2026,46,CANCELLATIONS,1,150,,\n",
+        ),
+    )
+    await run(
+        shop, config, clock, write(tmp_path, "b.csv", "shop-1,2026,46,CANCELLATIONS,2,150,,\n")
+    )
+    rows = await shop.db.fetchall(
+        "SELECT indicator, numerator FROM measurements ORDER BY indicator"
+    )
+    assert [tuple(r) for r in rows] == [("CANCELLATIONS", 2), ("FULFILMENT", 135)]
 
 
 async def test_a_value_with_only_the_items_sold_is_kept(

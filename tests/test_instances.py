@@ -101,7 +101,7 @@ async def test_two_instances_deliver_every_planned_message_exactly_once(
     assert await outbox_states(database) == {"sent": 400}
     for process, err in zip(processes, errors, strict=True):
         assert process.returncode == 0, err.decode()
-        assert b"Traceback" not in err
+        assert b"Traceback" not in err, err.decode()
     # Both shared the sending: each claimed some of the messages.
     store = await Store.open(database)
     try:

@@ -174,7 +174,49 @@ def test_make_run_answers_on_the_console_with_the_sample(tmp_path: Path) -> None
     assert "Prestatiescores · Snel Speelgoed" in out and "92,98%" in out
     assert "Gouden label · Zonnig Wonen" in out
     assert "🧭 Status · 5 verkopers" in out and "stap 5 van 7" in out
-    assert (tmp_path / "data" / "normwacht.sqlite3").exists()
+    # The samples have a database of their own, and the console's first line names it.
+    demo = tmp_path / "data" / "demo.sqlite3"
+    assert demo.exists() and not (tmp_path / "data" / "normwacht.sqlite3").exists()
+    assert done.stderr.splitlines()[0].startswith(f"De voorbeeldwinkels zijn geladen in {demo} ")
+    again = subprocess.run(
+        [sys.executable, "-m", "bot", "run"],
+        input="",
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    assert again.returncode == 0, again.stderr
+    assert again.stderr.splitlines()[0].startswith(f"De voorbeeldwinkels, in {demo} ")
+
+
+async def test_the_samples_never_land_in_the_operators_database(
+    tmp_path: Path, clock: FixedClock
+) -> None:
+    """Without a chat token, ``run`` opens the samples' own database: the operator's
+    ``NORMWACHT_DB`` keeps its real sellers, and nothing of the samples."""
+    from bot.app import prepare_store
+
+    config = make_config(tmp_path)
+    operator = await Store.open(config.db_path)
+    try:
+        await operator.sellers.add("mijn-winkel", "Mijn Winkel", "nl", clock())
+    finally:
+        await operator.close()
+    for _ in range(2):  # always the same database
+        store = await prepare_store(config, clock, demo=False)
+        try:
+            assert store.db.describe() == f"sqlite {tmp_path / 'demo.sqlite3'}"
+            assert len(await store.sellers.all()) == 5
+        finally:
+            await store.close()
+    operator = await Store.open(config.db_path)
+    try:
+        assert [s.id for s in await operator.sellers.all()] == ["mijn-winkel"]
+    finally:
+        await operator.close()
 
 
 async def test_the_console_stops_on_sigterm_while_waiting_for_input(tmp_path: Path) -> None:
@@ -426,9 +468,9 @@ async def test_only_the_console_or_the_demo_starts_on_the_sample_shops(
 @pytest.mark.parametrize(
     ("language", "banner"),
     [
-        ("nl", "De voorbeeldwinkels zijn geladen: "),
-        ("en", "Loaded the sample shops: "),
-        ("fr", "Boutiques d'exemple chargées\u00a0: "),
+        ("nl", "De voorbeeldwinkels zijn geladen in "),
+        ("en", "Loaded the sample shops into "),
+        ("fr", "Boutiques d'exemple chargées dans "),
     ],
 )
 async def test_the_consoles_first_line_speaks_the_chats_language(
@@ -445,3 +487,79 @@ async def test_the_consoles_first_line_speaks_the_chats_language(
     await store.close()
     said = capsys.readouterr().err.splitlines()
     assert [line for line in said if line.startswith(banner) and "/help" in line], said
+
+
+@pytest.mark.parametrize(
+    ("setting", "right"),
+    [
+        ("TELEGRAM_BOT_TOKEN", {"SLACK_BOT_TOKEN": "xoxb-right", "SLACK_APP_TOKEN": ""}),
+        ("SLACK_BOT_TOKEN", {"TELEGRAM_BOT_TOKEN": "42:right", "SLACK_APP_TOKEN": ""}),
+        ("SLACK_APP_TOKEN", {"TELEGRAM_BOT_TOKEN": "42:right", "SLACK_BOT_TOKEN": "xoxb-right"}),
+    ],
+)
+async def test_a_credential_the_platform_refuses_stops_run_naming_the_setting(
+    tmp_path: Path, setting: str, right: dict[str, str]
+) -> None:
+    """With Telegram and Slack both configured, the one line names which token was
+    refused (exit 2), and never the token itself."""
+    db = tmp_path / "run.sqlite3"
+    await prepare(db)
+    wrong = {
+        "TELEGRAM_BOT_TOKEN": "42:Wr0ngT0kenXYZ",
+        "SLACK_BOT_TOKEN": "xoxb-Wr0ngT0kenXYZ",
+        "SLACK_APP_TOKEN": "xapp-Wr0ngT0kenXYZ",
+    }[setting]
+    async with (
+        FakeTelegram(token="42:right") as telegram,
+        FakeSlack(token="xoxb-right", app_token="xapp-right") as slack,
+    ):
+        env = {
+            **run_env(db, free_port(), telegram.url, slack.url),
+            **right,
+            setting: wrong,
+        }
+        process = await start_run(env, tmp_path)
+        try:
+            async with asyncio.timeout(60):
+                out, err = await process.communicate()
+        finally:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
+    text = err.decode()
+    assert process.returncode == 2, text
+    assert text.splitlines()[-1].startswith(f"normwacht: {setting}: "), text
+    assert "refused" in text.splitlines()[-1]
+    assert "Traceback" not in text
+    assert "Wr0ngT0kenXYZ" not in text + out.decode()
+
+
+async def test_deliver_names_a_refused_telegram_token_too(tmp_path: Path) -> None:
+    db = tmp_path / "run.sqlite3"
+    await prepare(db)
+    async with FakeTelegram(token="42:right") as telegram, FakeSlack() as slack:
+        env = {
+            **run_env(db, free_port(), telegram.url, slack.url),
+            "TELEGRAM_BOT_TOKEN": "42:Wr0ngT0kenXYZ",
+            "SLACK_BOT_TOKEN": "",
+        }
+        done = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            "deliver",
+            env=env,
+            cwd=tmp_path,
+            stdin=subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        async with asyncio.timeout(60):
+            out, err = await done.communicate()
+        url = telegram.url
+    assert done.returncode == 2, err.decode()
+    assert err.decode().splitlines() == [
+        f"normwacht: TELEGRAM_BOT_TOKEN: Telegram (TELEGRAM_API_URL={url}) does not "
+        "accept this token (refused at start); set the right one and start again"
+    ]
+    assert b"Wr0ngT0kenXYZ" not in out + err

@@ -144,6 +144,12 @@ class SlackChannel:
         if self.config.slack_app_token:
             socket = AsyncSocketModeHandler(self.app, self.config.slack_app_token)
             try:
+                # The app token is tried here: the socket client would retry a refused one
+                # forever. The address it gets is the one the socket client then uses.
+                opened = await self.client.apps_connections_open(
+                    app_token=self.config.slack_app_token
+                )
+                socket.client.wss_uri = str(opened["url"])
                 await socket.connect_async()  # type: ignore[no-untyped-call]
             except BaseException:
                 with suppress(Exception):
@@ -263,12 +269,25 @@ class SlackChannel:
     ) -> None:
         async with self._working():
             await ack()
-            ctx = await self._context(
-                str(command["channel_id"]),
-                str(command["user_id"]),
-                str(command.get("channel_name") or ""),
-            )
-            await self._ask(ctx, str(command.get("text") or ""), respond)
+
+            async def answer() -> None:
+                ctx = await self._context(
+                    str(command["channel_id"]),
+                    str(command["user_id"]),
+                    str(command.get("channel_name") or ""),
+                )
+                await self._ask(ctx, str(command.get("text") or ""), respond)
+
+            try:
+                await self.service.patiently(answer)
+            except Exception as exc:
+                if not self.service.store.db.unavailable(exc):
+                    raise
+                # Answered all the same: the command is not lost without a word.
+                log.warning("slack: a command not answered: the database did not answer")
+                language = self.config.language if self.config.language in LANGUAGES else "nl"
+                text = render("try_again_later", {}, fmt="slack", lang=language)
+                await respond(text=text.text.strip(), response_type="ephemeral")
 
     async def _ask(self, ctx: ChatContext, text: str, respond: AsyncRespond) -> None:
         """Run ``text`` and answer; the channel may see what concerns the sellers it

@@ -58,6 +58,29 @@ def send_error(exc: SlackApiError) -> SendError:
     return Rejected(error)
 
 
+# Slack does not take the token: the operator must set another.
+AUTH_ERRORS = frozenset(
+    {
+        "invalid_auth",
+        "not_authed",
+        "account_inactive",
+        "token_revoked",
+        "token_expired",
+        "not_allowed_token_type",
+    }
+)
+
+
+def refused_setting(exc: BaseException) -> str | None:
+    """The setting whose token Slack refused: the app token when it was Socket Mode's
+    apps.connections.open, else the bot token."""
+    if not isinstance(exc, SlackApiError) or api_error(exc) not in AUTH_ERRORS:
+        return None
+    if str(exc.response.api_url).endswith("apps.connections.open"):
+        return "SLACK_APP_TOKEN"
+    return "SLACK_BOT_TOKEN"
+
+
 def is_outage(exc: BaseException) -> bool:
     """Slack could not be reached, or answered with trouble of its own (5xx, 429); a bad
     token or a missing scope is ours to fix."""

@@ -237,7 +237,9 @@ class TelegramChannel:
             .base_file_url(f"{root}/file/bot")
             .job_queue(None)
             .request(http_request(health))
-            .get_updates_request(http_request(health, connection_pool_size=1))
+            .get_updates_request(
+                http_request(health, gate=lambda: self.may_poll(), connection_pool_size=1)
+            )
             .concurrent_updates(self.processor)
             .build()
         )
@@ -359,6 +361,9 @@ class TelegramChannel:
         return ChatContext(chat, user_id, self.config.is_admin(PLATFORM, user_id))
 
     async def _on_text(self, update: Update, context: TgContext) -> None:
+        await self._when_database_answers(update, partial(self._text_update, update, context))
+
+    async def _text_update(self, update: Update, context: TgContext) -> None:
         if not self._for_us(update):
             return
         ctx = await self._context(update)
@@ -373,6 +378,9 @@ class TelegramChannel:
         return not at or target.lower() == (self.app.bot.username or "").lower()
 
     async def _on_plain(self, update: Update, context: TgContext) -> None:
+        await self._when_database_answers(update, partial(self._plain_update, update, context))
+
+    async def _plain_update(self, update: Update, context: TgContext) -> None:
         ctx = await self._context(update)
         if ctx is None:
             return
@@ -391,6 +399,9 @@ class TelegramChannel:
         await self._answer(ctx, message, replies)
 
     async def _on_document(self, update: Update, context: TgContext) -> None:
+        await self._when_database_answers(update, partial(self._document_update, update, context))
+
+    async def _document_update(self, update: Update, context: TgContext) -> None:
         message = update.effective_message
         ctx = await self._context(update)
         if message is None or message.document is None or ctx is None:
@@ -414,6 +425,9 @@ class TelegramChannel:
         await self._answer(ctx, message, replies)
 
     async def _on_button(self, update: Update, context: TgContext) -> None:
+        await self._when_database_answers(update, partial(self._button_update, update, context))
+
+    async def _button_update(self, update: Update, context: TgContext) -> None:
         query = update.callback_query
         if query is None:
             return
@@ -444,6 +458,32 @@ class TelegramChannel:
             except BadRequest:
                 messages.insert(0, first)
         await self._send(ctx, messages)
+
+    async def _when_database_answers(
+        self, update: Update, answer: Callable[[], Awaitable[None]]
+    ) -> None:
+        """Answer ``update``; while the database is briefly away, answer once it is back,
+        and after a while say to try again rather than nothing."""
+        try:
+            await self.service.patiently(answer)
+        except Exception as exc:
+            if not self.service.store.db.unavailable(exc):
+                raise
+            log.warning(
+                "telegram: update %s not answered: the database did not answer (%s)",
+                update.update_id,
+                exc,
+            )
+            tg_chat, user = update.effective_chat, update.effective_user
+            if tg_chat is None:
+                return
+            spoken = _spoken_language(user.language_code if user is not None else None)
+            language = cast(Language, spoken) if spoken else _default_language(self.config)
+            text = render("try_again_later", {}, fmt="telegram", lang=language)
+            with suppress(TelegramError):
+                await self.app.bot.send_message(
+                    chat_id_of(str(tg_chat.id)), text.text.strip(), parse_mode="HTML"
+                )
 
     async def _slow_down(self, update: Update) -> None:
         """The one answer a flooding chat gets, in its language, before it is ignored."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
@@ -16,6 +16,7 @@ from telegram.error import (
     BadRequest,
     ChatMigrated,
     Forbidden,
+    InvalidToken,
     NetworkError,
     RetryAfter,
     TelegramError,
@@ -46,9 +47,12 @@ def chat_id_of(address: str) -> int | str:
     return int(address) if re.fullmatch(r"-?\d+", address) else address
 
 
-def http_request(health: Health | None = None, **overrides: Any) -> HTTPXRequest:
+def http_request(
+    health: Health | None = None, gate: Callable[[], bool] | None = None, **overrides: Any
+) -> HTTPXRequest:
     """PTB's HTTP client with timeouts that suit a bot answering people; with ``health``,
-    every request tells it whether Telegram could be reached."""
+    every request tells it whether Telegram could be reached; with ``gate``, a request is
+    made only while ``gate()`` (the polling lease is provably this instance's)."""
     timeouts: dict[str, Any] = {
         "connect_timeout": 5.0,
         "read_timeout": 15.0,
@@ -56,9 +60,13 @@ def http_request(health: Health | None = None, **overrides: Any) -> HTTPXRequest
         "media_write_timeout": 30.0,
         "pool_timeout": 5.0,
     }
-    if health is not None:
-        return WatchedRequest(health, **(timeouts | overrides))
+    if health is not None or gate is not None:
+        return WatchedRequest(health, gate, **(timeouts | overrides))
     return HTTPXRequest(**(timeouts | overrides))
+
+
+class NotOurs(NetworkError):
+    """A request held back: what it needs (the polling lease) may no longer be ours."""
 
 
 def is_outage(exc: BaseException) -> bool:
@@ -69,23 +77,36 @@ def is_outage(exc: BaseException) -> bool:
     return isinstance(exc, NetworkError) and not isinstance(exc, BadRequest)
 
 
+def refused_setting(exc: BaseException) -> str | None:
+    """The setting whose credential Telegram refused (it does not know the token)."""
+    return "TELEGRAM_BOT_TOKEN" if isinstance(exc, InvalidToken) else None
+
+
 class WatchedRequest(HTTPXRequest):
     """Every Bot API call is a sign of life: an answer marks Telegram up, a connection
     that fails marks it down (a timeout may be our own pool: it says nothing)."""
 
-    def __init__(self, health: Health, **kwargs: Any) -> None:
+    def __init__(
+        self, health: Health | None, gate: Callable[[], bool] | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         self.health = health
+        self.gate = gate
 
     async def do_request(self, *args: Any, **kwargs: Any) -> tuple[int, bytes]:
+        if self.gate is not None and not self.gate():
+            # A process that woke from a freeze asks nothing more of Telegram under a
+            # lease that may have passed to another instance (which polls meanwhile).
+            raise NotOurs("polling lease not held")
         try:
             code, payload = await super().do_request(*args, **kwargs)
         except TimedOut:
             raise
         except NetworkError as exc:
-            self.health.down(PLATFORM, describe(exc))
+            if self.health is not None:
+                self.health.down(PLATFORM, describe(exc))
             raise
-        if code < 500:
+        if code < 500 and self.health is not None:
             self.health.up(PLATFORM)
         return code, payload
 

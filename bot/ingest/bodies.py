@@ -134,14 +134,9 @@ class ApiBodies:
         score = details.value.get("score")
         norm, condition = self._norm(details, indicator, issues)
         if score is None or score.value is None:
-            # bol.com gives no score for a week without data; a row without figures makes
-            # the import replace what an earlier import said about that week.
-            if issues or seller is None or indicator is None or week is None:
-                yield from issues
-                return
-            line, column = self.lines.position(node.offset)
-            empty = Measurement(indicator, week, None, None, None, norm, condition)
-            yield MeasurementRow(seller, empty, self.file, line, column)
+            # bol.com gives no score for a week without data. Absence is not a figure: no
+            # row, so what was stored for that week (an upload, an earlier poll) stays.
+            yield from issues
             return
         if not isinstance(score.value, dict):
             issues.append(self.issue(score, _must_be_object("score")))

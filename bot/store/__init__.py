@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.store.chats import Chats
-from bot.store.data import WeeklyData
+from bot.store.data import ExemptionExists, WeeklyData
 from bot.store.db import Database, DatabaseBusy
 from bot.store.outbox import Outbox, OutboxItem, PlannedMessage, SentRecord
 from bot.store.owed import Owed, OwedWork
@@ -47,6 +47,7 @@ __all__ = [
     "Chats",
     "Database",
     "DatabaseBusy",
+    "ExemptionExists",
     "Outbox",
     "OutboxItem",
     "Owed",

@@ -250,6 +250,22 @@ class WeeklyData:
         )
         return IsoWeek(row["year"], row["week"]) if row else None
 
+    async def figures_up_to(self, week: IsoWeek) -> bool:
+        """Whether any seller has figures for ``week`` or a week before it (a week with
+        figures before it is found at the first rows read, in key order)."""
+        row = await self.db.fetchone(
+            "SELECT 1 FROM measurements WHERE (year, week) <= (?, ?) LIMIT 1",
+            (week.year, week.week),
+        )
+        return row is not None
+
+    async def first_week(self) -> IsoWeek | None:
+        """The first week any seller has figures for; None when there are none."""
+        row = await self.db.fetchone(
+            "SELECT year, week FROM measurements ORDER BY year, week LIMIT 1"
+        )
+        return IsoWeek(row["year"], row["week"]) if row else None
+
     async def latest_week(self) -> IsoWeek | None:
         row = await self.db.fetchone(
             "SELECT year, week FROM measurements ORDER BY year DESC, week DESC LIMIT 1"
@@ -257,27 +273,29 @@ class WeeklyData:
         return IsoWeek(row["year"], row["week"]) if row else None
 
     async def add_exemption(self, exemption: Exemption, actor: str, now: datetime) -> int:
-        """Store the exemption and, in the same transaction, the recheck it obliges."""
+        """Store the exemption and, in the same transaction, the recheck it obliges; raises
+        ``ExemptionExists`` when one of the same week, norms and sellers is recorded."""
+        year, week, indicators, sellers = scope = _scope(exemption)
         async with self.db.transaction() as tx:
+            same = await tx.fetchone(_SAME_EXEMPTION, scope)
+            if same is not None:
+                raise ExemptionExists(_exemption_record(same))
             row = await tx.fetchone(
                 "INSERT INTO exemptions "
                 "(year, week, reason, indicators, sellers, actor, created_at) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
-                (
-                    exemption.week.year,
-                    exemption.week.week,
-                    exemption.reason,
-                    ",".join(sorted(i.value for i in exemption.indicators)),
-                    ",".join(sorted(exemption.sellers)),
-                    actor,
-                    stamp(now),
-                ),
+                (year, week, exemption.reason, indicators, sellers, actor, stamp(now)),
             )
             exemption_id = int(row["id"]) if row else 0
             await owe_in(
                 tx, RECHECK, exemption.week, sorted(exemption.sellers) or None, "exemption", now
             )
         return exemption_id
+
+    async def same_exemption(self, exemption: Exemption) -> ExemptionRecord | None:
+        """The recorded exemption of the same week, norms and sellers, if there is one."""
+        row = await self.db.fetchone(_SAME_EXEMPTION, _scope(exemption))
+        return None if row is None else _exemption_record(row)
 
     async def exemptions(self) -> list[Exemption]:
         return [record.exemption for record in await self.exemption_records()]
@@ -327,6 +345,30 @@ class WeeklyData:
                 (seller_id, on.isoformat(), actor, stamp(now)),
             )
             await owe_in(tx, RECHECK, IsoWeek.of(on), [seller_id], "reopen", now)
+
+
+class ExemptionExists(ValueError):
+    """An exemption of the same week, norms and sellers is recorded already: ``existing``."""
+
+    def __init__(self, existing: ExemptionRecord) -> None:
+        super().__init__(f"exemption #{existing.id} covers the same week, norms and sellers")
+        self.existing = existing
+
+
+_SAME_EXEMPTION = (
+    "SELECT id, year, week, reason, indicators, sellers, actor, created_at FROM exemptions "
+    "WHERE year = ? AND week = ? AND indicators = ? AND sellers = ? ORDER BY id LIMIT 1"
+)
+
+
+def _scope(exemption: Exemption) -> tuple[int, int, str, str]:
+    """What makes two exemptions the same, as stored: the week, the norms, the sellers."""
+    return (
+        exemption.week.year,
+        exemption.week.week,
+        ",".join(sorted(i.value for i in exemption.indicators)),
+        ",".join(sorted(exemption.sellers)),
+    )
 
 
 def _exemption_record(r: Any) -> ExemptionRecord:

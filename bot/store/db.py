@@ -10,15 +10,19 @@ transaction that reads and then writes never meets another writer in between.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
+import time
 from abc import ABC, abstractmethod
-from collections.abc import AsyncGenerator, Iterable, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from bot.store.dialect import Dialect, upsert
+
+T = TypeVar("T")
 
 # A row: read by column name or by position (sqlite3.Row and asyncpg.Record both are).
 Row = Any
@@ -109,6 +113,53 @@ class Database(ABC):
     @abstractmethod
     def describe(self) -> str:
         """Which database this is, for operators: never a password."""
+
+    def unavailable(self, exc: BaseException) -> bool:
+        """Whether ``exc`` (or what caused it) says the database could not be reached or
+        used for a while (down, restarting, locked), rather than that a statement is
+        wrong: work that met it is tried again once the database answers."""
+        seen: set[int] = set()
+        current: BaseException | None = exc
+        while current is not None and id(current) not in seen:
+            seen.add(id(current))
+            if isinstance(current, DatabaseBusy | ConnectionError | TimeoutError | OSError):
+                return True
+            if self._engine_unavailable(current):
+                return True
+            current = current.__cause__ or current.__context__
+        return False
+
+    def _engine_unavailable(self, exc: BaseException) -> bool:
+        """The engine's own errors that mean ``unavailable``."""
+        return False
+
+    async def ping(self) -> None:
+        """One round trip: raises when the database does not answer."""
+        await self.fetchone("SELECT 1")
+
+    async def patiently(
+        self,
+        call: Callable[[], Awaitable[T]],
+        *,
+        limit_s: float,
+        first_s: float = 0.25,
+        max_s: float = 5.0,
+        go_on: Callable[[], bool] = lambda: True,
+    ) -> T:
+        """``call()``, called again with capped backoff while it fails because the
+        database is unavailable (and ``go_on()``), for up to ``limit_s``; then the last
+        error is raised. Other errors are raised at once."""
+        deadline = time.monotonic() + limit_s
+        delay = first_s
+        while True:
+            try:
+                return await call()
+            except Exception as exc:
+                left = deadline - time.monotonic()
+                if not self.unavailable(exc) or left <= 0 or not go_on():
+                    raise
+            await asyncio.sleep(min(delay, left))
+            delay = min(delay * 2, max_s)
 
     @abstractmethod
     async def close(self) -> None: ...

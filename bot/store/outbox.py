@@ -2,9 +2,13 @@
 
 States: ``pending`` → ``sending`` → ``sent``; a failed attempt goes to ``failed`` with a
 next attempt time, and ``dead`` when it can never go (blocked chat, too many attempts).
-A claim names its claimer (``claimed_by``, a process of ``bot.store.leases``); a row left
-in ``sending`` by a process that stopped renewing goes back to ``pending``, for this or
-another process to send: at most the messages in flight at a crash can go twice.
+A claim names its claimer (``claimed_by``, a process of ``bot.store.leases``) and numbers
+the claim (``claim``); a row left in ``sending`` by a process that stopped renewing goes
+back to ``pending``, for this or another process to send: at most the messages in flight
+at a crash can go twice. What a claimer records about its claim (a retry, a hold, a
+release) is *fenced*: written only while the claim is still the row's, so a claimer that
+froze and woke up after another took the message over changes nothing. That a message
+went out is a fact and is always recorded.
 """
 
 from __future__ import annotations
@@ -31,6 +35,23 @@ class OutboxItem:
     urgent: bool
     body: dict[str, Any]
     attempts: int
+    # The claim this item was handed out under: its number and its claimer.
+    claim: int = 0
+    claimed_by: str | None = None
+
+
+# Why a message that is not sent yet waits (``outbox.waiting_for``); quiet hours are not
+# stored: they are judged when sending, with the configuration of that moment.
+RETRY = "retry"
+RATE_LIMIT = "retry after 429"
+PLATFORM_DOWN = "platform down"
+EARLIER_MESSAGE = "an earlier message"
+# Only while its claim is the row's (see the module's docstring).
+_FENCED = " AND state = 'sending' AND claim = ? AND COALESCE(claimed_by, '') = ?"
+
+
+def _fence(item: OutboxItem) -> tuple[int, str]:
+    return item.claim, item.claimed_by or ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +72,9 @@ class SentRecord:
     policy: str
     text: str
     last_error: str | None
+    urgent: bool = False
+    next_attempt_at: datetime | None = None
+    waiting_for: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,20 +153,25 @@ class Outbox:
         platforms: list[str] | None = None,
         *,
         by: str | None = None,
+        hushed: list[str] | None = None,
     ) -> list[OutboxItem]:
         """Move due messages to ``sending`` for the process ``by`` and return them, urgent
-        first, oldest first."""
+        first, oldest first. Of the platforms in ``hushed`` (quiet hours now) only urgent
+        messages are due."""
         only = ""
         params: list[object] = [stamp(now)]
         if platforms is not None:
             only = f"AND c.platform IN ({','.join('?' * len(platforms))})"
             params += platforms
+        if hushed:
+            only += f" AND (o.urgent = 1 OR c.platform NOT IN ({','.join('?' * len(hushed))}))"
+            params += hushed
         # Row locks make the claim atomic: another instance claiming at once skips these
         # rows rather than waiting for them, and never takes the same message.
         async with self.db.transaction(serial=False) as tx:
             rows = await tx.fetchall(
                 "SELECT o.id, o.chat_id, c.platform, c.address, o.seller_id, o.week, o.kind, "
-                "o.sections, o.urgent, o.body, o.attempts FROM outbox o "
+                "o.sections, o.urgent, o.body, o.attempts, o.claim FROM outbox o "
                 "JOIN chats c ON c.id = o.chat_id "
                 f"WHERE o.state IN ('pending', 'failed') AND o.next_attempt_at <= ? {only} "
                 f"ORDER BY o.urgent DESC, o.next_attempt_at, o.id LIMIT ?{tx.dialect.skip_locked}",
@@ -150,7 +179,7 @@ class Outbox:
             )
             await tx.executemany(
                 "UPDATE outbox SET state = 'sending', attempts = attempts + 1, claimed_at = ?, "
-                "claimed_by = ? WHERE id = ?",
+                "claimed_by = ?, claim = claim + 1 WHERE id = ?",
                 [(stamp(now), by, r["id"]) for r in rows],
             )
         return [
@@ -166,41 +195,74 @@ class Outbox:
                 urgent=bool(r["urgent"]),
                 body=json.loads(r["body"]),
                 attempts=r["attempts"] + 1,
+                claim=r["claim"] + 1,
+                claimed_by=by,
             )
             for r in rows
         ]
 
     async def mark_sent(self, item_id: int, now: datetime, remote_id: str | None) -> None:
+        """The message went out: a fact, recorded whoever holds its claim now."""
         await self.db.execute(
-            "UPDATE outbox SET state = 'sent', sent_at = ?, remote_id = ?, last_error = NULL "
-            "WHERE id = ?",
+            "UPDATE outbox SET state = 'sent', sent_at = ?, remote_id = ?, last_error = NULL, "
+            "waiting_for = NULL WHERE id = ?",
             (stamp(now), remote_id, item_id),
         )
 
-    async def retry_at(self, item_id: int, at: datetime, error: str, *, count: bool = True) -> None:
-        """Try again at ``at``; a wait that was not the message's fault does not count."""
-        await self.db.execute(
+    async def retry_at(
+        self,
+        item: OutboxItem,
+        at: datetime,
+        error: str,
+        *,
+        count: bool = True,
+        reason: str = RETRY,
+    ) -> bool:
+        """Try again at ``at``, waiting for ``reason``; a wait that was not the message's
+        fault does not count. False when the claim is no longer this item's."""
+        changed = await self.db.execute(
             "UPDATE outbox SET state = 'failed', next_attempt_at = ?, last_error = ?, "
-            "attempts = attempts - ? WHERE id = ?",
-            (stamp(at), error, 0 if count else 1, item_id),
+            "waiting_for = ?, attempts = attempts - ? WHERE id = ?" + _FENCED,
+            (stamp(at), error, reason, 0 if count else 1, item.id, *_fence(item)),
         )
+        return changed > 0
 
-    async def hold_until(self, item_id: int, at: datetime) -> None:
-        """Quiet hours: back to pending until ``at``, the attempt not counted."""
-        await self.db.execute(
-            "UPDATE outbox SET state = 'pending', next_attempt_at = ?, attempts = attempts - 1 "
-            "WHERE id = ?",
-            (stamp(at), item_id),
+    async def hold_until(self, item: OutboxItem, at: datetime, reason: str | None = None) -> bool:
+        """Back to pending until ``at`` (waiting for ``reason``), the attempt not counted.
+        False when the claim is no longer this item's."""
+        changed = await self.db.execute(
+            "UPDATE outbox SET state = 'pending', next_attempt_at = ?, waiting_for = ?, "
+            "attempts = attempts - 1, claimed_by = NULL WHERE id = ?" + _FENCED,
+            (stamp(at), reason, item.id, *_fence(item)),
         )
+        return changed > 0
 
-    async def mark_dead(self, item_id: int, error: str) -> None:
-        await self.db.execute(
-            "UPDATE outbox SET state = 'dead', last_error = ? WHERE id = ?", (error, item_id)
+    async def release(self, items: list[OutboxItem]) -> int:
+        """Claims given back unsent (a stop, a lapsed lease): pending again at once for
+        any process, the attempt not counted; those another process took meanwhile stay
+        its own. Returns how many went back."""
+        released = 0
+        async with self.db.transaction(serial=False) as tx:
+            for item in items:
+                released += await tx.execute(
+                    "UPDATE outbox SET state = 'pending', attempts = attempts - 1, "
+                    "claimed_by = NULL WHERE id = ?" + _FENCED,
+                    (item.id, *_fence(item)),
+                )
+        return released
+
+    async def mark_dead(self, item: OutboxItem, error: str) -> bool:
+        """The message can never go. False when the claim is no longer this item's."""
+        changed = await self.db.execute(
+            "UPDATE outbox SET state = 'dead', last_error = ?, waiting_for = NULL "
+            "WHERE id = ?" + _FENCED,
+            (error, item.id, *_fence(item)),
         )
+        return changed > 0
 
     async def kill_pending_for_chat(self, chat_id: int, error: str) -> None:
         await self.db.execute(
-            "UPDATE outbox SET state = 'dead', last_error = ? "
+            "UPDATE outbox SET state = 'dead', last_error = ?, waiting_for = NULL "
             "WHERE chat_id = ? AND state IN ('pending', 'failed', 'sending')",
             (error, chat_id),
         )
@@ -242,6 +304,16 @@ class Outbox:
         rows = await self.db.fetchall("SELECT state, COUNT(*) AS n FROM outbox GROUP BY state")
         return {r["state"]: r["n"] for r in rows}
 
+    async def unsent(self) -> list[tuple[str, bool, str, datetime, str | None]]:
+        """Every message not sent yet: its platform, urgency, state, next attempt and
+        what it waits for (``bot.delivery.waiting`` says when it is due, and why)."""
+        rows = await self.db.fetchall(
+            "SELECT c.platform, o.urgent, o.state, o.next_attempt_at, o.waiting_for "
+            "FROM outbox o JOIN chats c ON c.id = o.chat_id "
+            "WHERE o.state IN ('pending', 'failed', 'sending')"
+        )
+        return [(r[0], bool(r[1]), r[2], parse_stamp(r[3]), r[4]) for r in rows]
+
     async def waiting_for(self, platform: str) -> int:
         """How many messages to ``platform``'s chats still wait to go out."""
         row = await self.db.fetchone(
@@ -263,7 +335,8 @@ class Outbox:
             params.append(week)
         rows = await self.db.fetchall(
             "SELECT o.id, o.seller_id, o.week, o.kind, o.sections, c.platform, c.address, "
-            "o.state, o.created_at, o.sent_at, o.template, o.policy, o.body, o.last_error "
+            "o.state, o.created_at, o.sent_at, o.template, o.policy, o.body, o.last_error, "
+            "o.urgent, o.next_attempt_at, o.waiting_for "
             "FROM outbox o JOIN chats c ON c.id = o.chat_id "
             f"WHERE {' AND '.join(where)} ORDER BY o.id",
             params,
@@ -284,6 +357,9 @@ class Outbox:
                 policy=r["policy"],
                 text=json.loads(r["body"])["text"],
                 last_error=r["last_error"],
+                urgent=bool(r["urgent"]),
+                next_attempt_at=parse_stamp(r["next_attempt_at"]),
+                waiting_for=r["waiting_for"],
             )
             for r in rows
         ]

@@ -23,7 +23,9 @@ _OWED_COLUMNS = "task, seller_id, week, reason, change, created_at"
 
 @dataclass(frozen=True, slots=True)
 class Owed:
-    """One row of owed work; ``seller_id`` None means every seller."""
+    """One row of owed work; ``seller_id`` None means every seller. ``week`` is where the
+    work resumes (it advances as rechecks are done); ``since`` the week the change touched
+    first, and ``reason`` what the change was (``import:<source>``, ``exemption``, ...)."""
 
     id: int
     task: str
@@ -31,6 +33,25 @@ class Owed:
     week: IsoWeek
     reason: str
     change: int
+    since: IsoWeek | None = None
+
+
+def _stored_reason(reason: str, week: IsoWeek) -> str:
+    """The reason as stored: with the week the change touched, which ``week`` forgets
+    once the work advances (a correction still names it after a crash)."""
+    return f"{reason}@{week}"
+
+
+def _read_reason(stored: str, week: IsoWeek) -> tuple[str, IsoWeek]:
+    """The reason and the week the change touched (rows written before the week was
+    kept with the reason: their ``week``)."""
+    reason, at, since = stored.rpartition("@")
+    if at:
+        try:
+            return reason, IsoWeek.parse(since)
+        except ValueError:
+            pass
+    return stored, week
 
 
 async def owe_in(
@@ -47,7 +68,7 @@ async def owe_in(
     who: Iterable[str | None] = [None] if seller_ids is None else seller_ids
     await tx.insert_rows(
         "owed_work",
-        [(task, s, str(week), reason, change, when) for s in who],
+        [(task, s, str(week), _stored_reason(reason, week), change, when) for s in who],
         _OWED_COLUMNS,
     )
     return change
@@ -58,7 +79,10 @@ async def owe_rechecks_in(tx: Tx, earliest: dict[str, IsoWeek], reason: str, now
     change, when = await _next_change(tx), stamp(now)
     await tx.insert_rows(
         "owed_work",
-        [(RECHECK, s, str(w), reason, change, when) for s, w in sorted(earliest.items())],
+        [
+            (RECHECK, s, str(w), _stored_reason(reason, w), change, when)
+            for s, w in sorted(earliest.items())
+        ],
         _OWED_COLUMNS,
     )
 
@@ -93,15 +117,10 @@ class OwedWork:
         )
         changes: dict[int, list[Owed]] = {}
         for r in rows:
+            week = IsoWeek.parse(r["week"])
+            reason, since = _read_reason(r["reason"], week)
             changes.setdefault(r["change"], []).append(
-                Owed(
-                    r["id"],
-                    r["task"],
-                    r["seller_id"],
-                    IsoWeek.parse(r["week"]),
-                    r["reason"],
-                    r["change"],
-                )
+                Owed(r["id"], r["task"], r["seller_id"], week, reason, r["change"], since)
             )
         return list(changes.values())
 

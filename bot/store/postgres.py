@@ -149,6 +149,18 @@ class PostgresDatabase(Database):
     def describe(self) -> str:
         return f"postgresql {redact(self.url)}"
 
+    def _engine_unavailable(self, exc: BaseException) -> bool:
+        # Connection lost or refused, the server shutting down or starting up (class 08
+        # and 57P0x), or a connection the pool had that the server closed meanwhile.
+        if isinstance(exc, asyncpg.InterfaceError):
+            return "closed" in str(exc)  # "connection is closed", "pool is closing"
+        return isinstance(
+            exc,
+            asyncpg.PostgresConnectionError
+            | asyncpg.CannotConnectNowError
+            | asyncpg.exceptions.OperatorInterventionError,
+        )
+
     async def close(self) -> None:
         await self.pool.close()
 

@@ -417,4 +417,16 @@ MIGRATIONS: tuple[Migration, ...] = (
         ALTER TABLE outbox ADD COLUMN claimed_by TEXT
         """
     ),
+    # 8: fencing and waiting. Every claim of a message numbers it anew (``claim``), and
+    # what its claimer records afterwards (a retry, a hold, a release) is written only
+    # while that claim is still the message's: a process that froze past its lease and
+    # woke up cannot undo what the instance that took over did. ``waiting_for`` says why
+    # a message that is not sent yet waits (a retry after a failure, a 429, a platform
+    # that is down), for ``sent`` and ``deliver``.
+    Migration(
+        """
+        ALTER TABLE outbox ADD COLUMN claim INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE outbox ADD COLUMN waiting_for TEXT
+        """
+    ),
 )

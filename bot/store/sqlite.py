@@ -141,6 +141,22 @@ class SqliteDatabase(Database):
             raise
         return db
 
+    def _engine_unavailable(self, exc: BaseException) -> bool:
+        # Locked past every wait, or a file that cannot be read for a moment (a disk that
+        # went away, a full disk, a file being replaced).
+        return isinstance(exc, sqlite3.OperationalError) and (
+            is_busy(exc)
+            or any(
+                part in str(exc)
+                for part in (
+                    "locked",
+                    "unable to open",
+                    "disk I/O error",
+                    "database or disk is full",
+                )
+            )
+        )
+
     def describe(self) -> str:
         return f"sqlite {self.path}"
 

@@ -13,7 +13,7 @@ from telegram.request import HTTPXRequest
 
 from bot.channels.telegram_sender import TelegramSender, http_request
 from bot.config import Config
-from bot.delivery import MAX_ATTEMPTS, DeliveryWorker
+from bot.delivery import MAX_ATTEMPTS, DeliveryWorker, waiting
 from bot.health import Health
 from bot.store import PlannedMessage, Store
 from tests.conftest import FixedClock, make_config
@@ -166,15 +166,37 @@ async def test_quiet_hours_hold_notices_until_morning_but_not_urgent_alerts(
     worker = DeliveryWorker(store, {"telegram": sender}, config, clock)
     assert await worker.run_once() == 1
     assert fake.sent_texts() == ["closure 0"]
-    held = await store.db.fetchone(
-        "SELECT state, next_attempt_at FROM outbox WHERE kind = 'test' AND urgent = 0"
+    [held] = [r for r in await store.outbox.history() if r.state != "sent"]
+    assert (held.state, held.waiting_for) == ("pending", None)  # untouched: not claimed
+    # It says when it is due and why, judged with the quiet hours of now.
+    due = waiting(
+        platform=held.platform,
+        urgent=held.urgent,
+        state=held.state,
+        next_attempt_at=held.next_attempt_at,
+        reason=held.waiting_for,
+        now=clock(),
+        config=config,
     )
-    assert held is not None and tuple(held) == ("pending", "2026-11-19T07:00:00.000000Z")
+    assert due == (datetime(2026, 11, 19, 7, 0, tzinfo=UTC), "quiet hours")
     clock.now = datetime(2026, 11, 19, 6, 59, tzinfo=UTC)
     assert await worker.run_once() == 0
     clock.now = datetime(2026, 11, 19, 7, 0, tzinfo=UTC)  # 08:00 local
     assert await worker.run_once() == 1
     assert fake.sent_texts() == ["closure 0", "notice 0"]
+
+
+async def test_quiet_hours_are_judged_when_sending_with_the_configuration_of_that_moment(
+    store: Store, tmp_path: Path, fake: FakeTelegram, sender: TelegramSender
+) -> None:
+    clock = FixedClock(datetime(2026, 11, 19, 0, 36, tzinfo=UTC))  # 01:36 in Amsterdam
+    await plan(store, clock, 1, prefix="notice")
+    quiet = make_config(tmp_path, NORMWACHT_QUIET_HOURS="21:00-08:00")
+    assert await DeliveryWorker(store, {"telegram": sender}, quiet, clock).run_once() == 0
+    # The operator turns quiet hours off and starts again: it goes at once, not at 08:00.
+    loud = make_config(tmp_path, NORMWACHT_QUIET_HOURS="off")
+    assert await DeliveryWorker(store, {"telegram": sender}, loud, clock).run_once() == 1
+    assert fake.sent_texts() == ["notice 0"]
 
 
 async def test_a_digest_and_a_warning_in_the_same_week_do_not_repeat_each_other(

@@ -10,9 +10,10 @@ import pytest
 
 from bot.config import Config
 from bot.importer import ImportFile, ImportRejected, import_files
-from bot.owed import check_week, complete_owed_work, run_owed_worker
+from bot.owed import cause_of, check_week, complete_owed_work, run_owed_worker
 from bot.store import Owed, Store
 from bot.weekly import recheck_sellers
+from messages import Cause
 from norms import Exemption, IsoWeek
 from tests.conftest import FixedClock
 
@@ -171,3 +172,14 @@ async def test_a_recheck_records_its_progress_week_by_week(
     assert owed_as_text(await sample_store.owed.pending()) == [
         [("recheck", "snel-speelgoed", "2026-W46", "exemption")]
     ]
+
+
+async def test_a_change_keeps_the_week_it_touched_while_its_work_advances(
+    store: Store, clock: FixedClock
+) -> None:
+    """A correction planned after a crash midway still names what changed, and where."""
+    change = await store.owed.owe("recheck", W45, ["shop-1"], "import:bol.com", clock())
+    await store.owed.advance(change, W46)
+    [[row]] = await store.owed.pending()
+    assert (str(row.week), row.reason, row.since) == ("2026-W46", "import:bol.com", W45)
+    assert cause_of(row) == Cause("figures", W45, "bol.com")

@@ -192,7 +192,7 @@ async def crash_at_every_commit(
         owed_at.append(owed_weeks(db))
         # Alternate the ways a next process picks the work up.
         if kills == 1:
-            code, err = await normwacht(tmp_path, db, "run")
+            code, err = await normwacht(tmp_path, db, "deliver")
             assert code == 0, err
         elif kills == 2:
             code, err = await normwacht(tmp_path, db, "seller", "add", "late-1", "--name", "Late")

@@ -785,3 +785,25 @@ async def test_the_digest_tells_only_a_seller_without_credentials_to_connect(
     await service.store.sellers.set_credentials("zonnig-wonen", b"sealed-id", b"sealed", clock())
     said = await digest()
     assert "still missing" in said and "/connect" not in said
+
+
+async def test_the_same_exemption_twice_is_refused_naming_the_first(service: Service) -> None:
+    admin = await admin_chat(service)
+    [ok] = await admin.push("/exempt 2026-W46 fulfilment seller:snel-speelgoed PostNL staking")
+    assert ok.kind == "exempt_ok"
+    [first] = await service.store.data.exemption_records()
+    [again] = await admin.push("/exempt 2026-W46 FULFILMENT seller:snel-speelgoed andere reden")
+    assert (again.kind, again.data) == (
+        "bad_argument",
+        {"problem": "exempt_exists", "given": str(first.id)},
+    )
+    assert f"Uitzondering #{first.id} geldt al voor deze week" in await admin.text(
+        "/exempt 2026-W46 fulfilment seller:snel-speelgoed PostNL staking"
+    )
+    # One for everyone, confirmed, and then asked again: refused before any confirmation.
+    [asked] = await admin.push("/exempt 2026-W47 Storing bij bol.com")
+    [confirmed] = await admin.push(f"/exempt confirm {asked.data['token']}")
+    assert confirmed.kind == "exempt_ok"
+    [twice] = await admin.push("/exempt 2026-W47 Storing")
+    assert twice.data["problem"] == "exempt_exists"
+    assert len(await service.store.data.exemptions()) == 2

@@ -8,9 +8,10 @@ import pytest
 
 from bot.config import Config
 from bot.importer import ImportFile, import_files
+from bot.owed import complete_owed_work
 from bot.store import Store
 from bot.weekly import recheck_after_import, run_check
-from norms import IsoWeek
+from norms import Exemption, Indicator, IsoWeek
 from tests.conftest import FixedClock
 
 pytestmark = pytest.mark.both_engines
@@ -175,3 +176,50 @@ async def test_a_week_without_figures_is_told_to_the_sellers_own_chats(
     assert "week 47" in record.text
     assert await sample_store.outbox.history("tuin-en-co", "2026-W47") == []
     assert (first.planned, again.planned) == (1, 0)
+
+
+async def test_a_correction_names_the_new_step_and_what_changed(
+    store: Store, config: Config, clock: FixedClock, tmp_path: Path
+) -> None:
+    """Week 46 was told as warning 1 of 4; week 45's failing figures arrive late and move
+    it to warning 2: the correction says so and why, in the chat's language. An exemption
+    for week 46 then takes the warning back, and the correction says that too."""
+    header = "seller_id,year,week,indicator,numerator,denominator,value,norm\n"
+
+    async def upload(name: str, rows: str) -> None:
+        path = tmp_path / name
+        path.write_text(header + rows, encoding="utf-8")
+        await import_files(
+            store, [ImportFile(path, name)], policy=config.policy, today=clock().date(), now=clock()
+        )
+        await complete_owed_work(store, config, now=clock())
+
+    await store.sellers.add("shop-1", "Shop One", "en", clock())
+    chat = await store.chats.get_or_create("telegram", "501", language="en", now=clock())
+    await store.chats.link(chat.id, "shop-1", "test", clock())
+    await upload("w44.csv", "shop-1,2026,44,FULFILMENT,150,150,,\n")
+    await upload("w46.csv", "shop-1,2026,46,FULFILMENT,135,150,,\n")
+    await run_check(store, config.policy, W46, now=clock())
+    clock.advance(days=1)
+    await upload("w45.csv", "shop-1,2026,45,FULFILMENT,130,150,,\n")
+
+    [correction] = [r for r in await store.outbox.history("shop-1") if r.kind == "correction"]
+    assert "New figures for week 45 (2–8 Nov) came in after our message about week 46" in (
+        correction.text
+    )
+    assert "our earlier message (warning 1 of 4) no longer holds" in correction.text
+    assert "What applies to that week now: warning 2 of 4." in correction.text
+
+    clock.advance(days=1)
+    await store.data.add_exemption(
+        Exemption(W46, "PostNL strike", frozenset({Indicator.FULFILMENT}), frozenset()),
+        "op",
+        clock(),
+    )
+    await complete_owed_work(store, config, now=clock())
+    texts = [r.text for r in await store.outbox.history("shop-1") if r.kind == "correction"]
+    assert len(texts) == 2
+    assert texts[1].splitlines()[2] == (
+        "An exemption was declared for week 46 (9–15 Nov). Because of that, our earlier "
+        "message (warning 2 of 4) no longer holds."
+    )

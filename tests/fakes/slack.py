@@ -71,6 +71,7 @@ class FakeSlack(FakeServer):
         self,
         *,
         token: str | None = None,
+        app_token: str | None = None,
         team_id: str = "T0000001",
         bot_user_id: str = "U0BOT0001",
         bot_id: str = "B0000001",
@@ -78,9 +79,12 @@ class FakeSlack(FakeServer):
         port: int = 0,
     ) -> None:
         """``token``: if given, other tokens get ``invalid_auth`` (none: ``not_authed``).
-        ``port``: listen there (0: a free port)."""
+        ``app_token``: if given, the one Socket Mode's apps.connections.open takes (others
+        get ``invalid_auth``); it answers with a socket address nobody serves unless a test
+        queued its own. ``port``: listen there (0: a free port)."""
         super().__init__(port)
         self.token = token
+        self.app_token = app_token
         self.team_id = team_id
         self.bot_user_id = bot_user_id
         self.bot_id = bot_id
@@ -101,6 +105,7 @@ class FakeSlack(FakeServer):
         self._t0 = int(time.time())
         self._methods: dict[str, Handler] = {
             "auth.test": self._auth_test,
+            "apps.connections.open": self._connections_open,
             "chat.postMessage": self._post_message,
             "chat.update": self._update,
             "chat.postEphemeral": self._post_ephemeral,
@@ -214,7 +219,11 @@ class FakeSlack(FakeServer):
         if self.latency_s:
             await asyncio.sleep(self.latency_s)
         try:
-            self._check_token(params.get("token"))
+            if method == "apps.connections.open" and self.app_token is not None:
+                if params.get("token") != self.app_token:  # the app token's one call
+                    raise SlackApiFailure("invalid_auth")
+            else:
+                self._check_token(params.get("token"))
             if self._queued[method]:
                 queued = self._queued[method].popleft()
                 if isinstance(queued, SlackApiFailure):
@@ -266,6 +275,10 @@ class FakeSlack(FakeServer):
             stamps.append(now)
 
     # ---- methods ----------------------------------------------------------------------
+
+    async def _connections_open(self, params: JSON) -> JSON:
+        # No Socket Mode here: an address nobody serves (a test queues its own server's).
+        return {"url": "wss://127.0.0.1:9/link"}
 
     async def _auth_test(self, params: JSON) -> JSON:
         return {

@@ -15,8 +15,8 @@ W46 = IsoWeek(2026, 46)
 def test_performance_indicators_body(read: Read) -> None:
     items = read("performance.json")
     assert issues(items) == []
-    # PHONE_AVAILABILITY has no score (no calls that week): a row without figures (it
-    # replaces what an earlier import said of that week), and no issue
+    # PHONE_AVAILABILITY has no score (no calls that week): no row (absence is not a
+    # figure, NORMS.md §1), and no issue
     assert rows(items) == [
         MeasurementRow(
             "shop-1",
@@ -37,13 +37,6 @@ def test_performance_indicators_body(read: Read) -> None:
             Measurement(Indicator.REVIEWS, W46, 101, 12, 8.4, 8.0, ">=", True),
             "performance.json",
             22,
-            5,
-        ),
-        MeasurementRow(
-            "shop-1",
-            Measurement(Indicator.PHONE_AVAILABILITY, W46, None, None, None, 0.9, ">="),
-            "performance.json",
-            31,
             5,
         ),
     ]

@@ -10,11 +10,14 @@ from typing import Any
 import pytest
 
 from bot.config import Config
+from bot.importer import ImportFile, import_files
 from bot.ingest.bol_api import Limiters, Pacing
 from bot.ingest.poll import poll_week, scheduled_poller
 from bot.ingest.provisional import plan_provisional_warnings, poll_provisional
+from bot.reports import week_reports
 from bot.secrets import SecretBox, new_key
 from bot.store import Store
+from bot.weekly import run_check
 from messages import Rendered, render
 from norms import Indicator, IsoWeek
 from tests.conftest import FixedClock, make_config
@@ -335,3 +338,47 @@ async def test_a_huge_count_from_bol_com_costs_only_that_seller(
     assert summary.failed["shop-2"].reason == "rejected"
     assert "is above 1,000,000,000, the largest count accepted" in summary.failed["shop-2"].detail
     assert await store.db.fetchone("SELECT 1 FROM measurements WHERE seller_id = 'shop-2'") is None
+
+
+async def test_a_poll_without_scores_leaves_uploaded_figures_and_merges_a_partial_answer(
+    bol: FakeBol, store: Store, config: Config, clock: FixedClock, tmp_path: Path
+) -> None:
+    """Absence is not a figure (NORMS.md §1): a seller uploads a failing week, bol.com then
+    has no on-time figure for it; the upload stands, bol.com's cancellations join it, and
+    the warning already told is not taken back."""
+    await store.sellers.add("shop-1", "Shop shop-1", "nl", clock())
+    upload = tmp_path / "week46.csv"
+    upload.write_text(
+        "seller_id,year,week,indicator,numerator,denominator,value,norm\n"
+        "shop-1,2026,46,FULFILMENT,135,150,,\n"
+        "shop-1,2026,46,CANCELLATIONS,1,150,,\n",
+        encoding="utf-8",
+    )
+    today, now = clock().date(), clock()
+    await import_files(
+        store, [ImportFile(upload, upload.name)], policy=config.policy, today=today, now=now
+    )
+    chat = await store.chats.get_or_create("telegram", "777", language="nl", now=clock())
+    await store.chats.link(chat.id, "shop-1", "test", clock())
+    checked = await run_check(store, config.policy, WEEK, now=clock())
+    assert checked.planned == 1  # warning 1 of 4: on-time delivery failed
+
+    await connect(store, config, clock, "shop-1", "cid-1", SECRETS["cid-1"])
+    empty = await poll(store, config, clock)  # bol.com has nothing at all for week 46
+    assert empty.fetched == {"shop-1": 0}
+    bol.set_indicator("cid-1", "CANCELLATIONS", 2026, 46, numerator=2, denominator=150)
+    partial = await poll(store, config, clock)
+    assert partial.fetched == {"shop-1": 1}
+
+    rows = await store.db.fetchall(
+        "SELECT indicator, numerator, denominator, source FROM measurements ORDER BY indicator"
+    )
+    assert [tuple(r) for r in rows] == [
+        ("CANCELLATIONS", 2, 150, "bol.com"),
+        ("FULFILMENT", 135, 150, "upload"),
+    ]
+    assert empty.planned == partial.planned == 0
+    kinds = await store.db.fetchall("SELECT kind FROM outbox ORDER BY id")
+    assert [r["kind"] for r in kinds] == ["alerts"]  # no correction retracts the warning
+    [report] = [r async for r in week_reports(store, config.policy, WEEK, ["shop-1"])]
+    assert report.failing_week and report.alerts == ("warning",)

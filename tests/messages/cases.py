@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from bot.ingest.cells import disagreement, numerator_above, unknown_indicator
 from bot.ingest.rows import EMPTY_FILE, Issue
 from bot.store.records import ExemptionRecord
-from messages import SellerRef
+from messages import Cause, SellerRef
 from messages.reasons import N_, Reason
 from norms import Exemption, Indicator, IsoWeek
 from tests.messages.stories import STORIES, WEEK
@@ -52,15 +52,53 @@ def team_digest() -> dict[str, Any]:
     return {"entries": entries, "team": True}
 
 
+def correction(
+    story: str, sent: list[str], steps: dict[str, int], cause: Cause | None
+) -> tuple[str, Mapping[str, Any]]:
+    """A correction of the story's week: what was told before, and why it changed."""
+    report = STORIES[story].report()
+    data = {
+        "seller": SHOP,
+        "week": WEEK,
+        "sent": sent,
+        "sent_steps": steps,
+        "now": list(report.alerts),
+        "report": report,
+        "cause": cause,
+    }
+    return "correction", data
+
+
 # Figures two weeks older than the last complete week.
 STALE = [WEEK.shift(1), WEEK.shift(2)]
 
 OTHER_CASES: dict[str, tuple[str, Mapping[str, Any]]] = {
-    "correction__withdrawn": (
-        "correction",
-        {"seller": SHOP, "week": WEEK, "sent": ["warning", "norm_notice"], "now": []},
+    # An exemption for the week takes its warning and notice back.
+    "correction__withdrawn": correction(
+        "small", ["warning", "norm_notice"], {"warning": 1}, Cause("exemption", WEEK)
     ),
-    "correction__changed": (
+    # The week before's figures came in late: warning 1 becomes warning 2.
+    "correction__changed": correction(
+        "warning2", ["warning"], {"warning": 1}, Cause("figures", WEEK.shift(-1), "upload")
+    ),
+    # bol.com corrected the week itself, under the strikes policy.
+    "correction__corrected": correction(
+        "strikes", ["warning"], {"warning": 4}, Cause("figures", WEEK, "bol.com")
+    ),
+    "correction__exemption_removed": correction(
+        "suspension", ["warning"], {"warning": 4}, Cause("exemption_removed", WEEK.shift(-3))
+    ),
+    "correction__reopen": correction(
+        "notice", ["closure"], {"closure": 7}, Cause("reopen", WEEK.shift(-2))
+    ),
+    "correction__plan": correction(
+        "lastwarning", ["suspension"], {"suspension": 5}, Cause("plan", WEEK)
+    ),
+    "correction__figures": correction(
+        "warning2", ["warning"], {"warning": 3}, Cause("figures", WEEK)
+    ),
+    # What a correction planned before its cause was kept says: no cause, no steps.
+    "correction__unknown": (
         "correction",
         {"seller": SHOP, "week": WEEK, "sent": ["suspension"], "now": ["warning"]},
     ),
@@ -199,7 +237,23 @@ OTHER_CASES: dict[str, tuple[str, Mapping[str, Any]]] = {
         {"record": ExemptionRecord(3, STRIKE, "operator", DECLARED)},
     ),
     "confirm_button__default": ("confirm_button", {}),
-    "console_welcome__default": ("console_welcome", {"sellers": ["boekenhoek", "zonnig-wonen"]}),
+    "try_again_later__default": ("try_again_later", {}),
+    "console_welcome__default": (
+        "console_welcome",
+        {
+            "sellers": ["boekenhoek", "zonnig-wonen"],
+            "database": "/srv/normwacht/data/demo.sqlite3",
+            "loaded": True,
+        },
+    ),
+    "console_welcome__kept": (
+        "console_welcome",
+        {
+            "sellers": ["boekenhoek", "zonnig-wonen"],
+            "database": "/srv/normwacht/data/demo.sqlite3",
+            "loaded": False,
+        },
+    ),
     **{
         f"{kind}__stale": (kind, {**report_data(kind, "warning2"), "missing": STALE})
         for kind in ("score", "status", "goldlabel")
@@ -269,6 +323,7 @@ OTHER_CASES: dict[str, tuple[str, Mapping[str, Any]]] = {
             ("history_weeks__one", {"given": "1", "low": 2, "high": 520}),
             ("exempt_id", {"given": "x"}),
             ("exempt_not_found", {"given": "7"}),
+            ("exempt_exists", {"given": "3"}),
             ("nothing_to_confirm", {}),
         )
     },
