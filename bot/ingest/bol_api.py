@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 import httpx
 
+from bot.metrics import POLL_ERRORS, POLL_REQUESTS, RATE_LIMITED
 from norms import INDICATORS, IsoWeek
 
 if TYPE_CHECKING:
@@ -252,6 +253,7 @@ class BolApi:
         """
         failures = throttled = 0
         while True:
+            POLL_REQUESTS.inc()
             try:
                 async with limiter.slot() if limiter else nullcontext(), self._in_flight:
                     response = await self._http.request(
@@ -261,6 +263,7 @@ class BolApi:
                 problem = type(exc).__name__
             else:
                 if response.status_code == 429:
+                    RATE_LIMITED.labels("bol").inc()
                     throttled += 1
                     if throttled > self.pacing.max_throttled:
                         raise RateLimited(f"bol.com answered 429 {throttled} times to {client}")
@@ -276,6 +279,7 @@ class BolApi:
                 if response.status_code < 500:
                     return response
                 problem = f"HTTP {response.status_code}"
+            POLL_ERRORS.labels(problem).inc()
             failures += 1
             if failures >= self.pacing.attempts:
                 raise BolUnavailable(
