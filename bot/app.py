@@ -96,13 +96,16 @@ async def prepare_store(config: Config, clock: Clock, *, demo: bool) -> Store:
         for seller_id in ids:
             await store.chats.link(console.id, seller_id, "sample", now)
     if target is not None and console_only(config):  # the console reads it, not a log
-        print(
-            f"{'Loaded the sample shops into' if loaded else 'The sample shops, in'} "
-            f"{target.resolve()} "
-            f"(a database of their own, never NORMWACHT_DB): {', '.join(ids)}. Type /help, "
-            "/score, /goldlabel, /status (end of input exits).",
-            file=sys.stderr,
-        )
+        from typing import cast
+
+        from messages import Language, render
+
+        # In the console chat's language, like everything it says after.
+        console_chat = await store.chats.find(CONSOLE, ADMIN_ADDRESS)
+        lang = cast(Language, console_chat.language if console_chat else config.language)
+        data = {"sellers": ids, "database": str(target.resolve()), "loaded": loaded}
+        welcome = render("console_welcome", data, fmt="text", lang=lang)
+        print(welcome.text.strip(), file=sys.stderr)
     return store
 
 

@@ -16,6 +16,9 @@ if TYPE_CHECKING:
 async def digest_entries(service: Service, sellers: list[Seller]) -> list[dict[str, Any]]:
     """The digest data of each seller with data: its last week and the week before."""
     entries = []
+    # /connect is suggested only to sellers whose figures do not come from bol.com.
+    sellers_db = service.store.sellers
+    connected = set(await sellers_db.with_credentials()) - await sellers_db.refused_credentials()
     for seller in sellers:
         report = await service.report_for(seller)
         if report is None:
@@ -29,6 +32,7 @@ async def digest_entries(service: Service, sellers: list[Seller]) -> list[dict[s
                 "report": report,
                 "previous": previous,
                 "missing": service.missing_weeks(report),
+                "connected": seller.id in connected,
             }
         )
     return entries

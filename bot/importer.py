@@ -25,6 +25,7 @@ from bot.store.data import MEASUREMENT_COLUMNS, RATING_COLUMNS, measurement_row,
 from bot.store.db import Tx
 from bot.store.dialect import Dialect, upsert
 from bot.store.owed import owe_rechecks_in
+from messages.reasons import N_, Reason
 from norms import IsoWeek, Policy
 
 BATCH = 5000
@@ -288,8 +289,18 @@ async def _cross_checks(
                 r["file"],
                 r["line"],
                 r["seller_column"],
-                f"{r['seller_id']} {IsoWeek(r['year'], r['week'])} {r['indicator']} is given "
-                f"twice with different figures (first at {r['first_file']}:{r['first_line']})",
+                Reason(
+                    N_(
+                        "%(seller)s %(week)s %(indicator)s is given twice with different figures "
+                        "(first at %(first)s)"
+                    ),
+                    seller=r["seller_id"],
+                    week=str(IsoWeek(r["year"], r["week"])),
+                    indicator=r["indicator"],
+                    first=Reason(
+                        N_("%(file)s, line %(line)s"), file=r["first_file"], line=r["first_line"]
+                    ),
+                ),
             )
         )
     figures = dialect.figures(_STAGED_RATING_FIGURES)
@@ -308,8 +319,14 @@ async def _cross_checks(
                 r["file"],
                 r["line"],
                 r["seller_column"],
-                f"the shop rating of {r['seller_id']} on {r['on_date']} is given twice "
-                "with different figures",
+                Reason(
+                    N_(
+                        "the shop rating of %(seller)s on %(date)s is given twice with "
+                        "different figures"
+                    ),
+                    seller=r["seller_id"],
+                    date=str(r["on_date"]),
+                ),
             )
         )
     # Each seller's first row in each file, and how many rows it has there.
@@ -329,16 +346,19 @@ async def _cross_checks(
     unknown_sql = firsts(f"WHERE {_UNKNOWN_SELLER}")
     if allowed is None and not create_sellers:
         for r in await session.fetchall(unknown_sql):
-            more = f" ({r['n']} rows)" if r["n"] > 1 else ""
-            issues.append(
-                Issue(
-                    r["file"],
-                    r["line"],
-                    r["seller_column"],
-                    f"unknown seller {r['seller_id']!r}{more}: add it first "
-                    "(normwacht seller add) or import with --create-sellers",
+            template = (
+                N_(
+                    "unknown seller %(seller)s (%(rows)s rows): add it first (normwacht seller "
+                    "add) or import with --create-sellers"
+                )
+                if r["n"] > 1
+                else N_(
+                    "unknown seller %(seller)s: add it first (normwacht seller add) or import "
+                    "with --create-sellers"
                 )
             )
+            reason = Reason(template, seller=repr(r["seller_id"]), rows=r["n"])
+            issues.append(Issue(r["file"], r["line"], r["seller_column"], reason))
     if allowed is None and create_sellers:
         # The sellers an import would add follow the rule of ``seller add``.
         for r in await session.fetchall(unknown_sql):
@@ -354,7 +374,10 @@ async def _cross_checks(
                         r["file"],
                         r["line"],
                         r["seller_column"],
-                        f"seller {r['seller_id']!r} is not linked to this chat",
+                        Reason(
+                            N_("seller %(seller)s is not linked to this chat"),
+                            seller=repr(r["seller_id"]),
+                        ),
                     )
                 )
     return issues

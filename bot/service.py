@@ -178,7 +178,7 @@ class Service:
         if not sellers:
             return [Reply("who_are_you")]
         if path.stat().st_size > MAX_UPLOAD_BYTES:
-            return [self.upload_too_big(filename)]
+            return [self.upload_too_big(filename, path.stat().st_size)]
         now = self.clock()
         try:
             result = await import_files(
@@ -191,7 +191,8 @@ class Service:
                 language=ctx.chat.language,
             )
         except ImportRejected as exc:
-            listed = [str(i) for i in exc.issues[:MAX_LISTED_ISSUES]]
+            # Each issue names where and why; the template says it in the chat's language.
+            listed = exc.issues[:MAX_LISTED_ISSUES]
             return [
                 Reply(
                     "upload_rejected",
@@ -212,11 +213,11 @@ class Service:
             )
         ]
 
-    def upload_too_big(self, filename: str) -> Reply:
-        return Reply(
-            "upload_rejected",
-            {"file": filename, "issues": [f"{filename}:0:0: the file is over 20 MB"], "more": 0},
-        )
+    def upload_too_big(self, filename: str, size: int) -> Reply:
+        from bot.ingest.rows import Issue, too_big
+
+        issue = Issue(filename, 0, 0, too_big(size, MAX_UPLOAD_BYTES))
+        return Reply("upload_rejected", {"file": filename, "issues": [issue], "more": 0})
 
     # --- helpers -----------------------------------------------------------------------
 
@@ -325,9 +326,11 @@ class Service:
             return [problem]
         assert seller is not None
         report = await self.report_for(seller)
+        # /connect is suggested only to a seller whose figures do not come from bol.com.
+        connected = await self.store.sellers.connected(seller.id)
         if report is None:
-            return [Reply("no_data", {"seller": seller_ref(seller)})]
-        data = {"seller": seller_ref(seller), "report": report}
+            return [Reply("no_data", {"seller": seller_ref(seller), "connected": connected})]
+        data = {"seller": seller_ref(seller), "report": report, "connected": connected}
         return [Reply(kind, {**data, "missing": self.missing_weeks(report)})]
 
     def missing_weeks(self, report: WeekReport) -> list[IsoWeek]:
@@ -364,7 +367,8 @@ class Service:
         report = await self.report_for(seller)
         if report is None:
             return []
-        data = {"seller": seller_ref(seller), "report": report}
+        connected = await self.store.sellers.connected(seller.id)
+        data = {"seller": seller_ref(seller), "report": report, "connected": connected}
         return [Reply("status", {**data, "missing": self.missing_weeks(report)})]
 
     async def _guessing(self, ctx: ChatContext, now: datetime) -> list[PlannedMessage]:

@@ -833,3 +833,41 @@ def test_a_database_url_that_is_no_url_is_refused_without_its_password(
     for secret in ("S3cretPW", "Ab3Q9", "Kx9", "S3cret PW"):
         assert secret not in out + err
     assert list(tmp_path.iterdir()) == []  # no SQLite file or folder was made of it
+
+
+def test_sent_lists_messages_in_order_of_id(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A message planned later may carry an earlier time (a catch-up, a clock set back):
+    ``sent`` and ``sent --json`` still list them by id, the order they were planned in."""
+    import asyncio
+    from datetime import timedelta
+
+    from bot.store import Store
+    from bot.store.outbox import PlannedMessage
+
+    async def plan() -> None:
+        store = await Store.open(os.environ["NORMWACHT_DB"])
+        try:
+            chat = await store.chats.get_or_create("telegram", "4242", language="nl", now=NOW_DT)
+            for n in range(3):
+                message = PlannedMessage(
+                    dedup_key=f"order:{n}",
+                    chat_id=chat.id,
+                    seller_id=None,
+                    week=None,
+                    kind="test",
+                    sections=(),
+                    urgent=False,
+                    body={"text": f"message {n}", "blocks": None, "parse_mode": None},
+                    template="test",
+                )
+                await store.outbox.plan([message], NOW_DT - timedelta(hours=n))
+        finally:
+            await store.close()
+
+    asyncio.run(plan())
+    assert main(["sent"]) == 0
+    ids = [line.split()[1] for line in capsys.readouterr().out.splitlines() if line[:4] == "--- "]
+    assert ids == ["#1", "#2", "#3"]
+    assert main(["sent", "--json"]) == 0
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["id"] for r in records] == [1, 2, 3]

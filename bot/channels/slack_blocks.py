@@ -1,11 +1,12 @@
 """Block Kit the Slack channel adds itself: seller buttons, the plan stamp, the App Home,
-and the few Slack-only sentences (subscriptions), in Dutch and English."""
+and the few Slack-only sentences (subscriptions), in the channel's language."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from messages import SellerRef
+from messages import LANGUAGES, SellerRef
+from messages.i18n import N_, translations
 from messages.markup import slack_escape
 
 CHOOSE_ACTION_PREFIX = "normwacht_choose_"
@@ -13,64 +14,44 @@ BUTTONS_PER_BLOCK = 25
 BUTTON_TEXT_LIMIT = 75
 HOME_BLOCK_LIMIT = 100
 
-# Slack-only replies; ``{name}`` and ``{id}`` are escaped before formatting.
-TEXTS: dict[str, dict[str, str]] = {
-    "subscribed": {
-        "nl": "Dit kanaal volgt nu *{name}* (`{id}`): meldingen en het weekoverzicht komen hier.",
-        "en": "This channel now follows *{name}* (`{id}`): alerts and the weekly digest "
-        "will arrive here.",
-    },
-    "invite_me": {
-        "nl": "Ik ben nog geen lid van dit kanaal: nodig mij uit met `/invite @Normwacht`, "
-        "anders kan ik hier niets posten.",
-        "en": "I am not a member of this channel yet: invite me with `/invite @Normwacht`, "
-        "or I cannot post here.",
-    },
-    "unsubscribed": {
-        "nl": "Dit kanaal volgt *{name}* (`{id}`) niet meer.",
-        "en": "This channel no longer follows *{name}* (`{id}`).",
-    },
-    "not_subscribed": {
-        "nl": "Dit kanaal volgde *{name}* (`{id}`) niet.",
-        "en": "This channel did not follow *{name}* (`{id}`).",
-    },
-    "usage": {
-        "nl": "Gebruik: `/normwacht {command} WINKEL` (de id of naam van de winkel).",
-        "en": "Usage: `/normwacht {command} SELLER` (the seller's id or name).",
-    },
-    "plan_marked": {
-        "nl": "Plan als ingediend gemarkeerd door <@{user}> om {time}",
-        "en": "Plan marked submitted by <@{user}> at {time}",
-    },
-    "home_title": {"nl": "Normwacht: alle winkels", "en": "Normwacht: all shops"},
-    "home_member_title": {"nl": "Normwacht", "en": "Normwacht"},
-    "home_member": {
-        "nl": "Normwacht antwoordt in het Slack-kanaal dat een winkel volgt: typ daar "
-        "`/normwacht score` (of `status`, `goldlabel`, `history`, `digest`). Meldingen en "
-        "het weekoverzicht van de winkel komen ook in dat kanaal.",
-        "en": "Normwacht answers in the Slack channel that follows a shop: type "
-        "`/normwacht score` there (or `status`, `goldlabel`, `history`, `digest`). The shop's "
-        "alerts and weekly digest arrive in that channel too.",
-    },
-    "home_updated": {"nl": "Bijgewerkt {time}", "en": "Updated {time}"},
-    "home_empty": {
-        "nl": "Nog geen winkels te volgen. Een beheerder koppelt een kanaal met "
-        "`/normwacht subscribe WINKEL`.",
-        "en": "No shops to follow yet. An admin links a channel with "
-        "`/normwacht subscribe SELLER`.",
-    },
-    "slack_unsupported": {
-        "nl": "`/normwacht {command}` kan niet in Slack: gebruik Telegram of de console.",
-        "en": "`/normwacht {command}` is not available in Slack: use Telegram or the console.",
-    },
+# Slack-only replies, from the catalogs like every other text; ``name``, ``id`` and the
+# other values are escaped for mrkdwn before they are filled in.
+TEXTS: dict[str, str] = {
+    "subscribed": N_(
+        "This channel now follows *%(name)s* (`%(id)s`): alerts and the weekly digest will "
+        "arrive here."
+    ),
+    "invite_me": N_(
+        "I am not a member of this channel yet: invite me with `/invite @Normwacht`, or I "
+        "cannot post here."
+    ),
+    "unsubscribed": N_("This channel no longer follows *%(name)s* (`%(id)s`)."),
+    "not_subscribed": N_("This channel did not follow *%(name)s* (`%(id)s`)."),
+    "usage": N_("Usage: `/normwacht %(command)s SELLER` (the seller's id or name)."),
+    "plan_marked": N_("Plan marked submitted by <@%(user)s> at %(time)s"),
+    "home_title": N_("Normwacht: all shops"),
+    "home_member_title": N_("Normwacht"),
+    "home_member": N_(
+        "Normwacht answers in the Slack channel that follows a shop: type `/normwacht score` "
+        "there (or `status`, `goldlabel`, `history`, `digest`). The shop's alerts and weekly "
+        "digest arrive in that channel too."
+    ),
+    "home_updated": N_("Updated %(time)s"),
+    "home_empty": N_(
+        "No shops to follow yet. An admin links a channel with `/normwacht subscribe SELLER`."
+    ),
+    "slack_unsupported": N_(
+        "`/normwacht %(command)s` is not available in Slack: use Telegram or the console."
+    ),
 }
 
 
 def say(key: str, lang: str, **values: str) -> str:
-    """A Slack-only sentence in ``lang``; values are escaped for mrkdwn."""
-    texts = TEXTS[key]
-    template = texts.get(lang, texts["nl"])
-    return template.format(**{k: slack_escape(v) for k, v in values.items()})
+    """A Slack-only sentence in ``lang`` (Dutch for a language we do not have); values are
+    escaped for mrkdwn."""
+    language = lang if lang in LANGUAGES else "nl"
+    template = translations(language).gettext(TEXTS[key])
+    return template % {k: slack_escape(v) for k, v in values.items()}
 
 
 def seller_text(key: str, lang: str, seller: SellerRef) -> str:

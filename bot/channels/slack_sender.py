@@ -14,12 +14,14 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.config import Config
 from bot.delivery import Rejected, RetryLater, SendError, Transient, Unreachable
 from bot.health import Health, describe
+from messages import LANGUAGES
+from messages.i18n import N_, translations
 
 PLATFORM = "slack"
 MAX_BLOCKS = 50
 PLAN_BLOCK_ID = "normwacht_plan"
 PLAN_ACTION_ID = "normwacht_plan_submitted"
-PLAN_BUTTON = {"nl": "Plan ingediend", "en": "Plan submitted"}
+PLAN_BUTTON = N_("Plan submitted")
 
 # The destination is gone for good: the worker deactivates it.
 UNREACHABLE_ERRORS = frozenset({"channel_not_found", "not_in_channel", "is_archived"})
@@ -111,7 +113,9 @@ def plan_button(seller_id: str, language: str) -> dict[str, Any]:
                 "style": "primary",
                 "text": {
                     "type": "plain_text",
-                    "text": PLAN_BUTTON.get(language, PLAN_BUTTON["nl"]),
+                    "text": translations(language if language in LANGUAGES else "nl").gettext(
+                        PLAN_BUTTON
+                    ),
                 },
                 "value": seller_id,
             }

@@ -413,7 +413,9 @@ class TelegramChannel:
             await self._answer(ctx, message, [Reply("who_are_you")])
             return
         if document.file_size is not None and document.file_size > MAX_UPLOAD_BYTES:
-            await self._answer(ctx, message, [self.service.upload_too_big(filename)])
+            await self._answer(
+                ctx, message, [self.service.upload_too_big(filename, document.file_size)]
+            )
             return
         with tempfile.TemporaryDirectory(prefix="normwacht-") as folder:
             path = Path(folder) / filename

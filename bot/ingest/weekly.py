@@ -9,14 +9,18 @@ from bot.ingest.cells import (
     CellError,
     count_problem,
     disagreement,
+    empty_cell,
     exact_fraction,
+    numerator_above,
     parse_decimal,
     parse_fraction,
     parse_rating,
     parse_week,
     seller_problem,
+    unknown_indicator,
 )
 from bot.ingest.rows import Issue, MeasurementRow
+from messages.reasons import N_, Reason
 from norms.model import INDICATORS, Indicator, Measurement
 from norms.policy import Policy
 from norms.weeks import IsoWeek
@@ -32,7 +36,6 @@ INDICATOR_COLUMNS: tuple[str, ...] = (
     "norm",
 )
 _INDICATOR_NAMES = {i.value: i for i in INDICATORS}
-_KNOWN_INDICATORS = ", ".join(INDICATORS)
 _CACHE_SIZE = 4096
 
 
@@ -44,7 +47,7 @@ def _any_number(column: str, text: str) -> float:
 _UNKNOWN, _RATING, _FRACTION = 0, 1, 2
 
 
-def _count(column: str, cell: str) -> tuple[int | None, str | None]:
+def _count(column: str, cell: str) -> tuple[int | None, Reason | None]:
     """A count cell: (the whole number or None when empty, why it is not valid or None)."""
     text = cell.strip()
     if not text:
@@ -114,9 +117,9 @@ class IndicatorReader:
         indicator = self._indicator(indicator_text)
         if indicator is None:
             reason = (
-                "indicator is empty"
+                empty_cell("indicator")
                 if not indicator_text
-                else f"indicator {indicator_text!r} is unknown; use one of {_KNOWN_INDICATORS}"
+                else unknown_indicator(repr(indicator_text))
             )
             issues.append(Issue(file, line, i_indicator + 1, reason))
         year = self.year
@@ -185,7 +188,9 @@ class IndicatorReader:
                     file,
                     line,
                     i_value + 1,
-                    "value is empty; REVIEWS needs the average rating 1–10 as its value",
+                    Reason(
+                        N_("value is empty; REVIEWS needs the average rating 1–10 as its value")
+                    ),
                 )
             return None
         if numerator is not None and denominator is not None:
@@ -194,22 +199,30 @@ class IndicatorReader:
                     file,
                     line,
                     i_numerator + 1,
-                    f"numerator {numerator} is greater than denominator {denominator}",
+                    numerator_above(numerator, denominator),
                 )
         elif value_text:
             # The value decides; a lone count (items sold, say) is kept as given.
             return None
         elif numerator is not None:
             return Issue(
-                file, line, i_denominator + 1, "denominator is empty but numerator is given"
+                file,
+                line,
+                i_denominator + 1,
+                Reason(N_("denominator is empty but numerator is given")),
             )
         elif denominator is not None:
-            return Issue(file, line, i_numerator + 1, "numerator is empty but denominator is given")
+            return Issue(
+                file,
+                line,
+                i_numerator + 1,
+                Reason(N_("numerator is empty but denominator is given")),
+            )
         else:
             return Issue(
                 file,
                 line,
                 i_value + 1,
-                "value is empty and numerator and denominator are not given",
+                Reason(N_("value is empty and numerator and denominator are not given")),
             )
         return None

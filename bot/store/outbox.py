@@ -398,7 +398,7 @@ class Outbox:
             "o.state, o.created_at, o.sent_at, o.template, o.policy, o.body, o.last_error, "
             "o.urgent, o.next_attempt_at, o.waiting_for "
             "FROM outbox o JOIN chats c ON c.id = o.chat_id "
-            f"WHERE {' AND '.join(where)} ORDER BY o.created_at, o.id",
+            f"WHERE {' AND '.join(where)} ORDER BY o.id",
             params,
         )
         return [

@@ -72,6 +72,14 @@ class Sellers:
             return None
         return row["client_id"].encode("ascii"), bytes(row["secret_encrypted"])
 
+    async def connected(self, seller_id: str) -> bool:
+        """Whether the seller's figures come from bol.com: credentials stored, not refused."""
+        row = await self.db.fetchone(
+            "SELECT 1 AS found FROM credentials WHERE seller_id = ? AND failure IS NULL",
+            (seller_id,),
+        )
+        return row is not None
+
     async def reseal_credentials(self, reseal: Callable[[bytes], bytes]) -> int:
         """Seal every stored credential anew with ``reseal`` (key rotation), and the client
         id a ``/connect`` in progress keeps, in one transaction: when one cannot be opened

@@ -27,7 +27,7 @@ from bot.digest import plan_digests
 from bot.service import Service
 from bot.store import Store
 from bot.weekly import run_check
-from messages import render
+from messages import LANGUAGES, render
 from norms import IsoWeek
 from tests.conftest import FixedClock, make_config
 from tests.fakes._server import FakeServer
@@ -635,6 +635,45 @@ async def test_subscribing_a_channel_without_the_bot_asks_for_an_invite(
     await slash(channel, slack, "subscribe boekenhoek", user=ADMIN, channel_id="COUT")
     [private] = responses.bodies
     assert "/invite @Normwacht" in private["text"]
+
+
+async def test_a_french_channel_gets_the_slack_only_texts_in_french(
+    channel: SlackChannel, slack: FakeSlack, config: Config
+) -> None:
+    await slash(channel, slack, "language fr", user=ADMIN)
+    [done] = await slash(channel, slack, "subscribe Snel Speelgoed", user=ADMIN)
+    assert done["text"].startswith("Ce canal suit désormais *Snel Speelgoed* (`snel-speelgoed`)")
+    [usage] = await slash(channel, slack, "unsubscribe", user=ADMIN)
+    assert "`/normwacht unsubscribe BOUTIQUE`" in usage["text"]
+    body: JSON = {
+        "text": "Suspension",
+        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "x"}}],
+        "meta": {
+            "kind": "alerts",
+            "seller_id": "snel-speelgoed",
+            "sections": ["suspension@2"],
+            "language": "fr",
+        },
+    }
+    async with slack_sender(config) as sender:
+        await sender.send("C1", body)
+    [posted] = slack.posted_messages("C1")
+    assert posted["blocks"][-1]["elements"][0]["text"]["text"] == "Plan soumis"
+
+
+def test_every_slack_only_text_is_in_every_language() -> None:
+    from babel.messages.pofile import read_po
+
+    from bot.channels.slack_blocks import TEXTS
+    from bot.channels.slack_sender import PLAN_BUTTON
+    from messages.i18n import DOMAIN, LOCALE_DIR
+
+    for lang in LANGUAGES:
+        with (LOCALE_DIR / lang / "LC_MESSAGES" / f"{DOMAIN}.po").open("rb") as po:
+            catalog = read_po(po)
+        for text in [*TEXTS.values(), PLAN_BUTTON]:
+            message = catalog.get(text)
+            assert message is not None and message.string, (lang, text)
 
 
 # --- alerts, digests and the plan button -----------------------------------------------

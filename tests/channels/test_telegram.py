@@ -391,7 +391,8 @@ async def test_a_bad_upload_is_refused_with_file_line_column(
 
     answer = await talk.upload(ALICE, "bad.csv", csv.encode())
 
-    assert "bad.csv:3:" in answer and "bad.csv:4:" in answer
+    assert "<b>bad.csv, regel 3, kolom 4</b>:" in answer
+    assert "<b>bad.csv, regel 4, kolom 5</b>: numerator 9 is groter dan denominator 2" in answer
     row = await sample_store.db.fetchone(
         "SELECT numerator FROM measurements WHERE seller_id = 'zonnig-wonen' "
         "AND year = 2026 AND week = 46 AND indicator = 'FULFILMENT'"
@@ -601,8 +602,10 @@ async def test_an_upload_with_a_huge_count_is_answered_and_changes_nothing(
 
     answer = await talk.upload(ALICE, "huge.csv", csv.encode())
 
-    assert f"huge.csv:2:5: numerator &#39;{big}&#39; is above 1,000,000,000" in answer
-    assert f"huge.csv:2:6: denominator &#39;{big}&#39; is above 1,000,000,000" in answer
+    # In the chat's language, with its numbers written as it writes them.
+    above = "is groter dan 1.000.000.000, het grootste aantal dat wordt aanvaard"
+    assert f"<b>huge.csv, regel 2, kolom 5</b>: numerator &#39;{big}&#39; {above}" in answer
+    assert f"<b>huge.csv, regel 2, kolom 6</b>: denominator &#39;{big}&#39; {above}" in answer
     row = await sample_store.db.fetchone(
         "SELECT numerator FROM measurements WHERE seller_id = 'zonnig-wonen' "
         "AND year = 2026 AND week = 46 AND indicator = 'FULFILMENT'"
