@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
+from bot.cli.main import main
 
 NOW = "2026-11-19T10:00:00+01:00"
 NOW_DT = datetime.fromisoformat(NOW)
@@ -75,7 +75,7 @@ def test_one_rule_for_seller_ids_and_no_control_characters_in_texts(
     reasons people read hold no control characters; a client id is not blank."""
     import io
 
-    from bot.secrets import new_key
+    from bot.bol.credentials import new_key
 
     assert main(["migrate"]) == 0  # the database is there: stderr holds the refusals only
     capsys.readouterr()
@@ -530,7 +530,7 @@ def test_check_says_when_alerts_have_no_chat_to_go_to(
 
 
 def test_many_sellers_without_a_chat_are_one_bounded_line() -> None:
-    from bot.cli import _unlinked_line
+    from bot.cli.main import _unlinked_line
 
     line = _unlinked_line([f"shop-{n}" for n in range(50_000)])
     assert line.startswith("50000 sellers with alerts have no chat linked: nothing to tell them: ")
@@ -542,7 +542,7 @@ def test_import_help_shows_a_file_that_imports(
     env: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert normwacht(env, "import", "--help").stdout.count("seller_id,year,week,indicator") == 1
-    from bot.cli import IMPORT_FORMAT
+    from bot.cli.main import IMPORT_FORMAT
 
     lines = [line.strip() for line in IMPORT_FORMAT.splitlines() if line.startswith("  ")]
     measurements = [line for line in lines if "date" not in line]
@@ -574,7 +574,7 @@ def normwacht(env: Path, *args: str) -> subprocess.CompletedProcess[str]:
 def test_version_and_every_help_has_an_example_and_the_exit_codes(env: Path) -> None:
     import argparse
 
-    from bot.cli import build_parser
+    from bot.cli.main import build_parser
 
     done = normwacht(env, "--version")
     assert done.returncode == 0 and done.stdout.startswith("normwacht ")
@@ -677,7 +677,7 @@ def test_the_clock_can_be_pinned_in_dotenv(
 def test_poll_and_reopen_refuse_what_cannot_be_done(
     env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from bot.secrets import new_key
+    from bot.bol.credentials import new_key
 
     monkeypatch.setenv("NORMWACHT_SECRET_KEY", new_key())
     assert main(["seller", "add", "shop-1", "--name", "Shop One"]) == 0

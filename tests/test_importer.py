@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import Config
-from bot.importer import ImportFile, ImportRejected, import_files
+from bot.imports import ImportFile, ImportRejected, import_files
 from bot.store import Store
 from norms import Indicator, IsoWeek
 from tests.conftest import FixedClock

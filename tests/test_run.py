@@ -19,12 +19,12 @@ import aiohttp
 import pytest
 from slack_sdk.signature import SignatureVerifier
 
-from bot.app import start_channels
+from bot.commands.service import Service
 from bot.config import ConfigError
-from bot.delivery import Sender
-from bot.health import Health
+from bot.outbox.worker import Sender
+from bot.runtime.app import start_channels
+from bot.runtime.health import Health
 from bot.sample import load_sample
-from bot.service import Service
 from bot.store import Store
 from norms import load_policy
 from tests.conftest import NOW, FixedClock, make_config
@@ -197,7 +197,7 @@ async def test_the_samples_never_land_in_the_operators_database(
 ) -> None:
     """Without a chat token, ``run`` opens the samples' own database: the operator's
     ``NORMWACHT_DB`` keeps its real sellers, and nothing of the samples."""
-    from bot.app import prepare_store
+    from bot.runtime.app import prepare_store
 
     config = make_config(tmp_path)
     operator = await Store.open(config.db_path)
@@ -455,7 +455,7 @@ async def test_only_the_console_or_the_demo_starts_on_the_sample_shops(
 ) -> None:
     """A bot configured for a chat platform starts on an empty database as it is: the
     operator imports the real sellers. The console's banner is for the console alone."""
-    from bot.app import prepare_store
+    from bot.runtime.app import prepare_store
 
     store = await prepare_store(make_config(tmp_path, **env), clock, demo=demo)
     try:
@@ -480,7 +480,7 @@ async def test_the_consoles_first_line_speaks_the_chats_language(
     language: str,
     banner: str,
 ) -> None:
-    from bot.app import prepare_store
+    from bot.runtime.app import prepare_store
 
     config = make_config(tmp_path, NORMWACHT_LANGUAGE=language)
     store = await prepare_store(config, clock, demo=False)

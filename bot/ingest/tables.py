@@ -12,9 +12,9 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import date
 
 from bot.ingest.cells import quoted
+from bot.ingest.indicators import INDICATOR_COLUMNS, IndicatorReader
 from bot.ingest.ratings import RATING_COLUMNS, RatingReader
 from bot.ingest.rows import EMPTY_FILE, Issue, Row
-from bot.ingest.weekly import INDICATOR_COLUMNS, IndicatorReader
 from messages.reasons import N_, Reason
 from norms.policy import Policy
 

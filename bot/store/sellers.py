@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable, Iterable
 from datetime import datetime
 
-from bot.store.db import Database
+from bot.store.engine.base import Database
 from bot.store.records import Seller, stamp
 
 
@@ -54,7 +54,7 @@ class Sellers:
     async def set_credentials(
         self, seller_id: str, client_id_sealed: bytes, secret_sealed: bytes, now: datetime
     ) -> None:
-        """Store bol.com credentials, both sealed (``bot.secrets``); clears a refusal."""
+        """Store bol.com credentials, both sealed (``bot.bol.credentials``); clears a refusal."""
         await self.db.execute(
             "INSERT INTO credentials (seller_id, client_id, secret_encrypted, updated_at) "
             "VALUES (?, ?, ?, ?) ON CONFLICT (seller_id) DO UPDATE SET "

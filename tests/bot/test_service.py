@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.commands.service import ChatContext, Service
 from bot.config import Config
-from bot.service import ChatContext, Service
 from bot.store import Store
 from norms import Indicator
 from tests.conftest import FixedClock, make_config
@@ -232,7 +232,7 @@ async def test_an_upload_is_refused_in_the_chats_language(
 async def test_connect_keeps_the_secret_only_encrypted(
     sample_store: Store, tmp_path: Path, clock: FixedClock
 ) -> None:
-    from bot.secrets import SecretBox, new_key
+    from bot.bol.credentials import SecretBox, new_key
 
     config = make_config(tmp_path, NORMWACHT_SECRET_KEY=new_key())
     seen: list[tuple[str, str]] = []
@@ -333,7 +333,7 @@ async def test_a_chat_chooses_when_its_digest_comes(service: Service) -> None:
 async def test_connect_only_in_a_private_chat_and_only_for_who_began_it(
     sample_store: Store, tmp_path: Path, clock: FixedClock
 ) -> None:
-    from bot.secrets import new_key
+    from bot.bol.credentials import new_key
 
     config = make_config(tmp_path, NORMWACHT_SECRET_KEY=new_key())
 
@@ -771,7 +771,7 @@ async def test_score_and_status_of_several_sellers_each_say_their_own_thing(
 async def test_the_digest_tells_only_a_seller_without_credentials_to_connect(
     service: Service, clock: FixedClock
 ) -> None:
-    from bot.digest import digest_entries
+    from bot.notices.digest import digest_entries
     from messages import render
 
     async def digest() -> str:
