@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.clock import Clock, clock_from_env
-from bot.commands.exempt_args import UnknownIndicator, parse_indicator
+from bot.commands.exempt import UnknownIndicator, parse_indicator
 from bot.config import Config, ConfigError, load_config, read_dotenv
 from bot.store import DatabaseBusy, ExemptionExists, SellerExists, Store
 from bot.store.engine.base import is_postgresql, sqlite_path

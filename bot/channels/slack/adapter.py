@@ -48,6 +48,7 @@ from bot.channels.slack.sender import (
     web_client,
 )
 from bot.channels.slack.signature import Refusal, SignedRequests
+from bot.commands.registry import answered_by_channel, not_offered_on
 from bot.commands.service import ChatContext, Reply, Service
 from bot.config import Config, ConfigError
 from bot.notices.check import seller_ref
@@ -60,8 +61,8 @@ from messages import LANGUAGES, Language, render
 log = logging.getLogger(__name__)
 
 SLASH_COMMAND = "/normwacht"
-SUBSCRIPTIONS = frozenset({"subscribe", "unsubscribe"})
-NOT_IN_SLACK = frozenset({"connect"})  # asks for a secret in the chat: not in a channel
+SUBSCRIPTIONS = answered_by_channel("slack")
+NOT_IN_SLACK = not_offered_on("slack")  # /connect asks for a secret: not in a channel
 # Where the bot cannot post, the one who asked still gets the answer (ephemeral).
 ANSWER_PRIVATELY = frozenset({"not_in_channel", "channel_not_found", "is_archived"})
 # Answers to the operator commands (link codes, exemptions): only for the operator's eyes.
