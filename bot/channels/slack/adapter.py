@@ -49,6 +49,7 @@ from bot.channels.slack.sender import (
 )
 from bot.channels.slack.signature import Refusal, SignedRequests
 from bot.commands.registry import answered_by_channel, not_offered_on
+from bot.commands.seller_names import matching
 from bot.commands.service import ChatContext, Reply, Service
 from bot.config import Config, ConfigError
 from bot.notices.check import seller_ref
@@ -342,11 +343,10 @@ class SlackChannel:
         return [Reply("sellers", {"sellers": [seller_ref(s) for s in sellers]})]
 
     async def _find_seller(self, query: str) -> Seller | None:
-        wanted = query.strip().lower()
-        for seller in await self.store.sellers.all():
-            if wanted in (seller.id.lower(), seller.name.lower()):
-                return seller
-        return None
+        """The one seller ``query`` names, as a chat names it (accents, case and a unique
+        beginning folded); None when it names none or several."""
+        found = matching(await self.store.sellers.all(), query.strip())
+        return found[0] if len(found) == 1 else None
 
     async def _bot_is_member(self, channel_id: str) -> bool:
         try:
