@@ -77,7 +77,8 @@ COMMANDS: tuple[Command, ...] = (
 )
 
 
-def _by_word(commands: tuple[Command, ...]) -> dict[str, Command]:
+def by_word(commands: tuple[Command, ...]) -> dict[str, Command]:
+    """Each word (name or alias) to its command; a word naming two commands is refused."""
     found: dict[str, Command] = {}
     for command in commands:
         for word in command.words:
@@ -87,7 +88,7 @@ def _by_word(commands: tuple[Command, ...]) -> dict[str, Command]:
     return found
 
 
-_BY_WORD = _by_word(COMMANDS)
+_BY_WORD = by_word(COMMANDS)
 
 
 def find(word: str, platform: str) -> Command | None:

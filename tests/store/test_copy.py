@@ -23,9 +23,8 @@ from bot.store import Database, Store
 from bot.store.engine.copy import COPIED, ENGINE_TABLES, SKIPPED, RowRefused, copy_database
 from bot.store.leases import Leases
 from norms import INDICATORS, Exemption, Indicator, IsoWeek, WeekReport
-from tests.conftest import NOW, FixedClock, make_config, run_aside
+from tests.conftest import NOW, Conversation, FixedClock, make_config, run_aside
 from tests.postgres import Cluster
-from tests.support import Conversation
 
 WEEK = IsoWeek(2026, 46)
 KEY = new_key().encode("ascii")
