@@ -21,7 +21,7 @@ import pytest
 from bot.commands.service import ChatContext, Reply, Service
 from bot.config import Config, load_config
 from bot.store import Chat, Store
-from messages import LANGUAGES, render
+from messages import LANGUAGES, Language, render
 from tests.postgres import Cluster, binaries
 
 T = TypeVar("T")
@@ -162,6 +162,11 @@ class Conversation:
         assert fresh is not None
         lang = fresh.language if fresh.language in LANGUAGES else "nl"
         return "\n\n".join(render(r.kind, r.data, fmt="text", lang=lang).text for r in replies)
+
+
+def rendered(kind: str, data: dict[str, Any], lang: Language = "nl") -> str:
+    """A reply as ``Conversation.text`` reads it."""
+    return render(kind, data, fmt="text", lang=lang).text
 
 
 class ChatOf(Protocol):

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
 from bot.commands.service import Service
+from bot.store import Store
 from norms import Indicator
-from tests.conftest import ChatOf, FixedClock
+from tests.conftest import ChatOf, FixedClock, make_config, open_chat, rendered
 
 pytestmark = pytest.mark.both_engines
+
+ALICE, BOB, ADMIN = "501", "502", "900"
 
 
 async def test_linking_by_one_time_code(
@@ -73,3 +77,62 @@ async def test_start_without_a_code_asks_for_the_code(chat_of: ChatOf, service: 
     [reply] = await talk.push("/start")
     assert reply.kind == "who_are_you"
     assert "/start CODE" in await talk.text("/start")
+
+
+async def test_start_with_code_links_the_chat_once(
+    chat_of: ChatOf, service: Service, clock: FixedClock
+) -> None:
+    code = await service.store.chats.create_link_code("zonnig-wonen", clock())
+    alice, bob = await chat_of(address=ALICE), await chat_of(address=BOB)
+
+    answer = await alice.text(f"/start {code}")  # what the deep link ?start=CODE sends
+
+    assert "Zonnig Wonen" in answer
+    assert [s.id for s in await service.store.chats.sellers_of(alice.chat.id)] == ["zonnig-wonen"]
+    used = await bob.text(f"/start {code}")
+    unknown = await bob.text("/start NOSUCHCODE")
+    # A stranger cannot tell a used code from one that never existed.
+    assert used == unknown == rendered("link_failed", {"reason": "refused"})
+    assert "Zonnig Wonen" not in used + unknown
+    assert await service.store.chats.sellers_of(bob.chat.id) == []
+
+
+async def test_a_chat_that_keeps_guessing_codes_waits_and_the_admins_hear_once(
+    sample_store: Store, tmp_path: Path, database: str, clock: FixedClock
+) -> None:
+    config = make_config(
+        tmp_path,
+        NORMWACHT_DB=database,
+        TELEGRAM_BOT_TOKEN="123:ABC",
+        NORMWACHT_ADMINS=f"telegram:{ADMIN}",
+    )
+    service = Service(sample_store, config, clock)
+    bob = await open_chat(service, address=BOB)
+    code = await sample_store.chats.create_link_code("zonnig-wonen", clock())
+    refused = rendered("link_failed", {"reason": "refused"})
+    wait = rendered("link_wait", {"at": "10:10"})  # 09:00 UTC + 10 minutes, in Amsterdam
+    answers = []
+    for guess in ("AAAAAAAAAA", "BBBBBBBBBB", "CCCCCCCCCC", "DDDDDDDDDD", "EEEEEEEEEE"):
+        answers.append(await bob.text(f"/start {guess}"))
+        clock.advance(seconds=30)
+    assert answers == [refused] * 4 + [wait]
+    # Waiting, even the right code is not looked at: it would tell the guesser it is right.
+    assert await bob.text(f"/start {code}") == wait
+    assert await sample_store.chats.sellers_of(bob.chat.id) == []
+
+    notices = await sample_store.db.fetchall(
+        "SELECT c.address, o.body FROM outbox o JOIN chats c ON c.id = o.chat_id "
+        "WHERE o.kind = 'link_guessing'"
+    )
+    assert [n["address"] for n in notices] == [ADMIN]
+    assert f"telegram:{BOB}" in notices[0]["body"]
+
+    clock.advance(minutes=8)  # the first wrong code left the window: one more try
+    assert "Zonnig Wonen" in await bob.text(f"/start {code}")
+    for guess in ("FFFFFFFFFF", "GGGGGGGGGG", "HHHHHHHHHH", "JJJJJJJJJJ", "KKKKKKKKKK"):
+        await bob.text(f"/start {guess}")
+    assert await bob.text("/start LLLLLLLLLL") != refused  # waiting again
+    count = await sample_store.db.fetchone(
+        "SELECT COUNT(*) AS n FROM outbox WHERE kind = 'link_guessing'"
+    )
+    assert count is not None and count["n"] == 1  # told once about this chat
