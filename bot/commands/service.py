@@ -14,6 +14,8 @@ from bot.commands.exempt import EXEMPT_CONFIRM
 from bot.commands.plan import PLAN_DONE
 from bot.commands.registry import find
 from bot.commands.shared import ChatContext, CredentialCheck, Reply, Shared
+from bot.imports import ImportFile, ImportRejected, import_files
+from bot.ingest.rows import Issue, too_big
 from bot.notices.check import seller_ref
 from bot.store import Chat
 from messages import LANGUAGES
@@ -84,9 +86,6 @@ class Service(Shared):
 
     async def handle_upload(self, ctx: ChatContext, path: Path, filename: str) -> list[Reply]:
         """Import a document sent to the chat, for the chat's own sellers only."""
-        # Deferred: the import workflow and its file readers load on the first upload.
-        from bot.imports import ImportFile, ImportRejected, import_files
-
         sellers = await self.visible_sellers(ctx)
         if not sellers:
             return [Reply("who_are_you")]
@@ -127,9 +126,6 @@ class Service(Shared):
         ]
 
     def upload_too_big(self, filename: str, size: int) -> Reply:
-        # Deferred: as for the upload itself.
-        from bot.ingest.rows import Issue, too_big
-
         issue = Issue(filename, 0, 0, too_big(size, MAX_UPLOAD_BYTES))
         return Reply("upload_rejected", {"file": filename, "issues": [issue], "more": 0})
 

@@ -17,6 +17,7 @@ from bot.clock import Clock
 from bot.commands.seller_names import matching
 from bot.config import Config
 from bot.notices.check import seller_ref
+from bot.notices.owed_work import complete_owed_work
 from bot.notices.reports import Reports
 from bot.store import Chat, Seller, Store
 from messages import LANGUAGES, Language, SellerRef
@@ -70,10 +71,6 @@ class Shared(Reports):
 
     async def complete_owed_work(self, now: datetime) -> int:
         """Do the rechecks a change just recorded as owed (and any left from a crash)."""
-        # Deferred: the owed work pulls in the weekly check's planning, which a chat's
-        # first answer does not need.
-        from bot.notices.owed_work import complete_owed_work
-
         return await complete_owed_work(self.store, self.config, now=now)
 
     def today(self, now: datetime) -> date:
