@@ -18,7 +18,8 @@ from typing import Any, Protocol, TypeVar
 
 import pytest
 
-from bot.commands.service import ChatContext, Reply, Service
+from bot.commands.reply import ChatContext, Reply
+from bot.commands.service import Service
 from bot.config import Config, load_config
 from bot.store import Chat, Store
 from messages import LANGUAGES, Language, render

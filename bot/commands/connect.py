@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.commands.shared import ChatContext, Reply, Shared
+from bot.commands.reply import ChatContext, Reply
+from bot.commands.shared import Shared
 from bot.notices.check import seller_ref
 
 # The conversation states: waiting for the client id, then for the secret.

@@ -12,11 +12,15 @@ from __future__ import annotations
 import difflib
 import secrets
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
-from bot.commands.shared import ChatContext, Reply, Shared, lang
+from bot.commands.reply import ChatContext, Reply, lang
 from bot.store import ExemptionExists
 from messages import SellerRef, render
 from norms import INDICATORS, Exemption, Indicator, IsoWeek
+
+if TYPE_CHECKING:  # the command line reads exemptions too: it loads no command machinery
+    from bot.commands.shared import Shared
 
 # How alike a word must be to an indicator's name to be taken for a misspelt one.
 TYPO_CUTOFF = 0.75

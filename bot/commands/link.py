@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from bot.commands.reply import ChatContext, Reply
 from bot.commands.reports import status_now
-from bot.commands.shared import ChatContext, Reply, Shared
+from bot.commands.shared import Shared
 from bot.notices.admins import admin_messages
 from bot.notices.check import seller_ref
 from bot.store import PlannedMessage

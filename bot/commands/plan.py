@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.commands.shared import MAX_SELLERS_LOOKED_THROUGH, ChatContext, Reply, Shared
+from bot.commands.reply import ChatContext, Reply
+from bot.commands.shared import MAX_SELLERS_LOOKED_THROUGH, Shared
 from bot.notices.check import seller_ref
 from bot.store import Seller
 from norms.track import plan_may_become

@@ -11,7 +11,8 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 
 from bot.commands import connect, exempt, link, plan, reports, sellers, settings
-from bot.commands.shared import ChatContext, Reply, Shared
+from bot.commands.reply import ChatContext, Reply
+from bot.commands.shared import Shared
 from messages import Language
 from messages.i18n import N_
 

@@ -6,7 +6,8 @@ import re
 from dataclasses import replace
 from typing import Any
 
-from bot.commands.shared import MAX_SELLERS_LOOKED_THROUGH, ChatContext, Reply, Shared, lang
+from bot.commands.reply import ChatContext, Reply, lang
+from bot.commands.shared import MAX_SELLERS_LOOKED_THROUGH, Shared
 from bot.notices.check import seller_ref
 from bot.notices.digest import digest_entries
 from bot.store import Seller

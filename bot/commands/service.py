@@ -13,7 +13,8 @@ from bot.commands.connect import continue_connect
 from bot.commands.exempt import EXEMPT_CONFIRM
 from bot.commands.plan import PLAN_DONE
 from bot.commands.registry import find
-from bot.commands.shared import ChatContext, CredentialCheck, Reply, Shared
+from bot.commands.reply import ChatContext, Reply
+from bot.commands.shared import CredentialCheck, Shared
 from bot.imports import ImportFile, ImportRejected, import_files
 from bot.ingest.rows import Issue, too_big
 from bot.notices.check import seller_ref

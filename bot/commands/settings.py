@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from bot.commands.shared import ChatContext, Reply, Shared
+from bot.commands.reply import ChatContext, Reply
+from bot.commands.shared import Shared
 from messages import LANGUAGES
 
 

@@ -1,26 +1,20 @@
-"""What every command family shares: who is talking, the reply, and finding the seller a
-command is about.
-
-A reply is channel-neutral: a message kind with its data (rendered by ``messages`` for
-the channel's format and the chat's language), optionally a picture, or a choice of
-sellers to ask about.
-"""
+"""What every command family shares: the store, the report cache, and finding the seller
+a command is about."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from bot.clock import Clock
+from bot.commands.reply import ChatContext, Reply
 from bot.commands.seller_names import matching
 from bot.config import Config
 from bot.notices.check import seller_ref
 from bot.notices.owed_work import complete_owed_work
 from bot.notices.reports import Reports
-from bot.store import Chat, Seller, Store
-from messages import LANGUAGES, Language, SellerRef
+from bot.store import Seller, Store
 
 # How long /connect waits for the client id and secret, and a broad exemption for its yes.
 CONNECT_TTL = timedelta(minutes=10)
@@ -28,31 +22,6 @@ MAX_SELLERS_LOOKED_THROUGH = 100
 
 # Checks bol.com credentials with a token request: None when good, else the reason.
 CredentialCheck = Callable[[str, str], Awaitable[str | None]]
-
-
-@dataclass(frozen=True, slots=True)
-class ChatContext:
-    """Who is talking: the chat (destination) and the user in it."""
-
-    chat: Chat
-    user_id: str | None
-    is_admin: bool = False
-
-    @property
-    def actor(self) -> str:
-        return f"{self.chat.platform}:{self.user_id or self.chat.address}"
-
-
-@dataclass(frozen=True, slots=True)
-class Reply:
-    kind: str
-    data: dict[str, Any] = field(default_factory=dict)
-    image: bytes | None = None
-    # Ask which seller: the command to run again with the chosen seller's id.
-    choices: tuple[SellerRef, ...] = ()
-    command: str | None = None
-    # The message that prompted this reply held a secret: delete it from the chat.
-    delete_prompt: bool = False
 
 
 class Shared(Reports):
@@ -123,8 +92,3 @@ class Shared(Reports):
         started = datetime.fromisoformat(str(data.get("started", "2000-01-01T00:00:00+00:00")))
         fresh = self.clock() - started < CONNECT_TTL
         return fresh and data.get("user_id") == ctx.user_id
-
-
-def lang(language: str) -> Language:
-    """The chat's language, or Dutch for one we no longer speak."""
-    return language if language in LANGUAGES else "nl"
