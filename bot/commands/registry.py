@@ -109,5 +109,7 @@ def answered_by_channel(platform: str) -> frozenset[str]:
 
 
 def not_offered_on(platform: str) -> frozenset[str]:
-    """The commands of other platforms that ``platform`` says it does not offer."""
-    return frozenset(c.name for c in COMMANDS if c.help and not c.offered_on(platform))
+    """The words of other platforms' commands that ``platform`` says it does not offer."""
+    return frozenset(
+        word for c in COMMANDS if c.help and not c.offered_on(platform) for word in c.words
+    )
