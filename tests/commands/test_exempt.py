@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
+from bot.commands.exempt import (
+    UnknownIndicator,
+    looks_like_indicator,
+    nearest_indicator,
+    parse_indicator,
+)
 from bot.commands.service import Service
+from norms import Indicator
 from tests.conftest import ChatOf, FixedClock
 
 pytestmark = pytest.mark.both_engines
@@ -117,3 +124,13 @@ async def test_the_same_exemption_twice_is_refused_naming_the_first(
     [twice] = await admin.push("/exempt 2026-W47 Storing")
     assert twice.data["problem"] == "exempt_exists"
     assert len(await service.store.data.exemptions()) == 2
+
+
+def test_an_indicator_is_read_in_any_case_and_a_typo_names_the_nearest() -> None:
+    assert parse_indicator("fulfilment") is Indicator.FULFILMENT
+    with pytest.raises(UnknownIndicator) as refused:
+        parse_indicator("FULFILLMENT")
+    assert (refused.value.word, refused.value.nearest) == ("FULFILLMENT", "FULFILMENT")
+    assert nearest_indicator("RESPONSE_TIMES") == "RESPONSE_TIME"
+    assert looks_like_indicator("NO_SUCH_NORM") and nearest_indicator("NO_SUCH_NORM") is None
+    assert not looks_like_indicator("staking") and not looks_like_indicator("PostNL")

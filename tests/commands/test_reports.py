@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.commands.reports import digest_time
 from bot.commands.service import ChatContext, Service
 from tests.conftest import ChatOf, FixedClock
 
@@ -238,3 +239,13 @@ async def test_the_digest_tells_only_a_seller_without_credentials_to_connect(
     await service.store.sellers.set_credentials("zonnig-wonen", b"sealed-id", b"sealed", clock())
     said = await digest()
     assert "still missing" in said and "/connect" not in said
+
+
+def test_the_digest_time_is_read_in_three_languages() -> None:
+    assert digest_time(["maandag", "8"]) == digest_time(["mon", "08:00"]) == (1, 8)
+    assert digest_time(["Dimanche", "17h"]) == (7, 17)
+    assert digest_time(["vr", "7u"]) == (5, 7)
+    assert digest_time(["zondag"]) == "digest_hour_missing"
+    assert digest_time(["someday", "8"]) == "digest_day"
+    assert digest_time(["ma", "24"]) == "digest_hour"
+    assert digest_time(["zondag", "8", "uur"]) == "digest_time"
