@@ -913,7 +913,7 @@ def _unlinked_line(unlinked: list[str]) -> str:
 async def cmd_sent(args: argparse.Namespace, ctx: Context) -> int:
     if args.seller:
         await _known_seller(ctx, args.seller)  # a typo is no "nothing was sent"
-    from bot.outbox.worker import waiting
+    from bot.outbox.waiting import waiting
 
     records = await ctx.store.outbox.history(args.seller, str(args.week) if args.week else None)
     now = ctx.now()
@@ -1241,8 +1241,9 @@ async def cmd_chat(args: argparse.Namespace, ctx: Context) -> int:
 
 
 async def cmd_deliver(args: argparse.Namespace, ctx: Context) -> int:
+    from bot.channels.platforms import chat_platforms
     from bot.outbox.worker import DeliveryWorker
-    from bot.runtime.app import delivery_senders, where
+    from bot.runtime.app import delivery_senders
     from bot.runtime.health import Health
     from bot.runtime.instance import Instance
 
@@ -1271,11 +1272,11 @@ async def cmd_deliver(args: argparse.Namespace, ctx: Context) -> int:
     print(
         f"sent {sent} message(s){note}; {waits} waiting{why}; {counts.get('dead', 0)} undeliverable"
     )
-    for platform in ("telegram", "slack"):
-        if platform in health.states() and not health.is_up(platform):
-            held = await ctx.store.outbox.waiting_for(platform)
+    for chats in chat_platforms(ctx.config):
+        if chats.name in health.states() and not health.is_up(chats.name):
+            held = await ctx.store.outbox.waiting_for(chats.name)
             print(
-                f"{where(platform, ctx.config)} did not answer: {held} message(s) wait for it",
+                f"{chats.where(ctx.config)} did not answer: {held} message(s) wait for it",
                 file=sys.stderr,
             )
     return EXIT_OK
@@ -1284,7 +1285,7 @@ async def cmd_deliver(args: argparse.Namespace, ctx: Context) -> int:
 async def _waiting_reasons(ctx: Context, down: frozenset[str]) -> str:
     """`` (quiet hours: 2, until 2026-11-20 08:00 CET; platform down: 1)``: what the
     waiting messages wait for, and until when (the earliest of each reason)."""
-    from bot.outbox.worker import waiting
+    from bot.outbox.waiting import waiting
 
     now = ctx.now()
     earliest: dict[str, datetime] = {}

@@ -9,18 +9,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from functools import partial
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 
 from bot.commands.service import Service
-from bot.notices.check import seller_ref
 from bot.notices.digest import plan_digests
-from bot.notices.notice import body_for
 from bot.notices.owed_work import check_week
-from bot.store import PlannedMessage
+from bot.notices.reminders import plan_reminders
 from bot.store.engine.dialect import upsert
 from norms import IsoWeek
 
@@ -59,18 +57,6 @@ def week_moments(week: IsoWeek, tz: object) -> Moments:
         poll=datetime.combine(wednesday, POLL_AT[1], tzinfo=tz),  # type: ignore[arg-type]
         check=datetime.combine(wednesday, CHECK_AT[1], tzinfo=tz),  # type: ignore[arg-type]
     )
-
-
-def reminder_slot(plan_since: IsoWeek, today: date, every_days: int) -> date | None:
-    """The reminder day due on ``today``: every ``every_days`` days after the suspension
-    week's check day, or ``None`` before the first one."""
-    start = plan_since.check_day
-    if today <= start:
-        return None
-    elapsed = (today - start).days
-    if elapsed < every_days:
-        return None
-    return start + timedelta(days=elapsed - elapsed % every_days)
 
 
 class WeeklySchedule:
@@ -139,42 +125,7 @@ class WeeklySchedule:
 
     async def plan_reminders(self) -> int:
         """Remind sellers whose improvement plan is still required."""
-        now = self.clock()
-        today = self.local(now).date()
-        destinations = await self.store.chats.destinations()
-        planned: list[PlannedMessage] = []
-        for seller in await self.store.sellers.some(destinations):
-            report = await self.service.report_for(seller)
-            track = report.track if report else None
-            if report is None or track is None or track.plan != "required":
-                continue
-            assert track.plan_since is not None
-            slot = reminder_slot(track.plan_since, today, self.config.policy.plan_reminder_days)
-            if slot is None:
-                continue
-            days = (today - track.plan_since.check_day).days
-            for chat in destinations[seller.id]:
-                if chat.muted:
-                    continue
-                planned.append(
-                    PlannedMessage(
-                        dedup_key=f"plan_reminder:{seller.id}:{slot}:{chat.id}",
-                        chat_id=chat.id,
-                        seller_id=seller.id,
-                        week=str(report.week),
-                        kind="plan_reminder",
-                        sections=(),
-                        urgent=False,
-                        body=body_for(
-                            chat,
-                            "plan_reminder",
-                            {"seller": seller_ref(seller), "report": report, "days_since": days},
-                        ),
-                        template="plan_reminder",
-                        policy=self.config.policy.name,
-                    )
-                )
-        return await self.store.outbox.plan(planned, now)
+        return await plan_reminders(self.service, self.clock())
 
     async def digests(self) -> int:
         """Digests for every chat whose digest day and hour have come this week."""
