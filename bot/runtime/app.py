@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.channels.console import ADMIN_ADDRESS, CONSOLE, ConsoleChat, ConsoleSender
-from bot.channels.platforms import Platform, Polling, chat_platforms
+from bot.channels.opening import Polling, opener
+from bot.channels.platforms import Platform, chat_platforms
 from bot.clock import Clock
 from bot.commands.service import CredentialCheck, Service
 from bot.config import Config, ConfigError
@@ -249,11 +250,11 @@ async def start_channels(
         metrics=metrics_source(service.store, config, health),
     )
     served = [
-        (p, p.open_channel(service, config, http, health))
+        (p, o, o.open_channel(service, config, http, health))
         for p in chat_platforms(config)
-        if p.open_channel
+        if (o := opener(p)) is not None
     ]
-    for platform, connection in served:
+    for platform, _, connection in served:
         if instance is not None and connection.polling is not None:
             hold_polling(instance, polling_lease(platform.name), connection.polling)
     if not served:
@@ -262,21 +263,21 @@ async def start_channels(
     # connects: an outage must not leave Slack's events or Telegram's webhook unheard.
     await start_listener(http, config)
     stack.push_async_callback(http.stop)
-    for platform, connection in served:
+    for platform, opened, connection in served:
         name, channel = platform.name, connection.channel
         health.watch(name, where=platform.where(config))
-        link = Reconnector(name, health, channel.start, channel.probe, platform.is_outage)
+        link = Reconnector(name, health, channel.start, channel.probe, opened.is_outage)
         stack.push_async_callback(channel.stop)
         try:
             await link.start()
         except Exception as exc:
-            setting = platform.refused_setting(exc)
+            setting = opened.refused_setting(exc)
             if setting is None:
                 raise
             raise refused(setting, platform, config) from exc
         stack.push_async_callback(link.stop)
         senders[name] = channel.sender
-    names = [platform.name for platform, _ in served]
+    names = [platform.name for platform, _, _ in served]
     log.info("serving %s", " and ".join(names))
     return names
 
@@ -355,17 +356,17 @@ async def delivery_senders(config: Config, health: Health) -> AsyncIterator[dict
     async with AsyncExitStack() as stack:
         senders: dict[str, Sender] = {CONSOLE: ConsoleSender()}
         for platform in chat_platforms(config):
-            if platform.open_sender is None:
+            if (opened := opener(platform)) is None:
                 continue
             health.watch(platform.name, where=platform.where(config))
             try:
                 senders[platform.name] = await stack.enter_async_context(
-                    platform.open_sender(config, health)
+                    opened.open_sender(config, health)
                 )
             except Exception as exc:
-                if (setting := platform.refused_setting(exc)) is not None:
+                if (setting := opened.refused_setting(exc)) is not None:
                     raise refused(setting, platform, config) from exc
-                if not platform.is_outage(exc):
+                if not opened.is_outage(exc):
                     raise
                 health.down(platform.name, describe(exc))
         yield senders
