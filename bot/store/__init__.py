@@ -7,6 +7,7 @@ from pathlib import Path
 from bot.store.chats import Chats
 from bot.store.data import ExemptionExists, WeeklyData
 from bot.store.engine.base import Database, DatabaseBusy
+from bot.store.jobs import Jobs
 from bot.store.outbox import Outbox, OutboxItem, PlannedMessage, SentRecord
 from bot.store.owed import Owed, OwedWork
 from bot.store.records import Chat, Seller, stamp
@@ -25,6 +26,7 @@ class Store:
         self.outbox = Outbox(db)
         self.owed = OwedWork(db)
         self.states = SellerStates(db)
+        self.jobs = Jobs(db)
         # One weekly check at a time, in this process and in every other one on the same
         # database (a scheduled check and an upload's recheck must not both plan the same
         # alert).
@@ -48,6 +50,7 @@ __all__ = [
     "Database",
     "DatabaseBusy",
     "ExemptionExists",
+    "Jobs",
     "Outbox",
     "OutboxItem",
     "Owed",

@@ -11,8 +11,6 @@ transaction that reads and then writes never meets another writer in between.
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
 import time
 from abc import ABC, abstractmethod
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Sequence
@@ -26,10 +24,6 @@ T = TypeVar("T")
 
 # A row: read by column name or by position (sqlite3.Row and asyncpg.Record both are).
 Row = Any
-
-# A test hook: the process kills itself (SIGKILL) right after its Nth commit, so tests can
-# crash a real command at every step deterministically.
-CRASH_AFTER_COMMIT = "NORMWACHT_CRASH_AFTER_COMMIT"
 
 
 class DatabaseBusy(Exception):
@@ -96,7 +90,6 @@ class Database(ABC):
         self.generation = 0
         # How long a writer waits for another process's write lock; None: as long as it takes.
         self.busy_wait_s = busy_wait_s
-        self._crash_after = int(os.environ.get(CRASH_AFTER_COMMIT, "0") or 0)
 
     @staticmethod
     async def open(target: Path | str, *, busy_wait_s: float | None = None) -> Database:
@@ -245,9 +238,8 @@ class Database(ABC):
             await tx.executemany(sql, rows)
 
     def _committed(self) -> None:
+        """Called after each commit of this process."""
         self.generation += 1
-        if self._crash_after and self.generation >= self._crash_after:
-            os.kill(os.getpid(), signal.SIGKILL)
 
 
 def redact(url: str) -> str:
