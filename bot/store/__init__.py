@@ -7,6 +7,7 @@ from pathlib import Path
 from bot.store.chats import Chats
 from bot.store.data import ExemptionExists, WeeklyData
 from bot.store.engine.base import Database, DatabaseBusy
+from bot.store.engine.open import open_database
 from bot.store.jobs import Jobs
 from bot.store.outbox import Outbox, OutboxItem, PlannedMessage, SentRecord
 from bot.store.owed import Owed, OwedWork
@@ -38,7 +39,7 @@ class Store:
     async def open(cls, target: Path | str, *, busy_wait_s: float | None = None) -> Store:
         """Open the store at ``target`` (a SQLite file, or a PostgreSQL URL); a writer waits
         up to ``busy_wait_s`` for another process's write lock (None: as long as it takes)."""
-        return cls(await Database.open(target, busy_wait_s=busy_wait_s))
+        return cls(await open_database(target, busy_wait_s=busy_wait_s))
 
     async def close(self) -> None:
         await self.db.close()

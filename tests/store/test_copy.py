@@ -21,6 +21,7 @@ from bot.notices.check import run_check
 from bot.sample import load_sample
 from bot.store import Database, Store
 from bot.store.engine.copy import COPIED, ENGINE_TABLES, SKIPPED, RowRefused, copy_database
+from bot.store.engine.open import open_database
 from bot.store.leases import Leases
 from norms import INDICATORS, Exemption, Indicator, IsoWeek, WeekReport
 from tests.conftest import NOW, FixedClock, make_config, run_aside
@@ -285,7 +286,7 @@ TABLES = {
 async def test_every_table_is_copied_or_skipped_on_purpose(
     engine: str, new_database: Callable[[str], str]
 ) -> None:
-    db = await Database.open(new_database(engine))
+    db = await open_database(new_database(engine))
     try:
         tables = {r[0] for r in await db.fetchall(TABLES[engine])}
     finally:
@@ -295,7 +296,7 @@ async def test_every_table_is_copied_or_skipped_on_purpose(
 
 
 async def test_tables_are_copied_in_foreign_key_order(tmp_path: Path) -> None:
-    db = await Database.open(tmp_path / "x.sqlite3")
+    db = await open_database(tmp_path / "x.sqlite3")
     try:
         for position, table in enumerate(COPIED):
             for (parent,) in await db.fetchall(
@@ -332,7 +333,7 @@ def build_history(path: Path, sellers: int, weeks: int) -> int:
 
 
 async def _migrate(path: Path) -> None:
-    db = await Database.open(path)
+    db = await open_database(path)
     await db.close()
 
 
@@ -348,14 +349,14 @@ async def test_the_source_is_read_a_batch_at_a_time(
     source = str(seeded)
     if src_engine == "postgresql":
         source = new_database("postgresql")
-        seed, into = await Database.open(seeded), await Database.open(source)
+        seed, into = await open_database(seeded), await open_database(source)
         try:
             await copy_database(seed, into)
         finally:
             await seed.close()
             await into.close()
-    src = await Database.open(source)
-    dst = await Database.open(new_database(dst_engine))
+    src = await open_database(source)
+    dst = await open_database(new_database(dst_engine))
     try:
         tracemalloc.start()
         try:
