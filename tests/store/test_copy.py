@@ -61,7 +61,7 @@ async def fill(store: Store, config: Config) -> None:
     await store.sellers.set_credentials(
         "tuin-en-co", box.seal("client-1"), box.seal("secret-1"), NOW
     )
-    await store.data.add_exemption(
+    await store.exemptions.add(
         Exemption(
             week=WEEK.shift(-1),
             reason="PostNL strike",
@@ -71,8 +71,8 @@ async def fill(store: Store, config: Config) -> None:
         "operator",
         NOW,
     )  # and the recheck it owes, left undone
-    await store.data.add_plan_event("snel-speelgoed", date(2026, 11, 18), "submitted", "op", NOW)
-    await store.data.add_reopen("boekenhoek", date(2026, 11, 18), "operator", NOW)
+    await store.plans.add("snel-speelgoed", date(2026, 11, 18), "submitted", "op", NOW)
+    await store.reopens.add("boekenhoek", date(2026, 11, 18), "operator", NOW)
     telegram = await store.chats.get_or_create(
         "telegram", "1001", language="nl", now=NOW, title="Snel"
     )
@@ -183,12 +183,12 @@ async def test_every_record_is_copied_and_the_copy_works_as_the_original(
         # New rows after the copy get ids of their own, in every numbered table.
         numbered = [t for t in COPIED if before[t][0][0] == "id" and t != "sellers"]
         top = {t: max(r[0] for r in before[t][1]) for t in numbered}
-        exemption = await dst.data.add_exemption(
+        exemption = await dst.exemptions.add(
             Exemption(week=WEEK, reason="new", sellers=frozenset({"zonnig-wonen"})), "op", NOW
         )
         chat = await dst.chats.get_or_create("telegram", "2002", language="nl", now=NOW)
-        await dst.data.add_plan_event("snel-speelgoed", date(2026, 11, 19), "approved", "op", NOW)
-        await dst.data.add_reopen("boekenhoek", date(2026, 11, 19), "operator", NOW)
+        await dst.plans.add("snel-speelgoed", date(2026, 11, 19), "approved", "op", NOW)
+        await dst.reopens.add("boekenhoek", date(2026, 11, 19), "operator", NOW)
         await dst.chats.link(chat.id, "snel-speelgoed", "test", NOW)
         planned = await run_check(dst, config.policy, WEEK, now=NOW)
         assert planned.planned >= 1
