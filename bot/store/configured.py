@@ -36,6 +36,7 @@ async def open_target(
     file that did not exist is named on stderr once it is made."""
     target = database_target(target, name)
     if is_postgresql(target):
+        # Deferred: asyncpg is imported only by a process that uses PostgreSQL (start-up time).
         import asyncpg
 
         try:
