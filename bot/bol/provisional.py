@@ -67,7 +67,7 @@ async def poll_provisional(
         answers = await fetch_all(api, clients, fetch, None)
     refused = sort_failures(answers, outcome.failed)
     today = now.astimezone(config.timezone).date()
-    exemptions = await store.data.exemptions()
+    exemptions = await store.exemptions.all()
     with tempfile.TemporaryDirectory(prefix="normwacht-provisional-") as folder:
         for seller_id, answer in sorted(answers.items()):
             if not isinstance(answer, WeekAnswer):

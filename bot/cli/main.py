@@ -18,8 +18,8 @@ from bot.clock import Clock, clock_from_env
 from bot.commands.exempt_args import UnknownIndicator, parse_indicator
 from bot.config import Config, ConfigError, load_config, read_dotenv
 from bot.store import DatabaseBusy, ExemptionExists, SellerExists, Store
+from bot.store.configured import open_store, open_target
 from bot.store.engine.base import is_postgresql, sqlite_path
-from bot.store.engine.open import open_store, open_target
 from bot.store.outbox import SentRecord
 from bot.store.records import ExemptionRecord
 from messages import LANGUAGES

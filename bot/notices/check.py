@@ -12,7 +12,7 @@ from bot.metrics import CHECK_SECONDS
 from bot.notices.notice import Key, notice
 from bot.notices.reports import section_ids, week_reports
 from bot.store import Chat, PlannedMessage, Seller, Store
-from bot.store.engine.dialect import upsert
+from bot.store.jobs import CHECK
 from bot.store.states import WeekAlerts
 from messages import Cause, SellerRef
 from norms import ALERT_ORDER, URGENT_ALERTS, IsoWeek, Policy, WeekReport
@@ -155,10 +155,7 @@ async def _run_check(
             now,
         )
     if seller_ids is None:
-        await store.db.execute(
-            upsert("job_runs", "job, run_key, done_at", "job, run_key"),
-            ("check", str(week), now.isoformat()),
-        )
+        await store.jobs.mark(CHECK, str(week), now)
     return outcome
 
 
@@ -288,8 +285,7 @@ def plan_week_messages(
 
 async def checked_weeks(store: Store) -> list[IsoWeek]:
     """The weeks the weekly check has run for, oldest first."""
-    rows = await store.db.fetchall("SELECT run_key FROM job_runs WHERE job = 'check'")
-    return sorted(IsoWeek.parse(r["run_key"]) for r in rows)
+    return sorted(IsoWeek.parse(key) for key in await store.jobs.keys(CHECK))
 
 
 async def recheck_after_import(

@@ -30,7 +30,7 @@ from bot.runtime.instance import DATABASE, SCHEDULER, Instance, polling_lease
 from bot.runtime.logs import configure_logging
 from bot.sample import load_sample
 from bot.store import Store
-from bot.store.engine.open import open_store
+from bot.store.configured import open_store
 
 if TYPE_CHECKING:
     from apscheduler.schedulers.asyncio import AsyncIOScheduler

@@ -19,7 +19,7 @@ from bot.commands.service import Service
 from bot.notices.digest import plan_digests
 from bot.notices.owed_work import check_week
 from bot.notices.reminders import plan_reminders
-from bot.store.engine.dialect import upsert
+from bot.store.jobs import POLL
 from norms import IsoWeek
 
 log = logging.getLogger(__name__)
@@ -94,7 +94,7 @@ class WeeklySchedule:
             return
         now = self.clock()
         week = week or self.last_week()
-        if now < week_moments(week, self.tz).poll or await self._done("poll", str(week)):
+        if now < week_moments(week, self.tz).poll or await self.store.jobs.done(POLL, str(week)):
             return
         again = await self.poller(week, now, self._poll_again.get(week))
         if again:
@@ -102,7 +102,7 @@ class WeeklySchedule:
             log.warning("poll of %s: %d seller(s) to try again", week, len(again))
             return
         self._poll_again.pop(week, None)
-        await self._mark("poll", str(week), now)
+        await self.store.jobs.mark(POLL, str(week), now)
 
     async def check(self, week: IsoWeek | None = None) -> int:
         """The weekly check (of the last complete week); returns messages planned."""
@@ -160,7 +160,7 @@ class WeeklySchedule:
             # Monday or Tuesday: the latest week due is the one before.
             week = week.shift(-1)
         moments = week_moments(week, self.tz)
-        polled = await self._done("poll", str(week))
+        polled = await self.store.jobs.done(POLL, str(week))
         steps: list[tuple[str, Callable[[], Awaitable[object]]]] = []
         if self.poller is not None and now >= moments.poll and not polled:
             steps.append((f"poll {week}", partial(self.poll, week)))
@@ -200,17 +200,6 @@ class WeeklySchedule:
             return [latest]
         start = max(done[-1].shift(1), latest.shift(1 - CATCH_UP_WEEKS))
         return [w for w in start.until(latest) if w not in done]
-
-    async def _done(self, job: str, key: str) -> bool:
-        row = await self.store.db.fetchone(
-            "SELECT 1 FROM job_runs WHERE job = ? AND run_key = ?", (job, key)
-        )
-        return row is not None
-
-    async def _mark(self, job: str, key: str, now: datetime) -> None:
-        await self.store.db.execute(
-            upsert("job_runs", "job, run_key, done_at", "job, run_key"), (job, key, now.isoformat())
-        )
 
     # --- APScheduler ---------------------------------------------------------------------
 
