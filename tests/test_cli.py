@@ -530,7 +530,7 @@ def test_check_says_when_alerts_have_no_chat_to_go_to(
 
 
 def test_many_sellers_without_a_chat_are_one_bounded_line() -> None:
-    from bot.cli.main import _unlinked_line
+    from bot.cli.checks import _unlinked_line
 
     line = _unlinked_line([f"shop-{n}" for n in range(50_000)])
     assert line.startswith("50000 sellers with alerts have no chat linked: nothing to tell them: ")
@@ -542,7 +542,7 @@ def test_import_help_shows_a_file_that_imports(
     env: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert normwacht(env, "import", "--help").stdout.count("seller_id,year,week,indicator") == 1
-    from bot.cli.main import IMPORT_FORMAT
+    from bot.cli.data import IMPORT_FORMAT
 
     lines = [line.strip() for line in IMPORT_FORMAT.splitlines() if line.startswith("  ")]
     measurements = [line for line in lines if "date" not in line]
