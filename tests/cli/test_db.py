@@ -14,6 +14,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from bot.cli.main import main
 from bot.sample import sample_path
 from bot.store import Database
 from bot.store.engine.copy import COPIED
@@ -375,3 +376,11 @@ def test_db_copy_refuses_a_database_a_bot_runs_on(
     assert run_aside(_rows(second_database))["sellers"] == []
     done = normwacht(tmp_path, database, "db", "copy", database, second_database)
     assert done.returncode == 0, done.stderr
+
+
+def test_keygen_prints_a_usable_key(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from bot.config import load_config
+
+    assert main(["keygen"]) == 0
+    key = capsys.readouterr().out.strip()
+    assert load_config(env={"NORMWACHT_SECRET_KEY": key}, dotenv=None).secret_key is not None
