@@ -13,6 +13,8 @@ import pytest
 
 NOW = "2026-11-19T10:00:00+01:00"
 NOW_DT = datetime.fromisoformat(NOW)
+# The installed console script, as operators run it.
+SCRIPT = str(Path(sys.executable).with_name("normwacht"))
 
 
 @pytest.fixture
@@ -48,5 +50,4 @@ def write(path: Path, text: str) -> Path:
 
 def normwacht(env: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """The installed console script as an operator runs it, in ``env``'s folder."""
-    script = str(Path(sys.executable).with_name("normwacht"))
-    return subprocess.run([script, *args], cwd=env, capture_output=True, text=True, check=False)
+    return subprocess.run([SCRIPT, *args], cwd=env, capture_output=True, text=True, check=False)

@@ -6,7 +6,6 @@ import asyncio
 import os
 import sqlite3
 import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,12 +20,12 @@ from bot.store.engine.copy import COPIED
 from bot.store.engine.postgres import _MIGRATE_KEY, redact
 from bot.store.engine.schema import MIGRATIONS
 from bot.store.leases import Leases
+from tests.cli.conftest import SCRIPT
 from tests.conftest import engine_database, run_aside
 from tests.postgres import Cluster
 
 pytestmark = pytest.mark.both_engines
 
-SCRIPT = str(Path(sys.executable).with_name("normwacht"))
 VERSION = len(MIGRATIONS)
 
 
