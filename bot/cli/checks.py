@@ -10,6 +10,7 @@ from collections import Counter
 from datetime import datetime
 from typing import Any
 
+from bot.channels.platforms import CONSOLE, PLATFORMS
 from bot.cli.common import (
     EXIT_FAILURE,
     EXIT_OK,
@@ -117,8 +118,8 @@ def add_preview(sub: Commands) -> None:
     )
     preview.add_argument(
         "--platform",
-        choices=("console", "telegram", "slack"),
-        default="console",
+        choices=tuple(PLATFORMS),
+        default=CONSOLE.name,
         help="the format: console (plain text, the default), telegram (HTML), slack (mrkdwn)",
     )
     preview.set_defaults(handler=cmd_preview)

@@ -13,6 +13,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from bot.channels.platforms import TELEGRAM
 from bot.cli import checks, data, db, run, sellers
 from bot.cli.common import (
     EXIT_CODES,
@@ -158,7 +159,7 @@ def _failure(exc: BaseException, config: Config) -> str:
     from telegram.error import NetworkError
 
     if isinstance(exc, NetworkError) and not isinstance(exc, _telegram_refusals()):
-        return f"Telegram (TELEGRAM_API_URL={config.telegram_api_url}) did not answer: {exc}"
+        return f"{TELEGRAM.where(config)} did not answer: {exc}"
     if type(exc).__module__.startswith("aiohttp"):
         return f"Slack (SLACK_API_URL={config.slack_api_url}) did not answer: {exc}"
     return f"{type(exc).__name__}: {exc}"

@@ -53,7 +53,7 @@ async def cmd_chat(args: argparse.Namespace, ctx: Context) -> int:
         # A seller's own console chat speaks the seller's language from its first line.
         address = f"{ADMIN_ADDRESS}:{seller.id}"
         chat = await service.chat_for(CONSOLE, address, language=seller.language)
-        await ctx.store.chats.link(chat.id, args.seller, "console", ctx.now())
+        await ctx.store.chats.link(chat.id, args.seller, CONSOLE, ctx.now())
         await ConsoleChat(service, chat, admin=False).serve()
     else:
         chat = await service.chat_for(CONSOLE, ADMIN_ADDRESS)

@@ -80,7 +80,7 @@ async def prepare_store(config: Config, clock: Clock, *, demo: bool) -> Store:
         now = clock()
         ids = await load_sample(store, config.policy, now)
         console = await store.chats.get_or_create(
-            CONSOLE, ADMIN_ADDRESS, language=config.language, now=now, title="console"
+            CONSOLE, ADMIN_ADDRESS, language=config.language, now=now, title=CONSOLE
         )
         for seller_id in ids:
             await store.chats.link(console.id, seller_id, "sample", now)
