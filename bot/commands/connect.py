@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.channels.platforms import CONSOLE, TELEGRAM
 from bot.commands.reply import ChatContext, Reply
 from bot.commands.shared import Shared
 from bot.notices.check import seller_ref
@@ -15,10 +16,10 @@ CONNECT_SECRET = "connect_secret"
 
 
 async def connect(service: Shared, ctx: ChatContext, args: list[str]) -> list[Reply]:
-    if ctx.chat.platform == "console":
+    if ctx.chat.platform == CONSOLE.name:
         # The operator's own terminal: the command line stores credentials directly.
-        return [Reply("connect_failed", {"reason": "console"})]
-    if ctx.chat.platform != "telegram" or ctx.chat.address.startswith("-"):
+        return [Reply("connect_failed", {"reason": CONSOLE.name})]
+    if ctx.chat.platform != TELEGRAM.name or ctx.chat.address.startswith("-"):
         # A secret typed in a group is read by everyone in it: private chats only.
         return [Reply("connect_failed", {"reason": "private_only"})]
     seller, _, problem = await service.resolve(ctx, "connect", args)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 
+from bot.channels.platforms import CONSOLE, SLACK, TELEGRAM
 from bot.commands import connect, exempt, link, plan, reports, sellers, settings
 from bot.commands.reply import ChatContext, Reply
 from bot.commands.shared import Shared
@@ -68,13 +69,13 @@ COMMANDS: tuple[Command, ...] = (
         "connect",
         connect.connect,
         N_("Connect bol.com API credentials"),
-        platforms=frozenset({"telegram", "console"}),
+        platforms=frozenset({TELEGRAM.name, CONSOLE.name}),
     ),
     Command("linkcode", link.linkcode, admin=True),
     Command("exempt", exempt.exempt, admin=True),
     # A Slack channel follows a seller by an operator's command, not by a link code.
-    Command("subscribe", None, platforms=frozenset({"slack"})),
-    Command("unsubscribe", None, platforms=frozenset({"slack"})),
+    Command("subscribe", None, platforms=frozenset({SLACK.name})),
+    Command("unsubscribe", None, platforms=frozenset({SLACK.name})),
 )
 
 
