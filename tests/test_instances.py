@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from bot.store import Store
-from tests.bot.test_delivery import plan
 from tests.conftest import NOW, FixedClock
 from tests.fakes import FakeTelegram
+from tests.outbox.test_worker import plan
 from tests.test_run import CHAT, free_port, healthz, prepare, start_run, until
 
 pytestmark = pytest.mark.parametrize("engine", ["postgresql"], indirect=True)

@@ -314,6 +314,7 @@ def prepare_scheduler(
     """The weekly schedule (poll, check, reminders, digests), run by the instance holding
     the scheduler lease: on taking it, that instance catches up on what was due (also
     what a dead holder left undone), then runs the jobs as they come."""
+    # Deferred: the console alone has no schedule, and these bring APScheduler and httpx.
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
     from bot.bol.poll import scheduled_poller
@@ -339,6 +340,7 @@ def credential_check(config: Config) -> CredentialCheck | None:
     """``/connect`` checks credentials with a token request when they can be stored."""
     if config.secret_key is None:
         return None
+    # Deferred: httpx is loaded only where bol.com credentials can be stored.
     from bot.bol.api import check_credentials
 
     return check_credentials(config)

@@ -16,9 +16,11 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 
 from bot.commands.service import Service
+from bot.notices.check import checked_weeks
 from bot.notices.digest import plan_digests
 from bot.notices.owed_work import check_week
 from bot.notices.reminders import plan_reminders
+from bot.retention import prune_outbox
 from bot.store.jobs import POLL
 from norms import IsoWeek
 
@@ -119,8 +121,6 @@ class WeeklySchedule:
 
     async def retention(self) -> int:
         """Delete the sent messages older than NORMWACHT_KEEP_DAYS; returns how many."""
-        from bot.retention import prune_outbox
-
         return await prune_outbox(self.store, self.config, self.clock())
 
     async def plan_reminders(self) -> int:
@@ -193,8 +193,6 @@ class WeeklySchedule:
     async def _unchecked_weeks(self, latest: IsoWeek) -> list[IsoWeek]:
         """Weeks due but not checked: every week after the last one checked, up to
         ``latest`` (at most ``CATCH_UP_WEEKS``); on a first start only ``latest``."""
-        from bot.notices.check import checked_weeks
-
         done = await checked_weeks(self.store)
         if not done:
             return [latest]

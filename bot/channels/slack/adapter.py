@@ -53,6 +53,7 @@ from bot.commands.seller_names import matching
 from bot.commands.service import ChatContext, Reply, Service
 from bot.config import Config, ConfigError
 from bot.notices.check import seller_ref
+from bot.notices.digest import digest_entries
 from bot.runtime.health import Health
 from bot.runtime.http import HttpServer
 from bot.store import Seller, Store
@@ -401,8 +402,6 @@ class SlackChannel:
         """The App Home of a user. An operator: every seller, riskiest first. Anyone else
         may see only the sellers of their own channels, which the Home cannot know: it
         says where to ask instead, and names no seller."""
-        from bot.notices.digest import digest_entries
-
         lang = self.config.language
         if not self.is_operator(user_id):
             return member_home_view(lang)
