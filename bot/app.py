@@ -17,6 +17,7 @@ from bot.clock import Clock
 from bot.config import Config, ConfigError
 from bot.database import open_store
 from bot.delivery import DeliveryWorker, Sender
+from bot.exposition import metrics_source
 from bot.health import Health, Reconnector, describe
 from bot.http import HttpServer
 from bot.instance import DATABASE, SCHEDULER, TELEGRAM_POLLING, Instance
@@ -249,7 +250,13 @@ async def start_channels(
     is up); only a configuration fault stops the start. With ``instance``, Telegram is
     polled only while it holds the polling lease."""
     health = health or Health(service.clock)
-    http = HttpServer(config.http_port, health=health)
+    http = HttpServer(
+        config.http_port,
+        config.http_host,
+        health=health,
+        admin=config.admin_address,
+        metrics=metrics_source(service.store, config, health),
+    )
     channels: list[tuple[str, Channel, Callable[[BaseException], bool]]] = []
     # Per platform: which setting's credential an error at start says it refused.
     refusals: dict[str, Callable[[BaseException], str | None]] = {}

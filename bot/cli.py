@@ -241,13 +241,57 @@ def build_parser() -> argparse.ArgumentParser:
     sent.add_argument("--json", action="store_true", help="one JSON object per message a line")
     sent.set_defaults(handler=cmd_sent)
 
+    preview = sub.add_parser(
+        "preview",
+        help="show what would be sent about a seller's week, planning nothing",
+        description="Render the messages a chat would get about the seller's week: the week's "
+        "alerts (all of them, as a chat linked now would get them) and the weekly digest, in "
+        "the chosen language and platform format. Nothing is planned or stored.",
+    )
+    preview.add_argument("--seller", required=True, help="the seller id")
+    preview.add_argument("--week", required=True, type=week_arg, help="the ISO week, e.g. 2026-W46")
+    preview.add_argument(
+        "--language", choices=LANGUAGES, help="the chat's language (default: the seller's)"
+    )
+    preview.add_argument(
+        "--platform",
+        choices=("console", "telegram", "slack"),
+        default="console",
+        help="the format: console (plain text, the default), telegram (HTML), slack (mrkdwn)",
+    )
+    preview.set_defaults(handler=cmd_preview)
+
+    outbox = sub.add_parser("outbox", help="messages that could not be delivered")
+    osub = outbox.add_subparsers(dest="outbox_command", required=True, metavar="ACTION")
+    requeue = osub.add_parser(
+        "requeue",
+        help="send a dead message again (its id from normwacht sent)",
+        description="A message that went dead (the chat blocked the bot, the platform refused "
+        "it, too many attempts) goes again at the next delivery round, its attempts counted "
+        "afresh; its chat counts as reachable again. Fix what stopped it first.",
+        epilog="example: normwacht outbox requeue 42" + EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    requeue.add_argument("message_id", type=int, metavar="ID", help="the message's id (#ID)")
+    requeue.set_defaults(handler=cmd_outbox_requeue)
+
     chat = sub.add_parser("chat", help="the console chat (the same commands as Telegram)")
     chat.add_argument("--seller", help="follow this seller (default: all)")
     chat.set_defaults(handler=cmd_chat)
 
-    sub.add_parser("keygen", help="print a new NORMWACHT_SECRET_KEY").set_defaults(
-        handler=cmd_keygen, needs_store=False
+    keygen = sub.add_parser(
+        "keygen",
+        help="print a new NORMWACHT_SECRET_KEY; --rotate: re-encrypt under the first key",
+        description="Print a new key for NORMWACHT_SECRET_KEY. To rotate: list the new key "
+        "first and the old one after it (NORMWACHT_SECRET_KEY=NEW,OLD), run keygen --rotate "
+        "to re-encrypt the stored bol.com credentials under NEW, then drop OLD.",
     )
+    keygen.add_argument(
+        "--rotate",
+        action="store_true",
+        help="re-encrypt the stored credentials under the first key of NORMWACHT_SECRET_KEY",
+    )
+    keygen.set_defaults(handler=cmd_keygen, needs_store=False)
 
     sub.add_parser(
         "migrate",
@@ -282,6 +326,25 @@ def build_parser() -> argparse.ArgumentParser:
         "postgresql:// URL of an existing database",
     )
     dcopy.set_defaults(handler=cmd_db_copy, needs_store=False)
+    dbackup = dsub.add_parser(
+        "backup",
+        help="a whole copy of the SQLite database, safe while the bot runs",
+        description="Write a whole, consistent copy of the SQLite database NORMWACHT_DB to "
+        "DEST (a new file, or a folder to put a dated file in), while normwacht run goes on "
+        "working. The copy is a database normwacht opens as it is: restore it by stopping "
+        "the bot and putting the file in place of NORMWACHT_DB. Keep NORMWACHT_SECRET_KEY "
+        "with it: without that key the stored bol.com credentials cannot be read. On "
+        "PostgreSQL it prints the pg_dump command to use instead (exit code 2).",
+        epilog="example: normwacht db backup /var/backups/normwacht/" + EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    dbackup.add_argument(
+        "dest",
+        metavar="DEST",
+        type=Path,
+        help="the file to write (must not exist), or an existing folder",
+    )
+    dbackup.set_defaults(handler=cmd_db_backup)
     _document(p)
     return p
 
@@ -323,9 +386,12 @@ EXAMPLES = {
     "digest": "normwacht digest --seller shop-1",
     "sent": "normwacht sent --seller shop-1 --week 2026-W46",
     "chat": "normwacht chat --seller shop-1",
-    "keygen": "normwacht keygen",
+    "outbox": "normwacht outbox requeue 42",
+    "preview": "normwacht preview --seller shop-1 --week 2026-W46 --language fr --platform slack",
+    "keygen": "normwacht keygen --rotate",
     "migrate": "normwacht migrate",
     "db": "normwacht db copy data/normwacht.sqlite3 postgresql://normwacht@db.example/normwacht",
+    "backup": "normwacht db backup /var/backups/normwacht/",
 }
 
 
@@ -808,6 +874,12 @@ async def cmd_check(args: argparse.Namespace, ctx: Context) -> int:
         if unlinked:
             print(_unlinked_line(unlinked))
     if not args.dry_run:
+        horizon = await ctx.store.outbox.pruned_through()
+        if horizon is not None and str(args.week) <= horizon:
+            print(
+                f"{args.week}: what was sent about it is past NORMWACHT_KEEP_DAYS and deleted; "
+                "nothing is planned about it again"
+            )
         print(f"planned {outcome.planned} new message(s)")
     return EXIT_OK
 
@@ -896,10 +968,103 @@ async def cmd_sent(args: argparse.Namespace, ctx: Context) -> int:
     return EXIT_OK
 
 
+async def cmd_preview(args: argparse.Namespace, ctx: Context) -> int:
+    from bot.compose import body_for
+    from bot.service import Service
+    from bot.store import Chat
+    from bot.weekly import plan_week_messages, seller_ref
+
+    seller = await ctx.store.sellers.get(args.seller)
+    if seller is None:
+        raise Rejected(f"unknown seller {args.seller!r} (see normwacht seller list)")
+    if args.week.monday > ctx.today():
+        raise Rejected(f"week {args.week} has not started yet")
+    service = Service(ctx.store, ctx.config, ctx.clock)
+    report = await service.report_for(seller, args.week)
+    language = args.language or seller.language
+    # A chat that follows only this seller, linked now: it would get every alert section.
+    chat = Chat(0, args.platform, "preview", "preview", language, False, 1, 8, True, None)
+    sources = await ctx.store.data.week_sources([seller.id], args.week)
+    messages: list[tuple[str, dict[str, Any]]] = []
+    if report is not None:
+        for m in plan_week_messages(
+            seller, report, [chat], {}, {}, sources.get(seller.id) or "upload"
+        ):
+            messages.append((f"alerts [{', '.join(s.split('@')[0] for s in m.sections)}]", m.body))
+    if report is not None and report.has_data:
+        previous = await service.report_for(seller, args.week.shift(-1))
+        entry = {
+            "seller": seller_ref(seller),
+            "report": report,
+            "previous": previous if previous is not None and previous.has_data else None,
+            "missing": service.missing_weeks(report),
+        }
+        messages.append(("digest", body_for(chat, "digest", {"entries": [entry], "team": False})))
+    if not messages:
+        print(f"{seller.id} {args.week}: no figures and no alerts: nothing would be sent")
+        return EXIT_OK
+    for title, body in messages:
+        print(f"--- {title} · {seller.id} {args.week} · {args.platform}, {language}")
+        print(body["text"])
+    print(f"(a preview: nothing was planned; policy {ctx.config.policy.name})", file=sys.stderr)
+    return EXIT_OK
+
+
+async def cmd_outbox_requeue(args: argparse.Namespace, ctx: Context) -> int:
+    from bot.store.outbox import NotDead
+
+    try:
+        r = await ctx.store.outbox.requeue(args.message_id, ctx.now())
+    except NotDead as exc:
+        if exc.state is None:
+            raise Rejected(f"no message #{args.message_id} (see normwacht sent)") from exc
+        raise Rejected(
+            f"message #{args.message_id} is {exc.state}, not dead: only a dead message is requeued"
+        ) from exc
+    print(
+        f"requeued #{r.id} {r.seller_id or '-'} {r.week or ''} {r.kind} -> "
+        f"{r.platform}:{r.address}: it goes at the next delivery round (normwacht run, or "
+        "normwacht deliver)"
+    )
+    return EXIT_OK
+
+
 async def cmd_keygen(args: argparse.Namespace, ctx: Context) -> int:
     from bot.secrets import new_key
 
+    if args.rotate:
+        return await _rotate_keys(ctx)
     print(new_key())
+    return EXIT_OK
+
+
+async def _rotate_keys(ctx: Context) -> int:
+    """Every stored credential sealed anew under the first key of NORMWACHT_SECRET_KEY."""
+    from bot.secrets import SecretBox, SecretError, keys_of
+
+    if ctx.config.secret_key is None:
+        raise Rejected(
+            "NORMWACHT_SECRET_KEY: required to rotate: list the new key first and the old "
+            "one(s) after it, e.g. NORMWACHT_SECRET_KEY=NEW,OLD"
+        )
+    box = SecretBox(ctx.config.secret_key)
+    store = await open_store(ctx.config, busy_wait_s=ctx.config.busy_wait_s)
+    try:
+        rotated = await store.sellers.reseal_credentials(box.reseal)
+    except SecretError as exc:
+        raise Rejected(
+            f"{exc}: list every key still in use after the new one; nothing was changed"
+        ) from exc
+    finally:
+        await store.close()
+    keys = len(keys_of(ctx.config.secret_key))
+    print(f"re-encrypted the bol.com credentials of {rotated} seller(s) under the first key")
+    if keys > 1:
+        print(
+            "the other key(s) of NORMWACHT_SECRET_KEY are no longer needed for them: "
+            "remove them once every running normwacht has restarted with the new list",
+            file=sys.stderr,
+        )
     return EXIT_OK
 
 
@@ -960,6 +1125,62 @@ async def cmd_db_copy(args: argparse.Namespace, ctx: Context) -> int:
     finally:
         await src.close()
     return EXIT_OK
+
+
+async def cmd_db_backup(args: argparse.Namespace, ctx: Context) -> int:
+    from bot.store.sqlite import SqliteDatabase
+
+    db = ctx.store.db
+    if not isinstance(db, SqliteDatabase):
+        return _pg_dump_instead(args.dest, ctx.config.database)
+    dest: Path = args.dest
+    if dest.is_dir():
+        moment = ctx.now().astimezone(ctx.config.timezone).strftime("%Y%m%dT%H%M%S")
+        dest = dest / f"normwacht-{moment}.sqlite3"
+    if dest.exists() or dest.is_symlink():
+        raise Rejected(f"DEST {dest}: exists already; a backup is written to a new file only")
+    if not dest.parent.is_dir():
+        raise Rejected(f"DEST {dest}: no folder {dest.parent}")
+    if Path(db.path).resolve() == dest.resolve():
+        raise Rejected("DEST is the database itself")
+    partial = dest.with_name(f".{dest.name}.partial")
+    partial.unlink(missing_ok=True)
+    try:
+        await db.backup_into(partial)
+        # Seen whole under its name or not at all: a crash leaves no half backup there.
+        partial.rename(dest)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    size = dest.stat().st_size
+    version = await db.schema_version()
+    print(
+        f"backed up {db.describe()} to {dest} ({size:,} bytes, schema version {version}); "
+        "keep NORMWACHT_SECRET_KEY with it"
+    )
+    return EXIT_OK
+
+
+def _pg_dump_instead(dest: Path, database: str) -> int:
+    """PostgreSQL's own tool backs it up, consistently while normwacht runs: the command,
+    without the password (pg_dump reads it from PGPASSWORD or ~/.pgpass)."""
+    import shlex
+
+    from bot.store.db import password_of
+
+    url = database
+    if password_of(url) is not None:
+        scheme, _, rest = url.partition("://")
+        userinfo, _, host = rest.rpartition("@")
+        url = f"{scheme}://{userinfo.partition(':')[0]}@{host}"
+    print(f"pg_dump --format=custom --file={shlex.quote(str(dest))} {shlex.quote(url)}")
+    print(
+        "normwacht: db backup copies SQLite databases; back up PostgreSQL with the pg_dump "
+        "command above (the password is left out: pg_dump reads it from PGPASSWORD or "
+        "~/.pgpass) and restore into an empty database with pg_restore --dbname=URL FILE",
+        file=sys.stderr,
+    )
+    return EXIT_REJECTED
 
 
 async def _not_in_use(name: str, store: Store, period_s: float) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import io
+import logging
 import os
 import re
 from collections.abc import Mapping
@@ -12,6 +14,9 @@ from datetime import time
 from pathlib import Path
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from dotenv import dotenv_values
+from dotenv.parser import parse_stream
 
 from bot.store.db import is_postgresql, redact, sqlite_path
 from messages import LANGUAGES
@@ -65,6 +70,14 @@ class Config:
     # How long a lease (the scheduler, Telegram's polling) outlives its holder's last
     # renewal: another instance takes over within it.
     lease_s: float = 15.0
+    # The listener's address (None: every address, IPv4 and IPv6), and where /healthz and
+    # /metrics are served apart from the public webhook port (None: on that listener).
+    http_host: str | None = None
+    admin_address: tuple[str | None, int] | None = None
+    log_level: int = logging.INFO
+    log_format: str = "text"
+    # How long sent messages are kept in the outbox.
+    keep_days: int = 400
 
     def is_admin(self, platform: str, user_id: str | None) -> bool:
         return user_id is not None and f"{platform}:{user_id}" in self.admins
@@ -82,26 +95,62 @@ class Config:
 
 
 def read_dotenv(path: Path) -> dict[str, str]:
-    """``KEY=value`` lines of a ``.env`` file; comments and blank lines are skipped."""
-    values: dict[str, str] = {}
-    if not path.is_file():
-        return values
-    for raw in path.read_text("utf-8").splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#") or "=" not in line:
+    """The settings of a ``.env`` file as python-dotenv reads them (``export``, quotes,
+    comments, escapes, multi-line values, ``${VAR}``). A line it cannot read stops start-up,
+    named by file and line (never shown: it may hold a secret)."""
+    try:
+        if not path.is_file():
+            return {}
+        text = path.read_text("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot be read as UTF-8 text: {exc}") from exc
+    for binding in parse_stream(io.StringIO(text)):
+        if binding.error:
+            raise ConfigError(
+                f"{path}, line {binding.original.line}: not a setting: write NAME=value "
+                "(quote a value that holds spaces or a #; a comment starts with #)"
+            )
+    values = dotenv_values(stream=io.StringIO(text))
+    return {key: value for key, value in values.items() if value is not None}
+
+
+# The settings that hold a secret: each may instead be read from the file that
+# ``<NAME>_FILE`` names (container secrets, systemd's LoadCredential), not both.
+SECRET_SETTINGS = (
+    "TELEGRAM_BOT_TOKEN",
+    "SLACK_BOT_TOKEN",
+    "SLACK_APP_TOKEN",
+    "SLACK_SIGNING_SECRET",
+    "NORMWACHT_SECRET_KEY",
+    "NORMWACHT_DB",
+)
+
+
+def read_secret_files(settings: dict[str, str]) -> None:
+    """Replace each ``<NAME>_FILE`` of ``SECRET_SETTINGS`` by ``<NAME>``, read from that
+    file (its surrounding blank space and line ends dropped)."""
+    for name in SECRET_SETTINGS:
+        where = settings.get(f"{name}_FILE", "").strip()
+        if not where:
             continue
-        key, _, value = line.partition("=")
-        value = value.strip()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
-            value = value[1:-1]
-        values[key.strip()] = value
-    return values
+        if settings.get(name, "").strip():
+            raise ConfigError(f"{name} and {name}_FILE are both set: keep one of them")
+        try:
+            value = Path(where).read_text("utf-8").strip()
+        except OSError as exc:
+            raise ConfigError(f"{name}_FILE: cannot read {where}: {exc.strerror or exc}") from exc
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"{name}_FILE: {where} is not UTF-8 text") from exc
+        if not value:
+            raise ConfigError(f"{name}_FILE: {where} is empty")
+        settings[name] = value
 
 
 def load_config(env: Mapping[str, str] | None = None, dotenv: Path | None = Path(".env")) -> Config:
     """Read the configuration: the environment wins over ``.env``; empty means unset."""
     merged: dict[str, str] = read_dotenv(dotenv) if dotenv is not None else {}
     merged.update(os.environ if env is None else env)
+    read_secret_files(merged)
 
     def get(name: str, default: str | None = None) -> str | None:
         value = merged.get(name, "").strip()
@@ -157,7 +206,53 @@ def load_config(env: Mapping[str, str] | None = None, dotenv: Path | None = Path
         ),
         busy_wait_s=_rate("NORMWACHT_BUSY_WAIT", required("NORMWACHT_BUSY_WAIT", "60")),
         lease_s=_rate("NORMWACHT_LEASE_SECONDS", required("NORMWACHT_LEASE_SECONDS", "15")),
+        http_host=_host(get("NORMWACHT_HTTP_HOST")),
+        admin_address=_address("NORMWACHT_ADMIN_ADDRESS", get("NORMWACHT_ADMIN_ADDRESS")),
+        log_level=_log_level(required("NORMWACHT_LOG_LEVEL", "INFO")),
+        log_format=_choice(
+            "NORMWACHT_LOG_FORMAT", required("NORMWACHT_LOG_FORMAT", "text"), ("text", "json")
+        ),
+        keep_days=_days("NORMWACHT_KEEP_DAYS", required("NORMWACHT_KEEP_DAYS", "400")),
     )
+
+
+def _host(value: str | None) -> str | None:
+    """An address to listen on as written (``[::1]`` as ``::1``); None: every address."""
+    if value is None:
+        return None
+    host = value.removeprefix("[").removesuffix("]")
+    return None if host in ("", "*") else host
+
+
+def _address(name: str, value: str | None) -> tuple[str | None, int] | None:
+    """``HOST:PORT`` (``127.0.0.1:9090``, ``[::1]:9090``, ``:9090`` for every address)."""
+    if value is None:
+        return None
+    host, colon, port = value.rpartition(":")
+    if not colon or (":" in host and not host.startswith("[")):
+        raise ConfigError(f"{name}: must be HOST:PORT, e.g. 127.0.0.1:9090 or [::1]:9090")
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        raise ConfigError(f"{name}: the port must be a number 1-65535 (HOST:PORT)")
+    return _host(host), int(port)
+
+
+def _log_level(value: str) -> int:
+    levels = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+    if value.upper() not in levels:
+        raise ConfigError(f"NORMWACHT_LOG_LEVEL: must be one of {', '.join(levels)}")
+    return int(getattr(logging, value.upper()))
+
+
+def _choice(name: str, value: str, choices: tuple[str, ...]) -> str:
+    if value.lower() not in choices:
+        raise ConfigError(f"{name}: must be {' or '.join(choices)}")
+    return value.lower()
+
+
+def _days(name: str, value: str) -> int:
+    if not value.isdigit() or int(value) < 1:
+        raise ConfigError(f"{name}: must be a whole number of days, 1 or more")
+    return int(value)
 
 
 def _url(name: str, value: str) -> str:
@@ -231,18 +326,23 @@ def database_target(value: str, name: str) -> str:
 
 
 def _secret_key(value: str | None) -> bytes | None:
+    """One key, or several (new first, then the old ones, separated by commas or blank
+    space: key rotation), each 32 random bytes in URL-safe base64; kept comma-separated."""
     if value is None:
         return None
-    try:
-        raw = base64.urlsafe_b64decode(value.encode("ascii"))
-    except (binascii.Error, ValueError, UnicodeEncodeError):
-        raw = b""
-    if len(raw) != 32:
-        raise ConfigError(
-            "NORMWACHT_SECRET_KEY: must be 32 random bytes in URL-safe base64 "
-            "(make one with: normwacht keygen)"
-        )
-    return value.encode("ascii")
+    keys = [key for key in re.split(r"[\s,]+", value) if key]
+    for position, key in enumerate(keys, 1):
+        try:
+            raw = base64.urlsafe_b64decode(key.encode("ascii"))
+        except (binascii.Error, ValueError, UnicodeEncodeError):
+            raw = b""
+        if len(raw) != 32:
+            which = f" (key {position} of {len(keys)})" if len(keys) > 1 else ""
+            raise ConfigError(
+                f"NORMWACHT_SECRET_KEY{which}: must be 32 random bytes in URL-safe base64 "
+                "(make one with: normwacht keygen)"
+            )
+    return ",".join(keys).encode("ascii")
 
 
 def _admins(value: str | None) -> frozenset[str]:

@@ -9,7 +9,7 @@ from urllib.parse import unquote
 
 from bot.config import Config, ConfigError, database_target
 from bot.store import Store
-from bot.store.db import is_postgresql, password_of, redact, sqlite_path
+from bot.store.db import SchemaTooNew, is_postgresql, password_of, redact, sqlite_path
 
 
 async def open_store(
@@ -39,6 +39,8 @@ async def open_target(
 
         try:
             return await Store.open(target, busy_wait_s=busy_wait_s)
+        except SchemaTooNew as exc:
+            raise ConfigError(f"{name}: {exc}") from exc
         except (OSError, ValueError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             reason = str(exc)
             for secret in filter(None, [password_of(target), unquote(password_of(target) or "")]):
@@ -51,6 +53,8 @@ async def open_target(
         path.parent.mkdir(parents=True, exist_ok=True)
         sqlite3.connect(path).close()
         store = await Store.open(path, busy_wait_s=busy_wait_s)
+    except SchemaTooNew as exc:
+        raise ConfigError(f"{name}: {exc}") from exc
     except (OSError, sqlite3.Error) as exc:
         raise ConfigError(f"{name}: cannot open {path}: {exc}") from exc
     if new and announce:

@@ -21,6 +21,7 @@ from typing import Any, Protocol
 from bot.clock import Clock
 from bot.config import Config, QuietHours
 from bot.logs import FailingRounds
+from bot.metrics import MESSAGES_DEAD, MESSAGES_FAILED, MESSAGES_SENT, RATE_LIMITED
 from bot.notify import tell_admins
 from bot.store import OutboxItem, Store
 from bot.store.outbox import EARLIER_MESSAGE, PLATFORM_DOWN, RATE_LIMIT, RETRY
@@ -470,6 +471,7 @@ class DeliveryWorker:
         except Exception as exc:  # timeouts and connection errors not mapped by a sender
             return await self._failed(item, Transient(f"{type(exc).__name__}: {exc}"), pacer)
         await self._record(partial(outbox.mark_sent, item.id, self.clock(), remote_id))
+        MESSAGES_SENT.labels(item.platform).inc()
         self.sent += 1
         return "sent", None
 
@@ -483,6 +485,7 @@ class DeliveryWorker:
     ) -> tuple[str, datetime | None]:
         outbox, now = self.store.outbox, self.clock()
         if isinstance(exc, RetryLater):
+            RATE_LIMITED.labels(item.platform).inc()
             pacer.pause(exc.seconds)
             at = now + timedelta(seconds=exc.seconds)
             await self._record(
@@ -506,7 +509,9 @@ class DeliveryWorker:
             return "wait", now
         if isinstance(exc, Rejected) or item.attempts >= MAX_ATTEMPTS:
             await self._record(partial(self._dead, item, error))
+            MESSAGES_DEAD.labels(item.platform).inc()
             return "dead", None
+        MESSAGES_FAILED.labels(item.platform).inc()
         at = now + timedelta(seconds=backoff(item.attempts, self.rng))
         await self._record(partial(outbox.retry_at, item, at, error))
         return "wait", at

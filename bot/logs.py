@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import logging
+from datetime import datetime, tzinfo
 from urllib.parse import unquote
 
 from bot.config import Config
@@ -64,6 +66,7 @@ def config_secrets(config: Config) -> list[str]:
         config.slack_app_token,
         config.slack_signing_secret,
         config.secret_key.decode("ascii") if config.secret_key else None,
+        *(config.secret_key.decode("ascii").split(",") if config.secret_key else []),
         *_database_passwords(config.database),
     ]
     return [v for v in values if v]
@@ -76,13 +79,59 @@ def _database_passwords(database: str) -> list[str]:
     return [] if written is None else [written, unquote(written)]
 
 
-def configure_logging(config: Config, level: int = logging.INFO) -> RedactSecrets:
-    """Log to stderr with secrets masked; HTTP client chatter (which carries the bot token
-    in its URLs) only from warnings up."""
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+def configure_logging(config: Config, level: int | None = None) -> RedactSecrets:
+    """Log to stderr at ``NORMWACHT_LOG_LEVEL``, as text or (``NORMWACHT_LOG_FORMAT=json``)
+    one JSON object a line, each time with its offset, secrets masked; HTTP client chatter
+    (which carries the bot token in its URLs) only from warnings up."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(
+        JsonFormatter(config.timezone)
+        if config.log_format == "json"
+        else TextFormatter(config.timezone)
+    )
+    logging.basicConfig(level=config.log_level if level is None else level, handlers=[handler])
     redact = RedactSecrets(config_secrets(config))
-    for handler in logging.getLogger().handlers:
-        handler.addFilter(redact)
-    for noisy in ("httpx", "httpcore", "apscheduler"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    for installed in logging.getLogger().handlers:
+        installed.addFilter(redact)
+    # aiosqlite's debug lines are one per statement: not what NORMWACHT_LOG_LEVEL=DEBUG is for.
+    for noisy in ("httpx", "httpcore", "apscheduler", "aiosqlite"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, config.log_level))
     return redact
+
+
+class TextFormatter(logging.Formatter):
+    """``2026-11-19T10:00:00.123+01:00 INFO normwacht: message``: the time in the
+    configured zone, with its offset."""
+
+    def __init__(self, zone: tzinfo) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
+        self.zone = zone
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        return moment(record, self.zone)
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object a line: ``time`` (with its offset), ``level``, ``logger``,
+    ``message``, and ``exception`` when there is one (masked like the message)."""
+
+    def __init__(self, zone: tzinfo) -> None:
+        super().__init__()
+        self.zone = zone
+
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, object] = {
+            "time": moment(record, self.zone),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            line["exception"] = record.exc_text
+        return json.dumps(line, ensure_ascii=False)
+
+
+def moment(record: logging.LogRecord, zone: tzinfo) -> str:
+    return datetime.fromtimestamp(record.created, zone).isoformat(timespec="milliseconds")

@@ -30,6 +30,8 @@ POLL_AT = ("wed", time(6, 0))
 CHECK_AT = ("wed", time(9, 0))
 REMINDERS_AT = time(9, 0)
 EARLY_WARNING_AT = time(12, 0)
+# Sent messages past NORMWACHT_KEEP_DAYS are deleted daily, at a quiet hour.
+RETENTION_AT = time(4, 30)
 # How far back a start catches up on weekly checks missed while down.
 CATCH_UP_WEEKS = 8
 # How long a job met by a database outage is tried again (a week's check must not wait
@@ -129,6 +131,12 @@ class WeeklySchedule:
         if self.early_warning is not None:
             await self.early_warning(self.clock())
 
+    async def retention(self) -> int:
+        """Delete the sent messages older than NORMWACHT_KEEP_DAYS; returns how many."""
+        from bot.retention import prune_outbox
+
+        return await prune_outbox(self.store, self.config, self.clock())
+
     async def plan_reminders(self) -> int:
         """Remind sellers whose improvement plan is still required."""
         now = self.clock()
@@ -211,13 +219,14 @@ class WeeklySchedule:
         if now.time() >= REMINDERS_AT:
             steps.append(("plan reminders", self.plan_reminders))
         steps.append(("digests", self.digests))
+        steps.append(("retention", self.retention))
         for name, step in steps:
             # One failing step (bol.com down, say) must not keep the bot from starting.
             try:
                 done = await self.store.db.patiently(
                     step, limit_s=JOB_PATIENCE_S, max_s=30.0, go_on=go_on
                 )
-                if done or not name.startswith(("plan", "digests")):
+                if done or not name.startswith(("plan", "digests", "retention")):
                     ran.append(name)
             except Exception as exc:
                 if not self.store.db.unavailable(exc):
@@ -274,6 +283,9 @@ class WeeklySchedule:
             ),
             # Digest times are per chat: look every hour on the hour.
             "digests": CronTrigger(minute=0, timezone=tz),
+            "retention": CronTrigger(
+                hour=RETENTION_AT.hour, minute=RETENTION_AT.minute, timezone=tz
+            ),
         }
 
     def register(
@@ -291,6 +303,7 @@ class WeeklySchedule:
             "provisional": self.provisional,
             "plan_reminders": self.plan_reminders,
             "digests": self.digests,
+            "retention": self.retention,
         }
         for name, trigger in self.triggers().items():
             job = jobs[name]

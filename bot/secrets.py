@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cryptography.fernet import Fernet, InvalidToken
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 
 class SecretError(ValueError):
@@ -14,11 +14,17 @@ def new_key() -> str:
     return Fernet.generate_key().decode("ascii")
 
 
+def keys_of(key: bytes) -> list[bytes]:
+    """The keys ``NORMWACHT_SECRET_KEY`` lists, comma-separated: the first seals, each opens."""
+    return [k for k in key.split(b",") if k]
+
+
 class SecretBox:
-    """Seals and opens secrets; never logs or shows them."""
+    """Seals and opens secrets; never logs or shows them. With several keys (rotation) it
+    seals with the first and opens what any of them sealed."""
 
     def __init__(self, key: bytes) -> None:
-        self._fernet = Fernet(key)
+        self._fernet = MultiFernet([Fernet(k) for k in keys_of(key)])
 
     def __repr__(self) -> str:
         return "SecretBox(<key hidden>)"
@@ -32,4 +38,13 @@ class SecretBox:
         except InvalidToken as exc:
             raise SecretError(
                 "stored credentials cannot be decrypted with NORMWACHT_SECRET_KEY"
+            ) from exc
+
+    def reseal(self, sealed: bytes) -> bytes:
+        """The same secret sealed anew with the first key (whichever key sealed it)."""
+        try:
+            return self._fernet.rotate(sealed)
+        except InvalidToken as exc:
+            raise SecretError(
+                "stored credentials cannot be decrypted with any key of NORMWACHT_SECRET_KEY"
             ) from exc

@@ -96,6 +96,68 @@ def test_migrate_refuses_a_database_it_cannot_open(
     assert "s3cret-pw" not in done.stderr
 
 
+def make_from_the_future(engine: str, database: str) -> None:
+    """The database as a newer normwacht left it: one schema version ahead."""
+
+    async def from_the_future() -> None:
+        db = await Database.open(database)
+        try:
+            if engine == "sqlite":
+                await db.execute(f"PRAGMA user_version = {VERSION + 1}")
+            else:
+                await db.execute("UPDATE schema_version SET version = ?", (VERSION + 1,))
+        finally:
+            await db.close()
+
+    run_aside(from_the_future())
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["seller", "list"],
+        ["import", "week.csv"],
+        ["check", "--week", "2026-W46"],
+        ["sent"],
+        ["deliver"],
+        ["db", "backup", "backup.sqlite3"],
+        ["keygen", "--rotate"],
+        ["run"],
+    ],
+)
+def test_every_command_refuses_a_schema_newer_than_it_knows(
+    engine: str, database: str, tmp_path: Path, command: list[str]
+) -> None:
+    """Not only migrate: a command that opens the database stops before reading or
+    writing it, with one line naming both versions."""
+    make_from_the_future(engine, database)
+    (tmp_path / "week.csv").write_text(
+        "seller_id,week,indicator,numerator,denominator\nshop-1,2026-W46,FULFILMENT,1,2\n",
+        encoding="utf-8",
+    )
+    env = environment(tmp_path, database)
+    env["NORMWACHT_SECRET_KEY"] = "x" * 43 + "="
+    if command == ["run"]:
+        # A bot for Telegram works on NORMWACHT_DB (the console alone has the samples' own).
+        env.update(TELEGRAM_BOT_TOKEN="42:run", TELEGRAM_API_URL="http://127.0.0.1:9")
+    done = subprocess.run(
+        [SCRIPT, *command],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+    assert done.returncode == 2, done.stderr
+    assert done.stderr == (
+        f"normwacht: NORMWACHT_DB: {described(database)} is at schema version {VERSION + 1}, "
+        f"newer than this normwacht knows ({VERSION}): upgrade normwacht\n"
+    )
+    assert not (tmp_path / "backup.sqlite3").exists()
+
+
 def test_migrate_refuses_a_schema_newer_than_it_knows(
     engine: str, database: str, tmp_path: Path
 ) -> None:

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 import httpx
 
+from bot.metrics import POLL_ERRORS, POLL_REQUESTS, RATE_LIMITED
 from norms import IsoWeek
 from norms.model import V10_INDICATORS
 
@@ -253,6 +254,7 @@ class BolApi:
         """
         failures = throttled = 0
         while True:
+            POLL_REQUESTS.inc()
             try:
                 async with limiter.slot() if limiter else nullcontext(), self._in_flight:
                     response = await self._http.request(
@@ -262,6 +264,7 @@ class BolApi:
                 problem = type(exc).__name__
             else:
                 if response.status_code == 429:
+                    RATE_LIMITED.labels("bol").inc()
                     throttled += 1
                     if throttled > self.pacing.max_throttled:
                         raise RateLimited(f"bol.com answered 429 {throttled} times to {client}")
@@ -277,6 +280,7 @@ class BolApi:
                 if response.status_code < 500:
                     return response
                 problem = f"HTTP {response.status_code}"
+            POLL_ERRORS.labels(problem).inc()
             failures += 1
             if failures >= self.pacing.attempts:
                 raise BolUnavailable(

@@ -34,6 +34,7 @@ from bot.ingest.bol_api import (
     Pacing,
     all_of,
 )
+from bot.metrics import POLL_FAILURES, POLL_SECONDS
 from bot.notify import tell_admins
 from bot.owed import complete_owed_work
 from bot.progress import Progress
@@ -155,6 +156,9 @@ async def poll_week(
     for seller_id in refused:
         summary.planned += await report_refused(store, config, seller_id, now)
     summary.seconds = time.monotonic() - started
+    POLL_SECONDS.observe(summary.seconds)
+    for failure in summary.failed.values():
+        POLL_FAILURES.labels(failure.reason).inc()
     return summary
 
 

@@ -36,6 +36,10 @@ class DatabaseBusy(Exception):
     """Another process held the write lock for longer than this process may wait."""
 
 
+class SchemaTooNew(Exception):
+    """A database whose schema a newer normwacht made: this one must not touch it."""
+
+
 BUSY_MESSAGE = "the database is busy: another import is running; try again"
 
 
@@ -97,14 +101,27 @@ class Database(ABC):
     @staticmethod
     async def open(target: Path | str, *, busy_wait_s: float | None = None) -> Database:
         """Open (creating if needed) and migrate the database ``target`` names."""
+        from bot.store.schema import MIGRATIONS
+
         url = str(target)
+        db: Database
         if is_postgresql(url):
             from bot.store.postgres import PostgresDatabase
 
-            return await PostgresDatabase.connect(url, busy_wait_s=busy_wait_s)
-        from bot.store.sqlite import SqliteDatabase
+            db = await PostgresDatabase.connect(url, busy_wait_s=busy_wait_s)
+        else:
+            from bot.store.sqlite import SqliteDatabase
 
-        return await SqliteDatabase.connect(sqlite_path(url), busy_wait_s=busy_wait_s)
+            db = await SqliteDatabase.connect(sqlite_path(url), busy_wait_s=busy_wait_s)
+        # A newer version's schema: what this one reads or writes there may be wrong.
+        version = await db.schema_version()
+        if version > len(MIGRATIONS):
+            await db.close()
+            raise SchemaTooNew(
+                f"{db.describe()} is at schema version {version}, newer than this normwacht "
+                f"knows ({len(MIGRATIONS)}): upgrade normwacht"
+            )
+        return db
 
     @property
     def engine(self) -> str:

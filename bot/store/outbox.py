@@ -18,7 +18,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from bot.metrics import MESSAGES_PLANNED
 from bot.store.db import Database, Tx
+from bot.store.dialect import upsert
 from bot.store.records import parse_stamp, stamp
 
 
@@ -304,6 +306,60 @@ class Outbox:
         rows = await self.db.fetchall("SELECT state, COUNT(*) AS n FROM outbox GROUP BY state")
         return {r["state"]: r["n"] for r in rows}
 
+    async def state_counts(self) -> list[tuple[str, str, int]]:
+        """Messages per platform and state: ``(platform, state, count)``, for ``/metrics``."""
+        rows = await self.db.fetchall(
+            "SELECT c.platform, o.state, COUNT(*) AS n FROM outbox o "
+            "JOIN chats c ON c.id = o.chat_id GROUP BY c.platform, o.state "
+            "ORDER BY c.platform, o.state"
+        )
+        return [(r[0], r[1], int(r[2])) for r in rows]
+
+    async def prune_sent(self, sent_before: datetime, through_week: str, now: datetime) -> int:
+        """Delete the messages sent before ``sent_before`` about a week up to
+        ``through_week`` (retention), in one transaction that also records that week: from
+        then on nothing is planned about it or an earlier one (``plan_many``), so that a
+        recheck never plans again what was sent and deleted. Messages about no week
+        (operators' notices, some of which are told once for good) and every message not
+        sent (owed work, dead ones an operator may requeue) are kept. Returns how many were
+        deleted."""
+        async with self.db.transaction() as tx:
+            await tx.execute(
+                upsert("job_runs", "job, run_key, done_at", "job, run_key"),
+                (PRUNED, through_week, now.isoformat()),
+            )
+            return await tx.execute(
+                "DELETE FROM outbox WHERE state = 'sent' AND sent_at < ? "
+                "AND week IS NOT NULL AND week <= ?",
+                (stamp(sent_before), through_week),
+            )
+
+    async def pruned_through(self) -> str | None:
+        """The latest week whose sent messages retention may have deleted (None: none)."""
+        async with self.db.reading() as tx:
+            return await pruned_through(tx)
+
+    async def requeue(self, item_id: int, now: datetime) -> SentRecord:
+        """A dead message goes again: pending, due now, its attempts counted afresh, and
+        its chat active again (an operator who requeues has fixed what stopped it).
+        Raises ``NotDead`` (nothing changed) when it is not a dead message."""
+        async with self.db.transaction() as tx:
+            row = await tx.fetchone("SELECT state, chat_id FROM outbox WHERE id = ?", (item_id,))
+            if row is None or row["state"] != "dead":
+                raise NotDead(None if row is None else row["state"])
+            await tx.execute(
+                "UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at = ?, "
+                "last_error = NULL, waiting_for = NULL, claimed_by = NULL, claimed_at = NULL "
+                "WHERE id = ?",
+                (stamp(now), item_id),
+            )
+            await tx.execute(
+                "UPDATE chats SET active = 1, inactive_reason = NULL WHERE id = ?",
+                (row["chat_id"],),
+            )
+        [record] = await self.history(item_id=item_id)
+        return record
+
     async def unsent(self) -> list[tuple[str, bool, str, datetime, str | None]]:
         """Every message not sent yet: its platform, urgency, state, next attempt and
         what it waits for (``bot.delivery.waiting`` says when it is due, and why)."""
@@ -324,9 +380,13 @@ class Outbox:
         return int(row["n"]) if row is not None else 0
 
     async def history(
-        self, seller_id: str | None = None, week: str | None = None
+        self, seller_id: str | None = None, week: str | None = None, *, item_id: int | None = None
     ) -> list[SentRecord]:
-        where, params = ["1 = 1"], []
+        where: list[str] = ["1 = 1"]
+        params: list[object] = []
+        if item_id is not None:
+            where.append("o.id = ?")
+            params.append(item_id)
         if seller_id is not None:
             where.append("o.seller_id = ?")
             params.append(seller_id)
@@ -382,8 +442,15 @@ async def plan_many(tx: Tx, messages: list[PlannedMessage], now: datetime) -> in
         if m.dedup_key not in known:
             known.add(m.dedup_key)  # the first of a key in the list wins, as one by one
             new.append(m)
+    horizon = await pruned_through(tx)
+    if horizon is not None:
+        # Retention deleted what was sent about these weeks: planning them again would
+        # tell it twice.
+        new = [m for m in new if m.week is None or m.week > horizon]
     if not new:
         return 0
+    for m in new:
+        MESSAGES_PLANNED.labels(m.kind).inc()
     when = stamp(now)
     await tx.insert_rows(
         "outbox",
@@ -440,6 +507,23 @@ async def plan_many(tx: Tx, messages: list[PlannedMessage], now: datetime) -> in
         withdrawn,
     )
     return len(new)
+
+
+# The ``job_runs`` job that records the weeks retention pruned (``Outbox.prune_sent``).
+PRUNED = "retention"
+
+
+class NotDead(Exception):
+    """Only a dead message can be requeued; ``state`` is the message's (None: no such)."""
+
+    def __init__(self, state: str | None) -> None:
+        super().__init__(state or "no such message")
+        self.state = state
+
+
+async def pruned_through(tx: Tx) -> str | None:
+    row = await tx.fetchone("SELECT MAX(run_key) FROM job_runs WHERE job = ?", (PRUNED,))
+    return None if row is None or row[0] is None else str(row[0])
 
 
 # Bound parameters per ``IN (...)`` list, well below SQLite's limit of 32,766.

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import json
+from collections.abc import Callable, Iterable
 from datetime import datetime
 
 from bot.store.db import Database
@@ -70,6 +71,35 @@ class Sellers:
         if row is None:
             return None
         return row["client_id"].encode("ascii"), bytes(row["secret_encrypted"])
+
+    async def reseal_credentials(self, reseal: Callable[[bytes], bytes]) -> int:
+        """Seal every stored credential anew with ``reseal`` (key rotation), and the client
+        id a ``/connect`` in progress keeps, in one transaction: when one cannot be opened
+        (``reseal`` raises), nothing is changed. Returns how many sellers' were."""
+        async with self.db.transaction() as tx:
+            rows = await tx.fetchall(
+                "SELECT seller_id, client_id, secret_encrypted FROM credentials ORDER BY seller_id"
+            )
+            await tx.executemany(
+                "UPDATE credentials SET client_id = ?, secret_encrypted = ? WHERE seller_id = ?",
+                [
+                    (
+                        reseal(r["client_id"].encode("ascii")).decode("ascii"),
+                        reseal(bytes(r["secret_encrypted"])),
+                        r["seller_id"],
+                    )
+                    for r in rows
+                ],
+            )
+            talks = await tx.fetchall("SELECT chat_id, data FROM conversations")
+            resealed = []
+            for t in talks:
+                data = json.loads(t["data"])
+                if isinstance(data, dict) and isinstance(data.get("client_id"), str):
+                    data["client_id"] = reseal(data["client_id"].encode("ascii")).decode("ascii")
+                    resealed.append((json.dumps(data), t["chat_id"]))
+            await tx.executemany("UPDATE conversations SET data = ? WHERE chat_id = ?", resealed)
+        return len(rows)
 
     async def with_credentials(self) -> list[str]:
         rows = await self.db.fetchall("SELECT seller_id FROM credentials ORDER BY seller_id")

@@ -179,6 +179,12 @@ class SqliteDatabase(Database):
                 await self.conn.execute(f"PRAGMA user_version={number}")
                 version = number
 
+    async def backup_into(self, target: Path) -> None:
+        """A whole, consistent copy of the database at ``target`` (a new file), while other
+        processes go on writing: ``VACUUM INTO`` reads one snapshot and blocks no writer."""
+        async with self._write_lock:  # this process's writers wait; a snapshot is a read
+            await self.conn.execute("VACUUM INTO ?", (str(target),))
+
     async def schema_version(self) -> int:
         async with self.conn.execute("PRAGMA user_version") as cur:
             row = await cur.fetchone()

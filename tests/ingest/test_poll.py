@@ -340,6 +340,43 @@ async def test_a_huge_count_from_bol_com_costs_only_that_seller(
     assert await store.db.fetchone("SELECT 1 FROM measurements WHERE seller_id = 'shop-2'") is None
 
 
+async def test_metrics_count_requests_errors_429s_and_the_poll_duration(
+    store: Store, config: Config, clock: FixedClock
+) -> None:
+    from prometheus_client import REGISTRY
+
+    def value(name: str, **labels: str) -> float:
+        return REGISTRY.get_sample_value(name, labels) or 0.0
+
+    names = [
+        ("normwacht_poll_requests_total", {}),
+        ("normwacht_poll_errors_total", {"problem": "HTTP 503"}),
+        ("normwacht_rate_limited_total", {"service": "bol"}),
+        ("normwacht_poll_duration_seconds_count", {}),
+    ]
+    before = [value(n, **labels) for n, labels in names]
+    async with FakeBol(dict(SECRETS), rate_limit=5, window_s=1.0) as bol:
+        week_of_data(bol, "cid-1")
+        await connect(store, config, clock, "shop-1", "cid-1", SECRETS["cid-1"])
+        config = make_config(
+            config.db_path.parent,
+            NORMWACHT_SECRET_KEY=(config.secret_key or b"").decode(),
+            BOL_API_URL=bol.url,
+            BOL_LOGIN_URL=bol.url,
+        )
+        bol.fail_next(INDICATOR_PATH, 503, times=2)
+        summary = await poll(store, config, clock)
+        rejected = bol.rejected_429
+    assert summary.fetched == {"shop-1": 8}
+    requests, errors, throttled, polls = (
+        value(n, **labels) - b for (n, labels), b in zip(names, before, strict=True)
+    )
+    assert errors == 2 and polls == 1
+    assert throttled == rejected >= 1
+    # A token, eight indicators, the shop's rating, and each answer that was retried.
+    assert requests >= 10 + errors + throttled
+
+
 async def test_a_poll_without_scores_leaves_uploaded_figures_and_merges_a_partial_answer(
     bol: FakeBol, store: Store, config: Config, clock: FixedClock, tmp_path: Path
 ) -> None:

@@ -260,6 +260,7 @@ OTHER_CASES: dict[str, tuple[str, Mapping[str, Any]]] = {
     "exempt_list__none": ("exempt_list", {"exemptions": []}),
     "digest_time_set__friday": ("digest_time_set", {"day": 5, "hour": 7}),
     "slow_down__default": ("slow_down", {"per_minute": 20}),
+    "try_again_later__default": ("try_again_later", {}),
     "provisional__default": (
         "provisional",
         {
