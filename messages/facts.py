@@ -217,7 +217,7 @@ class ReportView:
         self.rating = report.rating
         self.risk = report.risk
         self.gold = report.gold
-        self.alerts = report.alerts
+        self.alerts: tuple[str, ...] = report.alerts
         self.has_data = report.has_data
         self.failing_week = report.failing_week
         self.window_hours = report.policy.response_time_window_hours

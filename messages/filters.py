@@ -8,6 +8,7 @@ from functools import partial
 from messages import locale
 from messages.facts import Score
 from messages.model import Language
+from messages.verdict import readable
 from norms import Indicator, Status
 from norms.verdicts import IndicatorVerdict
 
@@ -73,6 +74,8 @@ def filters(lang: Language) -> dict[str, Callable[..., str]]:
         "gap": partial(_gap, lang),
         "num_vs": partial(_num_vs, lang),
         "cap": lambda text: text[:1].upper() + text[1:],
+        # bol.com's free-text codes as words (FORBIDDEN_ASSORTMENT: Forbidden assortment).
+        "readable": readable,
         # A moment with its zone, so nobody has to guess whose clock it is.
         "moment": lambda t: t.strftime("%Y-%m-%d %H:%M %Z"),
     }

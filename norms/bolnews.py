@@ -260,6 +260,27 @@ def changes(
     )
 
 
+# Our derivation's ladder sections, which bol.com's own strikes replace where it sent them.
+_DERIVED_LADDER = frozenset({"closure", "last_warning", "suspension", "warning", "strikes_expired"})
+
+
+def merge_alerts(
+    derived: tuple[str, ...], news: StatusChanges | None, order: tuple[str, ...]
+) -> tuple[str, ...]:
+    """A week's alert sections with bol.com's own verdict in them, in ``order``
+    (``norms.report.ALERT_ORDER``). Where bol.com sent its strikes, its count is the
+    authority: our derived ladder sections give way to its own (a seller is never told two
+    counts); a seller in GroeiStart gets no strike sections at all, as none apply yet."""
+    if news is None:
+        return tuple(a for a in order if a in derived)
+    planned = set(derived) | set(news.alerts)
+    if news.current.strikes is not None or news.current.groeistart:
+        planned -= _DERIVED_LADDER
+    if news.current.groeistart:
+        planned -= {"bol_strike", "bol_strike_expired"}
+    return tuple(a for a in order if a in planned)
+
+
 __all__ = [
     "BOL_ALERTS",
     "BolAlert",
@@ -272,4 +293,5 @@ __all__ = [
     "changes",
     "compare_strikes",
     "costliest",
+    "merge_alerts",
 ]
