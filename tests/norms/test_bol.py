@@ -326,3 +326,32 @@ def test_bol_status_in_the_check_line() -> None:
         "points_left": None,
         "quality_score": None,
     }
+
+
+def test_merged_alerts_follow_the_contract_order_and_bol_count_replaces_ours() -> None:
+    from norms.bolnews import merge_alerts
+    from norms.report import ALERT_ORDER
+
+    derived = ("warning", "rating_danger", "norm_notice", "strikes_expired")
+    before = status((W.shift(-22),), end=W.shift(-1), points=60, quality=quality(W.shift(-1), 70))
+    now = status((W,), points=20, quality=quality(W, 60))
+    news = changes(STRIKES, now, before)
+    assert merge_alerts(derived, news, ALERT_ORDER) == (
+        "bol_strike",
+        "rating_danger",
+        "policy_points_low",
+        "quality_score_drop",
+        "quality_score_low",
+        "norm_notice",
+        "bol_strike_expired",
+    )
+    assert merge_alerts(derived, None, ALERT_ORDER) == derived
+    # Without bol.com's strikes our ladder stays; in GroeiStart no strike section at all.
+    no_strikes = changes(STRIKES, replace(now, strikes=None), replace(before, strikes=None))
+    assert "warning" in merge_alerts(derived, no_strikes, ALERT_ORDER)
+    start = changes(STRIKES, status(system="GroeiStart"), None)
+    assert merge_alerts(derived, start, ALERT_ORDER) == (
+        "groeistart",
+        "rating_danger",
+        "norm_notice",
+    )
