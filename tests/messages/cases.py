@@ -395,6 +395,13 @@ BOL_CASES: dict[str, tuple[str, Mapping[str, Any]]] = {
     "quality__none": ("quality", {"seller": SHOP, "bol": BARE}),
     "policy__default": ("policy", {"seller": SHOP, "bol": BOL, "bol_previous": BOL_BEFORE}),
     "policy__none": ("policy", {"seller": SHOP, "bol": BARE}),
+    # No points left: bol.com closes the account for good.
+    "alerts__points_zero": _bol(
+        "alerts",
+        "notice",
+        bol=PerformanceStatus(FETCHED, points_left=0, violations=(_OLD, _NEW)),
+        bol_previous=PerformanceStatus(FETCHED.replace(day=11), points_left=35, violations=(_OLD,)),
+    ),
     "policy__clean": (
         "policy",
         {"seller": SHOP, "bol": PerformanceStatus(FETCHED, points_left=100, violations=())},

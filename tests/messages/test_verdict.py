@@ -102,3 +102,9 @@ def test_an_unknown_category_and_a_hostile_one_are_shown_escaped() -> None:
     html = render("policy", data, fmt="telegram", lang="en").text
     assert "&lt;b&gt;NEW_THING&lt;/b&gt;" in html and "A &amp; B" in html
     assert "5 points deducted" in render("policy", data, fmt="text", lang="en").text
+
+
+def test_at_zero_points_the_account_is_closed_for_good() -> None:
+    text = render("alerts", BOL_CASES["alerts__points_zero"][1], fmt="text", lang="nl").text
+    assert "Je hebt geen beleidspunten meer: bol.com sluit je account definitief" in text
+    assert "Bij 0 punten" not in text
