@@ -24,10 +24,10 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bot.bol.api import INDICATOR_NAMES, BolApi, Limiters, RequestBudget
+from bot.bol.credentials import SecretBox, new_key
+from bot.bol.poll import poll_week
 from bot.config import Config, load_config
-from bot.ingest.bol_api import INDICATOR_NAMES, BolApi, Limiters, Pacing
-from bot.ingest.poll import poll_week
-from bot.secrets import SecretBox, new_key
 from bot.store import Store
 from norms import IsoWeek
 from tests.fakes.bol import INDICATOR_PATH, FakeBol
@@ -69,7 +69,7 @@ def fill(bol: FakeBol, client_id: str, n: int, weeks: list[IsoWeek]) -> None:
     bol.set_retailer(client_id, rating=8.0 + n % 20 / 10, reviews=40)
 
 
-async def poll_many(config: Config, bol: FakeBol, sellers: int, pacing: Pacing) -> None:
+async def poll_many(config: Config, bol: FakeBol, sellers: int, pacing: RequestBudget) -> None:
     assert config.secret_key is not None
     box = SecretBox(config.secret_key)
     store = await Store.open(config.db_path)
@@ -107,7 +107,7 @@ async def poll_many(config: Config, bol: FakeBol, sellers: int, pacing: Pacing) 
     )
 
 
-async def one_client_many_weeks(bol: FakeBol, weeks: int, pacing: Pacing) -> None:
+async def one_client_many_weeks(bol: FakeBol, weeks: int, pacing: RequestBudget) -> None:
     bol.add_client("busy", "busy-secret")
     wanted = [WEEK.shift(-k) for k in range(weeks)]
     fill(bol, "busy", 1, wanted)
@@ -133,9 +133,9 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=20, help="requests per window")
     parser.add_argument("--window", type=float, default=0.6, help="seconds (bol.com: 60)")
     parser.add_argument("--weeks", type=int, default=6)
-    parser.add_argument("--connections", type=int, default=Pacing().connections)
+    parser.add_argument("--connections", type=int, default=RequestBudget().connections)
     args = parser.parse_args()
-    pacing = Pacing(requests=args.limit, window_s=args.window, connections=args.connections)
+    pacing = RequestBudget(requests=args.limit, window_s=args.window, connections=args.connections)
     print(
         f"rate limit {args.limit} per {args.window:g} s per client "
         f"(bol.com: 20 per {REAL_WINDOW_S:g} s; time scale {REAL_WINDOW_S / args.window:g}x); "

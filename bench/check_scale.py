@@ -124,8 +124,8 @@ def in_child(path: Path, week: IsoWeek, *, dry_run: bool, cold: bool = False) ->
 
 
 def child(path: Path, week: IsoWeek, dry_run: bool, cold: bool) -> None:
+    from bot.notices.check import run_check
     from bot.store import Store
-    from bot.weekly import run_check
     from norms import load_policy
 
     async def go() -> dict[str, float]:

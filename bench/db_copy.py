@@ -28,7 +28,7 @@ DEFAULT_CASES = "5000x10,50000x10"
 
 def child(source: str, target: str) -> None:
     from bot.store import Database
-    from bot.store.copy import copy_database
+    from bot.store.engine.copy import copy_database
 
     async def go() -> dict[str, float]:
         src = await Database.open(source)

@@ -15,9 +15,9 @@ from pathlib import Path
 
 from telegram import Bot
 
-from bot.channels.telegram_sender import TelegramSender
+from bot.channels.telegram.sender import TelegramSender
 from bot.config import load_config
-from bot.delivery import DeliveryWorker
+from bot.outbox.worker import DeliveryWorker
 from bot.store import PlannedMessage, Store
 from tests.conftest import NOW, FixedClock
 from tests.fakes import FakeTelegram

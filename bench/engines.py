@@ -31,9 +31,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.import_check import NOW, WEEK, baseline_import, baseline_scan, write_csv
-from bot.importer import ImportFile, import_files
+from bot.imports import ImportFile, import_files
+from bot.notices.check import run_check
 from bot.store import Store, stamp
-from bot.weekly import run_check
 from norms import WeekReport, load_policy
 
 SERVER_VARIABLE = "NORMWACHT_BENCH_PG"

@@ -25,10 +25,10 @@ from pathlib import Path
 from typing import Any
 
 from bench.telegram_score import NOW, burst, normwacht_store, percentile
-from bot.channels.fair import FloodBudget
-from bot.channels.telegram import TelegramChannel
+from bot.channels.telegram.adapter import TelegramChannel
+from bot.channels.telegram.fair import FloodBudget
+from bot.commands.service import Service
 from bot.config import Config
-from bot.service import Service
 from bot.store import Store
 from tests.fakes.telegram import FakeTelegram
 

@@ -19,9 +19,9 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bot.importer import ImportFile, import_files
+from bot.imports import ImportFile, import_files
+from bot.notices.check import run_check
 from bot.store import Store
-from bot.weekly import run_check
 from norms import INDICATORS, IsoWeek, WeekReport, load_policy
 
 WEEK = IsoWeek(2026, 46)

@@ -17,9 +17,9 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bot.commands.service import ChatContext, Service
 from bot.config import load_config
 from bot.sample import load_sample
-from bot.service import ChatContext, Service
 from bot.store import Store
 
 NOW = datetime(2026, 11, 19, 9, 0, tzinfo=UTC)  # Thursday of 2026-W47, as in the tests

@@ -21,10 +21,10 @@ from pathlib import Path
 
 from bench.import_check import write_csv
 from bench.telegram_score import NOW, percentile
-from bot.channels.telegram import TelegramChannel
+from bot.channels.telegram.adapter import TelegramChannel
+from bot.commands.service import Service
 from bot.config import load_config
 from bot.sample import load_sample
-from bot.service import Service
 from bot.store import Store
 from tests.fakes.telegram import FakeTelegram
 

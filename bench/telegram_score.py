@@ -23,10 +23,10 @@ from typing import Any
 from telegram import Update
 from telegram.ext import Application, ContextTypes, MessageHandler, filters
 
-from bot.channels.telegram import TelegramChannel
+from bot.channels.telegram.adapter import TelegramChannel
+from bot.commands.service import Service
 from bot.config import Config, load_config
 from bot.sample import load_sample
-from bot.service import Service
 from bot.store import Store
 from tests.fakes.telegram import FakeTelegram
 

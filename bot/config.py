@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from dotenv import dotenv_values
 from dotenv.parser import parse_stream
 
-from bot.store.db import is_postgresql, redact, sqlite_path
+from bot.store.engine.base import is_postgresql, redact, sqlite_path
 from messages import LANGUAGES
 from norms import DEFAULT_POLICY, Policy, PolicyError, load_policy
 

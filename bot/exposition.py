@@ -16,16 +16,16 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from bot.config import Config
-from bot.delivery import NEXT_ROUND, QUIET_HOURS, waiting
-from bot.health import Health
-from bot.http import Metrics
+from bot.outbox.worker import NEXT_ROUND, QUIET_HOURS, waiting
+from bot.runtime.health import Health
+from bot.runtime.http import Metrics
 from bot.store import Store
 from bot.store.leases import Leases
 from bot.store.outbox import EARLIER_MESSAGE, PLATFORM_DOWN, RATE_LIMIT, RETRY
 
 log = logging.getLogger(__name__)
 
-# Why a message waits, as /metrics and ``sent --json`` say it (``bot.delivery.waiting``).
+# Why a message waits, as /metrics and ``sent --json`` say it (``bot.outbox.worker.waiting``).
 WAITING_REASONS = (
     NEXT_ROUND,
     QUIET_HOURS,

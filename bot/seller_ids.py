@@ -5,21 +5,29 @@ from __future__ import annotations
 
 import unicodedata
 
+from messages.reasons import N_, Number, Reason
+
 # Ids are written in commands and file names and shown in every message about the seller.
 MAX_SELLER_ID = 64
 
 
-def seller_id_problem(seller_id: str) -> str | None:
+def seller_id_problem(seller_id: str) -> Reason | None:
     """Why ``seller_id`` cannot be a new seller's id, or None when it can: it is one word
     of at most 64 characters, without spaces, control or invisible format characters
     (which would make two ids look the same, or break the line they are shown on)."""
     if not seller_id:
-        return "a seller id must not be empty"
+        return Reason(N_("a seller id must not be empty"))
     if any(c.isspace() or unicodedata.category(c) in ("Cc", "Cf") for c in seller_id):
-        return f"seller id {seller_id!r} must be one word, without spaces or control characters"
+        return Reason(
+            N_("seller id %(given)s must be one word, without spaces or control characters"),
+            given=repr(seller_id),
+        )
     if len(seller_id) > MAX_SELLER_ID:
-        return (
-            f"seller id {seller_id[:20]!r}… is {len(seller_id)} characters: at most {MAX_SELLER_ID}"
+        return Reason(
+            N_("seller id %(start)s… is %(length)s characters: at most %(limit)s"),
+            start=repr(seller_id[:20]),
+            length=Number(len(seller_id)),
+            limit=MAX_SELLER_ID,
         )
     return None
 

@@ -19,12 +19,13 @@ from norms import Indicator, Status, WeekReport
 
 # The words of the chart, translated when it is drawn.
 _WORDS: dict[str, str] = {
-    "FULFILMENT": N_("On-time delivery (6 weeks)"),
-    "CANCELLATIONS": N_("Cancellations (6 weeks)"),
-    "RESPONSE_TIME": N_("Response time (6 weeks)"),
-    "REVIEWS": N_("Review rating (week)"),
+    "FULFILMENT": N_("On-time delivery: 6-week score"),
+    "CANCELLATIONS": N_("Cancellations: 6-week score"),
+    "RESPONSE_TIME": N_("Response time: 6-week score"),
+    "REVIEWS": N_("Review rating: the week's figure"),
     "norm": N_("norm"),
-    "fail": N_("week below the norm"),
+    # The band is the week's own verdict; the line beside it may be a 6-week score.
+    "fail": N_("failing week (on the week's own figure)"),
     "none": N_("no data"),
 }
 _PANELS = (
@@ -41,11 +42,12 @@ class _Series:
     labels: list[str]
     values: list[float | None]
     norms: list[float | None]
-    failing: list[bool]
+    failing: list[bool]  # the week's own figure failed (the band)
+    misses: list[bool]  # the plotted figure misses its norm (the point)
 
 
 def _series(reports: Sequence[WeekReport], indicator: Indicator) -> _Series:
-    labels, values, norms, failing = [], [], [], []
+    labels, values, norms, failing, misses = [], [], [], [], []
     for report in reports:
         verdict = report.indicators[indicator]
         rule = report.policy.rules[indicator]
@@ -60,7 +62,10 @@ def _series(reports: Sequence[WeekReport], indicator: Indicator) -> _Series:
         values.append(value)
         norms.append(norm)
         failing.append(verdict.status is Status.FAIL)
-    return _Series(labels, values, norms, failing)
+        below = value is not None and norm is not None and value < norm - 1e-9
+        above = value is not None and norm is not None and value > norm + 1e-9
+        misses.append(above if verdict.condition == "<=" else below)
+    return _Series(labels, values, norms, failing, misses)
 
 
 def history_chart(seller: SellerRef, reports: Sequence[WeekReport], *, lang: Language) -> bytes:
@@ -88,11 +93,12 @@ def history_chart(seller: SellerRef, reports: Sequence[WeekReport], *, lang: Lan
             ax.plot([x for x, _ in known], [v for _, v in known], color=_GREEN, linewidth=1.5)
         else:
             ax.text(0.5, 0.5, words["none"], transform=ax.transAxes, ha="center", color=_GREY)
-        for x, v, fail in zip(xs, data.values, data.failing, strict=True):
+        points = zip(xs, data.values, data.failing, data.misses, strict=True)
+        for x, v, fail, miss in points:
             if fail:
                 ax.axvspan(x - 0.5, x + 0.5, color=_RED, alpha=0.12, linewidth=0)
             if v is not None:
-                ax.plot([x], [v], marker="o", markersize=4, color=_RED if fail else _GREEN)
+                ax.plot([x], [v], marker="o", markersize=4, color=_RED if miss else _GREEN)
         norm_points = [(x, n) for x, n in zip(xs, data.norms, strict=True) if n is not None]
         if norm_points:
             ax.plot(

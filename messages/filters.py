@@ -8,6 +8,7 @@ from functools import partial
 from messages import locale
 from messages.facts import Score
 from messages.model import Language
+from messages.reasons import place, said_in
 from messages.verdict import readable
 from norms import Indicator, Status
 from norms.verdicts import IndicatorVerdict
@@ -73,6 +74,9 @@ def filters(lang: Language) -> dict[str, Callable[..., str]]:
         "norm": partial(_norm, lang),
         "gap": partial(_gap, lang),
         "num_vs": partial(_num_vs, lang),
+        # Why a file was refused, and where, in the chat's language.
+        "reason": lambda text: said_in(text, lang),
+        "place": lambda issue: place(issue, lang),
         "cap": lambda text: text[:1].upper() + text[1:],
         # bol.com's free-text codes as words (FORBIDDEN_ASSORTMENT: Forbidden assortment).
         "readable": readable,

@@ -84,6 +84,8 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "bol_disagreement": ("seller", "bol", "comparison"),
     # Several sellers at a glance: one line each, riskiest first (entries as the digest's).
     "overview": ("command", "entries"),
+    # The console's first line (standard error): the sample shops' database and its shops.
+    "console_welcome": ("sellers", "database", "loaded"),
 }
 KINDS: frozenset[str] = frozenset(REQUIRED)
 
@@ -134,6 +136,8 @@ def _digest_entries(entries: Sequence[Mapping[str, Any]], team: bool) -> list[di
                 "bv": _bol_view(e, e["report"].policy),
                 # Weeks after the report's that should have figures by now (optional).
                 "missing": list(e.get("missing") or []),
+                # Credentials stored and not refused: no advice to connect (optional).
+                "connected": bool(e.get("connected")),
             },
         )
         for e in entries

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from bot.service import ChatContext, Reply, Service
+from bot.commands.service import ChatContext, Reply, Service
 from bot.store import Chat
 from messages import LANGUAGES, render
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
+from bot.cli.main import main
 
 NOW = "2026-11-19T10:00:00+01:00"
 NOW_DT = datetime.fromisoformat(NOW)
@@ -75,7 +75,7 @@ def test_one_rule_for_seller_ids_and_no_control_characters_in_texts(
     reasons people read hold no control characters; a client id is not blank."""
     import io
 
-    from bot.secrets import new_key
+    from bot.bol.credentials import new_key
 
     assert main(["migrate"]) == 0  # the database is there: stderr holds the refusals only
     capsys.readouterr()
@@ -534,7 +534,7 @@ def test_check_says_when_alerts_have_no_chat_to_go_to(
 
 
 def test_many_sellers_without_a_chat_are_one_bounded_line() -> None:
-    from bot.cli import _unlinked_line
+    from bot.cli.main import _unlinked_line
 
     line = _unlinked_line([f"shop-{n}" for n in range(50_000)])
     assert line.startswith("50000 sellers with alerts have no chat linked: nothing to tell them: ")
@@ -546,7 +546,7 @@ def test_import_help_shows_a_file_that_imports(
     env: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert normwacht(env, "import", "--help").stdout.count("seller_id,year,week,indicator") == 1
-    from bot.cli import IMPORT_FORMAT
+    from bot.cli.main import IMPORT_FORMAT
 
     lines = [line.strip() for line in IMPORT_FORMAT.splitlines() if line.startswith("  ")]
     measurements = [line for line in lines if "date" not in line]
@@ -578,7 +578,7 @@ def normwacht(env: Path, *args: str) -> subprocess.CompletedProcess[str]:
 def test_version_and_every_help_has_an_example_and_the_exit_codes(env: Path) -> None:
     import argparse
 
-    from bot.cli import build_parser
+    from bot.cli.main import build_parser
 
     done = normwacht(env, "--version")
     assert done.returncode == 0 and done.stdout.startswith("normwacht ")
@@ -681,7 +681,7 @@ def test_the_clock_can_be_pinned_in_dotenv(
 def test_poll_and_reopen_refuse_what_cannot_be_done(
     env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from bot.secrets import new_key
+    from bot.bol.credentials import new_key
 
     monkeypatch.setenv("NORMWACHT_SECRET_KEY", new_key())
     assert main(["seller", "add", "shop-1", "--name", "Shop One"]) == 0
@@ -837,3 +837,41 @@ def test_a_database_url_that_is_no_url_is_refused_without_its_password(
     for secret in ("S3cretPW", "Ab3Q9", "Kx9", "S3cret PW"):
         assert secret not in out + err
     assert list(tmp_path.iterdir()) == []  # no SQLite file or folder was made of it
+
+
+def test_sent_lists_messages_in_order_of_id(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A message planned later may carry an earlier time (a catch-up, a clock set back):
+    ``sent`` and ``sent --json`` still list them by id, the order they were planned in."""
+    import asyncio
+    from datetime import timedelta
+
+    from bot.store import Store
+    from bot.store.outbox import PlannedMessage
+
+    async def plan() -> None:
+        store = await Store.open(os.environ["NORMWACHT_DB"])
+        try:
+            chat = await store.chats.get_or_create("telegram", "4242", language="nl", now=NOW_DT)
+            for n in range(3):
+                message = PlannedMessage(
+                    dedup_key=f"order:{n}",
+                    chat_id=chat.id,
+                    seller_id=None,
+                    week=None,
+                    kind="test",
+                    sections=(),
+                    urgent=False,
+                    body={"text": f"message {n}", "blocks": None, "parse_mode": None},
+                    template="test",
+                )
+                await store.outbox.plan([message], NOW_DT - timedelta(hours=n))
+        finally:
+            await store.close()
+
+    asyncio.run(plan())
+    assert main(["sent"]) == 0
+    ids = [line.split()[1] for line in capsys.readouterr().out.splitlines() if line[:4] == "--- "]
+    assert ids == ["#1", "#2", "#3"]
+    assert main(["sent", "--json"]) == 0
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["id"] for r in records] == [1, 2, 3]

@@ -106,7 +106,7 @@ async def test_past_the_bound_a_writer_exits_2_with_one_line_and_changes_nothing
 async def test_a_change_already_stored_is_not_reported_as_refused_when_its_recheck_meets_a_lock(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from bot.cli import Context, _complete_owed
+    from bot.cli.main import Context, _complete_owed
     from tests.conftest import make_config
 
     db = await prepared(tmp_path)

@@ -16,10 +16,10 @@ import pytest
 
 from bot.sample import sample_path
 from bot.store import Database
-from bot.store.copy import COPIED
+from bot.store.engine.copy import COPIED
+from bot.store.engine.postgres import _MIGRATE_KEY, redact
+from bot.store.engine.schema import MIGRATIONS
 from bot.store.leases import Leases
-from bot.store.postgres import _MIGRATE_KEY, redact
-from bot.store.schema import MIGRATIONS
 from tests.conftest import engine_database, run_aside
 from tests.postgres import Cluster
 

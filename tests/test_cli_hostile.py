@@ -15,8 +15,8 @@ from pathlib import Path
 import openpyxl  # type: ignore[import-untyped]
 import pytest
 
-from bot.cli import main
-from bot.secrets import new_key
+from bot.bol.credentials import new_key
+from bot.cli.main import main
 from tests.fakes.bol import FakeBol
 
 NOW = "2026-11-26T10:00:00+01:00"  # Thursday of week 48: weeks up to 47 are over

@@ -11,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bot.secrets import SecretBox, new_key
+from bot.bol.credentials import SecretBox, new_key
 from bot.store import PlannedMessage, Store
 from tests.conftest import NOW, run_aside
 from tests.fakes import FakeSlack, FakeTelegram

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.bol.credentials import SecretBox, SecretError, new_key
 from bot.config import ConfigError, load_config
-from bot.secrets import SecretBox, SecretError, new_key
 
 
 def from_dotenv(tmp_path: Path, text: str, **env: str) -> dict[str, object]:

@@ -154,7 +154,7 @@ async def test_a_check_that_meets_a_database_outage_is_done_once_the_database_is
     own_cluster: Cluster, tmp_path: Path
 ) -> None:
     from bot.config import load_config
-    from bot.owed import check_week
+    from bot.notices.owed_work import check_week
     from bot.sample import load_sample
     from norms import IsoWeek, load_policy
     from tests.conftest import NOW

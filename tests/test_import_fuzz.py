@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from openpyxl.utils.exceptions import IllegalCharacterError  # type: ignore[import-untyped]
 
-from bot.cli import main
+from bot.cli.main import main
 
 NOW = "2026-11-19T10:00:00+01:00"
 HUGE = st.sampled_from([10**9, 10**9 + 1, 2**63 - 1, 2**63, 10**20, 10**30])

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import Config
-from bot.importer import ImportFile, ImportRejected, import_files
+from bot.imports import ImportFile, ImportRejected, import_files
 from bot.store import Store
 from norms import Indicator, IsoWeek
 from tests.conftest import FixedClock
@@ -101,7 +101,7 @@ async def test_the_same_week_twice_with_different_figures_across_files(
     [issue] = caught.value.issues
     assert str(issue) == (
         "b.csv:2:1: shop-1 2026-W46 FULFILMENT is given twice with different figures "
-        "(first at a.csv:2)"
+        "(first at a.csv, line 2)"
     )
 
 

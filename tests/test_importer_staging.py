@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.importer import ImportFile, ImportRejected, import_files
+from bot.imports import ImportFile, ImportRejected, import_files
 from bot.store import DatabaseBusy, Store
 from norms import load_policy
 from tests.conftest import NOW

@@ -19,12 +19,12 @@ import aiohttp
 import pytest
 from slack_sdk.signature import SignatureVerifier
 
-from bot.app import start_channels
+from bot.commands.service import Service
 from bot.config import ConfigError
-from bot.delivery import Sender
-from bot.health import Health
+from bot.outbox.worker import Sender
+from bot.runtime.app import start_channels
+from bot.runtime.health import Health
 from bot.sample import load_sample
-from bot.service import Service
 from bot.store import Store
 from norms import load_policy
 from tests.conftest import NOW, FixedClock, make_config
@@ -177,7 +177,7 @@ def test_make_run_answers_on_the_console_with_the_sample(tmp_path: Path) -> None
     # The samples have a database of their own, and the console's first line names it.
     demo = tmp_path / "data" / "demo.sqlite3"
     assert demo.exists() and not (tmp_path / "data" / "normwacht.sqlite3").exists()
-    assert done.stderr.splitlines()[0].startswith(f"Loaded the sample shops into {demo} ")
+    assert done.stderr.splitlines()[0].startswith(f"De voorbeeldwinkels zijn geladen in {demo} ")
     again = subprocess.run(
         [sys.executable, "-m", "bot", "run"],
         input="",
@@ -189,7 +189,7 @@ def test_make_run_answers_on_the_console_with_the_sample(tmp_path: Path) -> None
         check=False,
     )
     assert again.returncode == 0, again.stderr
-    assert again.stderr.splitlines()[0].startswith(f"The sample shops, in {demo} ")
+    assert again.stderr.splitlines()[0].startswith(f"De voorbeeldwinkels, in {demo} ")
 
 
 async def test_the_samples_never_land_in_the_operators_database(
@@ -197,7 +197,7 @@ async def test_the_samples_never_land_in_the_operators_database(
 ) -> None:
     """Without a chat token, ``run`` opens the samples' own database: the operator's
     ``NORMWACHT_DB`` keeps its real sellers, and nothing of the samples."""
-    from bot.app import prepare_store
+    from bot.runtime.app import prepare_store
 
     config = make_config(tmp_path)
     operator = await Store.open(config.db_path)
@@ -455,14 +455,38 @@ async def test_only_the_console_or_the_demo_starts_on_the_sample_shops(
 ) -> None:
     """A bot configured for a chat platform starts on an empty database as it is: the
     operator imports the real sellers. The console's banner is for the console alone."""
-    from bot.app import prepare_store
+    from bot.runtime.app import prepare_store
 
     store = await prepare_store(make_config(tmp_path, **env), clock, demo=demo)
     try:
         assert bool(await store.sellers.all()) is sample
     finally:
         await store.close()
-    assert ("Loaded the sample shops" in capsys.readouterr().err) is banner
+    assert ("boekenhoek" in capsys.readouterr().err) is banner
+
+
+@pytest.mark.parametrize(
+    ("language", "banner"),
+    [
+        ("nl", "De voorbeeldwinkels zijn geladen in "),
+        ("en", "Loaded the sample shops into "),
+        ("fr", "Boutiques d'exemple chargées dans "),
+    ],
+)
+async def test_the_consoles_first_line_speaks_the_chats_language(
+    tmp_path: Path,
+    clock: FixedClock,
+    capsys: pytest.CaptureFixture[str],
+    language: str,
+    banner: str,
+) -> None:
+    from bot.runtime.app import prepare_store
+
+    config = make_config(tmp_path, NORMWACHT_LANGUAGE=language)
+    store = await prepare_store(config, clock, demo=False)
+    await store.close()
+    said = capsys.readouterr().err.splitlines()
+    assert [line for line in said if line.startswith(banner) and "/help" in line], said
 
 
 @pytest.mark.parametrize(

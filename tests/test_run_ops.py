@@ -200,7 +200,7 @@ async def test_admin_address_json_logs_and_an_ipv6_listener(tmp_path: Path) -> N
 
 
 async def test_with_an_admin_address_and_no_webhook_the_public_port_stays_closed() -> None:
-    from bot.http import HttpServer
+    from bot.runtime.http import HttpServer
 
     port, admin = free_port(), free_port()
     http = HttpServer(port, "127.0.0.1", admin=("127.0.0.1", admin))

@@ -9,7 +9,7 @@ import threading
 from pathlib import Path
 from typing import Any, TextIO, cast
 
-from bot.service import PLAN_DONE, ChatContext, Reply, Service
+from bot.commands.service import PLAN_DONE, ChatContext, Reply, Service
 from bot.store import Chat
 from messages import Language, render
 

@@ -18,11 +18,16 @@ from bot.ingest.cells import (
     check_fraction,
     check_rating,
     disagreement,
+    not_method,
+    not_rating,
+    numerator_above,
     parse_week,
     seller_problem,
+    unknown_indicator,
 )
 from bot.ingest.located import Lines, Node
 from bot.ingest.rows import Issue, MeasurementRow, RatingRow, Row
+from messages.reasons import N_, Reason
 from norms.model import INDICATORS, Condition, Indicator, Measurement, ShopRating
 from norms.weeks import IsoWeek
 
@@ -35,6 +40,28 @@ _ASPECTS = {
     "serviceRating": "service",
 }
 _WRAPPER = "an object with seller_id and performanceIndicators or retailer"
+
+
+def _must_be_object(field: str) -> Reason:
+    return Reason(N_("%(field)s must be an object"), field=field)
+
+
+def _missing(field: str) -> Reason:
+    return Reason(N_("%(field)s is missing"), field=field)
+
+
+def _not_boolean(field: str) -> Reason:
+    return Reason(N_("%(field)s must be true or false"), field=field)
+
+
+def _not_number(field: str, given: Any) -> Reason:
+    return Reason(N_("%(field)s %(given)s is not a number"), field=field, given=repr(given))
+
+
+def _not_count(field: str, given: Any) -> Reason:
+    return Reason(
+        N_("%(column)s %(given)s is not a whole number ≥ 0"), column=field, given=repr(given)
+    )
 
 
 def _is_number(value: Any) -> bool:
@@ -59,31 +86,31 @@ class ApiBodies:
     def __init__(self, file: str, lines: Lines, today: date) -> None:
         self.file, self.lines, self.today = file, lines, today
 
-    def issue(self, node: Node, reason: str) -> Issue:
+    def issue(self, node: Node, reason: Reason) -> Issue:
         line, column = self.lines.position(node.offset)
         return Issue(self.file, line, column, reason)
 
     def wrapper(self, node: Node) -> Iterator[Row | Issue]:
         if not isinstance(node.value, dict):
-            yield self.issue(node, f"expected {_WRAPPER}")
+            yield self.issue(node, Reason(N_("expected %(shape)s"), shape=_WRAPPER))
             return
         fields: dict[str, Node] = node.value
         seller: str | None = None
         seller_node = fields.get("seller_id")
         if seller_node is None:
-            yield self.issue(node, "seller_id is missing")
+            yield self.issue(node, _missing("seller_id"))
         elif not isinstance(seller_node.value, str):
-            yield self.issue(seller_node, "seller_id must be a string")
+            yield self.issue(seller_node, Reason(N_("seller_id must be a string")))
         elif not seller_node.value.strip() or not seller_node.value.strip().isprintable():
             yield self.issue(seller_node, seller_problem(seller_node.value.strip()))
         else:
             seller = seller_node.value.strip()
         indicators, retailer = fields.get("performanceIndicators"), fields.get("retailer")
         if indicators is None and retailer is None:
-            yield self.issue(node, "has neither performanceIndicators nor retailer")
+            yield self.issue(node, Reason(N_("has neither performanceIndicators nor retailer")))
         if indicators is not None:
             if not isinstance(indicators.value, list):
-                yield self.issue(indicators, "performanceIndicators must be a list")
+                yield self.issue(indicators, Reason(N_("performanceIndicators must be a list")))
             else:
                 for item in indicators.value:
                     yield from self.indicator(item, seller)
@@ -94,13 +121,13 @@ class ApiBodies:
         """One item of ``performanceIndicators``; no row when it has no score (no data)."""
         fields = node.value
         if not isinstance(fields, dict):
-            yield self.issue(node, "a performance indicator must be an object")
+            yield self.issue(node, Reason(N_("a performance indicator must be an object")))
             return
         issues: list[Issue] = []
         indicator = self._indicator_name(node, fields, issues)
         details = fields.get("details")
         if details is None or not isinstance(details.value, dict):
-            issues.append(self.issue(details or node, "details must be an object"))
+            issues.append(self.issue(details or node, _must_be_object("details")))
             yield from issues
             return
         week = self._period(details, issues)
@@ -112,7 +139,7 @@ class ApiBodies:
             yield from issues
             return
         if not isinstance(score.value, dict):
-            issues.append(self.issue(score, "score must be an object"))
+            issues.append(self.issue(score, _must_be_object("score")))
             yield from issues
             return
         scored = self._score(score, indicator, issues)
@@ -131,21 +158,17 @@ class ApiBodies:
     ) -> Indicator | None:
         name = fields.get("name")
         if name is None:
-            issues.append(self.issue(node, "name is missing"))
+            issues.append(self.issue(node, _missing("name")))
             return None
         indicator = _INDICATOR_NAMES.get(name.value) if isinstance(name.value, str) else None
         if indicator is None:
-            issues.append(
-                self.issue(
-                    name, f"indicator {name.value!r} is unknown; use one of {', '.join(INDICATORS)}"
-                )
-            )
+            issues.append(self.issue(name, unknown_indicator(repr(name.value))))
         return indicator
 
     def _period(self, details: Node, issues: list[Issue]) -> IsoWeek | None:
         period = details.value.get("period")
         if period is None or not isinstance(period.value, dict):
-            issues.append(self.issue(period or details, "period must be an object"))
+            issues.append(self.issue(period or details, _must_be_object("period")))
             return None
         texts: dict[str, str] = {}
         for key in ("year", "week"):
@@ -154,7 +177,12 @@ class ApiBodies:
             if isinstance(raw, int) and not isinstance(raw, bool):
                 raw = str(raw)
             if not isinstance(raw, str) or not raw.isascii() or not raw.isdigit():
-                issues.append(self.issue(part or period, f"period.{key} must be a whole number"))
+                issues.append(
+                    self.issue(
+                        part or period,
+                        Reason(N_("%(field)s must be a whole number"), field=f"period.{key}"),
+                    )
+                )
                 return None
             texts[key] = raw
         try:
@@ -170,18 +198,23 @@ class ApiBodies:
         if norm is None or norm.value is None:
             return None, None
         if not isinstance(norm.value, dict):
-            issues.append(self.issue(norm, "norm must be an object"))
+            issues.append(self.issue(norm, _must_be_object("norm")))
             return None, None
         condition = norm.value.get("condition")
         value = norm.value.get("value")
         result: float | None = None
         if condition is not None and condition.value not in (">=", "<="):
             issues.append(
-                self.issue(condition, f"norm condition {condition.value!r} is not >= or <=")
+                self.issue(
+                    condition,
+                    Reason(
+                        N_("norm condition %(given)s is not >= or <="), given=repr(condition.value)
+                    ),
+                )
             )
         if value is not None and value.value is not None:
             if not _is_number(value.value):
-                issues.append(self.issue(value, f"norm value {value.value!r} is not a number"))
+                issues.append(self.issue(value, _not_number("norm value", value.value)))
             else:
                 try:
                     result = float(self._check(indicator, "norm value", value.value))
@@ -210,7 +243,7 @@ class ApiBodies:
             if node is None or node.value is None:
                 continue
             if not _is_count(node.value):
-                issues.append(self.issue(node, f"{key} {node.value!r} is not a whole number ≥ 0"))
+                issues.append(self.issue(node, _not_count(key, node.value)))
                 continue
             try:
                 counts[key] = check_count(key, node.value)
@@ -223,7 +256,7 @@ class ApiBodies:
         has_value = value_node is not None and value_node.value is not None
         if value_node is not None and value_node.value is not None:
             if not _is_number(value_node.value):
-                issues.append(self.issue(value_node, f"value {value_node.value!r} is not a number"))
+                issues.append(self.issue(value_node, _not_number("value", value_node.value)))
             elif denominator == 0:
                 # A week without data: the value means nothing (and may not even be a float).
                 value = _as_float(value_node.value)
@@ -239,7 +272,7 @@ class ApiBodies:
         conforms_node = fields.get("conforms")
         conforms = None if conforms_node is None else conforms_node.value
         if conforms is not None and not isinstance(conforms, bool):
-            issues.append(self.issue(conforms_node or score, "conforms must be true or false"))
+            issues.append(self.issue(conforms_node or score, _not_boolean("conforms")))
         if counts_ok:
             problem = self._completeness(indicator, numerator, denominator, has_value)
             if problem is not None:
@@ -252,7 +285,7 @@ class ApiBodies:
     @staticmethod
     def _disagreement(
         indicator: Indicator | None, numerator: int | None, denominator: int | None, value: float
-    ) -> str | None:
+    ) -> Reason | None:
         """Why a value and the counts beside it disagree (an average has no such relation)."""
         if indicator in (None, Indicator.REVIEWS) or numerator is None or not denominator:
             return None
@@ -266,29 +299,31 @@ class ApiBodies:
         numerator: int | None,
         denominator: int | None,
         has_value: bool,
-    ) -> tuple[str, str] | None:
+    ) -> tuple[Reason, str] | None:
         """What is wrong with the score as a whole, and the field to point at."""
         if indicator is Indicator.REVIEWS:
             if not has_value and denominator != 0:
-                return "score has no value; REVIEWS needs the average rating 1–10", "value"
+                return Reason(
+                    N_("score has no value; REVIEWS needs the average rating 1–10")
+                ), "value"
             return None
         if numerator is not None and denominator is not None:
             if numerator > denominator:
-                reason = f"numerator {numerator} is greater than denominator {denominator}"
+                reason = numerator_above(numerator, denominator)
                 return reason, "numerator"
         elif numerator is not None:
-            return "score has a numerator but no denominator", "numerator"
+            return Reason(N_("score has a numerator but no denominator")), "numerator"
         elif denominator is not None:
-            return "score has a denominator but no numerator", "denominator"
+            return Reason(N_("score has a denominator but no numerator")), "denominator"
         elif not has_value:
-            return "score has neither a value nor numerator and denominator", ""
+            return Reason(N_("score has neither a value nor numerator and denominator")), ""
         return None
 
     def retailer(self, node: Node, seller: str | None) -> Iterator[Row | Issue]:
         """The retailers/current body: a shop rating dated today; none before any review."""
         fields = node.value
         if not isinstance(fields, dict):
-            yield self.issue(node, "retailer must be an object")
+            yield self.issue(node, _must_be_object("retailer"))
             return
         issues: list[Issue] = []
         reviews = self._optional(fields.get("retailerReview"), "totalReviewCount", issues)
@@ -297,7 +332,7 @@ class ApiBodies:
             yield from issues  # no reviews, no rating (whatever figure the body holds)
             return
         if not isinstance(ratings.value, dict):
-            yield self.issue(ratings, "retailerRating must be an object")
+            yield self.issue(ratings, _must_be_object("retailerRating"))
             return
         average = ratings.value.get("retailerRating")
         rating: float | None = None
@@ -312,12 +347,10 @@ class ApiBodies:
                     aspects[aspect] = number
         method = fields.get("ratingMethod")
         if method is not None and method.value is not None and method.value not in METHODS:
-            issues.append(
-                self.issue(method, f"ratingMethod {method.value!r} is not {' or '.join(METHODS)}")
-            )
+            issues.append(self.issue(method, not_method("ratingMethod", repr(method.value))))
         top = fields.get("topRetailer")
         if top is not None and top.value is not None and not isinstance(top.value, bool):
-            issues.append(self.issue(top, "topRetailer must be true or false"))
+            issues.append(self.issue(top, _not_boolean("topRetailer")))
         if issues or seller is None or rating is None:
             yield from issues
             return
@@ -335,7 +368,7 @@ class ApiBodies:
     def _rating(self, node: Node, key: str, issues: list[Issue]) -> float | None:
         try:
             if not _is_number(node.value):
-                raise CellError(f"{key} {node.value!r} is not a rating 1–10")
+                raise CellError(not_rating(key, repr(node.value)))
             return float(check_rating(key, node.value))
         except CellError as exc:
             issues.append(self.issue(node, exc.reason))
@@ -345,13 +378,13 @@ class ApiBodies:
         if parent is None or parent.value is None:
             return None
         if not isinstance(parent.value, dict):
-            issues.append(self.issue(parent, "retailerReview must be an object"))
+            issues.append(self.issue(parent, _must_be_object("retailerReview")))
             return None
         node = parent.value.get(key)
         if node is None or node.value is None:
             return None
         if not _is_count(node.value):
-            issues.append(self.issue(node, f"{key} {node.value!r} is not a whole number ≥ 0"))
+            issues.append(self.issue(node, _not_count(key, node.value)))
             return None
         try:
             return check_count(key, node.value)

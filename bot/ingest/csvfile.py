@@ -5,13 +5,15 @@ from __future__ import annotations
 import csv
 import io
 import itertools
+import re
 from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
 from typing import BinaryIO
 
-from bot.ingest.rows import Issue, Row
+from bot.ingest.rows import NOT_UTF8, Issue, Row
 from bot.ingest.tables import Record, read_table
+from messages.reasons import N_, Number, Reason
 from norms.policy import Policy
 
 Progress = Callable[[int, int], None]
@@ -35,9 +37,9 @@ def read_csv(
         try:
             yield from read_table(records, file=file, today=today, policy=policy)
         except UnicodeDecodeError:
-            yield Issue(file, 0, 0, "not UTF-8 text")
+            yield Issue(file, 0, 0, NOT_UTF8)
         except csv.Error as exc:
-            yield Issue(file, records.line + 1, 0, f"is not valid CSV: {exc}")
+            yield Issue(file, records.line + 1, 0, _not_csv(exc))
     if progress is not None:
         progress(total, total)
 
@@ -69,3 +71,26 @@ class _CsvRecords:
             count += 1
             if progress is not None and count % _PROGRESS_EVERY == 0:
                 progress(self.raw.tell(), self.total)
+
+
+# What Python's csv module says, as the catalog says it; anything else is shown as it is.
+_CSV_ERRORS = {
+    "line contains NUL": N_("the line contains a NUL character"),
+    "unexpected end of data": N_("the file ends inside a quoted field"),
+    "new-line character seen in unquoted field": N_("a line break inside an unquoted field"),
+}
+_FIELD_LIMIT = re.compile(r"field larger than field limit \((\d+)\)")
+
+
+def _not_csv(exc: csv.Error) -> Reason:
+    text = str(exc)
+    detail: str = text
+    for start, said in _CSV_ERRORS.items():
+        if text.startswith(start):
+            detail = Reason(said)
+    limit = _FIELD_LIMIT.fullmatch(text)
+    if limit is not None:
+        detail = Reason(
+            N_("a field is longer than %(limit)s characters"), limit=Number(int(limit.group(1)))
+        )
+    return Reason(N_("is not valid CSV: %(detail)s"), detail=detail)

@@ -8,8 +8,9 @@ from pathlib import Path
 
 from bot.ingest.csvfile import read_csv
 from bot.ingest.jsonfile import read_json
-from bot.ingest.rows import Issue, Row
+from bot.ingest.rows import EMPTY_FILE, Issue, Row, cannot_read, too_big
 from bot.ingest.xlsxfile import read_xlsx
+from messages.reasons import N_, Reason
 from norms.policy import Policy
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
@@ -43,27 +44,24 @@ def read_file(
     kind = file_kind(path, name)
     if kind is None:
         suffix = path.suffix or Path(file).suffix or "(none)"
-        yield Issue(file, 0, 0, f"file type {suffix} is not supported; use .csv, .xlsx or .json")
+        reason = Reason(
+            N_("file type %(suffix)s is not supported; use .csv, .xlsx or .json"), suffix=suffix
+        )
+        yield Issue(file, 0, 0, reason)
         return
     try:
         size = path.stat().st_size
     except OSError as exc:
-        yield Issue(file, 0, 0, f"cannot be read: {exc.strerror or exc}")
+        yield Issue(file, 0, 0, cannot_read(exc))
         return
     if size > MAX_FILE_BYTES:
-        yield Issue(
-            file,
-            0,
-            0,
-            f"the file is {size / 1024 / 1024:.1f} MB; the limit is "
-            f"{MAX_FILE_BYTES // 1024 // 1024} MB",
-        )
+        yield Issue(file, 0, 0, too_big(size, MAX_FILE_BYTES))
         return
     if size == 0:
-        yield Issue(file, 0, 0, "the file is empty")
+        yield Issue(file, 0, 0, EMPTY_FILE)
         return
     reader = {"csv": read_csv, "xlsx": read_xlsx, "json": read_json}[kind]
     try:
         yield from reader(path, file=file, today=today, policy=policy, progress=progress)
     except OSError as exc:
-        yield Issue(file, 0, 0, f"cannot be read: {exc.strerror or exc}")
+        yield Issue(file, 0, 0, cannot_read(exc))

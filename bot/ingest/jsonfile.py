@@ -14,7 +14,8 @@ from pathlib import Path
 
 from bot.ingest.bodies import ApiBodies
 from bot.ingest.located import Lines, iter_located
-from bot.ingest.rows import Issue, Row
+from bot.ingest.rows import EMPTY_FILE, NOT_UTF8, Issue, Row
+from messages.reasons import N_, Reason
 from norms.policy import Policy
 
 Progress = Callable[[int, int], None]
@@ -36,11 +37,11 @@ def read_json(
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        yield Issue(file, 0, 0, "not UTF-8 text")
+        yield Issue(file, 0, 0, NOT_UTF8)
         return
     del data
     if not text.strip():
-        yield Issue(file, 0, 0, "the file is empty")
+        yield Issue(file, 0, 0, EMPTY_FILE)
         return
     bodies = ApiBodies(file, Lines(text), today)
     empty = True
@@ -49,13 +50,13 @@ def read_json(
             empty = False
             yield from _in_file_order(bodies.wrapper(node))
     except json.JSONDecodeError as exc:
-        yield Issue(file, exc.lineno, exc.colno, f"is not valid JSON: {exc.msg}")
+        yield Issue(file, exc.lineno, exc.colno, _not_json(exc.msg))
         return
     except RecursionError:
-        yield Issue(file, 0, 0, "is not valid JSON: nested too deeply")
+        yield Issue(file, 0, 0, _not_json("nested too deeply"))
         return
     if empty:
-        yield Issue(file, 0, 0, "the file holds an empty list")
+        yield Issue(file, 0, 0, Reason(N_("the file holds an empty list")))
     if progress is not None:
         progress(total, total)
 
@@ -69,3 +70,27 @@ def _position(item: Row | Issue) -> tuple[int, int]:
     if isinstance(item, Issue):
         return item.line, item.column
     return item.line, item.seller_column
+
+
+# What the json module (and our located parser) says, as the catalog says it.
+_JSON_ERRORS = {
+    "Expecting value": N_("a value is expected"),
+    "Expecting ',' delimiter": N_("a ',' is expected"),
+    "Expecting ':' delimiter": N_("a ':' is expected"),
+    "Expecting property name enclosed in double quotes": N_(
+        "a field name in double quotes is expected"
+    ),
+    "Extra data": N_("there is more after the end of the JSON value"),
+    "Unterminated string starting at": N_("a text is not closed with a double quote"),
+    "Invalid control character at": N_("a text holds a control character"),
+    "Invalid \\escape": N_("a text holds an invalid \\ escape"),
+    "Invalid \\uXXXX escape": N_("a text holds an invalid \\u escape"),
+    "a number with too many digits": N_("a number with too many digits"),
+    "nested too deeply": N_("nested too deeply"),
+}
+
+
+def _not_json(message: str) -> Reason:
+    said = _JSON_ERRORS.get(message)
+    detail: str = message if said is None else Reason(said)
+    return Reason(N_("is not valid JSON: %(detail)s"), detail=detail)

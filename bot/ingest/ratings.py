@@ -8,6 +8,7 @@ from typing import TypeVar
 
 from bot.ingest.cells import (
     CellError,
+    empty_cell,
     parse_count,
     parse_date,
     parse_method,
@@ -44,7 +45,7 @@ class RatingReader:
             text = cells[columns[name]].strip()
             if not text:
                 if not optional:
-                    issues.append(Issue(file, line, columns[name] + 1, f"{name} is empty"))
+                    issues.append(Issue(file, line, columns[name] + 1, empty_cell(name)))
                 return None
             try:
                 return parse(name, text)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from messages.reasons import N_, Number, Reason
 from norms.model import Measurement, ShopRating
 
 
@@ -20,7 +21,7 @@ class Issue:
     file: str
     line: int
     column: int
-    reason: str
+    reason: str  # a messages.reasons.Reason wherever a person may read it in a chat
     # A spreadsheet's positions are named as the spreadsheet names them: cell D5, row 5.
     spreadsheet: bool = False
 
@@ -30,6 +31,30 @@ class Issue:
                 return f"{self.file}: cell {column_letters(self.column)}{self.line}: {self.reason}"
             return f"{self.file}: row {self.line}: {self.reason}"
         return f"{self.file}:{self.line}:{self.column}: {self.reason}"
+
+    @property
+    def cell(self) -> str:
+        """The spreadsheet's name of the position: ``D5``."""
+        return f"{column_letters(self.column)}{self.line}"
+
+
+# Reasons that several readers give.
+EMPTY_FILE = Reason(N_("the file is empty"))
+NOT_UTF8 = Reason(N_("not UTF-8 text"))
+
+
+def too_big(size: int, limit: int) -> Reason:
+    """The reason a file of ``size`` bytes is refused: the limit is ``limit`` bytes."""
+    return Reason(
+        N_("the file is %(size)s MB; the limit is %(limit)s MB"),
+        size=Number(size / 1024 / 1024, 1),
+        limit=limit // 1024 // 1024,
+    )
+
+
+def cannot_read(exc: OSError) -> Reason:
+    """The reason a file the system could not read is refused."""
+    return Reason(N_("cannot be read: %(detail)s"), detail=exc.strerror or str(exc))
 
 
 def column_letters(column: int) -> str:

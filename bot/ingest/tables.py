@@ -11,9 +11,11 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from datetime import date
 
+from bot.ingest.cells import quoted
+from bot.ingest.indicators import INDICATOR_COLUMNS, IndicatorReader
 from bot.ingest.ratings import RATING_COLUMNS, RatingReader
-from bot.ingest.rows import Issue, Row
-from bot.ingest.weekly import INDICATOR_COLUMNS, IndicatorReader
+from bot.ingest.rows import EMPTY_FILE, Issue, Row
+from messages.reasons import N_, Reason
 from norms.policy import Policy
 
 # `year` may be left out altogether when every week is written as 2026-W46.
@@ -47,7 +49,7 @@ def read_table(
     records = iter(records)
     first = next(records, None)
     if first is None:
-        yield Issue(file, 0, 0, "the file is empty")
+        yield Issue(file, 0, 0, EMPTY_FILE)
         return
     header_line, header = first
     names = [header_name(cell) for cell in header]
@@ -59,18 +61,19 @@ def read_table(
         reader = RatingReader(file, today)
         expected = RATING_COLUMNS
     else:
-        yield Issue(
-            file,
-            header_line,
-            0,
-            "the header names neither weekly indicators ("
-            + ", ".join(INDICATOR_COLUMNS)
-            + ") nor shop ratings ("
-            + ", ".join(RATING_COLUMNS)
-            + ")",
+        given = ", ".join(quoted(cell.strip()) for cell in header if cell.strip()) or "–"
+        reason = Reason(
+            N_(
+                "the header (%(given)s) names neither weekly indicators (%(indicators)s) nor "
+                "shop ratings (%(ratings)s)"
+            ),
+            given=given,
+            indicators=", ".join(INDICATOR_COLUMNS),
+            ratings=", ".join(RATING_COLUMNS),
         )
+        yield Issue(file, header_line, 0, reason)
         return
-    header_issues = list(_header_issues(file, header_line, names, expected))
+    header_issues = list(_header_issues(file, header_line, header, names, expected))
     if header_issues:
         yield from header_issues
         return
@@ -82,15 +85,26 @@ def read_table(
         empty = False
         if len(cells) != width:
             if not ragged:
-                count = f"{len(cells)} field" + ("" if len(cells) == 1 else "s")
-                yield Issue(file, line, 0, f"has {count}; the header has {width}")
+                template = (
+                    N_("has %(count)s field; the header has %(width)s")
+                    if len(cells) == 1
+                    else N_("has %(count)s fields; the header has %(width)s")
+                )
+                yield Issue(file, line, 0, Reason(template, count=len(cells), width=width))
                 continue
             if len(cells) > width:
                 yield Issue(
                     file,
                     line,
                     len(cells),
-                    f"has a value in column {len(cells)}, beyond the header's {width} columns",
+                    Reason(
+                        N_(
+                            "has a value in column %(column)s, beyond the header's %(width)s "
+                            "columns"
+                        ),
+                        column=len(cells),
+                        width=width,
+                    ),
                 )
                 continue
             cells = cells + [""] * (width - len(cells))
@@ -100,7 +114,7 @@ def read_table(
         else:
             yield result
     if empty:
-        yield Issue(file, 0, 0, "the file has a header but no rows")
+        yield Issue(file, 0, 0, Reason(N_("the file has a header but no rows")))
 
 
 def _by_column(issue: Issue) -> int:
@@ -108,18 +122,32 @@ def _by_column(issue: Issue) -> int:
 
 
 def _header_issues(
-    file: str, line: int, names: list[str], expected: tuple[str, ...]
+    file: str, line: int, header: list[str], names: list[str], expected: tuple[str, ...]
 ) -> Iterator[Issue]:
     seen: dict[str, int] = {}
     for column, name in enumerate(names, 1):
         if name in expected and name in seen:
-            yield Issue(
-                file,
-                line,
-                column,
-                f"column {name!r} appears twice in the header (columns {seen[name]} and {column})",
+            reason = Reason(
+                N_(
+                    "column %(name)s appears twice in the header (columns %(first)s and %(second)s)"
+                ),
+                name=repr(name),
+                first=seen[name],
+                second=column,
             )
+            yield Issue(file, line, column, reason)
         seen.setdefault(name, column)
-    for name in expected:
-        if name not in seen and name not in _OPTIONAL:
-            yield Issue(file, line, 0, f"column {name!r} is missing from the header")
+    missing = [name for name in expected if name not in seen and name not in _OPTIONAL]
+    for name in missing:
+        reason = Reason(N_("column %(name)s is missing from the header"), name=repr(name))
+        yield Issue(file, line, 0, reason)
+    if missing:
+        # A column we do not know may be the missing one misspelt: named as the file has it.
+        for column, (cell, name) in enumerate(zip(header, names, strict=True), 1):
+            if name and name not in expected:
+                reason = Reason(
+                    N_("column %(given)s is not a known column; the columns are %(expected)s"),
+                    given=quoted(cell.strip()),
+                    expected=", ".join(expected),
+                )
+                yield Issue(file, line, column, reason)

@@ -16,6 +16,7 @@ import openpyxl
 
 from bot.ingest.rows import Issue, Row
 from bot.ingest.tables import Record, read_table
+from messages.reasons import N_, Number, Reason
 from norms.policy import Policy
 
 Progress = Callable[[int, int], None]
@@ -40,7 +41,7 @@ _MIB = 1024 * 1024
 class _Unreadable(Exception):
     """The sheet cannot be read further; ``line`` 0 means the whole file."""
 
-    def __init__(self, line: int, reason: str) -> None:
+    def __init__(self, line: int, reason: Reason) -> None:
         super().__init__(reason)
         self.line, self.reason = line, reason
 
@@ -64,19 +65,22 @@ def read_xlsx(
             warnings.simplefilter("ignore")
             workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a broken workbook
-        yield Issue(file, 0, 0, f"is not a readable XLSX workbook ({_describe(exc)})")
+        yield Issue(file, 0, 0, _unreadable(exc))
         return
     formulas: Generator[tuple[Any, ...], None, None] | None = None
     try:
         if not workbook.worksheets:
-            yield Issue(file, 0, 0, "the workbook has no worksheet")
+            yield Issue(file, 0, 0, Reason(N_("the workbook has no worksheet")))
             return
         sheet = workbook.worksheets[0]
         declared = sheet.max_row or 0
         if declared > MAX_ROWS:
-            yield Issue(
-                file, 0, 0, f"the first sheet declares {declared:,} rows; the limit is {MAX_ROWS:,}"
+            reason = Reason(
+                N_("the first sheet declares %(rows)s rows; the limit is %(limit)s"),
+                rows=Number(declared),
+                limit=Number(MAX_ROWS),
             )
+            yield Issue(file, 0, 0, reason)
             return
         # Some writers declare a wrong dimension; openpyxl would cut the rows off there.
         sheet.reset_dimensions()
@@ -102,9 +106,11 @@ def read_xlsx(
 def _in_cells(issue: Issue, formula_cells: set[tuple[int, int]]) -> Issue:
     """The issue named by cell; at a formula without a value, that is the reason."""
     if (issue.line, issue.column) in formula_cells:
-        reason = (
-            "the cell holds a formula without a computed value; open and save the file in "
-            "Excel, or enter the number"
+        reason = Reason(
+            N_(
+                "the cell holds a formula without a computed value; open and save the file in "
+                "Excel, or enter the number"
+            )
         )
         return Issue(issue.file, issue.line, issue.column, reason, spreadsheet=True)
     return dataclasses.replace(issue, spreadsheet=True)
@@ -115,7 +121,7 @@ def _has_formulas(path: Path) -> bool:
     try:
         return _scan_formulas(path)
     except Exception as exc:  # a part whose data is broken (bad deflate stream, CRC)
-        raise _Unreadable(0, f"is not a readable XLSX workbook ({_describe(exc)})") from exc
+        raise _Unreadable(0, _unreadable(exc)) from exc
 
 
 def _scan_formulas(path: Path) -> bool:
@@ -148,7 +154,7 @@ def _formula_rows(path: Path) -> Generator[tuple[Any, ...], None, None]:
         workbook.close()
 
 
-def archive_problem(path: Path) -> str | None:
+def archive_problem(path: Path) -> Reason | None:
     """Why the zip archive must not be opened (a zip bomb, not a zip), or None."""
     try:
         with zipfile.ZipFile(path) as archive:
@@ -158,31 +164,41 @@ def archive_problem(path: Path) -> str | None:
                 problem = _rows_problem(archive, parts)
             return problem
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError):
-        return "is not an XLSX workbook (not a zip archive)"
+        return Reason(N_("is not an XLSX workbook (not a zip archive)"))
     except (NotImplementedError, RuntimeError) as exc:  # compression method, encryption
-        return f"is not a readable XLSX workbook ({_describe(exc)})"
+        return _unreadable(exc)
 
 
-def _size_problem(parts: list[zipfile.ZipInfo]) -> str | None:
+def _size_problem(parts: list[zipfile.ZipInfo]) -> Reason | None:
     if len(parts) > MAX_PARTS:
-        return f"the workbook has {len(parts):,} parts; the limit is {MAX_PARTS:,}"
+        return Reason(
+            N_("the workbook has %(parts)s parts; the limit is %(limit)s"),
+            parts=Number(len(parts)),
+            limit=Number(MAX_PARTS),
+        )
     unpacked = sum(part.file_size for part in parts)
     if unpacked > MAX_UNCOMPRESSED_BYTES:
-        return (
-            f"the workbook unpacks to {unpacked / _MIB:.0f} MB; the limit is "
-            f"{MAX_UNCOMPRESSED_BYTES // _MIB} MB (a zip bomb?)"
+        return Reason(
+            N_("the workbook unpacks to %(size)s MB; the limit is %(limit)s MB (a zip bomb?)"),
+            size=Number(unpacked / _MIB),
+            limit=Number(MAX_UNCOMPRESSED_BYTES // _MIB),
         )
     for part in parts:
         ratio = part.file_size / max(part.compress_size, 1)
         if part.file_size > _RATIO_FLOOR_BYTES and ratio > MAX_COMPRESSION_RATIO:
-            return (
-                f"part {part.filename} is compressed {ratio:.0f}:1; the limit is "
-                f"{MAX_COMPRESSION_RATIO}:1 (a zip bomb?)"
+            return Reason(
+                N_(
+                    "part %(part)s is compressed %(ratio)s:1; the limit is %(limit)s:1 "
+                    "(a zip bomb?)"
+                ),
+                part=part.filename,
+                ratio=Number(ratio),
+                limit=MAX_COMPRESSION_RATIO,
             )
     return None
 
 
-def _rows_problem(archive: zipfile.ZipFile, parts: list[zipfile.ZipInfo]) -> str | None:
+def _rows_problem(archive: zipfile.ZipFile, parts: list[zipfile.ZipInfo]) -> Reason | None:
     """Count the rows of every sheet part without parsing it (the declared size may lie).
 
     openpyxl reads each sheet once at load time when it declares no dimension, keeping
@@ -200,7 +216,11 @@ def _rows_problem(archive: zipfile.ZipFile, parts: list[zipfile.ZipInfo]) -> str
                 rows += len(_ROW_TAG.findall(data, 0, end))
                 pending = data[end:][-_CHUNK:]
                 if rows > MAX_ROWS:
-                    return f"part {part.filename} has more than {MAX_ROWS:,} rows"
+                    return Reason(
+                        N_("part %(part)s has more than %(limit)s rows"),
+                        part=part.filename,
+                        limit=Number(MAX_ROWS),
+                    )
     return None
 
 
@@ -224,7 +244,7 @@ def _sheet_records(
                 warnings.simplefilter("ignore")
                 batch = list(islice(rows, _BATCH))
         except Exception as exc:  # a broken sheet part
-            raise _Unreadable(0, f"is not a readable XLSX workbook ({_describe(exc)})") from exc
+            raise _Unreadable(0, _unreadable(exc)) from exc
         if not batch:
             return
         for values in batch:
@@ -234,7 +254,7 @@ def _sheet_records(
                 try:
                     written = next(formulas, ())
                 except Exception as exc:  # the same broken part, read the second time
-                    reason = f"is not a readable XLSX workbook ({_describe(exc)})"
+                    reason = _unreadable(exc)
                     raise _Unreadable(0, reason) from exc
                 _mark_formulas(number, cells, written, formula_cells)
             while cells and not cells[-1]:
@@ -242,7 +262,10 @@ def _sheet_records(
             if cells:
                 yield number, cells
         if number > MAX_ROWS:
-            raise _Unreadable(0, f"the first sheet has more than {MAX_ROWS:,} rows")
+            reason = Reason(
+                N_("the first sheet has more than %(limit)s rows"), limit=Number(MAX_ROWS)
+            )
+            raise _Unreadable(0, reason)
         if progress is not None:
             progress(number, max(declared, number))
 
@@ -277,6 +300,10 @@ def _text(value: object) -> str:
     if isinstance(value, date):
         return value.isoformat()
     return str(value).strip()
+
+
+def _unreadable(exc: Exception) -> Reason:
+    return Reason(N_("is not a readable XLSX workbook (%(detail)s)"), detail=_describe(exc))
 
 
 def _describe(exc: Exception) -> str:

@@ -15,7 +15,7 @@ from datetime import datetime
 from importlib import resources
 from pathlib import Path
 
-from bot.importer import ImportFile, import_files
+from bot.imports import ImportFile, import_files
 from bot.store import SellerExists, Store
 from norms import IsoWeek, Policy
 

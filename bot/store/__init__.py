@@ -6,7 +6,7 @@ from pathlib import Path
 
 from bot.store.chats import Chats
 from bot.store.data import ExemptionExists, WeeklyData
-from bot.store.db import Database, DatabaseBusy
+from bot.store.engine.base import Database, DatabaseBusy
 from bot.store.outbox import Outbox, OutboxItem, PlannedMessage, SentRecord
 from bot.store.owed import Owed, OwedWork
 from bot.store.records import Chat, Seller, stamp
@@ -29,7 +29,7 @@ class Store:
         # database (a scheduled check and an upload's recheck must not both plan the same
         # alert).
         self.check_lock = db.lock("check")
-        # One process at a time does the owed work (see ``bot.owed``).
+        # One process at a time does the owed work (see ``bot.notices.owed_work``).
         self.owed_lock = db.lock("owed")
 
     @classmethod

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from bot.store.db import Database, Row
+from bot.store.engine.base import Database, Row
 from bot.store.outbox import PlannedMessage, plan_in
 from bot.store.records import Chat, Seller, parse_stamp, stamp
 

@@ -7,7 +7,7 @@ from collections.abc import AsyncGenerator, Iterable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from bot.store.db import Database, Row
+from bot.store.engine.base import Database, Row
 from bot.store.owed import RECHECK, owe_in
 from bot.store.records import ExemptionRecord, parse_stamp, stamp
 from norms import (

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.store.db import Database
+from bot.store.engine.base import Database
 from bot.store.records import stamp
 
 

@@ -19,8 +19,8 @@ from datetime import datetime
 from typing import Any
 
 from bot.metrics import MESSAGES_PLANNED
-from bot.store.db import Database, Tx
-from bot.store.dialect import upsert
+from bot.store.engine.base import Database, Tx
+from bot.store.engine.dialect import upsert
 from bot.store.records import parse_stamp, stamp
 
 
@@ -362,7 +362,7 @@ class Outbox:
 
     async def unsent(self) -> list[tuple[str, bool, str, datetime, str | None]]:
         """Every message not sent yet: its platform, urgency, state, next attempt and
-        what it waits for (``bot.delivery.waiting`` says when it is due, and why)."""
+        what it waits for (``bot.outbox.worker.waiting`` says when it is due, and why)."""
         rows = await self.db.fetchall(
             "SELECT c.platform, o.urgent, o.state, o.next_attempt_at, o.waiting_for "
             "FROM outbox o JOIN chats c ON c.id = o.chat_id "
@@ -398,7 +398,7 @@ class Outbox:
             "o.state, o.created_at, o.sent_at, o.template, o.policy, o.body, o.last_error, "
             "o.urgent, o.next_attempt_at, o.waiting_for "
             "FROM outbox o JOIN chats c ON c.id = o.chat_id "
-            f"WHERE {' AND '.join(where)} ORDER BY o.created_at, o.id",
+            f"WHERE {' AND '.join(where)} ORDER BY o.id",
             params,
         )
         return [

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.store.db import Database, Tx
+from bot.store.engine.base import Database, Tx
 from bot.store.records import stamp
 from norms import IsoWeek
 

@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable, Iterable
 from datetime import datetime
 
-from bot.store.db import Database
+from bot.store.engine.base import Database
 from bot.store.records import Seller, stamp
 
 
@@ -54,7 +54,7 @@ class Sellers:
     async def set_credentials(
         self, seller_id: str, client_id_sealed: bytes, secret_sealed: bytes, now: datetime
     ) -> None:
-        """Store bol.com credentials, both sealed (``bot.secrets``); clears a refusal."""
+        """Store bol.com credentials, both sealed (``bot.bol.credentials``); clears a refusal."""
         await self.db.execute(
             "INSERT INTO credentials (seller_id, client_id, secret_encrypted, updated_at) "
             "VALUES (?, ?, ?, ?) ON CONFLICT (seller_id) DO UPDATE SET "
@@ -71,6 +71,14 @@ class Sellers:
         if row is None:
             return None
         return row["client_id"].encode("ascii"), bytes(row["secret_encrypted"])
+
+    async def connected(self, seller_id: str) -> bool:
+        """Whether the seller's figures come from bol.com: credentials stored, not refused."""
+        row = await self.db.fetchone(
+            "SELECT 1 AS found FROM credentials WHERE seller_id = ? AND failure IS NULL",
+            (seller_id,),
+        )
+        return row is not None
 
     async def reseal_credentials(self, reseal: Callable[[bytes], bytes]) -> int:
         """Seal every stored credential anew with ``reseal`` (key rotation), and the client

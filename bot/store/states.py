@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import norms
-from bot.store.db import Database
+from bot.store.engine.base import Database
 from norms import IsoWeek, PlanEvent, Policy
 from norms.carry import SellerCarry
 from norms.track import TrackWeek, plan_status
@@ -58,7 +58,7 @@ def _code_version() -> str:
     the module that evaluates from states and this one. Any change to them is a new cache."""
     digest = hashlib.sha256()
     sources = sorted(Path(norms.__file__).parent.rglob("*.py"))
-    sources += [Path(__file__), Path(__file__).parent.parent / "reports.py"]
+    sources += [Path(__file__), Path(__file__).parent.parent / "notices" / "reports.py"]
     for path in sources:
         digest.update(path.read_bytes())
     return digest.hexdigest()

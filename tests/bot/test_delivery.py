@@ -11,10 +11,10 @@ import pytest
 from telegram import Bot
 from telegram.request import HTTPXRequest
 
-from bot.channels.telegram_sender import TelegramSender, http_request
+from bot.channels.telegram.sender import TelegramSender, http_request
 from bot.config import Config
-from bot.delivery import MAX_ATTEMPTS, DeliveryWorker, waiting
-from bot.health import Health
+from bot.outbox.worker import MAX_ATTEMPTS, DeliveryWorker, waiting
+from bot.runtime.health import Health
 from bot.store import PlannedMessage, Store
 from tests.conftest import FixedClock, make_config
 from tests.fakes import FakeTelegram
@@ -206,9 +206,9 @@ async def test_a_digest_and_a_warning_in_the_same_week_do_not_repeat_each_other(
     fake: FakeTelegram,
     sender: TelegramSender,
 ) -> None:
-    from bot.digest import plan_digests
-    from bot.service import Service
-    from bot.weekly import run_check
+    from bot.commands.service import Service
+    from bot.notices.check import run_check
+    from bot.notices.digest import plan_digests
     from norms import IsoWeek
 
     chat = await sample_store.chats.get_or_create("telegram", "555", language="nl", now=clock())

@@ -8,7 +8,7 @@ import logging
 
 import pytest
 
-from bot.health import Health, Reconnector
+from bot.runtime.health import Health, Reconnector
 from tests.conftest import NOW, FixedClock
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from bot.logs import MASK, RedactSecrets, config_secrets
+from bot.runtime.logs import MASK, RedactSecrets, config_secrets
 from tests.conftest import make_config
 
 
@@ -43,7 +43,7 @@ def test_text_and_json_lines_carry_the_time_with_its_offset_and_mask_secrets(
     import sys
     from datetime import UTC, datetime
 
-    from bot.logs import JsonFormatter, TextFormatter
+    from bot.runtime.logs import JsonFormatter, TextFormatter
 
     config = make_config(tmp_path, TELEGRAM_BOT_TOKEN="123456:AAH-secret-token")
     redact = RedactSecrets(config_secrets(config))

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.exposition import metrics_source
-from bot.health import Health
+from bot.runtime.health import Health
 from bot.store import PlannedMessage, Store
 from bot.store.outbox import EARLIER_MESSAGE
 from tests.conftest import FixedClock, make_config

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from bot.config import Config
-from bot.importer import ImportFile, ImportRejected, import_files
-from bot.owed import cause_of, check_week, complete_owed_work, run_owed_worker
+from bot.imports import ImportFile, ImportRejected, import_files
+from bot.notices.check import recheck_sellers
+from bot.notices.owed_work import cause_of, check_week, complete_owed_work, run_owed_worker
 from bot.store import Owed, Store
-from bot.weekly import recheck_sellers
 from messages import Cause
 from norms import Exemption, IsoWeek
 from tests.conftest import FixedClock

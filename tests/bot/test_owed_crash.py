@@ -12,8 +12,8 @@ import sqlite3
 import sys
 from pathlib import Path
 
-from bot.importer import ImportFile, import_files
-from bot.owed import check_week, complete_owed_work
+from bot.imports import ImportFile, import_files
+from bot.notices.owed_work import check_week, complete_owed_work
 from bot.store import Store
 from norms import IsoWeek
 from tests.conftest import NOW, make_config

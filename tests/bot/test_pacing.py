@@ -1,4 +1,4 @@
-"""Pacing, backoff and quiet hours: the arithmetic of when a message may go."""
+"""SendLimits, backoff and quiet hours: the arithmetic of when a message may go."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import random
 from datetime import UTC, datetime, time
 
 from bot.config import QuietHours
-from bot.delivery import SEND_MARGIN_S, Pacer, Pacing, backoff, quiet_until
+from bot.outbox.worker import SEND_MARGIN_S, Pacer, SendLimits, backoff, quiet_until
 from tests.conftest import make_config
 
 
@@ -21,7 +21,7 @@ class Ticker:
 
 def test_global_rate_spaces_sends_across_chats() -> None:
     clock = Ticker()
-    pacer = Pacer(Pacing(per_second=30, per_chat_interval_s=1.0), clock)
+    pacer = Pacer(SendLimits(per_second=30, per_chat_interval_s=1.0), clock)
     delays = [pacer.reserve(str(chat)) for chat in range(60)]
     assert delays[0] == 0
     # 60 sends at 30/s take two seconds; each slot 1/30 s after the previous.
@@ -30,12 +30,14 @@ def test_global_rate_spaces_sends_across_chats() -> None:
 
 
 def test_one_chat_gets_at_most_one_message_a_second() -> None:
-    pacer = Pacer(Pacing(per_second=30, per_chat_interval_s=1.0), Ticker())
+    pacer = Pacer(SendLimits(per_second=30, per_chat_interval_s=1.0), Ticker())
     assert [pacer.reserve("42") for _ in range(3)] == [0.0, 1.0, 2.0]
 
 
 def test_a_group_gets_at_most_twenty_a_minute() -> None:
-    pacer = Pacer(Pacing(per_second=30, per_chat_interval_s=0.0, per_group_per_minute=20), Ticker())
+    pacer = Pacer(
+        SendLimits(per_second=30, per_chat_interval_s=0.0, per_group_per_minute=20), Ticker()
+    )
     delays = [pacer.reserve("-100") for _ in range(21)]
     assert max(delays[:20]) < 1.0
     assert delays[20] >= 60.0
@@ -43,7 +45,7 @@ def test_a_group_gets_at_most_twenty_a_minute() -> None:
 
 def test_a_pause_holds_every_chat() -> None:
     clock = Ticker()
-    pacer = Pacer(Pacing(per_second=30, per_chat_interval_s=1.0), clock)
+    pacer = Pacer(SendLimits(per_second=30, per_chat_interval_s=1.0), clock)
     pacer.pause(5)
     assert pacer.reserve("1") == 5.0
     clock.t += 5
@@ -73,7 +75,7 @@ def test_quiet_hours_hold_until_the_morning_in_local_time(tmp_path) -> None:
 
 def test_sends_that_bunch_up_after_a_stall_are_held_back() -> None:
     clock = Ticker()
-    pacer = Pacer(Pacing(per_second=30, per_chat_interval_s=1.0), clock)
+    pacer = Pacer(SendLimits(per_second=30, per_chat_interval_s=1.0), clock)
     for chat in range(60):
         pacer.reserve(str(chat))  # planned over two seconds...
     clock.t += 5  # ...but the loop stalled: every planned slot is already past

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
+from bot.commands.service import Service
 from bot.config import Config
+from bot.notices.check import recheck_sellers, run_check
 from bot.retention import prune_outbox
-from bot.schedule import WeeklySchedule
-from bot.service import Service
+from bot.runtime.schedule import WeeklySchedule
 from bot.store import PlannedMessage, Store
 from bot.store.outbox import NotDead
-from bot.weekly import recheck_sellers, run_check
 from norms import IsoWeek
 from tests.conftest import FixedClock, make_config
 

@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.commands.service import Service
 from bot.config import Config
-from bot.schedule import CHECK_AT, WeeklySchedule, reminder_slot, week_moments
-from bot.service import Service
+from bot.runtime.schedule import CHECK_AT, WeeklySchedule, reminder_slot, week_moments
 from bot.store import Store
 from norms import IsoWeek
 from tests.conftest import FixedClock, make_config
@@ -23,7 +23,7 @@ AMS = ZoneInfo("Europe/Amsterdam")
 def triggers(tmp_path: Path):
     from apscheduler.triggers.cron import CronTrigger
 
-    from bot.schedule import POLL_AT
+    from bot.runtime.schedule import POLL_AT
 
     tz = make_config(tmp_path).timezone
     check = CronTrigger(day_of_week=CHECK_AT[0], hour=CHECK_AT[1].hour, timezone=tz)

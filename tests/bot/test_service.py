@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.commands.service import ChatContext, Service
 from bot.config import Config
-from bot.service import ChatContext, Service
 from bot.store import Store
 from norms import Indicator
 from tests.conftest import FixedClock, make_config
@@ -160,13 +160,79 @@ async def test_upload_accepted_and_rejected(service: Service, tmp_path: Path) ->
     )
     [no] = await service.handle_upload(ctx, bad, "bad.csv")
     assert no.kind == "upload_rejected"
-    assert no.data["issues"] == ["bad.csv:2:1: seller 'snel-speelgoed' is not linked to this chat"]
+    assert [str(issue) for issue in no.data["issues"]] == [
+        "bad.csv:2:1: seller 'snel-speelgoed' is not linked to this chat"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        (
+            "nl",
+            [
+                "• foto.jpg: bestandstype .jpg wordt niet ondersteund; gebruik .csv, .xlsx of "
+                ".json",
+                "• kop.csv, regel 1: de kop ('datum', 'omzet') noemt geen weekindicatoren",
+                "• kolom.csv, regel 1, kolom 5: kolom 'Numerater' is geen bekende kolom; "
+                "de kolommen zijn seller_id, year, week,",
+                "• cijfers.csv, regel 2, kolom 5: numerator 'veel' is geen geheel getal ≥ 0",
+            ],
+        ),
+        (
+            "fr",
+            [
+                "• foto.jpg\u00a0: le type de fichier .jpg n'est pas pris en charge\u00a0; "
+                "utilisez .csv, .xlsx ou .json",
+                "• kop.csv, ligne 1\u00a0: l'en-tête ('datum', 'omzet') ne nomme ni des "
+                "indicateurs",
+                "• kolom.csv, ligne 1, colonne 5\u00a0: la colonne 'Numerater' n'est pas une "
+                "colonne connue\u00a0; les colonnes sont seller_id, year, week,",
+                "• cijfers.csv, ligne 2, colonne 5\u00a0: numerator 'veel' n'est pas un nombre "
+                "entier ≥ 0",
+            ],
+        ),
+    ],
+)
+async def test_an_upload_is_refused_in_the_chats_language(
+    service: Service, tmp_path: Path, language: str, expected: list[str]
+) -> None:
+    """Where and why a file is refused reach the seller in the chat's words, naming the
+    file, line, column and the value the file holds (a column by its own name)."""
+    from messages import render
+
+    talk = await chat_of(service, "zonnig-wonen")
+    await talk.push(f"/language {language}")
+    ctx = ChatContext(talk.chat, "1001")
+    header = "seller_id,year,week,indicator,numerator,denominator,value,norm\n"
+    files = {
+        "foto.jpg": "not a picture",
+        "kop.csv": "datum,omzet\n2026-11-09,12\n",
+        "kolom.csv": header.replace("numerator", "Numerater") + "zonnig-wonen,2026,46,X,1,2,,\n",
+        "cijfers.csv": header + "zonnig-wonen,2026,46,FULFILMENT,veel,150,,\n",
+    }
+    said: list[str] = []
+    for name, text in files.items():
+        path = tmp_path / name
+        path.write_text(text, encoding="utf-8")
+        [reply] = await service.handle_upload(ctx, path, name)
+        assert reply.kind == "upload_rejected"
+        lines = render(reply.kind, reply.data, fmt="text", lang=language).text.splitlines()
+        said += [line for line in lines if line.startswith("•")]
+    for start in expected:
+        assert any(line.startswith(start) for line in said), "\n".join(said)
+    # The command line keeps its English, from the same reasons.
+    path = tmp_path / "foto.jpg"
+    [reply] = await service.handle_upload(ctx, path, "foto.jpg")
+    assert [str(issue) for issue in reply.data["issues"]] == [
+        "foto.jpg:0:0: file type .jpg is not supported; use .csv, .xlsx or .json"
+    ]
 
 
 async def test_connect_keeps_the_secret_only_encrypted(
     sample_store: Store, tmp_path: Path, clock: FixedClock
 ) -> None:
-    from bot.secrets import SecretBox, new_key
+    from bot.bol.credentials import SecretBox, new_key
 
     config = make_config(tmp_path, NORMWACHT_SECRET_KEY=new_key())
     seen: list[tuple[str, str]] = []
@@ -267,7 +333,7 @@ async def test_a_chat_chooses_when_its_digest_comes(service: Service) -> None:
 async def test_connect_only_in_a_private_chat_and_only_for_who_began_it(
     sample_store: Store, tmp_path: Path, clock: FixedClock
 ) -> None:
-    from bot.secrets import new_key
+    from bot.bol.credentials import new_key
 
     config = make_config(tmp_path, NORMWACHT_SECRET_KEY=new_key())
 
@@ -574,14 +640,14 @@ async def test_an_overview_in_a_chat_with_several_sellers_is_one_line_each(
     # The riskiest first: the suspended shop.
     assert sellers[0] == (
         "🔴 Snel Speelgoed: 🔒 stap 5 van 7: tijdelijk gesloten, verbeterplan indienen"
-        " · week 46 onder de norm"
+        " · week 46 een week onder de norm"
     )
     # A risk beside the track is named, and its dot is red: the shop rating, a notice.
     assert sellers[1] == (
         "🔴 KadoKelder: ✅ geen verbetertraject · ⚠️ winkelcijfer in de gevarenzone · 📋 normmelding"
     )
     await team.push("/language en")
-    assert "🔴 Snel Speelgoed: 🔒 step 5 of 7: closed temporarily" in await team.text("/score")
+    assert "🔴 Snel Speelgoed: 🔒 step 5 of 7: closed temporarily" in await team.text("/status")
     # A named seller still gets the whole answer.
     assert (await team.push("/score snel"))[0].kind == "score"
 
@@ -653,6 +719,72 @@ async def test_start_without_a_code_asks_for_the_code(service: Service) -> None:
     [reply] = await talk.push("/start")
     assert reply.kind == "who_are_you"
     assert "/start CODE" in await talk.text("/start")
+
+
+async def test_connect_on_a_server_without_a_key_says_one_true_thing(service: Service) -> None:
+    assert service.config.secret_key is None
+    talk = await chat_of(service, "zonnig-wonen")
+    await talk.push("/language en")
+    said = await talk.text("/connect")
+    assert "not set up on this server" in said and "Ask the operator" in said
+    # Nothing the seller types could make it work here: no advice to try other credentials.
+    assert "client ID and secret" not in said and "try again" not in said
+
+
+async def test_only_a_seller_without_credentials_is_told_to_connect(
+    service: Service, clock: FixedClock
+) -> None:
+    talk = await chat_of(service, "zonnig-wonen")
+    await talk.push("/language en")
+    # Two weeks on, the last week's figures are missing.
+    clock.advance(days=14)
+    assert "/connect" in await talk.text("/status")
+    await service.store.sellers.set_credentials("zonnig-wonen", b"sealed-id", b"sealed", clock())
+    said = await talk.text("/status")
+    assert "still missing" in said and "/connect" not in said
+    assert "Your bol.com API connection brings them in" in said
+    assert "/connect" not in await talk.text("/score")
+    # Credentials bol.com refused are no connection: setting new ones is the way.
+    await service.store.sellers.record_credential_failure("zonnig-wonen", "bad", clock())
+    assert "/connect" in await talk.text("/status")
+
+
+async def test_score_and_status_of_several_sellers_each_say_their_own_thing(
+    service: Service,
+) -> None:
+    talk = await chat_of(service, "zonnig-wonen", "boekenhoek")
+    await talk.push("/language en")
+    names = [s.name for s in await service.store.sellers.some(["zonnig-wonen", "boekenhoek"])]
+
+    def lines_of(text: str) -> list[str]:
+        return [line for line in text.splitlines() if any(f"{n}:" in line for n in names)]
+
+    score_lines = lines_of(await talk.text("/score"))
+    status_lines = lines_of(await talk.text("/status"))
+    # /score: each seller's figures; /status: where each seller's track stands.
+    assert len(score_lines) == 2 and all("On-time delivery" in line for line in score_lines)
+    assert all("%" in line and "track" not in line for line in score_lines)
+    assert len(status_lines) == 2 and all("%" not in line for line in status_lines)
+    assert all("track" in line or "step" in line for line in status_lines)
+
+
+async def test_the_digest_tells_only_a_seller_without_credentials_to_connect(
+    service: Service, clock: FixedClock
+) -> None:
+    from bot.notices.digest import digest_entries
+    from messages import render
+
+    async def digest() -> str:
+        seller = await service.store.sellers.get("zonnig-wonen")
+        assert seller is not None
+        entries = await digest_entries(service, [seller])
+        return render("digest", {"entries": entries, "team": False}, fmt="text", lang="en").text
+
+    clock.advance(days=14)  # the last two weeks' figures are missing
+    assert "/connect" in await digest()
+    await service.store.sellers.set_credentials("zonnig-wonen", b"sealed-id", b"sealed", clock())
+    said = await digest()
+    assert "still missing" in said and "/connect" not in said
 
 
 async def test_the_same_exemption_twice_is_refused_naming_the_first(service: Service) -> None:

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 
 from bot.config import Config
-from bot.importer import ImportFile, import_files
-from bot.owed import complete_owed_work
+from bot.imports import ImportFile, import_files
+from bot.notices.check import recheck_after_import, run_check
+from bot.notices.owed_work import complete_owed_work
 from bot.store import Store
-from bot.weekly import recheck_after_import, run_check
 from norms import Exemption, Indicator, IsoWeek
 from tests.conftest import FixedClock
 
@@ -142,7 +142,7 @@ async def test_missing_data_is_reported_to_the_admins(
     from tests.conftest import make_config
 
     config = make_config(tmp_path, NORMWACHT_ADMINS="telegram:900", TELEGRAM_BOT_TOKEN="1:x")
-    from bot.notify import admin_chats
+    from bot.notices.admins import admin_chats
 
     admins = await admin_chats(sample_store, config, clock())
     outcome = await run_check(

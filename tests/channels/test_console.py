@@ -7,8 +7,8 @@ import os
 from pathlib import Path
 
 from bot.channels.console import ADMIN_ADDRESS, CONSOLE, ConsoleChat
+from bot.commands.service import Service
 from bot.config import Config
-from bot.service import Service
 from bot.store import Store
 from tests.conftest import FixedClock
 

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from bot.channels.fair import Admission, ChatQueues, FloodBudget
+from bot.channels.telegram.fair import Admission, ChatQueues, FloodBudget
 
 
 class Ticks:

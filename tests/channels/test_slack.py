@@ -19,15 +19,22 @@ import pytest
 from aiohttp import web
 from slack_sdk.signature import SignatureVerifier
 
-from bot.channels.slack import SlackChannel, slack_sender
-from bot.channels.slack_sender import PLAN_ACTION_ID, PLAN_BLOCK_ID, SlackSender
+from bot.channels.slack.adapter import SlackChannel, slack_sender
+from bot.channels.slack.sender import PLAN_ACTION_ID, PLAN_BLOCK_ID, SlackSender
+from bot.commands.service import Service
 from bot.config import Config, ConfigError
-from bot.delivery import DeliveryWorker, Pacing, Rejected, RetryLater, Transient, Unreachable
-from bot.digest import plan_digests
-from bot.service import Service
+from bot.notices.check import run_check
+from bot.notices.digest import plan_digests
+from bot.outbox.worker import (
+    DeliveryWorker,
+    Refused,
+    RetryLater,
+    SendLimits,
+    Transient,
+    Unreachable,
+)
 from bot.store import Store
-from bot.weekly import run_check
-from messages import render
+from messages import LANGUAGES, render
 from norms import IsoWeek
 from tests.conftest import FixedClock, make_config
 from tests.fakes._server import FakeServer
@@ -40,8 +47,8 @@ BOSS = "UBOSS"  # a workspace admin (users.info)
 MEMBER = "UMEMBER"  # neither
 TEAM = "CTEAM"
 WEEK_46 = IsoWeek(2026, 46)
-# Pacing is the delivery worker's business (tested there); here it would only add waits.
-FAST = {p: Pacing(per_second=1000.0, per_chat_interval_s=0.0) for p in ("slack", "console")}
+# SendLimits is the delivery worker's business (tested there); here it would only add waits.
+FAST = {p: SendLimits(per_second=1000.0, per_chat_interval_s=0.0) for p in ("slack", "console")}
 
 
 class RespondSink:
@@ -637,6 +644,45 @@ async def test_subscribing_a_channel_without_the_bot_asks_for_an_invite(
     assert "/invite @Normwacht" in private["text"]
 
 
+async def test_a_french_channel_gets_the_slack_only_texts_in_french(
+    channel: SlackChannel, slack: FakeSlack, config: Config
+) -> None:
+    await slash(channel, slack, "language fr", user=ADMIN)
+    [done] = await slash(channel, slack, "subscribe Snel Speelgoed", user=ADMIN)
+    assert done["text"].startswith("Ce canal suit désormais *Snel Speelgoed* (`snel-speelgoed`)")
+    [usage] = await slash(channel, slack, "unsubscribe", user=ADMIN)
+    assert "`/normwacht unsubscribe BOUTIQUE`" in usage["text"]
+    body: JSON = {
+        "text": "Suspension",
+        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "x"}}],
+        "meta": {
+            "kind": "alerts",
+            "seller_id": "snel-speelgoed",
+            "sections": ["suspension@2"],
+            "language": "fr",
+        },
+    }
+    async with slack_sender(config) as sender:
+        await sender.send("C1", body)
+    [posted] = slack.posted_messages("C1")
+    assert posted["blocks"][-1]["elements"][0]["text"]["text"] == "Plan soumis"
+
+
+def test_every_slack_only_text_is_in_every_language() -> None:
+    from babel.messages.pofile import read_po
+
+    from bot.channels.slack.blocks import TEXTS
+    from bot.channels.slack.sender import PLAN_BUTTON
+    from messages.i18n import DOMAIN, LOCALE_DIR
+
+    for lang in LANGUAGES:
+        with (LOCALE_DIR / lang / "LC_MESSAGES" / f"{DOMAIN}.po").open("rb") as po:
+            catalog = read_po(po)
+        for text in [*TEXTS.values(), PLAN_BUTTON]:
+            message = catalog.get(text)
+            assert message is not None and message.string, (lang, text)
+
+
 # --- alerts, digests and the plan button -----------------------------------------------
 
 
@@ -732,7 +778,7 @@ async def test_sender_maps_slack_errors(
         for error, kind in (
             ("not_in_channel", Unreachable),
             ("is_archived", Unreachable),
-            ("invalid_blocks", Rejected),
+            ("invalid_blocks", Refused),
         ):
             slack.fail_next("chat.postMessage", 200, error=error)
             with pytest.raises(kind):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 
-from bot.channels.slack_signature import Refusal, SignedRequests
+from bot.channels.slack.signature import Refusal, SignedRequests
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 T0 = 1_790_000_000

@@ -10,15 +10,15 @@ from typing import Any
 
 import pytest
 
-from bot.channels.fair import FloodBudget
-from bot.channels.telegram import MENU, TelegramChannel
-from bot.channels.telegram_sender import telegram_sender
+from bot.channels.telegram.adapter import MENU, TelegramChannel
+from bot.channels.telegram.fair import FloodBudget
+from bot.channels.telegram.sender import telegram_sender
+from bot.commands.service import COMMANDS, Service
 from bot.config import Config
-from bot.delivery import DeliveryWorker, Pacing, Rejected, Transient, Unreachable
-from bot.health import Health
-from bot.service import COMMANDS, Service
+from bot.notices.check import run_check
+from bot.outbox.worker import DeliveryWorker, Refused, SendLimits, Transient, Unreachable
+from bot.runtime.health import Health
 from bot.store import Chat, Store
-from bot.weekly import run_check
 from messages import Language, render
 from norms import IsoWeek
 from tests.conftest import FixedClock, make_config
@@ -28,8 +28,8 @@ JSON = dict[str, Any]
 ALICE = 501  # a private chat (and its user)
 BOB = 502
 ADMIN = 900
-# Pacing is the delivery worker's business (tested there); here it would only add waits.
-FAST = {p: Pacing(per_second=1000.0, per_chat_interval_s=0.0) for p in ("telegram", "console")}
+# SendLimits is the delivery worker's business (tested there); here it would only add waits.
+FAST = {p: SendLimits(per_second=1000.0, per_chat_interval_s=0.0) for p in ("telegram", "console")}
 
 
 @pytest.fixture
@@ -391,7 +391,8 @@ async def test_a_bad_upload_is_refused_with_file_line_column(
 
     answer = await talk.upload(ALICE, "bad.csv", csv.encode())
 
-    assert "bad.csv:3:" in answer and "bad.csv:4:" in answer
+    assert "<b>bad.csv, regel 3, kolom 4</b>:" in answer
+    assert "<b>bad.csv, regel 4, kolom 5</b>: numerator 9 is groter dan denominator 2" in answer
     row = await sample_store.db.fetchone(
         "SELECT numerator FROM measurements WHERE seller_id = 'zonnig-wonen' "
         "AND year = 2026 AND week = 46 AND indicator = 'FULFILMENT'"
@@ -511,7 +512,7 @@ async def test_a_blocked_chat_is_deactivated(
     [
         (400, "Bad Request: chat not found", Unreachable),
         (403, None, Unreachable),
-        (400, "Bad Request: can't parse entities", Rejected),
+        (400, "Bad Request: can't parse entities", Refused),
         (502, "Bad Gateway", Transient),
     ],
 )
@@ -542,7 +543,7 @@ async def test_webhook_mode_accepts_only_updates_with_the_secret(
 ) -> None:
     import aiohttp
 
-    from bot.http import HttpServer
+    from bot.runtime.http import HttpServer
 
     config = make_config(
         tmp_path,
@@ -601,8 +602,10 @@ async def test_an_upload_with_a_huge_count_is_answered_and_changes_nothing(
 
     answer = await talk.upload(ALICE, "huge.csv", csv.encode())
 
-    assert f"huge.csv:2:5: numerator &#39;{big}&#39; is above 1,000,000,000" in answer
-    assert f"huge.csv:2:6: denominator &#39;{big}&#39; is above 1,000,000,000" in answer
+    # In the chat's language, with its numbers written as it writes them.
+    above = "is groter dan 1.000.000.000, het grootste aantal dat wordt aanvaard"
+    assert f"<b>huge.csv, regel 2, kolom 5</b>: numerator &#39;{big}&#39; {above}" in answer
+    assert f"<b>huge.csv, regel 2, kolom 6</b>: denominator &#39;{big}&#39; {above}" in answer
     row = await sample_store.db.fetchone(
         "SELECT numerator FROM measurements WHERE seller_id = 'zonnig-wonen' "
         "AND year = 2026 AND week = 46 AND indicator = 'FULFILMENT'"

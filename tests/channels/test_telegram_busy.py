@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.channels.telegram import TelegramChannel
+from bot.channels.telegram.adapter import TelegramChannel
+from bot.commands.service import Service
 from bot.config import Config
-from bot.service import Service
 from bot.store import Store
 from norms import INDICATORS
 from tests.conftest import NOW, FixedClock, make_config

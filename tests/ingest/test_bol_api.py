@@ -13,14 +13,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.ingest.bol_api import (
+from bot.bol.api import (
     INDICATOR_NAMES,
     BadCredentials,
     BolApi,
     BolUnavailable,
     ClientLimiter,
     Limiters,
-    Pacing,
+    RequestBudget,
     check_credentials,
     retry_after,
 )
@@ -30,7 +30,7 @@ from tests.fakes.bol import INDICATOR_PATH, RETAILER_PATH, TOKEN_PATH, FakeBol
 
 WEEK = IsoWeek(2026, 46)
 SECRET = "s3cret-Zq8vX1-never-shown"
-FAST = Pacing(requests=1000, window_s=1.0, backoff_s=0.01, max_backoff_s=0.05)
+FAST = RequestBudget(requests=1000, window_s=1.0, backoff_s=0.01, max_backoff_s=0.05)
 
 
 class ManualClock:
@@ -53,7 +53,7 @@ async def bol(manual: ManualClock) -> AsyncIterator[FakeBol]:
         yield fake
 
 
-def api_for(bol: FakeBol, pacing: Pacing = FAST, clock: ManualClock | None = None) -> BolApi:
+def api_for(bol: FakeBol, pacing: RequestBudget = FAST, clock: ManualClock | None = None) -> BolApi:
     return BolApi(
         bol.url, bol.url, pacing=pacing, limiters=Limiters(), clock=clock or time.monotonic
     )
@@ -129,7 +129,7 @@ async def test_a_429_is_waited_out_for_exactly_retry_after() -> None:
 
 
 async def test_requests_are_spread_to_stay_within_the_limit() -> None:
-    pacing = Pacing(requests=20, window_s=0.4)
+    pacing = RequestBudget(requests=20, window_s=0.4)
     async with FakeBol({"cid": SECRET}, rate_limit=20, window_s=0.4) as bol:
         async with api_for(bol, pacing) as api:
             client = api.client("cid", SECRET)

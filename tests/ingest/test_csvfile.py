@@ -150,9 +150,20 @@ def test_header_problems(read: Read, tmp_path: Path) -> None:
     odd = tmp_path / "odd.csv"
     odd.write_text("name,amount\nshop-1,3\n", encoding="utf-8")
     assert issues(read(odd)) == [
-        "odd.csv:1:0: the header names neither weekly indicators (seller_id, year, week, "
-        "indicator, numerator, denominator, value, norm) nor shop ratings (seller_id, date, "
-        "rating, product_information, delivery_time, shipping, service, reviews, method)"
+        "odd.csv:1:0: the header ('name', 'amount') names neither weekly indicators (seller_id, "
+        "year, week, indicator, numerator, denominator, value, norm) nor shop ratings "
+        "(seller_id, date, rating, product_information, delivery_time, shipping, service, "
+        "reviews, method)"
+    ]
+    misspelt = tmp_path / "misspelt.csv"
+    misspelt.write_text(
+        "seller_id,week,indicator,Numerater,denominator,value,norm\n", encoding="utf-8"
+    )
+    # The column that is not known is named as the file has it, where it stands.
+    assert issues(read(misspelt)) == [
+        "misspelt.csv:1:0: column 'numerator' is missing from the header",
+        "misspelt.csv:1:4: column 'Numerater' is not a known column; the columns are "
+        "seller_id, year, week, indicator, numerator, denominator, value, norm",
     ]
     twice = tmp_path / "twice.csv"
     twice.write_text(
@@ -240,7 +251,7 @@ def test_broken_csv_and_odd_sellers(read: Read, tmp_path: Path) -> None:
     assert issues(read(path)) == [
         "odd.csv:2:1: seller_id 'shop\\x01' contains control characters",
         "odd.csv:3:0: has 1 field; the header has 8",
-        "odd.csv:4:0: is not valid CSV: field larger than field limit (131072)",
+        "odd.csv:4:0: is not valid CSV: a field is longer than 131,072 characters",
     ]
 
 

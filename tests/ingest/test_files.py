@@ -5,6 +5,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
+
 from bot.ingest import MAX_FILE_BYTES, Issue, file_kind
 from tests.ingest.support import DATA, Read, issues, rows
 
@@ -65,3 +67,43 @@ def test_issue_text() -> None:
     assert str(Issue("a.csv", 3, 5, "numerator 'x' is not a whole number ≥ 0")) == (
         "a.csv:3:5: numerator 'x' is not a whole number ≥ 0"
     )
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "bad_bodies.json",
+        "bad_indicators.csv",
+        "bad_ratings.csv",
+        "broken.json",
+        "empty.csv",
+        "header_only.csv",
+        "latin1.csv",
+        "missing_column.csv",
+    ],
+)
+def test_every_reason_comes_from_the_catalogs(read: Read, name: str) -> None:
+    """A chat says each reason in its own language: every issue carries its catalog text,
+    translated in every language, with the English of the command line beside it."""
+    from babel.messages.pofile import read_po
+
+    from messages import LANGUAGES
+    from messages.i18n import DOMAIN, LOCALE_DIR
+    from messages.reasons import Reason
+
+    def reasons(reason: Reason) -> list[Reason]:
+        nested = [p for p in reason.params.values() if isinstance(p, Reason)]
+        return [reason, *(r for n in nested for r in reasons(n))]
+
+    issues = [item for item in read(name) if isinstance(item, Issue)]
+    assert issues
+    for lang in LANGUAGES:
+        with (LOCALE_DIR / lang / "LC_MESSAGES" / f"{DOMAIN}.po").open("rb") as po:
+            catalog = read_po(po)
+        for issue in issues:
+            assert isinstance(issue.reason, Reason), issue
+            for reason in reasons(issue.reason):
+                message = catalog.get(reason.template)
+                assert message is not None and message.string, (lang, reason.template)
+    dutch = [issue.reason.said_in("nl") for issue in issues if isinstance(issue.reason, Reason)]
+    assert dutch != [str(issue.reason) for issue in issues]

@@ -114,7 +114,7 @@ def test_every_bad_body_is_reported_where_it_starts(read: Read) -> None:
 
 def test_syntax_error_names_line_and_column(read: Read) -> None:
     assert issues(read("broken.json")) == [
-        "broken.json:3:25: is not valid JSON: Expecting property name enclosed in double quotes"
+        "broken.json:3:25: is not valid JSON: a field name in double quotes is expected"
     ]
 
 
@@ -141,7 +141,9 @@ def test_whole_file_problems(read: Read, tmp_path: Path) -> None:
             " or retailer"
         ],
         "neither.json": ["neither.json:1:1: has neither performanceIndicators nor retailer"],
-        "trailing.json": ["trailing.json:1:41: is not valid JSON: Extra data"],
+        "trailing.json": [
+            "trailing.json:1:41: is not valid JSON: there is more after the end of the JSON value"
+        ],
         "deep.json": ["deep.json:0:0: is not valid JSON: nested too deeply"],
     }
 
@@ -178,5 +180,5 @@ def test_a_late_syntax_error_follows_the_bodies_before_it(read: Read, tmp_path: 
     items = read(path)
     assert [type(item).__name__ for item in items] == ["RatingRow", "Issue"]
     assert str(items[-1]) == (
-        "late.json:26:2: is not valid JSON: Expecting property name enclosed in double quotes"
+        "late.json:26:2: is not valid JSON: a field name in double quotes is expected"
     )

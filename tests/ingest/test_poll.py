@@ -9,22 +9,22 @@ from typing import Any
 
 import pytest
 
+from bot.bol.api import Limiters, RequestBudget
+from bot.bol.credentials import SecretBox, new_key
+from bot.bol.poll import poll_week, scheduled_poller
+from bot.bol.provisional import plan_provisional_warnings, poll_provisional
 from bot.config import Config
-from bot.importer import ImportFile, import_files
-from bot.ingest.bol_api import Limiters, Pacing
-from bot.ingest.poll import poll_week, scheduled_poller
-from bot.ingest.provisional import plan_provisional_warnings, poll_provisional
-from bot.reports import week_reports
-from bot.secrets import SecretBox, new_key
+from bot.imports import ImportFile, import_files
+from bot.notices.check import run_check
+from bot.notices.reports import week_reports
 from bot.store import Store
-from bot.weekly import run_check
 from messages import Rendered, render
 from norms import Indicator, IsoWeek
 from tests.conftest import FixedClock, make_config
 from tests.fakes.bol import INDICATOR_PATH, TOKEN_PATH, FakeBol
 
 WEEK = IsoWeek(2026, 46)  # the clock's Thursday of 2026-W47: W46 is complete
-FAST = Pacing(requests=1000, window_s=1.0, backoff_s=0.01, max_backoff_s=0.05)
+FAST = RequestBudget(requests=1000, window_s=1.0, backoff_s=0.01, max_backoff_s=0.05)
 SECRETS = {"cid-1": "first-S3cret-aa", "cid-2": "second-S3cret-bb", "cid-3": "third-S3cret-cc"}
 
 
@@ -56,7 +56,7 @@ def renders(monkeypatch: pytest.MonkeyPatch) -> None:
         def stand_in(kind: str, data: Mapping[str, Any], **_: object) -> Rendered:
             return Rendered(text=f"{kind}: {sorted(data)}", blocks=None, parse_mode=None)
 
-        monkeypatch.setattr("bot.compose.render", stand_in)
+        monkeypatch.setattr("bot.notices.notice.render", stand_in)
     except Exception:  # the real template rendered (or choked on the dummy seller): fine
         pass
 

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.ingest.cells import disagreement, numerator_above, unknown_indicator
+from bot.ingest.rows import EMPTY_FILE, Issue
 from bot.store.records import ExemptionRecord
 from messages import Cause, SellerRef
+from messages.reasons import N_, Reason
 from norms import Exemption, Indicator, IsoWeek
 from norms.bol import (
     MethodScore,
@@ -167,20 +171,38 @@ OTHER_CASES: dict[str, tuple[str, Mapping[str, Any]]] = {
         {
             "file": "weken.csv",
             "issues": [
-                "weken.csv:3:5: numerator 160 is greater than denominator 150",
-                "weken.csv:7:2: unknown indicator 'LEVERTIJD'",
+                Issue("weken.csv", 3, 5, numerator_above(160, 150)),
+                Issue("weken.csv", 7, 2, unknown_indicator("'LEVERTIJD'")),
             ],
             "more": 4,
         },
     ),
+    "upload_rejected__spreadsheet": (
+        "upload_rejected",
+        {
+            "file": "weken.xlsx",
+            "issues": [
+                Issue("weken.xlsx", 4, 6, disagreement("0.95", Decimal("0.95"), 140, 150), True),
+                Issue(
+                    "weken.xlsx",
+                    9,
+                    0,
+                    Reason(N_("has %(count)s fields; the header has %(width)s"), count=9, width=8),
+                    True,
+                ),
+            ],
+            "more": 0,
+        },
+    ),
     "upload_rejected__all_listed": (
         "upload_rejected",
-        {"file": "leeg.csv", "issues": ["leeg.csv:1:1: the file is empty"], "more": 0},
+        {"file": "leeg.csv", "issues": [Issue("leeg.csv", 0, 0, EMPTY_FILE)], "more": 0},
     ),
     "who_are_you__default": ("who_are_you", {}),
     "unknown_seller__default": ("unknown_seller", {"query": "koffie"}),
     "unknown_command__default": ("unknown_command", {"command": "/scroe"}),
     "no_data__default": ("no_data", {"seller": SHOP}),
+    "no_data__connected": ("no_data", {"seller": SHOP, "connected": True}),
     "not_admin__default": ("not_admin", {}),
     "data_missing__default": ("data_missing", {"week": WEEK, "sellers": [SHOP, OTHER]}),
     "figures_missing__default": ("figures_missing", {"week": WEEK, "seller": SHOP}),
@@ -194,6 +216,8 @@ OTHER_CASES: dict[str, tuple[str, Mapping[str, Any]]] = {
     "connect_failed__default": ("connect_failed", {"reason": "bad_credentials"}),
     "connect_failed__unknown": ("connect_failed", {"reason": "401 Unauthorized"}),
     "connect_failed__console": ("connect_failed", {"reason": "console"}),
+    "connect_failed__not_configured": ("connect_failed", {"reason": "not_configured"}),
+    "connect_failed__unreachable": ("connect_failed", {"reason": "unreachable"}),
     "connect_failed__private_only": ("connect_failed", {"reason": "private_only"}),
     "poll_failed__default": ("poll_failed", {"seller": SHOP, "reason": "rate_limited"}),
     "link_code__default": ("link_code", {"seller": SHOP, "passcode": "K7PX2M9QRT", "days": 7}),
@@ -224,10 +248,31 @@ OTHER_CASES: dict[str, tuple[str, Mapping[str, Any]]] = {
         {"record": ExemptionRecord(3, STRIKE, "operator", DECLARED)},
     ),
     "confirm_button__default": ("confirm_button", {}),
+    "console_welcome__default": (
+        "console_welcome",
+        {
+            "sellers": ["boekenhoek", "zonnig-wonen"],
+            "database": "/srv/normwacht/data/demo.sqlite3",
+            "loaded": True,
+        },
+    ),
+    "console_welcome__kept": (
+        "console_welcome",
+        {
+            "sellers": ["boekenhoek", "zonnig-wonen"],
+            "database": "/srv/normwacht/data/demo.sqlite3",
+            "loaded": False,
+        },
+    ),
     **{
         f"{kind}__stale": (kind, {**report_data(kind, "warning2"), "missing": STALE})
         for kind in ("score", "status", "goldlabel")
     },
+    # A seller whose figures come from bol.com is not told to connect.
+    "status__stale_connected": (
+        "status",
+        {**report_data("status", "warning2"), "missing": STALE, "connected": True},
+    ),
     "overview__team": (
         "overview",
         {
@@ -236,6 +281,30 @@ OTHER_CASES: dict[str, tuple[str, Mapping[str, Any]]] = {
                 {"seller": s.seller, "report": s.report(), "missing": STALE[:1] if n == 2 else []}
                 for n, s in enumerate(STORIES.values())
             ],
+        },
+    ),
+    "overview__scores": (
+        "overview",
+        {
+            "command": "score",
+            "entries": [
+                {"seller": s.seller, "report": s.report(), "missing": STALE[:1] if n == 2 else []}
+                for n, s in enumerate(STORIES.values())
+            ],
+        },
+    ),
+    # A seller whose figures come from bol.com: no advice to connect, stale or empty.
+    "digest__connected": (
+        "digest",
+        {
+            "entries": [
+                {
+                    **report_data("digest", "nodata")["entries"][0],
+                    "missing": STALE,
+                    "connected": True,
+                }
+            ],
+            "team": False,
         },
     ),
     "digest__stale": (

@@ -6,6 +6,9 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from messages import SellerRef, history_chart
 from tests.messages.stories import STORIES, WEEK
@@ -60,3 +63,50 @@ def test_percent_ticks_keep_the_decimals_they_need() -> None:
     assert _percent_tick("nl", 0.25) == "0,25%"
     assert _percent_tick("en", 0.5) == "0.5%"
     assert _percent_tick("nl", 2.0) == "2%"
+
+
+def test_the_chart_says_which_figure_is_which(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The line is the 6-week score, the red band the week's own verdict: the titles and
+    the legend say so, and a week that failed on its own figure while its 6-week score
+    meets the norm has a red band behind a green point."""
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+    events: list[tuple[str, object]] = []
+    set_title, plot, axvspan, legend = Axes.set_title, Axes.plot, Axes.axvspan, Figure.legend
+
+    def spy_title(self: Axes, label: str, *args: Any, **kwargs: Any) -> Any:
+        events.append(("title", label))
+        return set_title(self, label, *args, **kwargs)
+
+    def spy_plot(self: Axes, *args: Any, **kwargs: Any) -> Any:
+        if kwargs.get("marker") == "o":
+            events.append(("point", kwargs["color"]))
+        return plot(self, *args, **kwargs)
+
+    def spy_span(self: Axes, *args: Any, **kwargs: Any) -> Any:
+        events.append(("band", args[0]))
+        return axvspan(self, *args, **kwargs)
+
+    def spy_legend(self: Figure, *args: Any, **kwargs: Any) -> Any:
+        events.extend(("legend", h.get_label()) for h in kwargs["handles"])
+        return legend(self, *args, **kwargs)
+
+    monkeypatch.setattr(Axes, "set_title", spy_title)
+    monkeypatch.setattr(Axes, "plot", spy_plot)
+    monkeypatch.setattr(Axes, "axvspan", spy_span)
+    monkeypatch.setattr(Figure, "legend", spy_legend)
+    story = STORIES["warning2"]
+    reports = [story.report(WEEK.shift(-n)) for n in range(5, -1, -1)]
+    history_chart(story.seller, reports, lang="nl")
+    titles = [text for kind, text in events if kind == "title"]
+    assert titles == [
+        "Op tijd geleverd: score over 6 weken",
+        "Annuleringen: score over 6 weken",
+        "Responstijd: score over 6 weken",
+        "Beoordelingscijfer: cijfer van de week",
+    ]
+    assert ("legend", "week onder de norm (op het eigen weekcijfer)") in events
+    # Week 46 failed on-time delivery on its own figure (92.0%); its 6-week score is 95.7%.
+    fulfilment = events[: events.index(("title", titles[1]))]
+    assert fulfilment[-2][0] == "band" and fulfilment[-1] == ("point", "#2e7d32")

@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 
+from bot.ingest.cells import unknown_indicator
+from bot.ingest.rows import Issue
 from messages import LANGUAGES, SellerRef, render
 from messages.model import FORMATS
 from norms import Exemption, Indicator, evaluate_week, load_policy
@@ -75,7 +77,11 @@ def _supplied_cases() -> list[tuple[str, str, dict[str, Any]]]:
             "upload_ok",
             {"file": EVIL, "rows": 3, "weeks": [WEEK], "sellers": [EVIL_SELLER]},
         ),
-        ("upload_rejected", "upload_rejected", {"file": EVIL, "issues": [EVIL], "more": 0}),
+        (
+            "upload_rejected",
+            "upload_rejected",
+            {"file": EVIL, "issues": [Issue(EVIL, 2, 1, unknown_indicator(EVIL))], "more": 0},
+        ),
         ("unknown_seller", "unknown_seller", {"query": EVIL}),
         ("unknown_command", "unknown_command", {"command": EVIL}),
         ("no_data", "no_data", {"seller": EVIL_SELLER}),

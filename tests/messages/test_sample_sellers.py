@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from itertools import product
 
+from bot.commands.service import Service
 from bot.config import Config
-from bot.service import Service
+from bot.notices.check import seller_ref
 from bot.store import Store
-from bot.weekly import seller_ref
 from messages import FORMATS, LANGUAGES, render
 from tests.conftest import FixedClock
 from tests.messages.cases import REPORT_KINDS

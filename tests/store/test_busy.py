@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot.store import DatabaseBusy, Store
-from bot.store.sqlite import is_busy
+from bot.store.engine.sqlite import is_busy
 from tests.conftest import NOW
 
 

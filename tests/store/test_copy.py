@@ -14,14 +14,14 @@ from typing import Any
 
 import pytest
 
+from bot.bol.credentials import SecretBox, new_key
+from bot.commands.service import Service
 from bot.config import Config
+from bot.notices.check import run_check
 from bot.sample import load_sample
-from bot.secrets import SecretBox, new_key
-from bot.service import Service
 from bot.store import Database, Store
-from bot.store.copy import COPIED, ENGINE_TABLES, SKIPPED, RowRefused, copy_database
+from bot.store.engine.copy import COPIED, ENGINE_TABLES, SKIPPED, RowRefused, copy_database
 from bot.store.leases import Leases
-from bot.weekly import run_check
 from norms import INDICATORS, Exemption, Indicator, IsoWeek, WeekReport
 from tests.conftest import NOW, FixedClock, make_config, run_aside
 from tests.postgres import Cluster

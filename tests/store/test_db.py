@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from bot.store import Database, Store
-from bot.store.schema import MIGRATIONS
+from bot.store.engine.schema import MIGRATIONS
 
 pytestmark = pytest.mark.both_engines
 
@@ -50,7 +50,7 @@ async def test_a_failed_transaction_leaves_nothing_behind(store: Store) -> None:
 
 
 def test_a_postgresql_database_describes_itself_without_its_password() -> None:
-    from bot.store.postgres import redact
+    from bot.store.engine.postgres import redact
 
     assert redact("postgresql://nw:s3cret@db.example:5433/normwacht") == (
         "postgresql://nw:***@db.example:5433/normwacht"

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from bot.config import Config
-from bot.instance import SCHEDULER, Instance
+from bot.runtime.instance import SCHEDULER, Instance
 from bot.store import PlannedMessage, Store
 from bot.store.leases import Leases
 from tests.conftest import FixedClock
@@ -131,7 +131,7 @@ async def test_a_killed_process_of_this_machine_is_known_dead_at_once(
     import subprocess
     import sys
 
-    from bot.instance import process_namespace
+    from bot.runtime.instance import process_namespace
 
     await plan(store, clock, 3)
     gone = subprocess.run(
@@ -157,8 +157,8 @@ async def test_a_database_that_stops_answering_takes_the_instance_out_of_service
     """``/healthz`` is 503 while the renewals fail: a load balancer stops sending there."""
     import aiohttp
 
-    from bot.health import Health
-    from bot.http import HttpServer
+    from bot.runtime.health import Health
+    from bot.runtime.http import HttpServer
 
     store = await Store.open(config.database)
     health = Health(clock)

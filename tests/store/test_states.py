@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from bot.store import Store
 from bot.store.data import MEASUREMENT_COLUMNS, measurement_row
-from bot.store.dialect import upsert
+from bot.store.engine.dialect import upsert
 from bot.store.states import decode, encode, week_key
 from norms import Exemption, IsoWeek, Measurement, Policy, SellerHistory
 from norms.carry import SellerCarry, carry_week

@@ -1,0 +1,344 @@
+"""Polling bol.com: a week's eight indicators and the shop rating of every connected seller.
+
+The bodies go through the same importer as uploads (one JSON file per seller, source
+``bol.com``), so polled and uploaded data are one pipeline. Credentials that bol.com
+refuses are reported once, to the seller's chats and the admins, and not tried again until
+they are set anew. ``poll_provisional`` judges the current, unfinished week without
+storing it: an early warning, never counted in the track.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, TypeVar, cast
+
+from bot.bol.api import (
+    JSON,
+    REASONS,
+    BadCredentials,
+    BolApi,
+    BolClient,
+    BolError,
+    Limiters,
+    RequestBudget,
+    all_of,
+)
+from bot.bol.credentials import SecretBox, SecretError
+from bot.cli.progress import Progress
+from bot.config import Config
+from bot.imports import ImportFile, ImportRejected, ImportResult, import_files
+from bot.metrics import POLL_FAILURES, POLL_SECONDS
+from bot.notices.admins import tell_admins
+from bot.notices.notice import body_for
+from bot.notices.owed_work import complete_owed_work
+from bot.store import PlannedMessage, Store, stamp
+from messages import SellerRef
+from norms import IsoWeek
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+SOURCE = "bol.com"
+MAX_LINES = 20
+
+
+@dataclass(frozen=True, slots=True)
+class PollFailure:
+    """Why one seller could not be polled: a code of ``REASONS`` and the details."""
+
+    reason: str
+    detail: str = ""
+
+    def __str__(self) -> str:
+        text = REASONS.get(self.reason, self.reason)
+        return f"{text} ({self.detail})" if self.detail else text
+
+
+@dataclass
+class PollSummary:
+    """What one poll fetched, what had no data, what failed and why."""
+
+    week: IsoWeek
+    fetched: dict[str, int] = field(default_factory=dict)  # seller -> indicators with a score
+    no_data: dict[str, list[str]] = field(default_factory=dict)  # seller -> without a score
+    ratings: int = 0
+    failed: dict[str, PollFailure] = field(default_factory=dict)
+    skipped: list[str] = field(default_factory=list)  # refused before: set credentials again
+    planned: int = 0
+    seconds: float = 0.0
+
+    def describe(self) -> str:
+        """A few readable lines for the command line and the log."""
+        lines = [
+            f"polled {self.week} from bol.com in {self.seconds:.1f} s: "
+            f"{len(self.fetched)} seller(s), {sum(self.fetched.values())} indicator(s), "
+            f"{self.ratings} shop rating(s)"
+        ]
+        if self.no_data:
+            missing = sum(len(v) for v in self.no_data.values())
+            lines.append(f"no data: {missing} indicator(s) of {len(self.no_data)} seller(s)")
+        for seller_id, failure in sorted(self.failed.items())[:MAX_LINES]:
+            lines.append(f"failed: {seller_id}: {failure}")
+        if len(self.failed) > MAX_LINES:
+            lines.append(f"... and {len(self.failed) - MAX_LINES} more failed")
+        if self.skipped:
+            shown = ", ".join(self.skipped[:MAX_LINES])
+            more = (
+                f" and {len(self.skipped) - MAX_LINES} more"
+                if len(self.skipped) > MAX_LINES
+                else ""
+            )
+            lines.append(
+                f"skipped (bol.com refused their credentials; set them again): {shown}{more}"
+            )
+        if self.planned:
+            lines.append(f"planned {self.planned} message(s)")
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True, slots=True)
+class WeekAnswer:
+    """What bol.com answered for one seller."""
+
+    indicators: list[JSON]
+    retailer: JSON | None
+
+
+async def poll_week(
+    store: Store,
+    config: Config,
+    week: IsoWeek,
+    *,
+    now: datetime,
+    seller_ids: list[str] | None = None,
+    show_progress: bool = False,
+    pacing: RequestBudget | None = None,
+    limiters: Limiters | None = None,
+) -> PollSummary:
+    """Fetch ``week`` for the sellers with credentials (all, or ``seller_ids``) and import it."""
+    started = time.monotonic()
+    summary = PollSummary(week)
+    clients = await connected_clients(store, config, seller_ids, summary.failed, summary.skipped)
+
+    async def fetch(client: BolClient) -> WeekAnswer:
+        indicators, retailer = await all_of(
+            [client.performance_indicators(week), client.retailer_current()]
+        )
+        return WeekAnswer(cast(list[JSON], indicators), cast(JSON, retailer))
+
+    progress = Progress(f"poll {week}", enabled=show_progress)
+    try:
+        async with BolApi.from_config(config, pacing=pacing, limiters=limiters) as api:
+            answers = await fetch_all(api, clients, fetch, progress.update)
+    finally:
+        progress.close()
+    bodies = {s: a for s, a in answers.items() if isinstance(a, WeekAnswer)}
+    refused = sort_failures(answers, summary.failed)
+    today = now.astimezone(config.timezone).date()
+    result = await _import(store, config, week, bodies, today, now, summary.failed)
+    for seller_id in sorted(s for s in bodies if s not in summary.failed):
+        items = bodies[seller_id].indicators
+        summary.fetched[seller_id] = sum(1 for i in items if _has_score(i))
+        empty = [str(i.get("name")) for i in items if not _has_score(i)]
+        if empty:
+            summary.no_data[seller_id] = empty
+    if result is not None:
+        summary.ratings = result.ratings
+        summary.planned += await complete_owed_work(store, config, now=now)
+    for seller_id in refused:
+        summary.planned += await report_refused(store, config, seller_id, now)
+    summary.seconds = time.monotonic() - started
+    POLL_SECONDS.observe(summary.seconds)
+    for failure in summary.failed.values():
+        POLL_FAILURES.labels(failure.reason).inc()
+    return summary
+
+
+# Failures that may pass: the scheduler tries these sellers again within the hour.
+TRANSIENT_REASONS = frozenset({"unreachable", "rate_limited", "bol_error", "unexpected"})
+
+
+def scheduled_poller(
+    store: Store, config: Config, *, pacing: RequestBudget | None = None
+) -> Callable[[IsoWeek, datetime, list[str] | None], Awaitable[list[str]]] | None:
+    """The Wednesday poll for the scheduler (all sellers, or the ones to try again);
+    returns the sellers to try again. None when credentials cannot be read."""
+    if config.secret_key is None:
+        return None
+
+    async def poll(week: IsoWeek, now: datetime, seller_ids: list[str] | None) -> list[str]:
+        summary = await poll_week(
+            store, config, week, now=now, seller_ids=seller_ids, pacing=pacing
+        )
+        log.log(logging.WARNING if summary.failed else logging.INFO, "%s", summary.describe())
+        return sorted(s for s, f in summary.failed.items() if f.reason in TRANSIENT_REASONS)
+
+    return poll
+
+
+# --- steps -------------------------------------------------------------------------------
+
+
+async def connected_clients(
+    store: Store,
+    config: Config,
+    seller_ids: list[str] | None,
+    failed: dict[str, PollFailure],
+    skipped: list[str],
+) -> dict[str, tuple[str, str]]:
+    """Client id and secret per seller to poll; the others go to ``failed`` or ``skipped``."""
+    if config.secret_key is None:
+        raise ValueError("NORMWACHT_SECRET_KEY: required to read stored credentials")
+    box = SecretBox(config.secret_key)
+    refused_before = await store.sellers.refused_credentials()
+    wanted = seller_ids if seller_ids is not None else await store.sellers.with_credentials()
+    clients: dict[str, tuple[str, str]] = {}
+    for seller_id in dict.fromkeys(wanted):
+        stored = await store.sellers.credentials(seller_id)
+        if stored is None:
+            failed[seller_id] = PollFailure("no_credentials")
+        elif seller_id in refused_before:
+            skipped.append(seller_id)
+        else:
+            try:
+                clients[seller_id] = (box.open(stored[0]), box.open(stored[1]))
+            except SecretError:
+                failed[seller_id] = PollFailure("cannot_decrypt")
+    return clients
+
+
+async def fetch_all(
+    api: BolApi,
+    clients: dict[str, tuple[str, str]],
+    fetch: Callable[[BolClient], Awaitable[T]],
+    progress: Callable[[int, int], None] | None,
+) -> dict[str, T | BolError | PollFailure]:
+    """``fetch`` for every seller, many at once; one seller's failure stops only that one."""
+    gate = asyncio.Semaphore(api.pacing.sellers)
+    done = 0
+    total = len(clients)
+
+    async def one(seller_id: str, client_id: str, secret: str) -> T | BolError | PollFailure:
+        nonlocal done
+        async with gate:
+            try:
+                return await fetch(api.client(client_id, secret, seller=seller_id))
+            except BolError as exc:
+                return exc
+            except Exception as exc:  # a bug must not cost the other sellers their week
+                log.exception("polling %s failed", seller_id)
+                return PollFailure("unexpected", type(exc).__name__)
+            finally:
+                done += 1
+                if progress is not None:
+                    progress(done, total)
+
+    results = await all_of([one(s, cid, secret) for s, (cid, secret) in clients.items()])
+    return dict(zip(clients, results, strict=True))
+
+
+def sort_failures(answers: dict[str, Any], failed: dict[str, PollFailure]) -> list[str]:
+    """Record every failed fetch in ``failed``; returns the sellers whose credentials bol.com
+    refused."""
+    refused = []
+    for seller_id, answer in answers.items():
+        if isinstance(answer, BadCredentials):
+            refused.append(seller_id)
+        if isinstance(answer, BolError):
+            failed[seller_id] = PollFailure(answer.reason, str(answer))
+        elif isinstance(answer, PollFailure):
+            failed[seller_id] = answer
+    return sorted(refused)
+
+
+def _has_score(item: JSON) -> bool:
+    details = item.get("details")
+    return isinstance(details, dict) and details.get("score") is not None
+
+
+def wrapped_bodies(seller_id: str, answer: WeekAnswer) -> list[JSON]:
+    """The bodies wrapped with the seller, as the JSON import reads them."""
+    out: list[JSON] = [{"seller_id": seller_id, "performanceIndicators": answer.indicators}]
+    if answer.retailer is not None:
+        out.append({"seller_id": seller_id, "retailer": answer.retailer})
+    return out
+
+
+async def _import(
+    store: Store,
+    config: Config,
+    week: IsoWeek,
+    bodies: dict[str, WeekAnswer],
+    today: date,
+    now: datetime,
+    failed: dict[str, PollFailure],
+) -> ImportResult | None:
+    """Import every seller's bodies in one transaction; a seller whose data is rejected is
+    left out (with the first reason) and the rest imported again."""
+    if not bodies:
+        return None
+    with tempfile.TemporaryDirectory(prefix="normwacht-poll-") as folder:
+        files: dict[str, ImportFile] = {}
+        for n, (seller_id, answer) in enumerate(sorted(bodies.items())):
+            path = Path(folder) / f"seller-{n}.json"
+            path.write_text(json.dumps(wrapped_bodies(seller_id, answer)), "utf-8")
+            files[seller_id] = ImportFile(path, f"bol.com {seller_id} {week}")
+        while files:
+            try:
+                return await import_files(
+                    store,
+                    list(files.values()),
+                    policy=config.policy,
+                    today=today,
+                    now=now,
+                    source=SOURCE,
+                )
+            except ImportRejected as exc:
+                owner = {f.name: s for s, f in files.items()}
+                # reversed: each seller keeps its first issue
+                bad = {owner[i.file]: str(i) for i in reversed(exc.issues) if i.file in owner}
+                if not bad:  # cannot tell whose: nobody's data goes in
+                    bad = dict.fromkeys(files, str(exc.issues[0]) if exc.issues else str(exc))
+                for seller_id, issue in bad.items():
+                    failed[seller_id] = PollFailure("rejected", issue)
+                    del files[seller_id]
+    return None
+
+
+async def report_refused(store: Store, config: Config, seller_id: str, now: datetime) -> int:
+    """Tell the seller's chats and the admins, once, that bol.com refused the credentials."""
+    seller = await store.sellers.get(seller_id)
+    if seller is None:
+        return 0
+    data = {"seller": SellerRef(seller.id, seller.name), "reason": BadCredentials.reason}
+    chats = (await store.chats.destinations([seller_id])).get(seller_id, [])
+    when = stamp(now)  # a later failure, after new credentials, is a new message
+    messages = [
+        PlannedMessage(
+            dedup_key=f"poll_failed:{seller_id}:{when}:{chat.id}",
+            chat_id=chat.id,
+            seller_id=seller_id,
+            week=None,
+            kind="poll_failed",
+            sections=(),
+            urgent=False,
+            body=body_for(chat, "poll_failed", data),
+            template="poll_failed",
+        )
+        for chat in chats
+    ]
+    if not await store.sellers.record_credential_failure(seller_id, BadCredentials.reason, now):
+        return 0
+    log.warning("bol.com refused the credentials of %s; not polled until set again", seller_id)
+    planned = await store.outbox.plan(messages, now)
+    return planned + await tell_admins(
+        store, config, "poll_failed", data, key=f"poll_failed:{seller_id}:{when}", now=now
+    )

@@ -1,0 +1,1 @@
+"""Every chat command, written once for every channel."""

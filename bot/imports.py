@@ -1,0 +1,402 @@
+"""Imports: every file of one call lands in one transaction, or none of them does.
+
+Rows stream from the parsers into TEMP staging tables in batches (bounded memory); the
+checks that span rows and files (duplicates, unknown sellers) run as SQL over the staged
+rows; only a clean import is merged into the real tables.
+
+Parsing, staging and checking take no database lock (TEMP tables belong to the import's
+connection alone), so other processes keep writing meanwhile. The write lock is held only
+for the merge: one short transaction that also records the rechecks the import obliges.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+
+from bot.ingest import Issue, MeasurementRow, RatingRow, read_file
+from bot.seller_ids import seller_id_problem
+from bot.store import Store, stamp
+from bot.store.data import MEASUREMENT_COLUMNS, RATING_COLUMNS, measurement_row, rating_row
+from bot.store.engine.base import Tx
+from bot.store.engine.dialect import Dialect, upsert
+from bot.store.owed import owe_rechecks_in
+from messages.reasons import N_, Reason
+from norms import IsoWeek, Policy
+
+BATCH = 5000
+MAX_ISSUES_KEPT = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class ImportFile:
+    path: Path
+    name: str
+
+
+@dataclass
+class ImportResult:
+    measurements: int = 0
+    ratings: int = 0
+    weeks: set[tuple[str, IsoWeek]] = field(default_factory=set)
+    sellers: set[str] = field(default_factory=set)
+    created_sellers: list[str] = field(default_factory=list)
+
+
+class ImportRejected(Exception):
+    """The import changed nothing; ``issues`` say why (file:line:column: reason)."""
+
+    def __init__(self, issues: list[Issue], total: int) -> None:
+        super().__init__(f"{total} problem(s)")
+        self.issues = issues
+        self.total = total
+
+
+# ``row_no`` keeps the order rows were read in: the first of two disagreeing rows is named.
+_STAGING = """
+CREATE TEMP TABLE staged_measurements{n} (
+    seller_id TEXT, year INTEGER, week INTEGER, indicator TEXT, numerator INTEGER,
+    denominator INTEGER, value REAL, norm REAL, condition TEXT, conforms INTEGER,
+    source TEXT, imported_at TEXT, file TEXT, line INTEGER, seller_column INTEGER,
+    row_no INTEGER);
+CREATE TEMP TABLE staged_ratings{n} (
+    seller_id TEXT, on_date TEXT, rating REAL, product_information REAL, delivery_time REAL,
+    shipping REAL, service REAL, reviews INTEGER, method TEXT, top_retailer INTEGER,
+    source TEXT, imported_at TEXT, file TEXT, line INTEGER, seller_column INTEGER,
+    row_no INTEGER)
+"""
+_STAGED_FIGURES = ("numerator", "denominator", "value", "norm")
+_STAGED_RATING_FIGURES = (
+    "rating",
+    "product_information",
+    "delivery_time",
+    "shipping",
+    "service",
+    "reviews",
+    "method",
+    "top_retailer",
+)
+# Each import of the process stages into tables of its own: uploads from two chats may
+# be staged at the same time.
+_staging_numbers = itertools.count(1)
+# A staged row's seller is not stored. Not ``NOT IN (SELECT id FROM sellers)``: PostgreSQL
+# cannot turn that into an anti-join, and once the sellers' ids no longer fit its working
+# memory it compares every staged row with every seller.
+_UNKNOWN_SELLER = "NOT EXISTS (SELECT 1 FROM sellers WHERE sellers.id = staged.seller_id)"
+
+
+async def import_files(
+    store: Store,
+    files: Sequence[ImportFile],
+    *,
+    policy: Policy,
+    today: date,
+    now: datetime,
+    source: str = "upload",
+    create_sellers: bool = False,
+    language: str = "nl",
+    allowed_sellers: set[str] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> ImportResult:
+    """Import ``files`` all together; raises ``ImportRejected`` and changes nothing on error."""
+    issues: list[Issue] = []
+    total_issues = 0
+
+    def note(issue: Issue) -> None:
+        nonlocal total_issues
+        total_issues += 1
+        if len(issues) < MAX_ISSUES_KEPT:
+            issues.append(issue)
+
+    result = ImportResult()
+    n = next(_staging_numbers)
+    async with store.db.session() as session:
+        tables = await _create_staging(session, n)
+        try:
+            rows_read = itertools.count(1)
+            for f in files:
+                rows = read_file(f.path, today=today, policy=policy, name=f.name, progress=progress)
+                await _stage(session, tables, rows, source, now, note, result, rows_read)
+            # The checks and the merge read every staged row: planned from what is there.
+            for table in (tables.measurements, tables.ratings):
+                if (analyze := session.dialect.analyze(table)) is not None:
+                    await session.execute(analyze)
+            for issue in await _cross_checks(session, tables, allowed_sellers, create_sellers):
+                note(issue)
+            if total_issues:
+                raise ImportRejected(sorted(issues, key=_issue_order), total_issues)
+            await _merge(store, tables, result, create_sellers, language, source, now)
+            await _refresh_statistics(session, "measurements", result.measurements)
+        finally:
+            await session.execute(f"DROP TABLE IF EXISTS {tables.measurements}")
+            await session.execute(f"DROP TABLE IF EXISTS {tables.ratings}")
+    return result
+
+
+async def _create_staging(session: Tx, n: int) -> Staging:
+    dialect = session.dialect
+    measurements, ratings = f"staged_measurements{n}", f"staged_ratings{n}"
+    for statement in dialect.ddl(_STAGING.format(n=n)).split(";"):
+        await session.execute(statement)
+    tables = Staging(dialect.temp_table(measurements), dialect.temp_table(ratings))
+    await session.execute(
+        dialect.temp_index(f"{measurements}_key", measurements, "seller_id, year, week, indicator")
+    )
+    await session.execute(dialect.temp_index(f"{ratings}_key", ratings, "seller_id, on_date"))
+    return tables
+
+
+@dataclass(frozen=True, slots=True)
+class Staging:
+    """The TEMP tables one import stages its rows in."""
+
+    measurements: str
+    ratings: str
+
+
+async def _merge(
+    store: Store,
+    tables: Staging,
+    result: ImportResult,
+    create_sellers: bool,
+    language: str,
+    source: str,
+    now: datetime,
+) -> None:
+    """The one write transaction of an import: the staged rows, and the rechecks owed."""
+    m = tables.measurements
+    async with store.db.transaction() as tx:
+        if create_sellers:
+            result.created_sellers = await _create_missing_sellers(tx, tables, now, language)
+        key = "seller_id, year, week, indicator"
+        await tx.execute(
+            upsert(
+                "measurements",
+                MEASUREMENT_COLUMNS,
+                key,
+                # A key given twice (with the same figures) is written once: the last. In
+                # key order the rows append to the table's B-tree instead of splitting it.
+                # Only a figure replaces a figure: the keys a file does not hold (whatever
+                # its source) keep what is stored for them.
+                tx.dialect.last_of_each(MEASUREMENT_COLUMNS, m, key, "1 = 1"),
+            )
+        )
+        await tx.execute(
+            upsert(
+                "shop_ratings",
+                RATING_COLUMNS,
+                "seller_id, on_date",
+                tx.dialect.last_of_each(
+                    RATING_COLUMNS, tables.ratings, "seller_id, on_date", "1 = 1"
+                ),
+            )
+        )
+        earliest: dict[str, IsoWeek] = {}
+        for seller_id, week in result.weeks:
+            earliest[seller_id] = min(week, earliest.get(seller_id, week))
+        if earliest:
+            await owe_rechecks_in(tx, earliest, f"import:{source}", now)
+
+
+async def _refresh_statistics(session: Tx, table: str, changed: int) -> None:
+    """After a merge that changed a good share of ``table``, the planner's statistics now
+    (where there is a planner): the recheck that follows an import reads the table at
+    once, and autovacuum would only get to it within a minute. The share is autovacuum's
+    own (50 rows and a tenth of the table)."""
+    dialect = session.dialect
+    analyze, estimate = dialect.analyze(table), dialect.estimated_rows(table)
+    if analyze is None or estimate is None:
+        return
+    row = await session.fetchone(estimate)
+    known = max(float(row[0]), 0.0) if row is not None else 0.0
+    if changed > 50 + 0.1 * known:
+        await session.execute(analyze)
+
+
+def _issue_order(issue: Issue) -> tuple[str, int, int]:
+    return issue.file, issue.line, issue.column
+
+
+async def _stage(
+    session: Tx,
+    tables: Staging,
+    rows: Iterator[MeasurementRow | RatingRow | Issue],
+    source: str,
+    now: datetime,
+    note: Callable[[Issue], None],
+    result: ImportResult,
+    rows_read: Iterator[int],
+) -> None:
+    imported_at = stamp(now)  # one time stamp for every row of the import
+    while True:
+        # Parsing is CPU work: keep the event loop free for chats while a big file streams.
+        batch = await asyncio.to_thread(lambda: list(itertools.islice(rows, BATCH)))
+        if not batch:
+            return
+        staged_m: list[tuple[object, ...]] = []
+        staged_r: list[tuple[object, ...]] = []
+        for item in batch:
+            if isinstance(item, Issue):
+                note(item)
+                continue
+            place = (item.file, item.line, item.seller_column, next(rows_read))
+            result.sellers.add(item.seller_id)
+            if isinstance(item, MeasurementRow):
+                staged_m.append(
+                    (
+                        *measurement_row(item.seller_id, item.measurement, source, imported_at),
+                        *place,
+                    )
+                )
+                result.measurements += 1
+                result.weeks.add((item.seller_id, item.measurement.week))
+            else:
+                staged_r.append(
+                    (*rating_row(item.seller_id, item.rating, source, imported_at), *place)
+                )
+                result.ratings += 1
+        await session.insert_rows(tables.measurements, staged_m)
+        await session.insert_rows(tables.ratings, staged_r)
+
+
+async def _cross_checks(
+    session: Tx, tables: Staging, allowed: set[str] | None, create_sellers: bool
+) -> list[Issue]:
+    staged_m, staged_r = tables.measurements, tables.ratings
+    dialect: Dialect = session.dialect
+    issues: list[Issue] = []
+    # The same seller/week/indicator twice is fine when the figures agree. Grouping first
+    # keeps this O(n log n): only keys with disagreeing figures are joined back.
+    differ = " OR ".join(f"b.{c} IS DISTINCT FROM a.{c}" for c in _STAGED_FIGURES)
+    clashes = await session.fetchall(
+        f"WITH clash AS (SELECT MIN(row_no) AS first_row FROM {staged_m} "
+        "GROUP BY seller_id, year, week, indicator "
+        f"HAVING COUNT(DISTINCT {dialect.figures(_STAGED_FIGURES)}) > 1) "
+        "SELECT b.file, b.line, b.seller_column, b.seller_id, b.year, b.week, b.indicator, "
+        "a.file AS first_file, a.line AS first_line FROM clash "
+        f"JOIN {staged_m} a ON a.row_no = clash.first_row "
+        f"JOIN {staged_m} b ON b.seller_id = a.seller_id AND b.year = a.year "
+        "AND b.week = a.week AND b.indicator = a.indicator AND b.row_no > a.row_no "
+        f"WHERE {differ} ORDER BY b.file, b.line"
+    )
+    for r in clashes:
+        issues.append(
+            Issue(
+                r["file"],
+                r["line"],
+                r["seller_column"],
+                Reason(
+                    N_(
+                        "%(seller)s %(week)s %(indicator)s is given twice with different figures "
+                        "(first at %(first)s)"
+                    ),
+                    seller=r["seller_id"],
+                    week=str(IsoWeek(r["year"], r["week"])),
+                    indicator=r["indicator"],
+                    first=Reason(
+                        N_("%(file)s, line %(line)s"), file=r["first_file"], line=r["first_line"]
+                    ),
+                ),
+            )
+        )
+    figures = dialect.figures(_STAGED_RATING_FIGURES)
+    for r in await session.fetchall(
+        f"WITH clash AS (SELECT seller_id, on_date, MIN(row_no) AS first_row "
+        f"FROM {staged_r} GROUP BY seller_id, on_date HAVING COUNT(DISTINCT {figures}) > 1) "
+        "SELECT b.file, b.line, b.seller_column, b.seller_id, b.on_date FROM clash "
+        f"JOIN {staged_r} b ON b.seller_id = clash.seller_id "
+        "AND b.on_date = clash.on_date AND b.row_no > clash.first_row "
+        f"WHERE {dialect.figures(_STAGED_RATING_FIGURES, 'b.')} IS DISTINCT FROM ("
+        f"SELECT {figures} FROM {staged_r} WHERE row_no = clash.first_row) "
+        "ORDER BY b.file, b.line"
+    ):
+        issues.append(
+            Issue(
+                r["file"],
+                r["line"],
+                r["seller_column"],
+                Reason(
+                    N_(
+                        "the shop rating of %(seller)s on %(date)s is given twice with "
+                        "different figures"
+                    ),
+                    seller=r["seller_id"],
+                    date=str(r["on_date"]),
+                ),
+            )
+        )
+    # Each seller's first row in each file, and how many rows it has there.
+    staged = (
+        f"SELECT seller_id, file, line, seller_column FROM {staged_m} UNION ALL "
+        f"SELECT seller_id, file, line, seller_column FROM {staged_r}"
+    )
+
+    def firsts(where: str) -> str:
+        return (
+            "SELECT seller_id, file, line, seller_column, n FROM (SELECT seller_id, file, line, "
+            "seller_column, ROW_NUMBER() OVER (PARTITION BY seller_id, file ORDER BY line) AS k, "
+            f"COUNT(*) OVER (PARTITION BY seller_id, file) AS n FROM ({staged}) AS staged "
+            f"{where}) AS ranked WHERE k = 1 ORDER BY seller_id, file"
+        )
+
+    unknown_sql = firsts(f"WHERE {_UNKNOWN_SELLER}")
+    if allowed is None and not create_sellers:
+        for r in await session.fetchall(unknown_sql):
+            template = (
+                N_(
+                    "unknown seller %(seller)s (%(rows)s rows): add it first (normwacht seller "
+                    "add) or import with --create-sellers"
+                )
+                if r["n"] > 1
+                else N_(
+                    "unknown seller %(seller)s: add it first (normwacht seller add) or import "
+                    "with --create-sellers"
+                )
+            )
+            reason = Reason(template, seller=repr(r["seller_id"]), rows=r["n"])
+            issues.append(Issue(r["file"], r["line"], r["seller_column"], reason))
+    if allowed is None and create_sellers:
+        # The sellers an import would add follow the rule of ``seller add``.
+        for r in await session.fetchall(unknown_sql):
+            problem = seller_id_problem(r["seller_id"])
+            if problem is not None:
+                issues.append(Issue(r["file"], r["line"], r["seller_column"], problem))
+    if allowed is not None:
+        # A chat learns nothing about sellers it does not follow, not even whether they exist.
+        for r in await session.fetchall(firsts("")):
+            if r["seller_id"] not in allowed:
+                issues.append(
+                    Issue(
+                        r["file"],
+                        r["line"],
+                        r["seller_column"],
+                        Reason(
+                            N_("seller %(seller)s is not linked to this chat"),
+                            seller=repr(r["seller_id"]),
+                        ),
+                    )
+                )
+    return issues
+
+
+async def _create_missing_sellers(
+    tx: Tx, tables: Staging, now: datetime, language: str
+) -> list[str]:
+    staged_m, staged_r = tables.measurements, tables.ratings
+    rows = await tx.fetchall(
+        f"SELECT DISTINCT seller_id FROM (SELECT seller_id FROM {staged_m} UNION ALL "
+        f"SELECT seller_id FROM {staged_r}) AS staged "
+        f"WHERE {_UNKNOWN_SELLER} ORDER BY seller_id"
+    )
+    created = [r["seller_id"] for r in rows]
+    when = stamp(now)
+    await tx.insert_rows(
+        "sellers",
+        [(s, s, language, when) for s in created],
+        "id, name, language, created_at",
+    )
+    return created

@@ -1,0 +1,368 @@
+"""The weekly check: evaluate a week for every seller and plan what must be said."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from contextlib import aclosing
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from bot.imports import ImportResult
+from bot.metrics import CHECK_SECONDS
+from bot.notices.notice import body_for
+from bot.notices.reports import section_ids, week_reports
+from bot.store import Chat, PlannedMessage, Seller, Store
+from bot.store.engine.dialect import upsert
+from bot.store.states import WeekAlerts
+from messages import Cause, SellerRef
+from norms import ALERT_ORDER, URGENT_ALERTS, IsoWeek, Policy, WeekReport
+
+
+@dataclass
+class CheckOutcome:
+    """What a check did; its reports went to ``on_report`` and were not kept."""
+
+    planned: int
+    missing: list[str]
+
+
+def seller_ref(seller: Seller) -> SellerRef:
+    return SellerRef(seller.id, seller.name)
+
+
+# Sellers evaluated per round: bounds memory for 50,000 sellers and keeps each planning
+# transaction short.
+CHUNK = 2000
+
+
+async def run_check(
+    store: Store,
+    policy: Policy,
+    week: IsoWeek,
+    *,
+    now: datetime,
+    seller_ids: list[str] | None = None,
+    dry_run: bool = False,
+    admin_chats: list[Chat] | None = None,
+    on_report: Callable[[WeekReport], None] | None = None,
+    causes: Mapping[str | None, Cause] | None = None,
+) -> CheckOutcome:
+    """Evaluate ``week`` and (unless ``dry_run``) plan its alerts; planning is idempotent.
+
+    Each report is handed to ``on_report`` as soon as it is made, and not kept. ``causes``
+    says, per seller (None: every seller), what changed since the week was told: the
+    corrections name it.
+    """
+    # Timed from the lock on: a check waiting for another is slow as the operator sees it.
+    with CHECK_SECONDS.time():
+        async with store.check_lock:  # two checks at once could both plan the same alert
+            return await _run_check(
+                store,
+                policy,
+                week,
+                now,
+                seller_ids,
+                dry_run,
+                admin_chats,
+                on_report,
+                causes or {},
+            )
+
+
+async def _run_check(
+    store: Store,
+    policy: Policy,
+    week: IsoWeek,
+    now: datetime,
+    seller_ids: list[str] | None,
+    dry_run: bool,
+    admin_chats: list[Chat] | None,
+    on_report: Callable[[WeekReport], None] | None,
+    causes: Mapping[str | None, Cause],
+) -> CheckOutcome:
+    sellers = await (store.sellers.some(seller_ids) if seller_ids else store.sellers.all())
+    destinations = {} if dry_run else await store.chats.destinations([s.id for s in sellers])
+    outcome = CheckOutcome(0, [])
+    for start in range(0, len(sellers), CHUNK):
+        chunk = sellers[start : start + CHUNK]
+        planned: list[PlannedMessage] = []
+        linked = [s.id for s in chunk if s.id in destinations]
+        already = await store.outbox.planned_sections(linked, str(week))
+        corrections = await store.outbox.corrections(linked, str(week))
+        sources = await store.data.week_sources(linked, week)
+        by_id = {s.id: s for s in chunk}
+        if on_report is None:
+            # Nobody wants the reports: a seller whose week's alerts are stored with its
+            # state, all already planned and none withdrawn, has nothing new to plan.
+            known = await store.states.alerts_of(list(by_id), policy, week)
+            for sid, said in known.items():
+                if nothing_new(said, destinations.get(sid, []), already.get(sid, {})):
+                    del by_id[sid]
+                    if said.missing:
+                        outcome.missing.append(sid)
+        # Reports come in order of seller id; named sellers are reported in the order named.
+        in_order = [s.id for s in chunk if s.id in by_id] == sorted(by_id)
+        held: dict[str, WeekReport] = {}
+        # Closed at once however the loop ends (``on_report`` may raise: a closed pipe).
+        async with aclosing(week_reports(store, policy, week, list(by_id))) as stream:
+            async for report in stream:
+                seller = by_id[report.seller_id]
+                if not report.has_data and report.track is not None:
+                    outcome.missing.append(seller.id)  # had data before, none this week
+                if chats := destinations.get(seller.id):
+                    planned += plan_week_messages(
+                        seller,
+                        report,
+                        chats,
+                        already.get(seller.id, {}),
+                        corrections.get(seller.id, {}),
+                        sources.get(seller.id) or "upload",
+                        causes.get(seller.id) or causes.get(None),
+                    )
+                if on_report is not None and in_order:
+                    on_report(report)
+                elif on_report is not None:
+                    held[seller.id] = report
+        for seller in chunk:
+            if on_report is not None and seller.id in held:
+                on_report(held.pop(seller.id))
+        outcome.planned += await store.outbox.plan(planned, now)
+    order = {s.id: i for i, s in enumerate(sellers)}
+    outcome.missing.sort(key=order.__getitem__)
+    if dry_run:
+        return outcome
+    names = {s.id: s for s in sellers}
+    outcome.planned += await tell_figures_missing(
+        store, week, [names[s] for s in outcome.missing], destinations, now
+    )
+    if outcome.missing and admin_chats:
+        refs = [seller_ref(names[s]) for s in outcome.missing]
+        told = await store.outbox.planned_keys(
+            [f"data_missing:{week}:{chat.id}" for chat in admin_chats]
+        )
+        outcome.planned += await store.outbox.plan(
+            [
+                PlannedMessage(
+                    dedup_key=f"data_missing:{week}:{chat.id}",
+                    chat_id=chat.id,
+                    seller_id=None,
+                    week=str(week),
+                    kind="data_missing",
+                    sections=(),
+                    urgent=False,
+                    body=body_for(chat, "data_missing", {"week": week, "sellers": refs}),
+                    template="data_missing",
+                )
+                for chat in admin_chats
+                if f"data_missing:{week}:{chat.id}" not in told
+            ],
+            now,
+        )
+    if seller_ids is None:
+        await store.db.execute(
+            upsert("job_runs", "job, run_key, done_at", "job, run_key"),
+            ("check", str(week), now.isoformat()),
+        )
+    return outcome
+
+
+async def tell_figures_missing(
+    store: Store,
+    week: IsoWeek,
+    missing: list[Seller],
+    destinations: dict[str, list[Chat]],
+    now: datetime,
+) -> int:
+    """Sellers whose week has no figures though earlier weeks had: each chat that follows
+    one is told, once a week, that the week is missing and how to send it, so that older
+    figures never pass for current ones. Muted chats are not told (a notice)."""
+    planned = 0
+    for start in range(0, len(missing), CHUNK):
+        wanted = {
+            f"figures_missing:{seller.id}:{week}:{chat.id}": (seller, chat)
+            for seller in missing[start : start + CHUNK]
+            for chat in destinations.get(seller.id, [])
+            if not chat.muted
+        }
+        told = await store.outbox.planned_keys(list(wanted))
+        planned += await store.outbox.plan(
+            [
+                PlannedMessage(
+                    dedup_key=key,
+                    chat_id=chat.id,
+                    seller_id=seller.id,
+                    week=str(week),
+                    kind="figures_missing",
+                    sections=(),
+                    urgent=False,
+                    body=body_for(
+                        chat, "figures_missing", {"week": week, "seller": seller_ref(seller)}
+                    ),
+                    template="figures_missing",
+                )
+                for key, (seller, chat) in wanted.items()
+                if key not in told
+            ],
+            now,
+        )
+    return planned
+
+
+def nothing_new(said: WeekAlerts, chats: list[Chat], already: dict[int, set[str]]) -> bool:
+    """Whether the week's alerts, as stored, would plan nothing: every chat already has
+    each section it wants and none it should no longer have."""
+    for chat in chats:
+        sent = already.get(chat.id, set())
+        wanted = {s for s, a in said.sections.items() if not chat.muted or a in URGENT_ALERTS}
+        if wanted - sent or sent - set(said.sections):
+            return False
+    return True
+
+
+def plan_week_messages(
+    seller: Seller,
+    report: WeekReport,
+    chats: list[Chat],
+    already: dict[int, set[str]],
+    corrections: dict[int, int],
+    source: str,
+    cause: Cause | None = None,
+) -> list[PlannedMessage]:
+    """The week's alert message per chat (new sections only), and a correction where a
+    section already sent no longer holds; ``already`` and ``corrections`` are the store's
+    sections planned and corrections sent per chat, ``source`` where the week came from,
+    ``cause`` what changed since (the correction names it; None: not known).
+    Nothing is rendered when there is nothing new to say."""
+    week = str(report.week)
+    ref = seller_ref(seller)
+    out: list[PlannedMessage] = []
+    current = section_ids(report)
+    for chat in chats:
+        sent = already.get(chat.id, set())
+        wanted = {s: a for s, a in current.items() if not chat.muted or a in URGENT_ALERTS}
+        new_ids = tuple(s for s in wanted if s not in sent)
+        new = tuple(wanted[s] for s in new_ids)
+        withdrawn = sent - set(current)
+        if withdrawn:
+            out.append(
+                PlannedMessage(
+                    dedup_key=(
+                        f"correction:{seller.id}:{week}:{chat.id}:"
+                        f"{'+'.join(sorted(withdrawn))}>{'+'.join(current)}"
+                    ),
+                    chat_id=chat.id,
+                    seller_id=seller.id,
+                    week=week,
+                    kind="correction",
+                    sections=(),
+                    urgent=False,
+                    body=body_for(
+                        chat,
+                        "correction",
+                        {
+                            "seller": ref,
+                            "week": report.week,
+                            "sent": [
+                                a for a in ALERT_ORDER if a in {s.split("@")[0] for s in withdrawn}
+                            ],
+                            # The step each withdrawn track message told ("warning 1 of 4").
+                            "sent_steps": {
+                                kind: int(step)
+                                for kind, _, step in (s.partition("@") for s in withdrawn)
+                                if step
+                            },
+                            "now": list(report.alerts),
+                            "report": report,
+                            "cause": cause,
+                        },
+                    ),
+                    template="correction",
+                    policy=report.policy.name,
+                    withdraws=tuple(sorted(withdrawn)),
+                )
+            )
+        if new:
+            out.append(
+                PlannedMessage(
+                    # After a correction the same alert may hold again: a new revision.
+                    dedup_key=(
+                        f"alerts:{seller.id}:{week}:{chat.id}:{'+'.join(new_ids)}"
+                        f"#{corrections.get(chat.id, 0)}"
+                    ),
+                    chat_id=chat.id,
+                    seller_id=seller.id,
+                    week=week,
+                    kind="alerts",
+                    sections=new_ids,
+                    urgent=any(a in URGENT_ALERTS for a in new),
+                    body={
+                        **body_for(
+                            chat,
+                            "alerts",
+                            {
+                                "seller": ref,
+                                "report": replace(report, alerts=new),
+                                "source": source,
+                            },
+                        ),
+                        # What the message is, for channels that add actions (Slack's plan button).
+                        "meta": {
+                            "kind": "alerts",
+                            "seller_id": seller.id,
+                            "sections": list(new_ids),
+                            "language": chat.language,
+                        },
+                    },
+                    template="alerts",
+                    policy=report.policy.name,
+                )
+            )
+    return out
+
+
+async def checked_weeks(store: Store) -> list[IsoWeek]:
+    """The weeks the weekly check has run for, oldest first."""
+    rows = await store.db.fetchall("SELECT run_key FROM job_runs WHERE job = 'check'")
+    return sorted(IsoWeek.parse(r["run_key"]) for r in rows)
+
+
+async def recheck_after_import(
+    store: Store, policy: Policy, result: ImportResult, *, now: datetime, source: str = "upload"
+) -> int:
+    """Check again, for each imported seller, every checked week from its earliest
+    imported week on."""
+    earliest: dict[str | None, IsoWeek] = {}
+    for seller_id, week in result.weeks:
+        earliest[seller_id] = min(week, earliest.get(seller_id, week))
+    causes = {s: Cause("figures", week, source) for s, week in earliest.items()}
+    return await recheck_sellers(store, policy, earliest, now=now, causes=causes)
+
+
+async def recheck_sellers(
+    store: Store,
+    policy: Policy,
+    earliest: dict[str | None, IsoWeek],
+    *,
+    now: datetime,
+    week_done: Callable[[IsoWeek], Awaitable[None]] | None = None,
+    causes: Mapping[str | None, Cause] | None = None,
+) -> int:
+    """Data, exemptions or track events changed from each seller's ``earliest`` week on
+    (the key None: every seller): check every week already checked from there again, oldest
+    first, so that a new alert goes out, one that no longer holds is corrected, and a later
+    week's changed step is told too. ``week_done`` hears of each week once it is planned,
+    so that the progress can be recorded and a crash resumes after it. ``causes``: what
+    changed, per seller (None: every seller), for the corrections to name."""
+    planned = 0
+    for week in await checked_weeks(store):
+        due = [s for s, since in earliest.items() if since <= week]
+        if not due:
+            continue
+        seller_ids = None if None in due else sorted(s for s in due if s is not None)
+        checked = await run_check(
+            store, policy, week, now=now, seller_ids=seller_ids, causes=causes
+        )
+        planned += checked.planned
+        if week_done is not None:
+            await week_done(week)
+    return planned

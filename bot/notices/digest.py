@@ -1,0 +1,83 @@
+"""The weekly digest: per seller, and per team channel with all its sellers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from bot.notices.check import seller_ref
+from bot.notices.notice import body_for
+from bot.store import PlannedMessage, Seller, Store
+
+if TYPE_CHECKING:
+    from bot.commands.service import Service
+
+
+async def digest_entries(service: Service, sellers: list[Seller]) -> list[dict[str, Any]]:
+    """The digest data of each seller with data: its last week and the week before."""
+    entries = []
+    # /connect is suggested only to sellers whose figures do not come from bol.com.
+    sellers_db = service.store.sellers
+    connected = set(await sellers_db.with_credentials()) - await sellers_db.refused_credentials()
+    for seller in sellers:
+        report = await service.report_for(seller)
+        if report is None:
+            continue
+        previous = await service.report_for(seller, report.week.shift(-1))
+        if previous is not None and not previous.has_data:
+            previous = None
+        entries.append(
+            {
+                "seller": seller_ref(seller),
+                "report": report,
+                "previous": previous,
+                "missing": service.missing_weeks(report),
+                "connected": seller.id in connected,
+            }
+        )
+    return entries
+
+
+async def plan_digests(
+    service: Service,
+    *,
+    now: datetime,
+    seller_ids: list[str] | None = None,
+    chat_ids: list[int] | None = None,
+) -> int:
+    """Plan one digest per destination of these sellers (all when ``None``), once per week."""
+    store: Store = service.store
+    destinations = await store.chats.destinations(seller_ids)
+    per_chat: dict[int, list[Seller]] = {}
+    chats = {}
+    all_sellers = {s.id: s for s in await store.sellers.all()}
+    for seller_id, seller_chats in destinations.items():
+        for chat in seller_chats:
+            if chat_ids is not None and chat.id not in chat_ids:
+                continue
+            chats[chat.id] = chat
+            per_chat.setdefault(chat.id, []).append(all_sellers[seller_id])
+    week = service.last_complete_week()
+    planned: list[PlannedMessage] = []
+    for chat_id, sellers in per_chat.items():
+        chat = chats[chat_id]
+        if chat.muted:
+            continue
+        entries = await digest_entries(service, sellers)
+        if not entries:
+            continue
+        planned.append(
+            PlannedMessage(
+                dedup_key=f"digest:{week}:{chat.id}",
+                chat_id=chat.id,
+                seller_id=sellers[0].id if len(sellers) == 1 else None,
+                week=str(entries[0]["report"].week),
+                kind="digest",
+                sections=(),
+                urgent=False,
+                body=body_for(chat, "digest", {"entries": entries, "team": len(entries) > 1}),
+                template="digest",
+                policy=service.config.policy.name,
+            )
+        )
+    return await store.outbox.plan(planned, now)
