@@ -16,7 +16,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from bot.config import Config
-from bot.outbox.worker import NEXT_ROUND, QUIET_HOURS, waiting
+from bot.outbox.waiting import NEXT_ROUND, QUIET_HOURS, waiting
 from bot.runtime.health import Health
 from bot.runtime.http import Metrics
 from bot.store import Store

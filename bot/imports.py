@@ -21,9 +21,9 @@ from pathlib import Path
 from bot.ingest import Issue, MeasurementRow, RatingRow, read_file
 from bot.seller_ids import seller_id_problem
 from bot.store import Store, stamp
-from bot.store.data import MEASUREMENT_COLUMNS, RATING_COLUMNS, measurement_row, rating_row
 from bot.store.engine.base import Tx
 from bot.store.engine.dialect import Dialect, upsert
+from bot.store.measurements import MEASUREMENT_COLUMNS, RATING_COLUMNS, measurement_row, rating_row
 from bot.store.owed import owe_rechecks_in
 from messages.reasons import N_, Reason
 from norms import IsoWeek, Policy

@@ -56,7 +56,7 @@ async def test_import_stores_rows_and_reports_weeks(
     result = await run(shop, config, clock, f)
     assert result.measurements == 1
     assert result.weeks == {("shop-1", IsoWeek(2026, 46))}
-    history = (await shop.data.histories(["shop-1"], IsoWeek(2026, 46)))["shop-1"]
+    history = (await shop.histories.up_to(["shop-1"], IsoWeek(2026, 46)))["shop-1"]
     m = history.measurement(IsoWeek(2026, 46), Indicator.FULFILMENT)
     assert m is not None and (m.numerator, m.denominator, m.norm) == (135, 150, 0.93)
 

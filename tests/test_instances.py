@@ -66,10 +66,17 @@ async def leases_of(port: int) -> list[str]:
 
 
 async def stop(process: asyncio.subprocess.Process) -> bytes:
+    """SIGTERM, and what the process said; one that does not stop in time is killed and
+    the test fails with its last words."""
     if process.returncode is None:
         process.send_signal(signal.SIGTERM)
-    async with asyncio.timeout(20):
+    try:
+        async with asyncio.timeout(40):
+            _, err = await process.communicate()
+    except TimeoutError:
+        process.kill()
         _, err = await process.communicate()
+        raise AssertionError(f"did not stop on SIGTERM:\n{err.decode()[-6000:]}") from None
     return err
 
 

@@ -21,7 +21,7 @@ from slack_sdk.signature import SignatureVerifier
 
 from bot.commands.service import Service
 from bot.config import ConfigError
-from bot.outbox.worker import Sender
+from bot.outbox.errors import Sender
 from bot.runtime.app import start_channels
 from bot.runtime.health import Health
 from bot.sample import load_sample

@@ -37,9 +37,9 @@ from bot.config import Config
 from bot.imports import ImportFile, ImportRejected, ImportResult, import_files
 from bot.metrics import POLL_FAILURES, POLL_SECONDS
 from bot.notices.admins import tell_admins
-from bot.notices.notice import body_for
+from bot.notices.notice import Key, notice
 from bot.notices.owed_work import complete_owed_work
-from bot.store import PlannedMessage, Store, stamp
+from bot.store import Store, stamp
 from messages import SellerRef
 from norms import IsoWeek
 
@@ -322,16 +322,12 @@ async def report_refused(store: Store, config: Config, seller_id: str, now: date
     chats = (await store.chats.destinations([seller_id])).get(seller_id, [])
     when = stamp(now)  # a later failure, after new credentials, is a new message
     messages = [
-        PlannedMessage(
-            dedup_key=f"poll_failed:{seller_id}:{when}:{chat.id}",
-            chat_id=chat.id,
+        notice(
+            chat,
+            "poll_failed",
+            data,
+            key=Key.poll_failed(seller_id, when, chat.id),
             seller_id=seller_id,
-            week=None,
-            kind="poll_failed",
-            sections=(),
-            urgent=False,
-            body=body_for(chat, "poll_failed", data),
-            template="poll_failed",
         )
         for chat in chats
     ]

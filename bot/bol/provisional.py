@@ -25,7 +25,7 @@ from bot.config import Config
 from bot.ingest.files import read_file
 from bot.ingest.rows import Issue, MeasurementRow
 from bot.notices.check import seller_ref
-from bot.notices.notice import body_for
+from bot.notices.notice import Key, notice
 from bot.store import PlannedMessage, Store
 from norms import Indicator, IsoWeek, Measurement
 from norms.verdicts import WeekVerdict, judge_week
@@ -67,7 +67,7 @@ async def poll_provisional(
         answers = await fetch_all(api, clients, fetch, None)
     refused = sort_failures(answers, outcome.failed)
     today = now.astimezone(config.timezone).date()
-    exemptions = await store.data.exemptions()
+    exemptions = await store.exemptions.all()
     with tempfile.TemporaryDirectory(prefix="normwacht-provisional-") as folder:
         for seller_id, answer in sorted(answers.items()):
             if not isinstance(answer, WeekAnswer):
@@ -109,24 +109,17 @@ async def plan_provisional_warnings(store: Store, result: ProvisionalResult, now
             if chat.muted:
                 continue
             planned.append(
-                PlannedMessage(
-                    dedup_key=f"provisional:{seller_id}:{result.week}:{chat.id}:{names}",
-                    chat_id=chat.id,
+                notice(
+                    chat,
+                    "provisional",
+                    {
+                        "seller": seller_ref(sellers[seller_id]),
+                        "week": result.week,
+                        "failing": [verdict.indicators[i] for i in failing],
+                    },
+                    key=Key.provisional(seller_id, result.week, chat.id, names),
                     seller_id=seller_id,
-                    week=str(result.week),
-                    kind="provisional",
-                    sections=(),
-                    urgent=False,
-                    body=body_for(
-                        chat,
-                        "provisional",
-                        {
-                            "seller": seller_ref(sellers[seller_id]),
-                            "week": result.week,
-                            "failing": [verdict.indicators[i] for i in failing],
-                        },
-                    ),
-                    template="provisional",
+                    week=result.week,
                 )
             )
     return await store.outbox.plan(planned, now)

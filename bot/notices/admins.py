@@ -6,18 +6,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from bot.channels.platforms import chat_platforms
 from bot.config import Config
-from bot.notices.notice import body_for
+from bot.notices.notice import Key, notice
 from bot.store import Chat, PlannedMessage, Store
 
 
 async def admin_chats(store: Store, config: Config, now: datetime) -> list[Chat]:
     """A destination per admin on a configured platform (a private chat or a Slack DM)."""
-    enabled = {"telegram": bool(config.telegram_token), "slack": bool(config.slack_bot_token)}
+    enabled = {p.name for p in chat_platforms(config) if p.admins}
     chats = []
     for admin in sorted(config.admins):
         platform, _, user_id = admin.partition(":")
-        if enabled.get(platform):
+        if platform in enabled:
             chats.append(
                 await store.chats.get_or_create(
                     platform, user_id, language=config.language, now=now, title="admin"
@@ -37,17 +38,7 @@ async def admin_messages(
 ) -> list[PlannedMessage]:
     """One operator message per admin, planned once per ``key`` (to plan in a transaction)."""
     return [
-        PlannedMessage(
-            dedup_key=f"admin:{key}:{chat.id}",
-            chat_id=chat.id,
-            seller_id=None,
-            week=None,
-            kind=kind,
-            sections=(),
-            urgent=False,
-            body=body_for(chat, kind, data),
-            template=kind,
-        )
+        notice(chat, kind, data, key=Key.admin(key, chat.id))
         for chat in await admin_chats(store, config, now)
     ]
 

@@ -9,10 +9,10 @@ from datetime import datetime
 
 from bot.imports import ImportResult
 from bot.metrics import CHECK_SECONDS
-from bot.notices.notice import body_for
+from bot.notices.notice import Key, notice
 from bot.notices.reports import section_ids, week_reports
 from bot.store import Chat, PlannedMessage, Seller, Store
-from bot.store.engine.dialect import upsert
+from bot.store.jobs import CHECK
 from bot.store.states import WeekAlerts
 from messages import Cause, SellerRef
 from norms import ALERT_ORDER, URGENT_ALERTS, IsoWeek, Policy, WeekReport
@@ -138,31 +138,24 @@ async def _run_check(
     if outcome.missing and admin_chats:
         refs = [seller_ref(names[s]) for s in outcome.missing]
         told = await store.outbox.planned_keys(
-            [f"data_missing:{week}:{chat.id}" for chat in admin_chats]
+            [Key.data_missing(week, chat.id) for chat in admin_chats]
         )
         outcome.planned += await store.outbox.plan(
             [
-                PlannedMessage(
-                    dedup_key=f"data_missing:{week}:{chat.id}",
-                    chat_id=chat.id,
-                    seller_id=None,
-                    week=str(week),
-                    kind="data_missing",
-                    sections=(),
-                    urgent=False,
-                    body=body_for(chat, "data_missing", {"week": week, "sellers": refs}),
-                    template="data_missing",
+                notice(
+                    chat,
+                    "data_missing",
+                    {"week": week, "sellers": refs},
+                    key=Key.data_missing(week, chat.id),
+                    week=week,
                 )
                 for chat in admin_chats
-                if f"data_missing:{week}:{chat.id}" not in told
+                if Key.data_missing(week, chat.id) not in told
             ],
             now,
         )
     if seller_ids is None:
-        await store.db.execute(
-            upsert("job_runs", "job, run_key, done_at", "job, run_key"),
-            ("check", str(week), now.isoformat()),
-        )
+        await store.jobs.mark(CHECK, str(week), now)
     return outcome
 
 
@@ -179,7 +172,7 @@ async def tell_figures_missing(
     planned = 0
     for start in range(0, len(missing), CHUNK):
         wanted = {
-            f"figures_missing:{seller.id}:{week}:{chat.id}": (seller, chat)
+            Key.figures_missing(seller.id, week, chat.id): (seller, chat)
             for seller in missing[start : start + CHUNK]
             for chat in destinations.get(seller.id, [])
             if not chat.muted
@@ -187,18 +180,13 @@ async def tell_figures_missing(
         told = await store.outbox.planned_keys(list(wanted))
         planned += await store.outbox.plan(
             [
-                PlannedMessage(
-                    dedup_key=key,
-                    chat_id=chat.id,
+                notice(
+                    chat,
+                    "figures_missing",
+                    {"week": week, "seller": seller_ref(seller)},
+                    key=key,
                     seller_id=seller.id,
-                    week=str(week),
-                    kind="figures_missing",
-                    sections=(),
-                    urgent=False,
-                    body=body_for(
-                        chat, "figures_missing", {"week": week, "seller": seller_ref(seller)}
-                    ),
-                    template="figures_missing",
+                    week=week,
                 )
                 for key, (seller, chat) in wanted.items()
                 if key not in told
@@ -245,76 +233,51 @@ def plan_week_messages(
         withdrawn = sent - set(current)
         if withdrawn:
             out.append(
-                PlannedMessage(
-                    dedup_key=(
-                        f"correction:{seller.id}:{week}:{chat.id}:"
-                        f"{'+'.join(sorted(withdrawn))}>{'+'.join(current)}"
-                    ),
-                    chat_id=chat.id,
+                notice(
+                    chat,
+                    "correction",
+                    {
+                        "seller": ref,
+                        "week": report.week,
+                        "sent": [
+                            a for a in ALERT_ORDER if a in {s.split("@")[0] for s in withdrawn}
+                        ],
+                        # The step each withdrawn track message told ("warning 1 of 4").
+                        "sent_steps": {
+                            kind: int(step)
+                            for kind, _, step in (s.partition("@") for s in withdrawn)
+                            if step
+                        },
+                        "now": list(report.alerts),
+                        "report": report,
+                        "cause": cause,
+                    },
+                    key=Key.correction(seller.id, week, chat.id, withdrawn, current),
                     seller_id=seller.id,
                     week=week,
-                    kind="correction",
-                    sections=(),
-                    urgent=False,
-                    body=body_for(
-                        chat,
-                        "correction",
-                        {
-                            "seller": ref,
-                            "week": report.week,
-                            "sent": [
-                                a for a in ALERT_ORDER if a in {s.split("@")[0] for s in withdrawn}
-                            ],
-                            # The step each withdrawn track message told ("warning 1 of 4").
-                            "sent_steps": {
-                                kind: int(step)
-                                for kind, _, step in (s.partition("@") for s in withdrawn)
-                                if step
-                            },
-                            "now": list(report.alerts),
-                            "report": report,
-                            "cause": cause,
-                        },
-                    ),
-                    template="correction",
                     policy=report.policy.name,
-                    withdraws=tuple(sorted(withdrawn)),
+                    withdraws=sorted(withdrawn),
                 )
             )
         if new:
             out.append(
-                PlannedMessage(
-                    # After a correction the same alert may hold again: a new revision.
-                    dedup_key=(
-                        f"alerts:{seller.id}:{week}:{chat.id}:{'+'.join(new_ids)}"
-                        f"#{corrections.get(chat.id, 0)}"
-                    ),
-                    chat_id=chat.id,
+                notice(
+                    chat,
+                    "alerts",
+                    {"seller": ref, "report": replace(report, alerts=new), "source": source},
+                    key=Key.alerts(seller.id, week, chat.id, new_ids, corrections.get(chat.id, 0)),
                     seller_id=seller.id,
                     week=week,
-                    kind="alerts",
                     sections=new_ids,
                     urgent=any(a in URGENT_ALERTS for a in new),
-                    body={
-                        **body_for(
-                            chat,
-                            "alerts",
-                            {
-                                "seller": ref,
-                                "report": replace(report, alerts=new),
-                                "source": source,
-                            },
-                        ),
-                        # What the message is, for channels that add actions (Slack's plan button).
-                        "meta": {
-                            "kind": "alerts",
-                            "seller_id": seller.id,
-                            "sections": list(new_ids),
-                            "language": chat.language,
-                        },
-                    },
-                    template="alerts",
                     policy=report.policy.name,
+                    # What the message is, for channels that add actions (Slack's plan button).
+                    meta={
+                        "kind": "alerts",
+                        "seller_id": seller.id,
+                        "sections": list(new_ids),
+                        "language": chat.language,
+                    },
                 )
             )
     return out
@@ -322,8 +285,7 @@ def plan_week_messages(
 
 async def checked_weeks(store: Store) -> list[IsoWeek]:
     """The weeks the weekly check has run for, oldest first."""
-    rows = await store.db.fetchall("SELECT run_key FROM job_runs WHERE job = 'check'")
-    return sorted(IsoWeek.parse(r["run_key"]) for r in rows)
+    return sorted(IsoWeek.parse(key) for key in await store.jobs.keys(CHECK))
 
 
 async def recheck_after_import(

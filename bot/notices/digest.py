@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from bot.notices.check import seller_ref
-from bot.notices.notice import body_for
+from bot.notices.notice import Key, notice
 from bot.store import PlannedMessage, Seller, Store
 
 if TYPE_CHECKING:
@@ -67,16 +67,13 @@ async def plan_digests(
         if not entries:
             continue
         planned.append(
-            PlannedMessage(
-                dedup_key=f"digest:{week}:{chat.id}",
-                chat_id=chat.id,
+            notice(
+                chat,
+                "digest",
+                {"entries": entries, "team": len(entries) > 1},
+                key=Key.digest(week, chat.id),
                 seller_id=sellers[0].id if len(sellers) == 1 else None,
-                week=str(entries[0]["report"].week),
-                kind="digest",
-                sections=(),
-                urgent=False,
-                body=body_for(chat, "digest", {"entries": entries, "team": len(entries) > 1}),
-                template="digest",
+                week=entries[0]["report"].week,
                 policy=service.config.policy.name,
             )
         )

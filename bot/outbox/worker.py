@@ -1,8 +1,4 @@
-"""The delivery worker: sends what is due in the outbox, paced, retried, never lost.
-
-Every platform has a ``Sender`` that raises one of the ``SendError`` kinds below, so the
-worker decides retries the same way for Telegram, Slack and the console.
-"""
+"""The delivery worker: sends what is due in the outbox, paced, retried, never lost."""
 
 from __future__ import annotations
 
@@ -11,166 +7,25 @@ import contextlib
 import json
 import logging
 import random
-from collections import defaultdict, deque
+from collections import defaultdict
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
-from typing import Any, Protocol
+from typing import Protocol
 
+from bot.channels.platforms import platform
 from bot.clock import Clock
-from bot.config import Config, QuietHours
+from bot.config import Config
 from bot.metrics import MESSAGES_DEAD, MESSAGES_FAILED, MESSAGES_SENT, RATE_LIMITED
 from bot.notices.admins import tell_admins
+from bot.outbox.errors import Moved, Refused, RetryLater, Sender, SendError, Transient, Unreachable
+from bot.outbox.pacing import MAX_ATTEMPTS, Pacer, SendLimits, backoff
+from bot.outbox.waiting import quiet_until
 from bot.runtime.logs import FailingRounds
 from bot.store import OutboxItem, Store
-from bot.store.outbox import EARLIER_MESSAGE, PLATFORM_DOWN, RATE_LIMIT, RETRY
+from bot.store.outbox import EARLIER_MESSAGE, PLATFORM_DOWN, RATE_LIMIT
 
 log = logging.getLogger(__name__)
-
-# Backoff grows to 10 minutes and stays there: an outage of up to about a day is ridden
-# out; only then does a message go dead, and the admins are told.
-MAX_ATTEMPTS = 150
-BACKOFF_BASE_S = 2.0
-BACKOFF_MAX_S = 600.0
-# Requests do not arrive exactly when sent: keep this much clear of every limit.
-SEND_MARGIN_S = 0.02
-
-
-class SendError(Exception):
-    """A message did not go out."""
-
-
-class RetryLater(SendError):
-    """The platform asked us to wait exactly ``seconds`` (HTTP 429)."""
-
-    def __init__(self, seconds: float, detail: str = "rate limited") -> None:
-        super().__init__(f"{detail}: retry after {seconds:g}s")
-        self.seconds = seconds
-
-
-class Transient(SendError):
-    """A 5xx, a timeout or a broken connection: try again with backoff."""
-
-
-class Unreachable(SendError):
-    """The destination is gone (blocked the bot, channel not found): stop sending to it."""
-
-
-class Refused(SendError):
-    """The platform refused this message for good (a bad request)."""
-
-
-class Moved(SendError):
-    """The chat lives at a new address now (a Telegram group became a supergroup)."""
-
-    def __init__(self, new_address: str) -> None:
-        super().__init__(f"moved to {new_address}")
-        self.new_address = new_address
-
-
-class Sender(Protocol):
-    platform: str
-
-    async def send(self, address: str, body: dict[str, Any]) -> str | None:
-        """Send ``body`` to ``address``; returns the platform's message id."""
-
-
-@dataclass(frozen=True, slots=True)
-class SendLimits:
-    """Sending limits of one platform."""
-
-    per_second: float
-    per_chat_interval_s: float
-    per_group_per_minute: int | None = None
-
-
-def pacing_from(config: Config) -> dict[str, SendLimits]:
-    """The platforms' limits: Telegram 30/s overall, 1/s per chat and 20/min per group;
-    Slack 1/s per channel (rates configurable)."""
-    return {
-        "telegram": SendLimits(
-            config.telegram_rate, config.chat_interval_s, per_group_per_minute=20
-        ),
-        "slack": SendLimits(config.slack_rate, config.chat_interval_s),
-        "console": SendLimits(per_second=1000.0, per_chat_interval_s=0.0),
-    }
-
-
-class Pacer:
-    """Spaces sends: a global rate per platform and a minimum interval per chat."""
-
-    def __init__(self, pacing: SendLimits, now: Callable[[], float]) -> None:
-        self.pacing = pacing
-        self._now = now
-        self._next_global = 0.0
-        self._next_chat: dict[str, float] = defaultdict(float)
-        self._group_sends: dict[str, list[float]] = defaultdict(list)
-        self._paused_until = 0.0
-        # When sends really went: a stalled loop (a long GC, a busy machine) must not turn
-        # planned slots into a burst above the limit.
-        self._sent: deque[float] = deque()
-        self._last_sent: dict[str, float] = {}
-
-    def pause(self, seconds: float) -> None:
-        self._paused_until = max(self._paused_until, self._now() + seconds)
-
-    def paused_for(self) -> float:
-        """Seconds left of a pause the platform asked for (0 when none)."""
-        return max(0.0, self._paused_until - self._now())
-
-    def reserve(self, address: str) -> float:
-        """Reserve the next send slot for ``address``; returns the delay until it."""
-        now = self._now()
-        at = max(now, self._paused_until, self._next_chat[address], self._next_global)
-        if self.pacing.per_group_per_minute and address.startswith("-"):
-            recent = [t for t in self._group_sends[address] if t > at - 60.0]
-            if len(recent) >= self.pacing.per_group_per_minute:
-                at = max(at, recent[0] + 60.0)
-            recent.append(at)
-            self._group_sends[address] = recent
-        self._next_global = at + 1.0 / self.pacing.per_second
-        self._next_chat[address] = at + self.pacing.per_chat_interval_s
-        return at - now
-
-    def hold_back(self, address: str) -> float:
-        """Seconds to wait before sending to ``address`` now, judged on the sends that
-        really went out in the last second (and the last one to this chat)."""
-        now = self._now()
-        window = 1.0 + SEND_MARGIN_S
-        while self._sent and self._sent[0] <= now - window:
-            self._sent.popleft()
-        wait = 0.0
-        if len(self._sent) >= max(1, int(self.pacing.per_second)):
-            wait = self._sent[0] + window - now
-        last = self._last_sent.get(address)
-        if last is not None and self.pacing.per_chat_interval_s > 0:
-            wait = max(wait, last + self.pacing.per_chat_interval_s + SEND_MARGIN_S - now)
-        return wait
-
-    def record(self, address: str) -> None:
-        now = self._now()
-        self._sent.append(now)
-        self._last_sent[address] = now
-
-
-def backoff(attempts: int, rng: random.Random) -> float:
-    """Exponential backoff with full jitter."""
-    ceiling = min(BACKOFF_MAX_S, BACKOFF_BASE_S * 2.0 ** max(0, attempts - 1))
-    return ceiling / 2 + rng.uniform(0, ceiling / 2)
-
-
-def quiet_until(quiet: QuietHours | None, now: datetime, config: Config) -> datetime | None:
-    """When quiet hours end, if ``now`` is inside them (in the configured time zone)."""
-    if quiet is None:
-        return None
-    local = now.astimezone(config.timezone)
-    if not quiet.contains(local.time().replace(tzinfo=None)):
-        return None
-    end = local.replace(hour=quiet.end.hour, minute=quiet.end.minute, second=0, microsecond=0)
-    if end <= local:
-        end += timedelta(days=1)
-    return end
 
 
 class Lease(Protocol):
@@ -194,42 +49,6 @@ Write = Callable[[], Awaitable[object]]
 
 # How long a retry of unrecorded results waits at most while the database is down.
 RECORD_RETRY_MAX_S = 2.0
-
-
-QUIET_HOURS = "quiet hours"
-# A message due now that no worker has taken yet (``deliver`` not run, or just planned).
-NEXT_ROUND = "next delivery"
-
-
-def waiting(
-    *,
-    platform: str,
-    urgent: bool,
-    state: str,
-    next_attempt_at: datetime | None,
-    reason: str | None,
-    now: datetime,
-    config: Config,
-    down: frozenset[str] = frozenset(),
-) -> tuple[datetime | None, str | None]:
-    """When a message not sent yet is due, and what it waits for; (None, None) once it
-    is sent or dead. Quiet hours are judged now, with the configuration of this moment;
-    ``down`` are the platforms known not to answer now."""
-    if state not in ("pending", "failed", "sending") or next_attempt_at is None:
-        return None, None
-    if state == "sending":
-        return now, "sending"
-    if platform in down:
-        return max(now, next_attempt_at), PLATFORM_DOWN
-    due, why = next_attempt_at, reason
-    quiet_end = (
-        None if urgent or platform == "console" else quiet_until(config.quiet_hours, now, config)
-    )
-    if quiet_end is not None and quiet_end > due:
-        return quiet_end, QUIET_HOURS
-    if due <= now:
-        return now, why or NEXT_ROUND
-    return due, why or (RETRY if state == "failed" else NEXT_ROUND)
 
 
 class DeliveryWorker:
@@ -257,8 +76,10 @@ class DeliveryWorker:
         self.clock = clock
         self.batch = batch
         self.rng = rng or random.Random()
-        limits = pacing or pacing_from(config)
-        self.pacers = {p: Pacer(limits.get(p, limits["console"]), _monotonic) for p in senders}
+        limits = pacing or {}
+        self.pacers = {
+            p: Pacer(limits.get(p) or platform(p).limits(config), _monotonic) for p in senders
+        }
         self.wakeup = asyncio.Event()
         self.sent = 0
         # A platform known to be down is not tried: its messages wait in the outbox,
@@ -300,7 +121,7 @@ class DeliveryWorker:
         configuration of this moment; the console is never quiet)."""
         if quiet_until(self.config.quiet_hours, now, self.config) is None:
             return []
-        return sorted(p for p in self.senders if p != "console")
+        return sorted(p for p in self.senders if platform(p).quiet_hours)
 
     async def run_once(self) -> int:
         """Send everything due now, then return how many went out."""
@@ -336,9 +157,10 @@ class DeliveryWorker:
                 self._database_error(exc)
                 rounds.failed()
             self.wakeup.clear()
-            # While results wait to be recorded the database is tried again soon.
+            # While results wait to be recorded, or the lease waits to be renewed (after an
+            # outage or a freeze), the next round comes soon.
             wait = idle_s
-            if self.unrecorded or rounds.failures:
+            if self.unrecorded or rounds.failures or self._token() is None:
                 wait, retry_s = min(retry_s, idle_s), min(retry_s * 2, RECORD_RETRY_MAX_S)
             else:
                 retry_s = 0.1

@@ -7,12 +7,14 @@ import contextlib
 import logging
 import signal
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 from bot.channels.console import ADMIN_ADDRESS, CONSOLE, ConsoleChat, ConsoleSender
+from bot.channels.opening import Polling, opener
+from bot.channels.platforms import Platform, chat_platforms
 from bot.clock import Clock
 from bot.commands.service import CredentialCheck, Service
 from bot.config import Config, ConfigError
@@ -20,14 +22,15 @@ from bot.exposition import metrics_source
 from bot.notices.admins import admin_chats
 from bot.notices.check import run_check
 from bot.notices.owed_work import complete_owed_work, run_owed_worker
-from bot.outbox.worker import DeliveryWorker, Sender
+from bot.outbox.errors import Sender
+from bot.outbox.worker import DeliveryWorker
 from bot.runtime.health import Health, Reconnector, describe
 from bot.runtime.http import HttpServer
-from bot.runtime.instance import DATABASE, SCHEDULER, TELEGRAM_POLLING, Instance
+from bot.runtime.instance import DATABASE, SCHEDULER, Instance, polling_lease
 from bot.runtime.logs import configure_logging
 from bot.sample import load_sample
 from bot.store import Store
-from bot.store.engine.open import open_store
+from bot.store.configured import open_store
 
 if TYPE_CHECKING:
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -40,23 +43,9 @@ DRAIN_S = 10.0
 DATABASE_RETRY_S = 0.25
 
 
-class Channel(Protocol):
-    """A chat platform as ``run`` starts it: connect (again after a failure), ask whether
-    the platform answers, stop; and the sender the delivery worker uses."""
-
-    @property
-    def sender(self) -> Sender: ...
-
-    def start(self) -> Awaitable[None]: ...
-
-    def probe(self) -> Awaitable[None]: ...
-
-    def stop(self) -> Awaitable[None]: ...
-
-
 def console_only(config: Config) -> bool:
     """Whether ``run`` serves the console alone: no chat platform is configured."""
-    return not (config.telegram_token or config.slack_bot_token)
+    return not chat_platforms(config)
 
 
 def demo_path(config: Config) -> Path:
@@ -91,7 +80,7 @@ async def prepare_store(config: Config, clock: Clock, *, demo: bool) -> Store:
         now = clock()
         ids = await load_sample(store, config.policy, now)
         console = await store.chats.get_or_create(
-            CONSOLE, ADMIN_ADDRESS, language=config.language, now=now, title="console"
+            CONSOLE, ADMIN_ADDRESS, language=config.language, now=now, title=CONSOLE
         )
         for seller_id in ids:
             await store.chats.link(console.id, seller_id, "sample", now)
@@ -226,11 +215,13 @@ async def _drain(task: asyncio.Task[None], within_s: float) -> None:
     """Let ``task`` end by itself for up to ``within_s``; then cancel it (a send cut off
     is put back, and logged as one that may arrive twice)."""
     done, _ = await asyncio.wait([task], timeout=within_s)
-    if not done:
-        log.warning("shutting down: delivery did not finish within %gs; stopping it", within_s)
-        task.cancel()
-    with contextlib.suppress(asyncio.CancelledError, Exception):
-        await task
+    if done:
+        return
+    log.warning("shutting down: delivery did not finish within %gs; stopping it", within_s)
+    task.cancel()
+    # What it records on the way out is short; a database that does not answer is not
+    # waited for (the sends cut off then go again at the next start).
+    await asyncio.wait([task], timeout=2.0)
 
 
 def _shut_down(scheduler: AsyncIOScheduler) -> None:
@@ -260,58 +251,50 @@ async def start_channels(
         admin=config.admin_address,
         metrics=metrics_source(service.store, config, health),
     )
-    channels: list[tuple[str, Channel, Callable[[BaseException], bool]]] = []
-    # Per platform: which setting's credential an error at start says it refused.
-    refusals: dict[str, Callable[[BaseException], str | None]] = {}
-    if config.telegram_token:
-        from bot.channels.telegram.adapter import TelegramChannel
-        from bot.channels.telegram.sender import is_outage as telegram_outage
-        from bot.channels.telegram.sender import refused_setting as telegram_refused
-
-        refusals["telegram"] = telegram_refused
-
-        telegram = TelegramChannel(service, config, http, health=health)
-        if instance is not None and telegram.polls:
-            lease = instance
-            telegram.may_poll = lambda: lease.holds(TELEGRAM_POLLING)
-            instance.want(
-                TELEGRAM_POLLING,
-                on_gain=lambda: telegram.poll(True),
-                on_lose=lambda: telegram.poll(False),
-            )
-        channels.append(("telegram", telegram, telegram_outage))
-    if config.slack_bot_token:
-        from bot.channels.slack.adapter import SlackChannel
-        from bot.channels.slack.sender import is_outage as slack_outage
-        from bot.channels.slack.sender import refused_setting as slack_refused
-
-        refusals["slack"] = slack_refused
-
-        channels.append(
-            ("slack", SlackChannel(service, config, http=http, health=health), slack_outage)
-        )
-    if not channels:
+    served = [
+        (p, o, o.open_channel(service, config, http, health))
+        for p in chat_platforms(config)
+        if (o := opener(p)) is not None
+    ]
+    for platform, _, connection in served:
+        if instance is not None and connection.polling is not None:
+            hold_polling(instance, polling_lease(platform.name), connection.polling)
+    if not served:
         return []
     # The listener serves /healthz whenever channels run, and is up before any of them
     # connects: an outage must not leave Slack's events or Telegram's webhook unheard.
     await start_listener(http, config)
     stack.push_async_callback(http.stop)
-    for name, channel, is_outage in channels:
-        health.watch(name, where=where(name, config))
-        link = Reconnector(name, health, channel.start, channel.probe, is_outage)
+    for platform, opened, connection in served:
+        name, channel = platform.name, connection.channel
+        health.watch(name, where=platform.where(config))
+        link = Reconnector(name, health, channel.start, channel.probe, opened.is_outage)
         stack.push_async_callback(channel.stop)
         try:
             await link.start()
         except Exception as exc:
-            setting = refusals[name](exc)
+            setting = opened.refused_setting(exc)
             if setting is None:
                 raise
-            raise refused(setting, name, config) from exc
+            raise refused(setting, platform, config) from exc
         stack.push_async_callback(link.stop)
         senders[name] = channel.sender
-    names = [name for name, _, _ in channels]
+    names = [platform.name for platform, _, _ in served]
     log.info("serving %s", " and ".join(names))
     return names
+
+
+def hold_polling(instance: Instance, lease: str, polling: Polling) -> None:
+    """One process at a time may poll a platform: the holder of its lease."""
+    polling.may_poll = lambda: instance.holds(lease)
+
+    async def start() -> None:
+        await polling.poll(True)
+
+    async def stop() -> None:
+        await polling.poll(False)
+
+    instance.want(lease, on_gain=start, on_lose=stop)
 
 
 async def start_listener(http: HttpServer, config: Config) -> None:
@@ -374,39 +357,27 @@ async def delivery_senders(config: Config, health: Health) -> AsyncIterator[dict
     others are served; only a configuration fault (a bad token) stops the command."""
     async with AsyncExitStack() as stack:
         senders: dict[str, Sender] = {CONSOLE: ConsoleSender()}
-        if config.telegram_token:
-            from bot.channels.telegram.sender import is_outage, refused_setting, telegram_sender
-
-            health.watch("telegram", where=where("telegram", config))
+        for platform in chat_platforms(config):
+            if (opened := opener(platform)) is None:
+                continue
+            health.watch(platform.name, where=platform.where(config))
             try:
-                senders["telegram"] = await stack.enter_async_context(
-                    telegram_sender(config, health)
+                senders[platform.name] = await stack.enter_async_context(
+                    opened.open_sender(config, health)
                 )
             except Exception as exc:
-                if (setting := refused_setting(exc)) is not None:
-                    raise refused(setting, "telegram", config) from exc
-                if not is_outage(exc):
+                if (setting := opened.refused_setting(exc)) is not None:
+                    raise refused(setting, platform, config) from exc
+                if not opened.is_outage(exc):
                     raise
-                health.down("telegram", describe(exc))
-        if config.slack_bot_token:
-            from bot.channels.slack.adapter import slack_sender
-
-            health.watch("slack", where=where("slack", config))
-            senders["slack"] = await stack.enter_async_context(slack_sender(config, health))
+                health.down(platform.name, describe(exc))
         yield senders
 
 
-def refused(setting: str, platform: str, config: Config) -> ConfigError:
+def refused(setting: str, platform: Platform, config: Config) -> ConfigError:
     """A credential the platform does not take: the setting is named, never the secret
     (nor the platform's own words, which may quote it)."""
     return ConfigError(
-        f"{setting}: {where(platform, config)} does not accept this token (refused at "
+        f"{setting}: {platform.where(config)} does not accept this token (refused at "
         "start); set the right one and start again"
     )
-
-
-def where(platform: str, config: Config) -> str:
-    """The platform as the operator configured it: ``Telegram (TELEGRAM_API_URL=...)``."""
-    if platform == "telegram":
-        return f"Telegram (TELEGRAM_API_URL={config.telegram_api_url})"
-    return f"Slack (SLACK_API_URL={config.slack_api_url})"

@@ -31,7 +31,12 @@ log = logging.getLogger("normwacht")
 
 SCHEDULER = "scheduler"
 DATABASE = "database"
-TELEGRAM_POLLING = "telegram-polling"
+
+
+def polling_lease(platform: str) -> str:
+    """The lease of polling ``platform`` (``telegram-polling``): one poller per token."""
+    return f"{platform}-polling"
+
 
 Callback = Callable[[], Awaitable[object]]
 

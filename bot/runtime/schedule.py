@@ -9,19 +9,17 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from functools import partial
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 
 from bot.commands.service import Service
-from bot.notices.check import seller_ref
 from bot.notices.digest import plan_digests
-from bot.notices.notice import body_for
 from bot.notices.owed_work import check_week
-from bot.store import PlannedMessage
-from bot.store.engine.dialect import upsert
+from bot.notices.reminders import plan_reminders
+from bot.store.jobs import POLL
 from norms import IsoWeek
 
 log = logging.getLogger(__name__)
@@ -61,18 +59,6 @@ def week_moments(week: IsoWeek, tz: object) -> Moments:
     )
 
 
-def reminder_slot(plan_since: IsoWeek, today: date, every_days: int) -> date | None:
-    """The reminder day due on ``today``: every ``every_days`` days after the suspension
-    week's check day, or ``None`` before the first one."""
-    start = plan_since.check_day
-    if today <= start:
-        return None
-    elapsed = (today - start).days
-    if elapsed < every_days:
-        return None
-    return start + timedelta(days=elapsed - elapsed % every_days)
-
-
 class WeeklySchedule:
     def __init__(
         self,
@@ -108,7 +94,7 @@ class WeeklySchedule:
             return
         now = self.clock()
         week = week or self.last_week()
-        if now < week_moments(week, self.tz).poll or await self._done("poll", str(week)):
+        if now < week_moments(week, self.tz).poll or await self.store.jobs.done(POLL, str(week)):
             return
         again = await self.poller(week, now, self._poll_again.get(week))
         if again:
@@ -116,7 +102,7 @@ class WeeklySchedule:
             log.warning("poll of %s: %d seller(s) to try again", week, len(again))
             return
         self._poll_again.pop(week, None)
-        await self._mark("poll", str(week), now)
+        await self.store.jobs.mark(POLL, str(week), now)
 
     async def check(self, week: IsoWeek | None = None) -> int:
         """The weekly check (of the last complete week); returns messages planned."""
@@ -139,42 +125,7 @@ class WeeklySchedule:
 
     async def plan_reminders(self) -> int:
         """Remind sellers whose improvement plan is still required."""
-        now = self.clock()
-        today = self.local(now).date()
-        destinations = await self.store.chats.destinations()
-        planned: list[PlannedMessage] = []
-        for seller in await self.store.sellers.some(destinations):
-            report = await self.service.report_for(seller)
-            track = report.track if report else None
-            if report is None or track is None or track.plan != "required":
-                continue
-            assert track.plan_since is not None
-            slot = reminder_slot(track.plan_since, today, self.config.policy.plan_reminder_days)
-            if slot is None:
-                continue
-            days = (today - track.plan_since.check_day).days
-            for chat in destinations[seller.id]:
-                if chat.muted:
-                    continue
-                planned.append(
-                    PlannedMessage(
-                        dedup_key=f"plan_reminder:{seller.id}:{slot}:{chat.id}",
-                        chat_id=chat.id,
-                        seller_id=seller.id,
-                        week=str(report.week),
-                        kind="plan_reminder",
-                        sections=(),
-                        urgent=False,
-                        body=body_for(
-                            chat,
-                            "plan_reminder",
-                            {"seller": seller_ref(seller), "report": report, "days_since": days},
-                        ),
-                        template="plan_reminder",
-                        policy=self.config.policy.name,
-                    )
-                )
-        return await self.store.outbox.plan(planned, now)
+        return await plan_reminders(self.service, self.clock())
 
     async def digests(self) -> int:
         """Digests for every chat whose digest day and hour have come this week."""
@@ -209,7 +160,7 @@ class WeeklySchedule:
             # Monday or Tuesday: the latest week due is the one before.
             week = week.shift(-1)
         moments = week_moments(week, self.tz)
-        polled = await self._done("poll", str(week))
+        polled = await self.store.jobs.done(POLL, str(week))
         steps: list[tuple[str, Callable[[], Awaitable[object]]]] = []
         if self.poller is not None and now >= moments.poll and not polled:
             steps.append((f"poll {week}", partial(self.poll, week)))
@@ -249,17 +200,6 @@ class WeeklySchedule:
             return [latest]
         start = max(done[-1].shift(1), latest.shift(1 - CATCH_UP_WEEKS))
         return [w for w in start.until(latest) if w not in done]
-
-    async def _done(self, job: str, key: str) -> bool:
-        row = await self.store.db.fetchone(
-            "SELECT 1 FROM job_runs WHERE job = ? AND run_key = ?", (job, key)
-        )
-        return row is not None
-
-    async def _mark(self, job: str, key: str, now: datetime) -> None:
-        await self.store.db.execute(
-            upsert("job_runs", "job, run_key, done_at", "job, run_key"), (job, key, now.isoformat())
-        )
 
     # --- APScheduler ---------------------------------------------------------------------
 

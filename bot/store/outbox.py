@@ -20,7 +20,7 @@ from typing import Any
 
 from bot.metrics import MESSAGES_PLANNED
 from bot.store.engine.base import Database, Tx
-from bot.store.engine.dialect import upsert
+from bot.store.jobs import RETENTION, latest_in, mark_in
 from bot.store.records import parse_stamp, stamp
 
 
@@ -324,10 +324,7 @@ class Outbox:
         sent (owed work, dead ones an operator may requeue) are kept. Returns how many were
         deleted."""
         async with self.db.transaction() as tx:
-            await tx.execute(
-                upsert("job_runs", "job, run_key, done_at", "job, run_key"),
-                (PRUNED, through_week, now.isoformat()),
-            )
+            await mark_in(tx, RETENTION, through_week, now)
             return await tx.execute(
                 "DELETE FROM outbox WHERE state = 'sent' AND sent_at < ? "
                 "AND week IS NOT NULL AND week <= ?",
@@ -337,7 +334,7 @@ class Outbox:
     async def pruned_through(self) -> str | None:
         """The latest week whose sent messages retention may have deleted (None: none)."""
         async with self.db.reading() as tx:
-            return await pruned_through(tx)
+            return await latest_in(tx, RETENTION)
 
     async def requeue(self, item_id: int, now: datetime) -> SentRecord:
         """A dead message goes again: pending, due now, its attempts counted afresh, and
@@ -442,7 +439,7 @@ async def plan_many(tx: Tx, messages: list[PlannedMessage], now: datetime) -> in
         if m.dedup_key not in known:
             known.add(m.dedup_key)  # the first of a key in the list wins, as one by one
             new.append(m)
-    horizon = await pruned_through(tx)
+    horizon = await latest_in(tx, RETENTION)
     if horizon is not None:
         # Retention deleted what was sent about these weeks: planning them again would
         # tell it twice.
@@ -509,21 +506,12 @@ async def plan_many(tx: Tx, messages: list[PlannedMessage], now: datetime) -> in
     return len(new)
 
 
-# The ``job_runs`` job that records the weeks retention pruned (``Outbox.prune_sent``).
-PRUNED = "retention"
-
-
 class NotDead(Exception):
     """Only a dead message can be requeued; ``state`` is the message's (None: no such)."""
 
     def __init__(self, state: str | None) -> None:
         super().__init__(state or "no such message")
         self.state = state
-
-
-async def pruned_through(tx: Tx) -> str | None:
-    row = await tx.fetchone("SELECT MAX(run_key) FROM job_runs WHERE job = ?", (PRUNED,))
-    return None if row is None or row[0] is None else str(row[0])
 
 
 # Bound parameters per ``IN (...)`` list, well below SQLite's limit of 32,766.

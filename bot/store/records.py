@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -50,3 +51,15 @@ class ExemptionRecord:
     exemption: Exemption
     actor: str
     created_at: datetime
+
+
+def seller_filter(ids: Sequence[str] | None) -> tuple[str, list[str]]:
+    """The condition (``AND ...``) and parameters that keep the rows of these sellers (all
+    when None, none when empty)."""
+    if ids is None:
+        return "", []
+    if not ids:
+        return "AND 1 = 0", []
+    # A temp table would scale further; checks name at most thousands of sellers on the
+    # command line, and the bulk path passes None.
+    return f"AND seller_id IN ({','.join('?' * len(ids))})", list(ids)

@@ -13,7 +13,9 @@ from telegram.request import HTTPXRequest
 
 from bot.channels.telegram.sender import TelegramSender, http_request
 from bot.config import Config
-from bot.outbox.worker import MAX_ATTEMPTS, DeliveryWorker, waiting
+from bot.outbox.pacing import MAX_ATTEMPTS
+from bot.outbox.waiting import waiting
+from bot.outbox.worker import DeliveryWorker
 from bot.runtime.health import Health
 from bot.store import PlannedMessage, Store
 from tests.conftest import FixedClock, make_config

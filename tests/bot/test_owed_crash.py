@@ -17,6 +17,7 @@ from bot.notices.owed_work import check_week, complete_owed_work
 from bot.store import Store
 from norms import IsoWeek
 from tests.conftest import NOW, make_config
+from tests.crash_hook import crash_after_commit
 
 SELLERS = 12
 WEEKS = range(40, 47)
@@ -180,9 +181,7 @@ async def crash_at_every_commit(
     owed_at: list[set[str]] = []
     while True:
         db = copy_db(base, tmp_path / f"{name}-{kills + 1}.sqlite3")
-        code, err = await normwacht(
-            tmp_path, db, *args, NORMWACHT_CRASH_AFTER_COMMIT=str(kills + 1)
-        )
+        code, err = await normwacht(tmp_path, db, *args, **crash_after_commit(kills + 1))
         if code == 0:  # fewer commits than that: the command ran to its end
             assert outbox(db) == expected
             break

@@ -7,7 +7,8 @@ import random
 from datetime import UTC, datetime, time
 
 from bot.config import QuietHours
-from bot.outbox.worker import SEND_MARGIN_S, Pacer, SendLimits, backoff, quiet_until
+from bot.outbox.pacing import SEND_MARGIN_S, Pacer, SendLimits, backoff
+from bot.outbox.waiting import quiet_until
 from tests.conftest import make_config
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 import bot.notices.check
+import bot.notices.notice
 from bot.config import Config
 from bot.imports import ImportFile, import_files
 from bot.notices.check import run_check
@@ -109,13 +110,13 @@ async def test_a_check_with_nothing_new_renders_nothing(
     for seller in await sample_store.sellers.all():
         await sample_store.chats.link(chat.id, seller.id, "test", clock())
     rendered: list[str] = []
-    real = bot.notices.check.body_for
+    real = bot.notices.notice.body_for
 
     def counting(*args, **kwargs):  # type: ignore[no-untyped-def]
         rendered.append(args[1])
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(bot.notices.check, "body_for", counting)
+    monkeypatch.setattr(bot.notices.notice, "body_for", counting)
     first = await run_check(sample_store, config.policy, W46, now=clock())
     assert first.planned > 1 and rendered
     rendered.clear()
@@ -159,13 +160,13 @@ async def test_a_repeated_check_still_tells_which_data_is_missing(
     config = make_config(tmp_path, NORMWACHT_ADMINS="telegram:900", TELEGRAM_BOT_TOKEN="1:x")
     admins = await admin_chats(sample_store, config, clock())
     rendered: list[str] = []
-    real = bot.notices.check.body_for
+    real = bot.notices.notice.body_for
 
     def counting(*args, **kwargs):  # type: ignore[no-untyped-def]
         rendered.append(args[1])
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(bot.notices.check, "body_for", counting)
+    monkeypatch.setattr(bot.notices.notice, "body_for", counting)
     week = IsoWeek(2026, 47)
     first = await run_check(sample_store, config.policy, week, now=clock(), admin_chats=admins)
     assert (first.planned, rendered) == (1, ["data_missing"])

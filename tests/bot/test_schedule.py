@@ -10,7 +10,8 @@ import pytest
 
 from bot.commands.service import Service
 from bot.config import Config
-from bot.runtime.schedule import CHECK_AT, WeeklySchedule, reminder_slot, week_moments
+from bot.notices.reminders import reminder_slot
+from bot.runtime.schedule import CHECK_AT, WeeklySchedule, week_moments
 from bot.store import Store
 from norms import IsoWeek
 from tests.conftest import FixedClock, make_config

@@ -25,14 +25,9 @@ from bot.commands.service import Service
 from bot.config import Config, ConfigError
 from bot.notices.check import run_check
 from bot.notices.digest import plan_digests
-from bot.outbox.worker import (
-    DeliveryWorker,
-    Refused,
-    RetryLater,
-    SendLimits,
-    Transient,
-    Unreachable,
-)
+from bot.outbox.errors import Refused, RetryLater, Transient, Unreachable
+from bot.outbox.pacing import SendLimits
+from bot.outbox.worker import DeliveryWorker
 from bot.store import Store
 from messages import LANGUAGES, render
 from norms import IsoWeek

@@ -16,7 +16,9 @@ from bot.channels.telegram.sender import telegram_sender
 from bot.commands.service import COMMANDS, Service
 from bot.config import Config
 from bot.notices.check import run_check
-from bot.outbox.worker import DeliveryWorker, Refused, SendLimits, Transient, Unreachable
+from bot.outbox.errors import Refused, Transient, Unreachable
+from bot.outbox.pacing import SendLimits
+from bot.outbox.worker import DeliveryWorker
 from bot.runtime.health import Health
 from bot.store import Chat, Store
 from messages import Language, render

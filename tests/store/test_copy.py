@@ -21,6 +21,7 @@ from bot.notices.check import run_check
 from bot.sample import load_sample
 from bot.store import Database, Store
 from bot.store.engine.copy import COPIED, ENGINE_TABLES, SKIPPED, RowRefused, copy_database
+from bot.store.engine.open import open_database
 from bot.store.leases import Leases
 from norms import INDICATORS, Exemption, Indicator, IsoWeek, WeekReport
 from tests.conftest import NOW, FixedClock, make_config, run_aside
@@ -60,7 +61,7 @@ async def fill(store: Store, config: Config) -> None:
     await store.sellers.set_credentials(
         "tuin-en-co", box.seal("client-1"), box.seal("secret-1"), NOW
     )
-    await store.data.add_exemption(
+    await store.exemptions.add(
         Exemption(
             week=WEEK.shift(-1),
             reason="PostNL strike",
@@ -70,8 +71,8 @@ async def fill(store: Store, config: Config) -> None:
         "operator",
         NOW,
     )  # and the recheck it owes, left undone
-    await store.data.add_plan_event("snel-speelgoed", date(2026, 11, 18), "submitted", "op", NOW)
-    await store.data.add_reopen("boekenhoek", date(2026, 11, 18), "operator", NOW)
+    await store.plans.add("snel-speelgoed", date(2026, 11, 18), "submitted", "op", NOW)
+    await store.reopens.add("boekenhoek", date(2026, 11, 18), "operator", NOW)
     telegram = await store.chats.get_or_create(
         "telegram", "1001", language="nl", now=NOW, title="Snel"
     )
@@ -182,12 +183,12 @@ async def test_every_record_is_copied_and_the_copy_works_as_the_original(
         # New rows after the copy get ids of their own, in every numbered table.
         numbered = [t for t in COPIED if before[t][0][0] == "id" and t != "sellers"]
         top = {t: max(r[0] for r in before[t][1]) for t in numbered}
-        exemption = await dst.data.add_exemption(
+        exemption = await dst.exemptions.add(
             Exemption(week=WEEK, reason="new", sellers=frozenset({"zonnig-wonen"})), "op", NOW
         )
         chat = await dst.chats.get_or_create("telegram", "2002", language="nl", now=NOW)
-        await dst.data.add_plan_event("snel-speelgoed", date(2026, 11, 19), "approved", "op", NOW)
-        await dst.data.add_reopen("boekenhoek", date(2026, 11, 19), "operator", NOW)
+        await dst.plans.add("snel-speelgoed", date(2026, 11, 19), "approved", "op", NOW)
+        await dst.reopens.add("boekenhoek", date(2026, 11, 19), "operator", NOW)
         await dst.chats.link(chat.id, "snel-speelgoed", "test", NOW)
         planned = await run_check(dst, config.policy, WEEK, now=NOW)
         assert planned.planned >= 1
@@ -285,7 +286,7 @@ TABLES = {
 async def test_every_table_is_copied_or_skipped_on_purpose(
     engine: str, new_database: Callable[[str], str]
 ) -> None:
-    db = await Database.open(new_database(engine))
+    db = await open_database(new_database(engine))
     try:
         tables = {r[0] for r in await db.fetchall(TABLES[engine])}
     finally:
@@ -295,7 +296,7 @@ async def test_every_table_is_copied_or_skipped_on_purpose(
 
 
 async def test_tables_are_copied_in_foreign_key_order(tmp_path: Path) -> None:
-    db = await Database.open(tmp_path / "x.sqlite3")
+    db = await open_database(tmp_path / "x.sqlite3")
     try:
         for position, table in enumerate(COPIED):
             for (parent,) in await db.fetchall(
@@ -332,7 +333,7 @@ def build_history(path: Path, sellers: int, weeks: int) -> int:
 
 
 async def _migrate(path: Path) -> None:
-    db = await Database.open(path)
+    db = await open_database(path)
     await db.close()
 
 
@@ -348,14 +349,14 @@ async def test_the_source_is_read_a_batch_at_a_time(
     source = str(seeded)
     if src_engine == "postgresql":
         source = new_database("postgresql")
-        seed, into = await Database.open(seeded), await Database.open(source)
+        seed, into = await open_database(seeded), await open_database(source)
         try:
             await copy_database(seed, into)
         finally:
             await seed.close()
             await into.close()
-    src = await Database.open(source)
-    dst = await Database.open(new_database(dst_engine))
+    src = await open_database(source)
+    dst = await open_database(new_database(dst_engine))
     try:
         tracemalloc.start()
         try:

@@ -6,14 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from bot.store import Database, Store
+from bot.store import Store
+from bot.store.engine.open import open_database
 from bot.store.engine.schema import MIGRATIONS
 
 pytestmark = pytest.mark.both_engines
 
 
 async def test_new_database_is_migrated_to_the_latest_version(tmp_path: Path) -> None:
-    db = await Database.open(tmp_path / "x.sqlite3")
+    db = await open_database(tmp_path / "x.sqlite3")
     try:
         row = await db.fetchone("PRAGMA user_version")
         assert row is not None and row[0] == len(MIGRATIONS)

@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.store import Store
-from bot.store.data import MEASUREMENT_COLUMNS, measurement_row
 from bot.store.engine.dialect import upsert
+from bot.store.measurements import MEASUREMENT_COLUMNS, measurement_row
 from bot.store.states import decode, encode, week_key
 from norms import Exemption, IsoWeek, Measurement, Policy, SellerHistory
 from norms.carry import SellerCarry, carry_week
@@ -115,7 +115,7 @@ async def test_an_exemption_drops_every_sellers_states_from_its_week_on(
     store: Store, clock: FixedClock
 ) -> None:
     await seed(store, clock)
-    await store.data.add_exemption(Exemption(WEEKS[2], "carrier strike"), "test", clock())
+    await store.exemptions.add(Exemption(WEEKS[2], "carrier strike"), "test", clock())
     assert await stored(store, "a") == WEEKS[:2]
     assert await stored(store, "b") == WEEKS[:2]
     await seed_again(store, clock)
@@ -129,7 +129,7 @@ async def test_a_reopen_drops_states_from_the_iso_week_of_its_date(
     await seed(store, clock)
     # Friday 1 January 2027 lies in ISO week 2026-W53.
     assert IsoWeek.of(date(2027, 1, 1)) == IsoWeek(2026, 53) == WEEKS[3]
-    await store.data.add_reopen("a", date(2027, 1, 1), "admin", clock())
+    await store.reopens.add("a", date(2027, 1, 1), "admin", clock())
     assert await stored(store, "a") == WEEKS[:3]
     assert await stored(store, "b") == WEEKS
 
@@ -155,7 +155,7 @@ async def test_a_fold_read_before_a_change_is_not_stored_after_it(
     await seed(store, clock)
     await store.states.clear()
     epoch = await store.states.epoch()
-    await store.data.add_exemption(Exemption(WEEKS[0], "outage"), "test", clock())
+    await store.exemptions.add(Exemption(WEEKS[0], "outage"), "test", clock())
     h = history([Measurement(F, WEEKS[0], 99, 100)])
     carry = carry_week(TRACK, None, h, WEEKS[0])
     assert carry is not None

@@ -12,7 +12,7 @@ from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetry
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Config
-from bot.outbox.worker import Refused, RetryLater, SendError, Transient, Unreachable
+from bot.outbox.errors import Refused, RetryLater, SendError, Transient, Unreachable
 from bot.runtime.health import Health, describe
 from messages import LANGUAGES
 from messages.i18n import N_, translations

@@ -25,7 +25,7 @@ from telegram.error import (
 from telegram.request import HTTPXRequest
 
 from bot.config import Config
-from bot.outbox.worker import Moved, Refused, RetryLater, Transient, Unreachable
+from bot.outbox.errors import Moved, Refused, RetryLater, Transient, Unreachable
 from bot.runtime.health import Health, describe
 from messages import split_telegram
 

@@ -1,6 +1,6 @@
 """One database, two engines: the interface the store is written against.
 
-``Database.open`` takes a file path (or ``sqlite:///path``) for SQLite through aiosqlite,
+``bot.store.engine.open`` takes a file path (or ``sqlite:///path``) for SQLite through aiosqlite,
 the embedded default, or a ``postgresql://`` URL for PostgreSQL through asyncpg, where
 several ``normwacht run`` instances share the work. The store's SQL is written once
 (``bot.store.engine.dialect`` turns it into each engine's); both engines give the same meaning
@@ -11,13 +11,10 @@ transaction that reads and then writes never meets another writer in between.
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
 import time
 from abc import ABC, abstractmethod
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
-from pathlib import Path
 from typing import Any, TypeVar
 
 from bot.store.engine.dialect import Dialect, upsert
@@ -26,10 +23,6 @@ T = TypeVar("T")
 
 # A row: read by column name or by position (sqlite3.Row and asyncpg.Record both are).
 Row = Any
-
-# A test hook: the process kills itself (SIGKILL) right after its Nth commit, so tests can
-# crash a real command at every step deterministically.
-CRASH_AFTER_COMMIT = "NORMWACHT_CRASH_AFTER_COMMIT"
 
 
 class DatabaseBusy(Exception):
@@ -96,32 +89,6 @@ class Database(ABC):
         self.generation = 0
         # How long a writer waits for another process's write lock; None: as long as it takes.
         self.busy_wait_s = busy_wait_s
-        self._crash_after = int(os.environ.get(CRASH_AFTER_COMMIT, "0") or 0)
-
-    @staticmethod
-    async def open(target: Path | str, *, busy_wait_s: float | None = None) -> Database:
-        """Open (creating if needed) and migrate the database ``target`` names."""
-        from bot.store.engine.schema import MIGRATIONS
-
-        url = str(target)
-        db: Database
-        if is_postgresql(url):
-            from bot.store.engine.postgres import PostgresDatabase
-
-            db = await PostgresDatabase.connect(url, busy_wait_s=busy_wait_s)
-        else:
-            from bot.store.engine.sqlite import SqliteDatabase
-
-            db = await SqliteDatabase.connect(sqlite_path(url), busy_wait_s=busy_wait_s)
-        # A newer version's schema: what this one reads or writes there may be wrong.
-        version = await db.schema_version()
-        if version > len(MIGRATIONS):
-            await db.close()
-            raise SchemaTooNew(
-                f"{db.describe()} is at schema version {version}, newer than this normwacht "
-                f"knows ({len(MIGRATIONS)}): upgrade normwacht"
-            )
-        return db
 
     @property
     def engine(self) -> str:
@@ -245,9 +212,8 @@ class Database(ABC):
             await tx.executemany(sql, rows)
 
     def _committed(self) -> None:
+        """Called after each commit of this process."""
         self.generation += 1
-        if self._crash_after and self.generation >= self._crash_after:
-            os.kill(os.getpid(), signal.SIGKILL)
 
 
 def redact(url: str) -> str:

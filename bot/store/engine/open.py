@@ -1,62 +1,36 @@
-"""The configured database opened, or one line saying why it cannot be (exit code 2)."""
+"""The one way a database is opened: the engine chosen from what the target names (a
+SQLite file, or a PostgreSQL URL), the schema made or migrated, and a database a newer
+normwacht made refused."""
 
 from __future__ import annotations
 
-import sqlite3
-import sys
 from pathlib import Path
-from urllib.parse import unquote
 
-from bot.config import Config, ConfigError, database_target
-from bot.store import Store
-from bot.store.engine.base import SchemaTooNew, is_postgresql, password_of, redact, sqlite_path
-
-
-async def open_store(
-    config: Config,
-    target: Path | None = None,
-    *,
-    busy_wait_s: float | None,
-    announce: bool = True,
-) -> Store:
-    """Open ``NORMWACHT_DB`` (or ``target``, a SQLite file such as the demo's); a writer
-    waits up to ``busy_wait_s`` for another process (None: as long as it takes). A SQLite
-    file made here is named on stderr (unless ``announce`` is off): a command run from
-    another folder finds no ``data/normwacht.sqlite3`` there and starts a new one."""
-    where = config.database if target is None else str(target)
-    return await open_target(where, "NORMWACHT_DB", busy_wait_s=busy_wait_s, announce=announce)
+from bot.store.engine.base import Database, SchemaTooNew, is_postgresql, sqlite_path
+from bot.store.engine.schema import MIGRATIONS
+from bot.store.engine.sqlite import SqliteDatabase
 
 
-async def open_target(
-    target: str, name: str, *, busy_wait_s: float | None, announce: bool = False
-) -> Store:
-    """Open the database ``target`` names (a SQLite file, or a PostgreSQL URL); the line
-    that says why it cannot be opened names it as ``name``. With ``announce``, a SQLite
-    file that did not exist is named on stderr once it is made."""
-    target = database_target(target, name)
-    if is_postgresql(target):
-        import asyncpg
+async def open_database(target: Path | str, *, busy_wait_s: float | None = None) -> Database:
+    """Open (creating if needed) and migrate the database ``target`` names: a file path (or
+    ``sqlite:///path``) for SQLite through aiosqlite, the embedded default, or a
+    ``postgresql://`` URL for PostgreSQL through asyncpg. A writer waits up to
+    ``busy_wait_s`` for another process's write lock (None: as long as it takes)."""
+    url = str(target)
+    db: Database
+    if is_postgresql(url):
+        # Deferred: asyncpg is imported only by a process that uses PostgreSQL (start-up time).
+        from bot.store.engine.postgres import PostgresDatabase
 
-        try:
-            return await Store.open(target, busy_wait_s=busy_wait_s)
-        except SchemaTooNew as exc:
-            raise ConfigError(f"{name}: {exc}") from exc
-        except (OSError, ValueError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-            reason = str(exc)
-            for secret in filter(None, [password_of(target), unquote(password_of(target) or "")]):
-                reason = reason.replace(secret, "***")
-            raise ConfigError(f"{name}: cannot open {redact(target)}: {reason}") from exc
-    path = Path(sqlite_path(target))
-    new = not path.exists()
-    try:
-        # Probed synchronously first: aiosqlite's worker thread outlives a failed connect.
-        path.parent.mkdir(parents=True, exist_ok=True)
-        sqlite3.connect(path).close()
-        store = await Store.open(path, busy_wait_s=busy_wait_s)
-    except SchemaTooNew as exc:
-        raise ConfigError(f"{name}: {exc}") from exc
-    except (OSError, sqlite3.Error) as exc:
-        raise ConfigError(f"{name}: cannot open {path}: {exc}") from exc
-    if new and announce:
-        print(f"normwacht: created a new database at {path.resolve()}", file=sys.stderr)
-    return store
+        db = await PostgresDatabase.connect(url, busy_wait_s=busy_wait_s)
+    else:
+        db = await SqliteDatabase.connect(sqlite_path(url), busy_wait_s=busy_wait_s)
+    # A newer version's schema: what this one reads or writes there may be wrong.
+    version = await db.schema_version()
+    if version > len(MIGRATIONS):
+        await db.close()
+        raise SchemaTooNew(
+            f"{db.describe()} is at schema version {version}, newer than this normwacht "
+            f"knows ({len(MIGRATIONS)}): upgrade normwacht"
+        )
+    return db

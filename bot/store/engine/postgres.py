@@ -29,6 +29,8 @@ from bot.store.engine.schema import MIGRATIONS
 log = logging.getLogger(__name__)
 
 POOL_SIZE = 10
+# How long closing waits for the pool's connections to be given back.
+CLOSE_WAIT_S = 5.0
 # Fewer rows than this are inserted by statements: a COPY costs a round trip more.
 COPY_FROM = 16
 FIRST_BACKOFF_S = 0.01
@@ -162,7 +164,13 @@ class PostgresDatabase(Database):
         )
 
     async def close(self) -> None:
-        await self.pool.close()
+        # A connection a cancelled task never gave back must not keep the process from
+        # ending: after a while the rest are closed at once.
+        try:
+            await asyncio.wait_for(self.pool.close(), CLOSE_WAIT_S)
+        except TimeoutError:
+            log.warning("database: connections still in use after %gs; closing them", CLOSE_WAIT_S)
+            self.pool.terminate()
 
     async def _migrate(self) -> None:
         """Bring the schema up to date; two instances starting at once take turns."""

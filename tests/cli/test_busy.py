@@ -106,7 +106,7 @@ async def test_past_the_bound_a_writer_exits_2_with_one_line_and_changes_nothing
 async def test_a_change_already_stored_is_not_reported_as_refused_when_its_recheck_meets_a_lock(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from bot.cli.main import Context, _complete_owed
+    from bot.cli.common import Context, complete_owed
     from tests.conftest import make_config
 
     db = await prepared(tmp_path)
@@ -118,7 +118,7 @@ async def test_a_change_already_stored_is_not_reported_as_refused_when_its_reche
             Exemption(IsoWeek(2026, 46), "carrier strike"), "operator", NOW
         )
         with other_writer(db):
-            assert await _complete_owed(Context(config, store, lambda: NOW)) == 0
+            assert await complete_owed(Context(config, store, lambda: NOW)) == 0
         assert "the rechecks are kept" in capsys.readouterr().err
         assert len(await store.owed.pending()) == 1
     finally:

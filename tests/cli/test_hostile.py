@@ -17,6 +17,7 @@ import pytest
 
 from bot.bol.credentials import new_key
 from bot.cli.main import main
+from tests.cli.conftest import write
 from tests.fakes.bol import FakeBol
 
 NOW = "2026-11-26T10:00:00+01:00"  # Thursday of week 48: weeks up to 47 are over
@@ -39,11 +40,6 @@ def env(
     assert main(["import", str(week46)]) == 0
     capsys.readouterr()
     return tmp_path
-
-
-def write(path: Path, text: str) -> Path:
-    path.write_text(text, encoding="utf-8")
-    return path
 
 
 def dump(env: Path) -> list[str]:

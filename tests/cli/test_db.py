@@ -6,7 +6,6 @@ import asyncio
 import os
 import sqlite3
 import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,18 +13,19 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from bot.cli.main import main
 from bot.sample import sample_path
-from bot.store import Database
 from bot.store.engine.copy import COPIED
+from bot.store.engine.open import open_database
 from bot.store.engine.postgres import _MIGRATE_KEY, redact
 from bot.store.engine.schema import MIGRATIONS
 from bot.store.leases import Leases
+from tests.cli.conftest import SCRIPT
 from tests.conftest import engine_database, run_aside
 from tests.postgres import Cluster
 
 pytestmark = pytest.mark.both_engines
 
-SCRIPT = str(Path(sys.executable).with_name("normwacht"))
 VERSION = len(MIGRATIONS)
 
 
@@ -100,7 +100,7 @@ def make_from_the_future(engine: str, database: str) -> None:
     """The database as a newer normwacht left it: one schema version ahead."""
 
     async def from_the_future() -> None:
-        db = await Database.open(database)
+        db = await open_database(database)
         try:
             if engine == "sqlite":
                 await db.execute(f"PRAGMA user_version = {VERSION + 1}")
@@ -162,7 +162,7 @@ def test_migrate_refuses_a_schema_newer_than_it_knows(
     engine: str, database: str, tmp_path: Path
 ) -> None:
     async def from_the_future() -> None:
-        db = await Database.open(database)
+        db = await open_database(database)
         try:
             if engine == "sqlite":
                 await db.execute(f"PRAGMA user_version = {VERSION + 1}")
@@ -334,7 +334,7 @@ def test_db_copy_refuses_a_source_that_is_not_there(
 
 
 async def _rows(database: str) -> dict[str, list[tuple[object, ...]]]:
-    db = await Database.open(database)
+    db = await open_database(database)
     try:
         return {
             t: sorted((tuple(r) for r in await db.fetchall(f"SELECT * FROM {t}")), key=repr)
@@ -350,14 +350,14 @@ def test_db_copy_refuses_a_database_a_bot_runs_on(
     _seeded(tmp_path, database)
 
     async def register(target: str, instance: str) -> None:
-        db = await Database.open(target)
+        db = await open_database(target)
         try:
             await Leases(db).register(instance, datetime.now(UTC), "place", 4711)
         finally:
             await db.close()
 
     async def release(target: str, instance: str) -> None:
-        db = await Database.open(target)
+        db = await open_database(target)
         try:
             await Leases(db).release(instance)
         finally:
@@ -375,3 +375,11 @@ def test_db_copy_refuses_a_database_a_bot_runs_on(
     assert run_aside(_rows(second_database))["sellers"] == []
     done = normwacht(tmp_path, database, "db", "copy", database, second_database)
     assert done.returncode == 0, done.stderr
+
+
+def test_keygen_prints_a_usable_key(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from bot.config import load_config
+
+    assert main(["keygen"]) == 0
+    key = capsys.readouterr().out.strip()
+    assert load_config(env={"NORMWACHT_SECRET_KEY": key}, dotenv=None).secret_key is not None

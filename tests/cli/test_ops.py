@@ -8,17 +8,15 @@ import os
 import signal
 import sqlite3
 import subprocess
-import sys
 from pathlib import Path
 
 from bot.bol.credentials import SecretBox, new_key
 from bot.store import PlannedMessage, Store
+from tests.cli.conftest import SCRIPT
 from tests.conftest import NOW, run_aside
 from tests.fakes import FakeSlack, FakeTelegram
 from tests.postgres import Cluster
 from tests.test_run import CHAT, free_port, prepare, run_env, start_run, until
-
-SCRIPT = str(Path(sys.executable).with_name("normwacht"))
 
 
 def environment(database: str | Path, **extra: str) -> dict[str, str]:

@@ -1,0 +1,113 @@
+"""Weekly measurements and shop ratings, the figures of each seller: the rows an import
+writes and what is asked of them besides a seller's history (``bot.store.histories``)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from bot.store.engine.base import Database
+from norms import ASPECTS, IsoWeek, Measurement, ShopRating
+
+MEASUREMENT_COLUMNS = (
+    "seller_id, year, week, indicator, numerator, denominator, value, norm, condition, "
+    "conforms, source, imported_at"
+)
+RATING_COLUMNS = (
+    "seller_id, on_date, rating, product_information, delivery_time, shipping, service, "
+    "reviews, method, top_retailer, source, imported_at"
+)
+
+
+def measurement_row(
+    seller_id: str, m: Measurement, source: str, imported_at: str
+) -> tuple[object, ...]:
+    """A measurements row; ``imported_at`` is ``stamp(now)``, made once per import."""
+    return (
+        seller_id,
+        m.week.year,
+        m.week.week,
+        m.indicator.value,
+        m.numerator,
+        m.denominator,
+        m.value,
+        m.norm,
+        m.condition,
+        None if m.conforms is None else int(m.conforms),
+        source,
+        imported_at,
+    )
+
+
+def rating_row(seller_id: str, r: ShopRating, source: str, imported_at: str) -> tuple[object, ...]:
+    """A shop_ratings row; ``imported_at`` as for ``measurement_row``."""
+    return (
+        seller_id,
+        r.on.isoformat(),
+        r.rating,
+        *(r.aspects.get(a) for a in ASPECTS),
+        r.reviews,
+        r.method,
+        None if r.top_retailer is None else int(r.top_retailer),
+        source,
+        imported_at,
+    )
+
+
+class Measurements:
+    """The ``measurements`` and ``shop_ratings`` tables."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def week_sources(self, seller_ids: Sequence[str], week: IsoWeek) -> dict[str, str]:
+        """Where each seller's week came from (``upload`` or ``bol.com``), latest first."""
+        if not seller_ids:
+            return {}
+        rows = await self.db.fetchall(
+            self.db.dialect.latest_of_each(
+                "seller_id, source",
+                "measurements",
+                "seller_id, year, week",
+                "imported_at",
+                f"seller_id IN ({','.join('?' * len(seller_ids))}) AND year = ? AND week = ?",
+            ),
+            [*seller_ids, week.year, week.week],
+        )
+        return {r[0]: r[1] for r in rows}
+
+    async def first_week_with_data(self, seller_id: str) -> IsoWeek | None:
+        row = await self.db.fetchone(
+            "SELECT year, week FROM measurements WHERE seller_id = ? ORDER BY year, week LIMIT 1",
+            (seller_id,),
+        )
+        return IsoWeek(row["year"], row["week"]) if row else None
+
+    async def last_week_with_data(self, seller_id: str) -> IsoWeek | None:
+        row = await self.db.fetchone(
+            "SELECT year, week FROM measurements WHERE seller_id = ? "
+            "ORDER BY year DESC, week DESC LIMIT 1",
+            (seller_id,),
+        )
+        return IsoWeek(row["year"], row["week"]) if row else None
+
+    async def figures_up_to(self, week: IsoWeek) -> bool:
+        """Whether any seller has figures for ``week`` or a week before it (a week with
+        figures before it is found at the first rows read, in key order)."""
+        row = await self.db.fetchone(
+            "SELECT 1 FROM measurements WHERE (year, week) <= (?, ?) LIMIT 1",
+            (week.year, week.week),
+        )
+        return row is not None
+
+    async def first_week(self) -> IsoWeek | None:
+        """The first week any seller has figures for; None when there are none."""
+        row = await self.db.fetchone(
+            "SELECT year, week FROM measurements ORDER BY year, week LIMIT 1"
+        )
+        return IsoWeek(row["year"], row["week"]) if row else None
+
+    async def latest_week(self) -> IsoWeek | None:
+        row = await self.db.fetchone(
+            "SELECT year, week FROM measurements ORDER BY year DESC, week DESC LIMIT 1"
+        )
+        return IsoWeek(row["year"], row["week"]) if row else None
