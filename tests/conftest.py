@@ -1,5 +1,6 @@
 """Shared fixtures: a real store in a temporary folder (or a throwaway PostgreSQL
-database), a fixed clock, the sample.
+database), a fixed clock, the sample, and conversations with the bot as every channel
+holds them.
 
 A test module marked ``both_engines`` runs each of its tests on SQLite and on PostgreSQL.
 """
@@ -10,14 +11,18 @@ import asyncio
 import os
 from collections.abc import AsyncIterator, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import pytest
 
+from bot.commands.reply import ChatContext, Reply
+from bot.commands.service import Service
 from bot.config import Config, load_config
-from bot.store import Store
+from bot.store import Chat, Store
+from messages import LANGUAGES, Language, render
 from tests.postgres import Cluster, binaries
 
 T = TypeVar("T")
@@ -131,3 +136,76 @@ async def sample_store(store: Store, config: Config, clock: FixedClock) -> Store
 
     await load_sample(store, config.policy, clock())
     return store
+
+
+@dataclass
+class Conversation:
+    """Drives the service layer the way every channel does (push a message, read replies)."""
+
+    service: Service
+    chat: Chat
+    user_id: str = "1001"
+    admin: bool = False
+    replies: list[Reply] = field(default_factory=list)
+
+    async def push(self, text: str) -> list[Reply]:
+        fresh = await self.service.store.chats.get(self.chat.id)
+        assert fresh is not None
+        self.chat = fresh
+        replies = await self.service.handle(ChatContext(self.chat, self.user_id, self.admin), text)
+        self.replies += replies
+        return replies
+
+    async def text(self, message: str) -> str:
+        """The plain-text rendering of the replies to ``message``."""
+        replies = await self.push(message)
+        fresh = await self.service.store.chats.get(self.chat.id)
+        assert fresh is not None
+        lang = fresh.language if fresh.language in LANGUAGES else "nl"
+        return "\n\n".join(render(r.kind, r.data, fmt="text", lang=lang).text for r in replies)
+
+
+def rendered(kind: str, data: dict[str, Any], lang: Language = "nl") -> str:
+    """A reply as ``Conversation.text`` reads it."""
+    return render(kind, data, fmt="text", lang=lang).text
+
+
+class ChatOf(Protocol):
+    """Opens a conversation in a Telegram chat (``address``) that follows ``sellers``."""
+
+    async def __call__(self, *sellers: str, address: str = ...) -> Conversation: ...
+
+
+@pytest.fixture
+def service(sample_store: Store, config: Config, clock: FixedClock) -> Service:
+    """The service over the sample, as the channels use it."""
+    return Service(sample_store, config, clock)
+
+
+async def open_chat(
+    service: Service, *sellers: str, address: str = "501", admin: bool = False
+) -> Conversation:
+    """A conversation in the Telegram chat ``address``, following ``sellers``."""
+    chat = await service.chat_for("telegram", address)
+    for seller in sellers:
+        await service.store.chats.link(chat.id, seller, "test", service.clock())
+    return Conversation(service, chat, admin=admin)
+
+
+def _chats(service: Service, default_address: str, admin: bool) -> ChatOf:
+    async def chat_of(*sellers: str, address: str = default_address) -> Conversation:
+        return await open_chat(service, *sellers, address=address, admin=admin)
+
+    return chat_of
+
+
+@pytest.fixture
+def chat_of(service: Service) -> ChatOf:
+    """A seller's (or a team's) chat: ``await chat_of("zonnig-wonen")``."""
+    return _chats(service, "501", admin=False)
+
+
+@pytest.fixture
+def admin_chat(service: Service) -> ChatOf:
+    """An operator's chat (NORMWACHT_ADMINS), following no seller unless told."""
+    return _chats(service, "900", admin=True)

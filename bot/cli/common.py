@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any, TypeAlias
 
 from bot.clock import Clock
-from bot.commands.exempt_args import UnknownIndicator, parse_indicator
+from bot.commands.exempt import UnknownIndicator, parse_indicator
 from bot.config import Config
 from bot.store import DatabaseBusy, Store
 from norms import INDICATORS, Indicator, IsoWeek

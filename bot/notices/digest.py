@@ -3,27 +3,25 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from bot.notices.check import seller_ref
 from bot.notices.notice import Key, notice
+from bot.notices.reports import Reports
 from bot.store import PlannedMessage, Seller, Store
 
-if TYPE_CHECKING:
-    from bot.commands.service import Service
 
-
-async def digest_entries(service: Service, sellers: list[Seller]) -> list[dict[str, Any]]:
+async def digest_entries(reports: Reports, sellers: list[Seller]) -> list[dict[str, Any]]:
     """The digest data of each seller with data: its last week and the week before."""
     entries = []
     # /connect is suggested only to sellers whose figures do not come from bol.com.
-    sellers_db = service.store.sellers
+    sellers_db = reports.store.sellers
     connected = set(await sellers_db.with_credentials()) - await sellers_db.refused_credentials()
     for seller in sellers:
-        report = await service.report_for(seller)
+        report = await reports.report_for(seller)
         if report is None:
             continue
-        previous = await service.report_for(seller, report.week.shift(-1))
+        previous = await reports.report_for(seller, report.week.shift(-1))
         if previous is not None and not previous.has_data:
             previous = None
         entries.append(
@@ -31,7 +29,7 @@ async def digest_entries(service: Service, sellers: list[Seller]) -> list[dict[s
                 "seller": seller_ref(seller),
                 "report": report,
                 "previous": previous,
-                "missing": service.missing_weeks(report),
+                "missing": reports.missing_weeks(report),
                 "connected": seller.id in connected,
             }
         )
@@ -39,14 +37,14 @@ async def digest_entries(service: Service, sellers: list[Seller]) -> list[dict[s
 
 
 async def plan_digests(
-    service: Service,
+    reports: Reports,
     *,
     now: datetime,
     seller_ids: list[str] | None = None,
     chat_ids: list[int] | None = None,
 ) -> int:
     """Plan one digest per destination of these sellers (all when ``None``), once per week."""
-    store: Store = service.store
+    store: Store = reports.store
     destinations = await store.chats.destinations(seller_ids)
     per_chat: dict[int, list[Seller]] = {}
     chats = {}
@@ -57,13 +55,13 @@ async def plan_digests(
                 continue
             chats[chat.id] = chat
             per_chat.setdefault(chat.id, []).append(all_sellers[seller_id])
-    week = service.last_complete_week()
+    week = reports.last_complete_week()
     planned: list[PlannedMessage] = []
     for chat_id, sellers in per_chat.items():
         chat = chats[chat_id]
         if chat.muted:
             continue
-        entries = await digest_entries(service, sellers)
+        entries = await digest_entries(reports, sellers)
         if not entries:
             continue
         planned.append(
@@ -74,7 +72,7 @@ async def plan_digests(
                 key=Key.digest(week, chat.id),
                 seller_id=sellers[0].id if len(sellers) == 1 else None,
                 week=entries[0]["report"].week,
-                policy=service.config.policy.name,
+                policy=reports.config.policy.name,
             )
         )
     return await store.outbox.plan(planned, now)

@@ -11,7 +11,9 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, Sequence
 from contextlib import aclosing
 
-from bot.store import Store
+from bot.clock import Clock
+from bot.config import Config
+from bot.store import Seller, Store
 from bot.store.states import KEEP_WEEKS, WeekAlerts, decode
 from norms import IsoWeek, Policy, WeekReport
 from norms.carry import SellerCarry, carry_week, reads_from
@@ -100,4 +102,60 @@ async def report_of(
     return reports[0] if reports else None
 
 
-__all__ = ["report_of", "section_ids", "seller_reports", "week_alerts", "week_reports"]
+# How many reports a chat's answers keep at hand (they are dropped at once when full).
+REPORT_CACHE_SIZE = 2000
+
+
+class Reports:
+    """A seller's reports as a chat or a digest asks for them: the last complete week
+    with data, the weeks before, and which weeks are still missing. Reports are derived
+    data: cached until anything in the database changes."""
+
+    def __init__(self, store: Store, config: Config, clock: Clock) -> None:
+        self.store = store
+        self.config = config
+        self.clock = clock
+        self._reports: dict[tuple[str, IsoWeek, bool, tuple[int, int]], WeekReport | None] = {}
+
+    def last_complete_week(self) -> IsoWeek:
+        return IsoWeek.containing(self.clock(), self.config.timezone).shift(-1)
+
+    async def report_for(self, seller: Seller, week: IsoWeek | None = None) -> WeekReport | None:
+        """The seller's report for ``week`` (default: the last complete week with data)."""
+        limit = week or self.last_complete_week()
+        key = (seller.id, limit, week is None, await self.store.db.version())
+        if key in self._reports:
+            return self._reports[key]
+        target = week
+        if target is None:
+            latest = await self.store.data.last_week_with_data(seller.id)
+            target = min(limit, latest) if latest is not None else None
+        report = None
+        if target is not None:
+            report = await report_of(self.store, self.config.policy, seller.id, target)
+        if len(self._reports) >= REPORT_CACHE_SIZE:
+            self._reports.clear()
+        self._reports[key] = report
+        return report
+
+    async def reports_for_weeks(
+        self, seller: Seller, last: IsoWeek, count: int
+    ) -> list[WeekReport]:
+        """The seller's reports of up to ``count`` weeks ending with ``last``."""
+        first = await self.store.data.first_week_with_data(seller.id) or last
+        start = max(first, last.shift(1 - count))
+        return [
+            report
+            async for _, reports in seller_reports(
+                self.store, self.config.policy, start, last, [seller.id], save=False
+            )
+            for report in reports
+        ]
+
+    def missing_weeks(self, report: WeekReport) -> list[IsoWeek]:
+        """The complete weeks after the report's that have no figures yet: an old week
+        must never pass for the current one."""
+        return report.week.shift(1).until(self.last_complete_week())
+
+
+__all__ = ["Reports", "report_of", "section_ids", "seller_reports", "week_alerts", "week_reports"]

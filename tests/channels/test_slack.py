@@ -629,6 +629,27 @@ async def test_subscribe_and_unsubscribe_are_for_admins(
     assert await store.chats.sellers_of(chat.id) == []
 
 
+async def test_subscribe_finds_a_seller_as_the_commands_do(
+    channel: SlackChannel, slack: FakeSlack, clock: FixedClock
+) -> None:
+    """Accents, dashes and a unique beginning are folded as in ``/score``; a beginning
+    that several sellers share names none."""
+    store = channel.store
+    await store.sellers.add("cafe-olbaum", "Café Ölbaum", "nl", clock())
+    [done] = await slash(channel, slack, "subscribe cafe olbaum", user=ADMIN)
+    assert "volgt nu *Café Ölbaum*" in done["text"]
+    [done] = await slash(channel, slack, "subscribe kado", user=ADMIN)
+    assert "volgt nu *KadoKelder*" in done["text"]
+    chat = await store.chats.find("slack", TEAM)
+    assert chat is not None
+    linked = [s.id for s in await store.chats.sellers_of(chat.id)]
+    assert sorted(linked) == ["cafe-olbaum", "kado-kelder"]
+    await store.sellers.add("snel-koffie", "Snel Koffie", "nl", clock())
+    [both] = await slash(channel, slack, "subscribe snel", user=ADMIN)
+    assert both["text"] == render("unknown_seller", {"query": "snel"}, fmt="slack", lang="nl").text
+    assert sorted(s.id for s in await store.chats.sellers_of(chat.id)) == linked
+
+
 async def test_subscribing_a_channel_without_the_bot_asks_for_an_invite(
     channel: SlackChannel, slack: FakeSlack, responses: RespondSink
 ) -> None:

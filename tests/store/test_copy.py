@@ -24,9 +24,8 @@ from bot.store.engine.copy import COPIED, ENGINE_TABLES, SKIPPED, RowRefused, co
 from bot.store.engine.open import open_database
 from bot.store.leases import Leases
 from norms import INDICATORS, Exemption, Indicator, IsoWeek, WeekReport
-from tests.conftest import NOW, FixedClock, make_config, run_aside
+from tests.conftest import NOW, Conversation, FixedClock, make_config, run_aside
 from tests.postgres import Cluster
-from tests.support import Conversation
 
 WEEK = IsoWeek(2026, 46)
 KEY = new_key().encode("ascii")

@@ -48,6 +48,8 @@ from bot.channels.slack.sender import (
     web_client,
 )
 from bot.channels.slack.signature import Refusal, SignedRequests
+from bot.commands.registry import answered_by_channel, not_offered_on
+from bot.commands.seller_names import matching
 from bot.commands.service import ChatContext, Reply, Service
 from bot.config import Config, ConfigError
 from bot.notices.check import seller_ref
@@ -60,8 +62,8 @@ from messages import LANGUAGES, Language, render
 log = logging.getLogger(__name__)
 
 SLASH_COMMAND = "/normwacht"
-SUBSCRIPTIONS = frozenset({"subscribe", "unsubscribe"})
-NOT_IN_SLACK = frozenset({"connect"})  # asks for a secret in the chat: not in a channel
+SUBSCRIPTIONS = answered_by_channel("slack")
+NOT_IN_SLACK = not_offered_on("slack")  # /connect asks for a secret: not in a channel
 # Where the bot cannot post, the one who asked still gets the answer (ephemeral).
 ANSWER_PRIVATELY = frozenset({"not_in_channel", "channel_not_found", "is_archived"})
 # Answers to the operator commands (link codes, exemptions): only for the operator's eyes.
@@ -341,11 +343,10 @@ class SlackChannel:
         return [Reply("sellers", {"sellers": [seller_ref(s) for s in sellers]})]
 
     async def _find_seller(self, query: str) -> Seller | None:
-        wanted = query.strip().lower()
-        for seller in await self.store.sellers.all():
-            if wanted in (seller.id.lower(), seller.name.lower()):
-                return seller
-        return None
+        """The one seller ``query`` names, as a chat names it (accents, case and a unique
+        beginning folded); None when it names none or several."""
+        found = matching(await self.store.sellers.all(), query.strip())
+        return found[0] if len(found) == 1 else None
 
     async def _bot_is_member(self, channel_id: str) -> bool:
         try:

@@ -54,20 +54,14 @@ from bot.channels.telegram.sender import (
     is_outage,
     retry_seconds,
 )
-from bot.commands.service import (
-    ADMIN_COMMANDS,
-    COMMANDS,
-    MAX_UPLOAD_BYTES,
-    ChatContext,
-    Reply,
-    Service,
-)
+from bot.commands.registry import find, menu
+from bot.commands.service import MAX_UPLOAD_BYTES, ChatContext, Reply, Service
 from bot.config import Config
 from bot.runtime.health import Health
 from bot.runtime.http import HttpServer
 from bot.store import Chat
 from messages import LANGUAGES, Language, render, split_telegram
-from messages.i18n import N_, translations
+from messages.i18n import translations
 
 log = logging.getLogger(__name__)
 
@@ -81,27 +75,16 @@ MAX_REPLY_WAIT_S = 5.0
 # On stop, the answers under way (and queued) get this long to finish.
 SHUTDOWN_GRACE_S = 5.0
 
-# The command menu (setMyCommands), in English; the catalogs translate it. The default
-# list is Dutch, users whose Telegram speaks another of our languages get theirs.
-_MENU_TEXTS: dict[str, str] = {
-    "start": N_("Link this chat with a code"),
-    "help": N_("What I do for you"),
-    "score": N_("Scores of the last week"),
-    "goldlabel": N_("What the gold label still needs"),
-    "status": N_("Where the improvement track stands"),
-    "plan": N_("Improvement plan; /plan done once submitted"),
-    "history": N_("Trend as a chart"),
-    "digest": N_("Weekly overview of your shops"),
-    "sellers": N_("Shops this chat follows"),
-    "language": N_("Language: /language nl, en or fr"),
-    "mute": N_("Pause digests and notices"),
-    "unmute": N_("Digests and notices back on"),
-    "connect": N_("Connect bol.com API credentials"),
-}
+# The command menu (setMyCommands), from the registry in English; the catalogs translate
+# it. The default list is Dutch, users whose Telegram speaks another of our languages get
+# theirs.
+_MENU = menu("telegram")
 MENU: dict[str, dict[str, str]] = {
-    language: {name: translations(language).gettext(text) for name, text in _MENU_TEXTS.items()}
+    language: {c.name: translations(language).gettext(c.help) for c in _MENU}
     for language in LANGUAGES
 }
+# Every word that starts a command here: names and aliases.
+_COMMAND_WORDS = [word for command in _MENU for word in command.words]
 
 T = TypeVar("T")
 TgApplication = Application[Any, Any, Any, Any, Any, Any]
@@ -251,7 +234,7 @@ class TelegramChannel:
             .build()
         )
         self.sender = TelegramSender(self.app.bot)
-        self.app.add_handler(CommandHandler(list(COMMANDS), self._on_text))
+        self.app.add_handler(CommandHandler(_COMMAND_WORDS, self._on_text))
         self.app.add_handler(MessageHandler(filters.COMMAND, self._on_text))  # unknown ones
         self.app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, self._on_plain))
         self.app.add_handler(MessageHandler(filters.Document.ALL, self._on_document))
@@ -341,8 +324,8 @@ class TelegramChannel:
 
     async def register_commands(self) -> None:
         """The ``/`` menu in Dutch (the default), English and French; a failure is only logged."""
-        for language, menu in MENU.items():
-            commands = [BotCommand(name, menu[name]) for name in COMMANDS]
+        for language, texts in MENU.items():
+            commands = [BotCommand(name, text) for name, text in texts.items()]
             code = None if language == "nl" else language
             try:
                 await self.app.bot.set_my_commands(commands, language_code=code)
@@ -443,7 +426,7 @@ class TelegramChannel:
         command = data[1:].split(maxsplit=1)[0] if data.startswith("/") else ""
         ctx = await self._context(update)
         # Operator buttons (an exemption's confirmation) too: the service checks who pressed.
-        if ctx is None or (command not in COMMANDS and command not in ADMIN_COMMANDS):
+        if ctx is None or find(command, "telegram") is None:
             return
         replies = await self.service.handle(ctx, data)
         language = await self._language_after(ctx, replies)
