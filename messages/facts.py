@@ -27,6 +27,9 @@ OTHERS: tuple[Indicator, ...] = (
     Indicator.CASE_ITEM_RATIO,
     Indicator.RETURNS,
 )
+# v11's split of on-time delivery: shown in a week that has them, never as "no data" in
+# the weeks before bol.com measured them.
+SPLIT: tuple[Indicator, ...] = (Indicator.HANDOVER, Indicator.ON_TIME)
 # A 6-week score this close to its norm (in the unit) deserves a tip before it tips over.
 _NEAR_PERCENT = 0.01
 _NEAR_RATING = 0.3
@@ -176,7 +179,20 @@ def track_view(report: WeekReport) -> TrackView:
         expired_strike=track.expired_strike if track and track.week == report.week else None,
         next_step=nxt[0] if nxt else None,
         next_kind=nxt[1] if nxt else None,
-        escalating=policy.escalating,
+        escalating=_escalating_shown(report),
+    )
+
+
+def _escalating_shown(report: WeekReport) -> tuple[Indicator, ...]:
+    """The norms that make a failing week, as this seller's week has them: HANDOVER and
+    ON_TIME where the week measured them, FULFILMENT unless the week has only those."""
+    measured = {i for i, v in report.indicators.items() if v.status is not Status.NO_DATA}
+    split = measured & set(SPLIT)
+    return tuple(
+        i
+        for i in report.policy.escalating
+        if (i not in SPLIT or i in split)
+        and not (i is Indicator.FULFILMENT and split and i not in measured)
     )
 
 
@@ -201,7 +217,7 @@ class ReportView:
         self.rating = report.rating
         self.risk = report.risk
         self.gold = report.gold
-        self.alerts = report.alerts
+        self.alerts: tuple[str, ...] = report.alerts
         self.has_data = report.has_data
         self.failing_week = report.failing_week
         self.window_hours = report.policy.response_time_window_hours
@@ -212,7 +228,7 @@ class ReportView:
 
     @property
     def verdicts(self) -> list[IndicatorVerdict]:
-        return list(self.report.indicators.values())
+        return [v for v in self.report.indicators.values() if _shown(v)]
 
     @property
     def failed(self) -> list[IndicatorVerdict]:
@@ -249,7 +265,10 @@ class ReportView:
 
     @property
     def others(self) -> list[IndicatorVerdict]:
-        return [self.report.indicators[i] for i in OTHERS]
+        """The week's values beside the performance scores: HANDOVER and ON_TIME first
+        where the week has them, then the four other norms."""
+        split = [v for i in SPLIT if _shown(v := self.report.indicators[i])]
+        return split + [self.report.indicators[i] for i in OTHERS]
 
     @property
     def needs(self) -> list[Need]:
@@ -328,6 +347,10 @@ class ReportView:
             -len(self.failed_other),
             0 if not self.has_data else 1,
         )
+
+
+def _shown(v: IndicatorVerdict) -> bool:
+    return v.indicator not in SPLIT or v.status is not Status.NO_DATA
 
 
 def most_useful_tip(view: ReportView) -> str:

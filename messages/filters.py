@@ -9,6 +9,7 @@ from messages import locale
 from messages.facts import Score
 from messages.model import Language
 from messages.reasons import place, said_in
+from messages.verdict import readable
 from norms import Indicator, Status
 from norms.verdicts import IndicatorVerdict
 
@@ -77,6 +78,8 @@ def filters(lang: Language) -> dict[str, Callable[..., str]]:
         "reason": lambda text: said_in(text, lang),
         "place": lambda issue: place(issue, lang),
         "cap": lambda text: text[:1].upper() + text[1:],
+        # bol.com's free-text codes as words (FORBIDDEN_ASSORTMENT: Forbidden assortment).
+        "readable": readable,
         # A moment with its zone, so nobody has to guess whose clock it is.
         "moment": lambda t: t.strftime("%Y-%m-%d %H:%M %Z"),
     }

@@ -20,7 +20,10 @@ from messages.filters import dot, filters
 from messages.i18n import gettext_callables, translations
 from messages.markup import finalizer, markup_globals
 from messages.model import FORMATS, LANGUAGES, Format, Language, Rendered
-from norms import Indicator, WeekReport
+from messages.verdict import BolView
+from norms import ALERT_ORDER, DEFAULT_POLICY, Indicator, Policy, WeekReport, load_policy
+from norms.bol import PerformanceStatus
+from norms.bolnews import merge_alerts
 
 _REPORT = ("seller", "report")
 REQUIRED: dict[str, tuple[str, ...]] = {
@@ -74,6 +77,11 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "confirm_button": (),
     # A command's argument that cannot be read: ``problem`` names which (see the template).
     "bad_argument": ("problem",),
+    # bol.com's own verdict (NORMS.md §9): ``bol`` a PerformanceStatus, ``bol_previous``
+    # the one before it (optional); ``comparison`` a StrikeComparison for the operator.
+    "quality": ("seller", "bol"),
+    "policy": ("seller", "bol"),
+    "bol_disagreement": ("seller", "bol", "comparison"),
     # Several sellers at a glance: one line each, riskiest first (entries as the digest's).
     "overview": ("command", "entries"),
     # The console's first line (standard error): the sample shops' database and its shops.
@@ -124,6 +132,8 @@ def _digest_entries(entries: Sequence[Mapping[str, Any]], team: bool) -> list[di
             {
                 "seller": e["seller"],
                 "r": ReportView(e["report"], e.get("previous")),
+                # bol.com's latest snapshot of the seller (optional).
+                "bv": _bol_view(e, e["report"].policy),
                 # Weeks after the report's that should have figures by now (optional).
                 "missing": list(e.get("missing") or []),
                 # Credentials stored and not refused: no advice to connect (optional).
@@ -144,12 +154,26 @@ def _plan_norms(view: ReportView) -> list[Indicator]:
     return [v.indicator for v in view.failed] or list(view.policy.escalating)
 
 
+def _bol_view(data: Mapping[str, Any], policy: Policy) -> BolView | None:
+    """bol.com's snapshot in ``data`` (``bol``, optional ``bol_previous``), as a view."""
+    status = data.get("bol")
+    if not isinstance(status, PerformanceStatus):
+        return None
+    return BolView(policy, status, data.get("bol_previous"), data.get("comparison"))
+
+
 def context(kind: str, data: Mapping[str, Any]) -> dict[str, Any]:
-    """What the template of ``kind`` sees: the data, plus views derived from reports."""
+    """What the template of ``kind`` sees: the data, plus views derived from reports and
+    from bol.com's own verdict (``bv``; ``None`` without a snapshot: no snapshot, no claim)."""
     ctx = dict(data)
     report = data.get("report")
+    policy = report.policy if isinstance(report, WeekReport) else data.get("policy")
+    bv = _bol_view(data, policy if isinstance(policy, Policy) else load_policy(DEFAULT_POLICY))
+    ctx["bv"] = bv
     if isinstance(report, WeekReport):
         view = ReportView(report)
+        if bv is not None:
+            view.alerts = merge_alerts(report.alerts, bv.news, ALERT_ORDER)
         ctx.update(r=view, t=view.track, plan_norms=_plan_norms(view))
     if kind == "bad_argument":
         ctx.setdefault("indicators", [i.value for i in Indicator])

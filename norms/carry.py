@@ -54,8 +54,10 @@ def reads_from(
             since = reviews
         elif indicator in counted:
             since = counts
-        else:
-            out[indicator] = first  # judged in the report's week only, never folded
+        elif fold_from is not None:
+            # Judged in the report's week only, never folded; but a fold from scratch
+            # starts at the seller's first week with any data, whichever indicator it is.
+            out[indicator] = first
             continue
         out[indicator] = None if fold_from is None else min(since, fold_from)
     return out

@@ -13,7 +13,9 @@ Condition = Literal[">=", "<="]
 
 
 class Indicator(StrEnum):
-    """The eight weekly indicators, named as bol.com's Retailer API names them."""
+    """The weekly indicators, named as bol.com's Retailer API names them: the eight of v10,
+    and v11's ``HANDOVER`` (via bol) and ``ON_TIME`` (own shipping), which split on-time
+    delivery in two since about July 2026."""
 
     FULFILMENT = "FULFILMENT"
     CANCELLATIONS = "CANCELLATIONS"
@@ -23,9 +25,18 @@ class Indicator(StrEnum):
     CASE_ITEM_RATIO = "CASE_ITEM_RATIO"
     RETURNS = "RETURNS"
     REVIEWS = "REVIEWS"
+    HANDOVER = "HANDOVER"
+    ON_TIME = "ON_TIME"
 
 
 INDICATORS: tuple[Indicator, ...] = tuple(Indicator)
+
+# What v10's performance endpoint serves: one call each (v11 adds HANDOVER and ON_TIME).
+V10_INDICATORS: tuple[Indicator, ...] = INDICATORS[:8]
+
+# A failing indicator in a week bol.com excluded is ``exempt`` with this reason: the
+# templates word it ("bol.com excluded this week"), like an operator's reason.
+BOL_EXCLUDED = "bol.com excluded this week"
 
 ASPECTS: tuple[str, ...] = ("product_information", "delivery_time", "shipping", "service")
 
@@ -52,6 +63,8 @@ class Measurement:
     norm: float | None = None
     condition: Condition | None = None
     conforms: bool | None = None
+    # bol.com's own exclusion (v11 ``excluded``): the week does not count for this KPI.
+    excluded: bool = False
 
     @property
     def effective_value(self) -> float | None:

@@ -54,6 +54,9 @@ class Policy:
     gold_items_per_month: int
     gold_window_weeks: int
     response_time_window_hours: int
+    quality_score_alert: float = 65.0
+    quality_score_drop: float = 5.0
+    policy_points_alert: int = 30
 
     @property
     def escalating(self) -> tuple[Indicator, ...]:
@@ -72,6 +75,13 @@ class Policy:
 
 
 SHIPPED = ("verbetertraject-24w", "strikes-22w")
+
+# v11's split of on-time delivery (NORMS.md §2): a policy file written before it may leave
+# them out and gets these rules; one that has them states its own.
+_V11_DEFAULTS: dict[Indicator, IndicatorRule] = {
+    Indicator.HANDOVER: IndicatorRule(Indicator.HANDOVER, ">=", 0.95, 3, True),
+    Indicator.ON_TIME: IndicatorRule(Indicator.ON_TIME, ">=", 0.93, 3, True),
+}
 DEFAULT_POLICY = "verbetertraject-24w"
 
 
@@ -113,6 +123,9 @@ def parse_policy(text: str, *, source: str = "<policy>") -> Policy:
     if unknown:
         raise PolicyError(f"{source}: unknown indicator(s) {sorted(unknown)} in [indicators]")
     for indicator in INDICATORS:
+        if indicator in _V11_DEFAULTS and indicator.value not in indicators.data:
+            rules[indicator] = _V11_DEFAULTS[indicator]
+            continue
         rule = indicators.table(indicator.value)
         norm = rule.optional_number("norm")
         rules[indicator] = IndicatorRule(
@@ -129,6 +142,17 @@ def parse_policy(text: str, *, source: str = "<policy>") -> Policy:
     gold = reader.table("gold_label")
     scores = reader.table("scores")
     danger, critical = rating.number("danger"), rating.number("critical")
+    bol = reader.optional_table("bol")
+    quality_alert = bol.optional_number("quality_score_alert") if bol else None
+    quality_drop = bol.optional_number("quality_score_drop") if bol else None
+    points_alert = bol.optional_int("policy_points_alert", minimum=0) if bol else None
+    for key, value, top in (
+        ("quality_score_alert", quality_alert, 100.0),
+        ("quality_score_drop", quality_drop, 100.0),
+        ("policy_points_alert", points_alert, 100.0),
+    ):
+        if value is not None and value > top:
+            raise PolicyError(f"{source}: bol.{key} must be a number from 0 to 100")
     if critical > danger:
         raise PolicyError(f"{source}: rating.critical must not be above rating.danger")
     return Policy(
@@ -153,6 +177,9 @@ def parse_policy(text: str, *, source: str = "<policy>") -> Policy:
         gold_items_per_month=gold.positive_int("items_per_month"),
         gold_window_weeks=gold.positive_int("window_weeks"),
         response_time_window_hours=scores.positive_int("response_time_window_hours"),
+        quality_score_alert=65.0 if quality_alert is None else quality_alert,
+        quality_score_drop=5.0 if quality_drop is None else quality_drop,
+        policy_points_alert=30 if points_alert is None else points_alert,
     )
 
 
@@ -175,6 +202,9 @@ class _Reader:
         if not isinstance(value, dict):
             raise self._bad(key, "a table")
         return _Reader(self.source, value, f"{self.prefix}{key}.")
+
+    def optional_table(self, key: str) -> _Reader | None:
+        return self.table(key) if key in self.data else None
 
     def string(self, key: str) -> str:
         value = self._get(key)
@@ -203,14 +233,14 @@ class _Reader:
     def optional_number(self, key: str) -> float | None:
         return self.number(key) if key in self.data else None
 
-    def positive_int(self, key: str) -> int:
+    def positive_int(self, key: str, *, minimum: int = 1) -> int:
         value = self._get(key)
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise self._bad(key, "a whole number ≥ 1")
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            raise self._bad(key, f"a whole number ≥ {minimum}")
         return value
 
-    def optional_int(self, key: str) -> int | None:
-        return self.positive_int(key) if key in self.data else None
+    def optional_int(self, key: str, *, minimum: int = 1) -> int | None:
+        return self.positive_int(key, minimum=minimum) if key in self.data else None
 
     def get_list(self, key: str) -> list[str]:
         value = self._get(key)

@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
+from norms.bol import PerformanceStatus
 from norms.carry import CONSECUTIVE_COUNTED, SellerCarry, advance, fold_carry
 from norms.goldlabel import GoldLabel, gold_label
 from norms.model import INDICATORS, Indicator, SellerHistory, Status
@@ -21,16 +22,26 @@ Alert = Literal[
     "last_warning",
     "suspension",
     "warning",
+    "bol_strike",
+    "groeistart",
     "rating_critical",
     "rating_danger",
+    "policy_violation",
+    "policy_points_low",
+    "quality_score_drop",
+    "quality_score_low",
     "norm_notice",
     "gold_label_reached",
     "gold_label_lost",
     "track_ended",
     "strikes_expired",
+    "bol_strike_expired",
 ]
 
-# The order of a week's message sections (NORMS.md §5), as ``Alert`` lists them.
+# The order of a week's message sections (NORMS.md §5), as ``Alert`` lists them; bol.com's
+# own verdict (§9) after the section of the same weight: a new bol.com strike (and
+# GroeiStart, which stands in for strikes) beside ``warning``, policy points and the
+# quality score beside the rating alerts, an expired bol.com strike beside ours.
 ALERT_ORDER: tuple[Alert, ...] = get_args(Alert)
 
 # Alerts that must reach the seller even when muted or in quiet hours.
@@ -84,8 +95,9 @@ class WeekReport:
     def track_message(self) -> LadderKind | None:
         return self.track.message if self.track and self.track.week == self.week else None
 
-    def to_json(self) -> dict[str, Any]:
-        """The ``check --json`` line of INTERFACES.md."""
+    def to_json(self, bol_status: PerformanceStatus | None = None) -> dict[str, Any]:
+        """The ``check --json`` line of INTERFACES.md, with bol.com's latest performance
+        status (``null`` when unknown)."""
         indicators: dict[str, Any] = {}
         for indicator in INDICATORS:
             v = self.indicators[indicator]
@@ -118,6 +130,7 @@ class WeekReport:
                 "risk": self.risk,
             },
             "gold_label": {"eligible": self.gold.eligible, "unmet": self.gold.unmet},
+            "bol_status": bol_status.to_json() if bol_status is not None else None,
             "alerts": list(self.alerts),
         }
 

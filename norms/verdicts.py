@@ -1,11 +1,19 @@
-"""Weekly verdicts: does each of the eight indicators meet its norm this week?"""
+"""Weekly verdicts: does each indicator meet its norm this week?"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from norms.model import INDICATORS, Condition, Exemption, Indicator, Measurement, Status
+from norms.model import (
+    BOL_EXCLUDED,
+    INDICATORS,
+    Condition,
+    Exemption,
+    Indicator,
+    Measurement,
+    Status,
+)
 from norms.policy import IndicatorRule, Policy
 from norms.weeks import IsoWeek
 
@@ -44,6 +52,8 @@ class IndicatorVerdict:
     bad: int | None = None
     below_minimum: bool = False
     exemption: str | None = None
+    # Exempt because bol.com itself excluded the week (v11 ``excluded``), not an operator.
+    excluded_by_bol: bool = False
 
     @property
     def counts_given(self) -> bool:
@@ -57,7 +67,7 @@ class IndicatorVerdict:
 
 @dataclass(frozen=True, slots=True)
 class WeekVerdict:
-    """All eight verdicts of one seller's week and whether it is a failing week."""
+    """All verdicts of one seller's week and whether it is a failing week."""
 
     week: IsoWeek
     indicators: dict[Indicator, IndicatorVerdict]
@@ -115,6 +125,9 @@ def judge_indicator(
         return _with(base, Status.PASS)
     if rule.minimum is not None and base.bad is not None and base.bad < rule.minimum:
         return _with(base, Status.PASS, below_minimum=True)
+    if measurement.excluded:
+        # bol.com's own exclusion wins, like an operator's exemption (NORMS.md §2).
+        return _with(base, Status.EXEMPT, exemption=BOL_EXCLUDED, excluded_by_bol=True)
     if exemption is not None:
         return _with(base, Status.EXEMPT, exemption=exemption.reason)
     return _with(base, Status.FAIL)
@@ -126,6 +139,7 @@ def _with(
     *,
     below_minimum: bool = False,
     exemption: str | None = None,
+    excluded_by_bol: bool = False,
 ) -> IndicatorVerdict:
     return IndicatorVerdict(
         indicator=base.indicator,
@@ -139,6 +153,7 @@ def _with(
         bad=base.bad,
         below_minimum=below_minimum,
         exemption=exemption,
+        excluded_by_bol=excluded_by_bol,
     )
 
 
@@ -149,7 +164,7 @@ def judge_week(
     measurements: dict[Indicator, Measurement],
     exemptions: Iterable[Exemption] = (),
 ) -> WeekVerdict:
-    """Verdicts for all eight indicators of ``seller_id`` in ``week``."""
+    """Verdicts for all indicators of ``seller_id`` in ``week``."""
     exemptions = tuple(exemptions)
     verdicts: dict[Indicator, IndicatorVerdict] = {}
     for indicator in INDICATORS:

@@ -26,7 +26,8 @@ from typing import TYPE_CHECKING, Any, Self, TypeVar
 import httpx
 
 from bot.metrics import POLL_ERRORS, POLL_REQUESTS, RATE_LIMITED
-from norms import INDICATORS, IsoWeek
+from norms import IsoWeek
+from norms.model import V10_INDICATORS
 
 if TYPE_CHECKING:
     from bot.config import Config
@@ -37,7 +38,7 @@ MEDIA_TYPE = "application/vnd.retailer.v10+json"
 TOKEN_PATH = "/token"
 INDICATOR_PATH = "/retailer/insights/performance/indicator"
 RETAILER_PATH = "/retailer/retailers/current"
-INDICATOR_NAMES: tuple[str, ...] = tuple(i.value for i in INDICATORS)
+INDICATOR_NAMES: tuple[str, ...] = tuple(i.value for i in V10_INDICATORS)
 
 JSON = dict[str, Any]
 CredentialCheck = Callable[[str, str], Awaitable[str | None]]

@@ -46,7 +46,11 @@ def test_import_then_check_json(env: Path, capsys: pytest.CaptureFixture[str]) -
         "CASE_ITEM_RATIO",
         "RETURNS",
         "REVIEWS",
+        "HANDOVER",
+        "ON_TIME",
     }
+    assert report["indicators"]["HANDOVER"]["status"] == "no_data"
+    assert report["bol_status"] is None  # no snapshot of bol.com's own verdict, no claim
     assert report["failing_week"] is True
     assert report["track"]["step"] == 1 and report["alerts"] == ["warning"]
 

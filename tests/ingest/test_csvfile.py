@@ -83,7 +83,7 @@ def test_every_bad_indicator_line_is_reported(read: Read) -> None:
     items = read("bad_indicators.csv")
     known = (
         "FULFILMENT, CANCELLATIONS, RESPONSE_TIME, PHONE_AVAILABILITY, TRACK_AND_TRACE, "
-        "CASE_ITEM_RATIO, RETURNS, REVIEWS"
+        "CASE_ITEM_RATIO, RETURNS, REVIEWS, HANDOVER, ON_TIME"
     )
     assert issues(items) == [
         f"bad_indicators.csv:2:4: indicator 'FULLFILMENT' is unknown; use one of {known}",

@@ -91,7 +91,7 @@ def test_a_list_of_bodies(read: Read) -> None:
 def test_every_bad_body_is_reported_where_it_starts(read: Read) -> None:
     known = (
         "FULFILMENT, CANCELLATIONS, RESPONSE_TIME, PHONE_AVAILABILITY, TRACK_AND_TRACE, "
-        "CASE_ITEM_RATIO, RETURNS, REVIEWS"
+        "CASE_ITEM_RATIO, RETURNS, REVIEWS, HANDOVER, ON_TIME"
     )
     assert issues(read("bad_bodies.json")) == [
         "bad_bodies.json:2:3: seller_id is missing",

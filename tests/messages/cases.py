@@ -14,6 +14,17 @@ from bot.store.records import ExemptionRecord
 from messages import Cause, SellerRef
 from messages.reasons import N_, Reason
 from norms import Exemption, Indicator, IsoWeek
+from norms.bol import (
+    MethodScore,
+    PerformanceStatus,
+    QualityKpi,
+    QualityScore,
+    Strikes,
+    StrikeWeek,
+    Violation,
+)
+from norms.bolnews import compare_strikes
+from norms.report import verdict_history
 from tests.messages.stories import STORIES, WEEK
 
 # Kinds that tell about one seller's week, rendered for every story.
@@ -342,6 +353,134 @@ OTHER_CASES: dict[str, tuple[str, Mapping[str, Any]]] = {
         },
     ),
 }
+
+
+# bol.com's own verdict for the strikes story's seller: the snapshot before, and this one.
+AMS = ZoneInfo("Europe/Amsterdam")
+FETCHED = datetime(2026, 11, 18, 6, 12, tzinfo=AMS)
+
+
+def _violation(
+    vid: str, on: datetime, category: str, sub: str, kind: str, points: int
+) -> Violation:
+    return Violation(vid, on, category, sub, kind, points)
+
+
+_OLD = _violation(
+    "blue-1001",
+    datetime(2026, 6, 2, 10, 0, tzinfo=AMS),
+    "FORBIDDEN_ASSORTMENT",
+    "MISSING_QUALITY_MARK",
+    "POINTS_DEDUCTION",
+    20,
+)
+_NEW = Violation(
+    "blue-2002",
+    datetime(2026, 11, 16, 14, 30, tzinfo=AMS),
+    "PRODUCT_SAFETY",
+    "Ontbrekende CE-markering",
+    "POINTS_DEDUCTION",
+    35,
+    True,
+    50,
+)
+_OWN = MethodScore(
+    "OWN_SHIPPING",
+    51,
+    0.75,
+    (
+        QualityKpi("ON_TIME", 0.88, 0.93, "RETAILER"),
+        QualityKpi("CANCELLATIONS", 0.031, 0.02, "RETAILER"),
+        QualityKpi("RESPONSE_TIME", 0.97, 0.90, "RETAILER"),
+        QualityKpi("RETURNS", None, None, "PROPOSITION"),
+    ),
+)
+_VVB = MethodScore("SHIPPING_VIA_BOL", 79, 0.25, (QualityKpi("HANDOVER", 0.96, 0.95, "RETAILER"),))
+BOL_BEFORE = PerformanceStatus(
+    fetched_at=FETCHED.replace(day=11),
+    system="GroeiKracht",
+    strikes=Strikes(
+        2,
+        (StrikeWeek(WEEK.shift(-22), ("FULFILMENT",)), StrikeWeek(WEEK.shift(-9), ("HANDOVER",))),
+        WEEK.shift(-22),
+        WEEK.shift(-1),
+    ),
+    points_left=80,
+    violations=(_OLD,),
+    quality=QualityScore(WEEK.shift(-1), 64, (_OWN, _VVB)),
+)
+BOL = PerformanceStatus(
+    fetched_at=FETCHED,
+    system="GroeiKracht",
+    strikes=Strikes(
+        2,
+        (
+            StrikeWeek(WEEK.shift(-9), ("HANDOVER",)),
+            StrikeWeek(WEEK, ("ON_TIME", "CANCELLATIONS")),
+        ),
+        WEEK.shift(-21),
+        WEEK,
+    ),
+    points_left=25,
+    violations=(_OLD, _NEW),
+    quality=QualityScore(WEEK, 58, (_OWN, _VVB)),
+)
+GROEISTART = PerformanceStatus(fetched_at=FETCHED, system="GroeiStart", points_left=100)
+BARE = PerformanceStatus(fetched_at=FETCHED)
+
+
+def _bol(kind: str, story: str, **extra: Any) -> tuple[str, Mapping[str, Any]]:
+    return kind, {**report_data(kind, story), **extra}
+
+
+def _comparison() -> Any:
+    story = STORIES["strikes"]
+    report = story.report()
+    history = story.history()
+    verdicts = {v.week: v for v in verdict_history(report.policy, history, WEEK)}
+    return compare_strikes(BOL, report.track, verdicts)
+
+
+BOL_CASES: dict[str, tuple[str, Mapping[str, Any]]] = {
+    "alerts__bol": _bol("alerts", "strikes", bol=BOL, bol_previous=BOL_BEFORE),
+    "alerts__bol_low": _bol("alerts", "notice", bol=BOL, bol_previous=BOL),
+    "alerts__groeistart": _bol("alerts", "small", bol=GROEISTART),
+    "status__bol": _bol("status", "strikes", bol=BOL, bol_previous=BOL_BEFORE),
+    "status__groeistart": _bol("status", "small", bol=GROEISTART),
+    "digest__bol": (
+        "digest",
+        {
+            "entries": [
+                {
+                    **report_data("digest", "strikes")["entries"][0],
+                    "bol": BOL,
+                    "bol_previous": BOL_BEFORE,
+                }
+            ],
+            "team": False,
+        },
+    ),
+    "quality__default": ("quality", {"seller": SHOP, "bol": BOL, "bol_previous": BOL_BEFORE}),
+    "quality__none": ("quality", {"seller": SHOP, "bol": BARE}),
+    "policy__default": ("policy", {"seller": SHOP, "bol": BOL, "bol_previous": BOL_BEFORE}),
+    "policy__none": ("policy", {"seller": SHOP, "bol": BARE}),
+    # No points left: bol.com closes the account for good.
+    "alerts__points_zero": _bol(
+        "alerts",
+        "notice",
+        bol=PerformanceStatus(FETCHED, points_left=0, violations=(_OLD, _NEW)),
+        bol_previous=PerformanceStatus(FETCHED.replace(day=11), points_left=35, violations=(_OLD,)),
+    ),
+    "policy__clean": (
+        "policy",
+        {"seller": SHOP, "bol": PerformanceStatus(FETCHED, points_left=100, violations=())},
+    ),
+    "bol_disagreement__default": (
+        "bol_disagreement",
+        {"seller": STORIES["strikes"].seller, "bol": BOL, "comparison": _comparison()},
+    ),
+}
+OTHER_CASES.update(BOL_CASES)
 
 
 def all_cases() -> Iterator[tuple[str, str, Mapping[str, Any]]]:

@@ -312,3 +312,56 @@ def test_a_small_shop_hears_that_the_minimum_decides() -> None:
     ) in nl
     assert "met zo weinig klantvragen (ongeveer 5) kan dit geen week onder de norm opleveren" in nl
     assert "minstens 0" not in nl
+
+
+def _split_week_data() -> dict[str, Any]:
+    """A v11 week: handed over late via bol, own shipping late too but excluded by bol.com."""
+    from norms import Measurement, SellerHistory
+
+    week = WEEK
+    data = {
+        Indicator.HANDOVER: Measurement(Indicator.HANDOVER, week, 180, 200),
+        Indicator.ON_TIME: Measurement(Indicator.ON_TIME, week, 80, 100, excluded=True),
+        Indicator.CANCELLATIONS: Measurement(Indicator.CANCELLATIONS, week, 1, 300),
+    }
+    history = SellerHistory("shop-1", {week: data})
+    report = evaluate_week(load_policy("strikes-22w"), history, week)
+    return {"seller": SellerRef("shop-1", "Koffie & Co"), "report": report, "source": "bol.com API"}
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_handover_and_on_time_are_named_and_bol_exclusion_is_the_reason(fmt: str) -> None:
+    data = _split_week_data()
+    words = {
+        "en": (
+            "On-time handover (via bol)",
+            "180 of 200 items handed over to the carrier on time",
+            "On-time delivery (own shipping)",
+            "bol.com excluded this week",
+        ),
+        "nl": (
+            "Op tijd overgedragen (via bol)",
+            "180 van 200 artikelen op tijd aan de vervoerder",
+            "Op tijd geleverd (eigen verzending)",
+            "bol.com telt deze week niet mee",
+        ),
+        "fr": (
+            "Remis à temps (via bol)",
+            "180 articles sur 200 remis à temps au transporteur",
+            "Livré à temps (propre expédition)",
+            "bol.com ne compte pas cette semaine",
+        ),
+    }
+    for lang, expected in words.items():
+        alerts = render("alerts", data, fmt=fmt, lang=lang).text  # type: ignore[arg-type]
+        for text in expected:
+            assert text in alerts, (lang, text)
+        for kind in ("score", "status", "digest"):
+            kdata = (
+                {"entries": [{"seller": data["seller"], "report": data["report"]}], "team": False}
+                if kind == "digest"
+                else data
+            )
+            shown = render(kind, kdata, fmt=fmt, lang=lang).text  # type: ignore[arg-type]
+            if kind != "status":
+                assert expected[0] in shown and expected[2] in shown, (lang, kind)

@@ -52,7 +52,9 @@ def measurement(draw: st.DrawFn, indicator: Indicator, week: IsoWeek) -> Measure
         norm = draw(st.sampled_from([0.05, 0.1]))
     elif indicator is Indicator.CANCELLATIONS:
         numerator = min(numerator, draw(st.integers(0, 6)))
-    return Measurement(indicator, week, numerator, denominator, norm=norm)
+    # Now and then a week bol.com excluded from its strike calculation (v11 ``excluded``).
+    excluded = draw(st.integers(0, 14)) == 0
+    return Measurement(indicator, week, numerator, denominator, norm=norm, excluded=excluded)
 
 
 @st.composite

@@ -10,7 +10,7 @@ from dataclasses import replace
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from norms import IsoWeek, Policy, SellerHistory, evaluate_week
+from norms import Indicator, IsoWeek, Measurement, Policy, SellerHistory, evaluate_week
 from norms.carry import carry_week, fold_carry, reads_from
 from norms.report import evaluate_next
 from tests.norms import oracle
@@ -88,3 +88,14 @@ def test_no_carry_before_the_first_week_with_data() -> None:
     assert carry is not None
     assert carry.first_week == FIRST.shift(3)
     assert (carry.week, carry.track.step, carry.track.compliant_weeks) == (FIRST.shift(5), 1, 2)
+
+
+def test_a_fold_from_scratch_reads_the_first_week_whatever_indicator_it_holds() -> None:
+    # Only a non-escalating figure in the seller's first week: the track still starts there.
+    pa = Indicator.PHONE_AVAILABILITY
+    full = history([Measurement(pa, FIRST.shift(1), value=0.0)])
+    week = FIRST.shift(2)
+    read = window_of(TRACK, full, week, None)
+    report, _ = evaluate_next(TRACK, fold_carry(TRACK, read, week.shift(-1)), read, week)
+    assert report.track is not None and report.track.state == "none"
+    assert report == oracle.evaluate_week(TRACK, full, week)

@@ -55,6 +55,8 @@ def test_shipped_policies_load_by_name(name: str, kind: str) -> None:
         Indicator.FULFILMENT,
         Indicator.CANCELLATIONS,
         Indicator.RESPONSE_TIME,
+        Indicator.HANDOVER,
+        Indicator.ON_TIME,
     )
     assert {i: (r.condition, r.norm, r.minimum) for i, r in p.rules.items()} == {
         Indicator.FULFILMENT: (">=", 0.93, 3),
@@ -65,6 +67,8 @@ def test_shipped_policies_load_by_name(name: str, kind: str) -> None:
         Indicator.CASE_ITEM_RATIO: ("<=", None, None),
         Indicator.RETURNS: ("<=", None, None),
         Indicator.REVIEWS: (">=", 8.0, None),
+        Indicator.HANDOVER: (">=", 0.95, 3),
+        Indicator.ON_TIME: (">=", 0.93, 3),
     }
     assert (p.clean_weeks_to_end, p.strike_window_weeks) == (24, 22)
     assert (p.plan_from_step, p.plan_reminder_days) == (5, 2)
@@ -74,6 +78,7 @@ def test_shipped_policies_load_by_name(name: str, kind: str) -> None:
     assert (p.gold_average, p.gold_aspects) == (9.0, 8.5)
     assert (p.gold_reviews_per_month, p.gold_items_per_month, p.gold_window_weeks) == (20, 50, 4)
     assert p.response_time_window_hours == 24
+    assert (p.quality_score_alert, p.quality_score_drop, p.policy_points_alert) == (65, 5, 30)
 
 
 def test_load_by_path(tmp_path: Path) -> None:
@@ -174,6 +179,26 @@ def test_errors_name_the_source_file(tmp_path: Path) -> None:
         ('ladder = ["warning"', "ladder = [1", "track.ladder must be a list of strings"),
         ("[track]", "track = 1\n[x]", "track must be a table"),
         ("name =", "name name", "not valid TOML"),
+        (
+            "quality_score_alert = 65",
+            "quality_score_alert = 120",
+            "bol.quality_score_alert must be a number from 0 to 100",
+        ),
+        (
+            "quality_score_drop = 5",
+            'quality_score_drop = "5"',
+            "bol.quality_score_drop must be a number ≥ 0",
+        ),
+        (
+            "policy_points_alert = 30",
+            "policy_points_alert = 30.5",
+            "bol.policy_points_alert must be a whole number ≥ 0",
+        ),
+        (
+            '[indicators.HANDOVER]\ncondition = ">="\nnorm = 0.95',
+            '[indicators.HANDOVER]\ncondition = ">="\nnorm = "95%"',
+            "indicators.HANDOVER.norm must be a number ≥ 0",
+        ),
     ],
 )
 def test_invalid_policy_names_the_field(old: str, new: str, message: str) -> None:
@@ -204,3 +229,39 @@ def test_a_shorter_ladder_is_allowed() -> None:
     assert p.closing_step == 3
     assert p.warnings_total() == 1
     assert p.kind_at(2) == "suspension"
+
+
+def _without(text: str, table: str) -> str:
+    """``text`` without the TOML table ``[table]`` and its keys."""
+    start = text.index(f"[{table}]")
+    end = text.find("\n[", start + 1)
+    return text[:start] + (text[end + 1 :] if end != -1 else "")
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_a_policy_written_before_v11_gets_handover_and_on_time_and_the_bol_defaults(
+    name: str,
+) -> None:
+    text = shipped_text(name)
+    for table in ("indicators.HANDOVER", "indicators.ON_TIME", "bol"):
+        text = _without(text, table)
+    assert "HANDOVER" not in text and "[bol]" not in text
+    p = parse_policy(text)
+    assert p.rules == load_policy(name).rules
+    assert Indicator.HANDOVER in p.escalating and Indicator.ON_TIME in p.escalating
+    assert (p.quality_score_alert, p.quality_score_drop, p.policy_points_alert) == (65, 5, 30)
+
+
+def test_the_bol_alert_levels_are_the_operators_to_choose() -> None:
+    text = edited("quality_score_alert = 65", "quality_score_alert = 70")
+    text = text.replace("quality_score_drop = 5", "quality_score_drop = 2.5")
+    p = parse_policy(text.replace("policy_points_alert = 30", "policy_points_alert = 0"))
+    assert (p.quality_score_alert, p.quality_score_drop, p.policy_points_alert) == (70, 2.5, 0)
+    p = parse_policy(
+        edited(
+            '[indicators.ON_TIME]\ncondition = ">="\nnorm = 0.93\nminimum = 3\nescalates = true',
+            '[indicators.ON_TIME]\ncondition = ">="\nnorm = 0.9\nescalates = false',
+        )
+    )
+    assert p.rules[Indicator.ON_TIME].norm == 0.9
+    assert Indicator.ON_TIME not in p.escalating

@@ -3,6 +3,7 @@ from datetime import date
 
 import pytest
 
+import norms
 from norms import (
     ALERT_ORDER,
     URGENT_ALERTS,
@@ -36,6 +37,8 @@ from tests.norms.builders import (
 
 W = IsoWeek.parse("2026-W46")
 
+HO, OT = norms.Indicator.HANDOVER, norms.Indicator.ON_TIME
+
 
 def test_alert_order_is_the_contract() -> None:
     assert ALERT_ORDER == (
@@ -43,13 +46,20 @@ def test_alert_order_is_the_contract() -> None:
         "last_warning",
         "suspension",
         "warning",
+        "bol_strike",
+        "groeistart",
         "rating_critical",
         "rating_danger",
+        "policy_violation",
+        "policy_points_low",
+        "quality_score_drop",
+        "quality_score_low",
         "norm_notice",
         "gold_label_reached",
         "gold_label_lost",
         "track_ended",
         "strikes_expired",
+        "bol_strike_expired",
     )
     assert frozenset({"closure", "suspension", "last_warning", "rating_critical"}) == URGENT_ALERTS
 
@@ -102,6 +112,8 @@ def test_to_json_matches_the_check_line() -> None:
             "CASE_ITEM_RATIO": ind("no_norm", 10 / 150, None, "<=", 10, 150),
             "RETURNS": ind("fail", 20 / 150, 0.05, "<=", 20, 150),
             "REVIEWS": ind("pass", 8.4, 8.0, ">=", None, 12),
+            "HANDOVER": ind("no_data", None, 0.95, ">=", None, None),
+            "ON_TIME": ind("no_data", None, 0.93, ">=", None, None),
         },
         "failing_week": True,
         "track": {
@@ -114,6 +126,7 @@ def test_to_json_matches_the_check_line() -> None:
         },
         "rating": {"average": 8.6, "risk": "none"},
         "gold_label": {"eligible": False, "unmet": ["average_rating", "reviews_per_month"]},
+        "bol_status": None,
         "alerts": ["warning", "norm_notice"],
     }
     assert list(line) == [
@@ -124,6 +137,7 @@ def test_to_json_matches_the_check_line() -> None:
         "track",
         "rating",
         "gold_label",
+        "bol_status",
         "alerts",
     ]
     assert list(line["indicators"]) == [
@@ -135,6 +149,8 @@ def test_to_json_matches_the_check_line() -> None:
         "CASE_ITEM_RATIO",
         "RETURNS",
         "REVIEWS",
+        "HANDOVER",
+        "ON_TIME",
     ]
     assert json.loads(json.dumps(line)) == line
 
@@ -147,6 +163,8 @@ def test_to_json_before_any_data() -> None:
         "RESPONSE_TIME": "no_data",
         "PHONE_AVAILABILITY": "no_data",
         "TRACK_AND_TRACE": "no_data",
+        "HANDOVER": "no_data",
+        "ON_TIME": "no_data",
         "CASE_ITEM_RATIO": "no_data",
         "RETURNS": "no_data",
         "REVIEWS": "no_data",
@@ -182,7 +200,7 @@ def test_to_json_under_strikes() -> None:
 
 
 def test_score_6w_only_for_the_pooled_indicators() -> None:
-    data = [Measurement(i, W, 5, 10, norm=0.5) for i in (F, C, RT, PA, TT, CIR, RET)] + [
+    data = [Measurement(i, W, 5, 10, norm=0.5) for i in (F, C, RT, PA, TT, CIR, RET, HO, OT)] + [
         Measurement(REV, W, None, 10, value=9.0)
     ]
     report = evaluate_week(TRACK, history(data), W)
@@ -196,6 +214,8 @@ def test_score_6w_only_for_the_pooled_indicators() -> None:
         "CASE_ITEM_RATIO": None,
         "RETURNS": None,
         "REVIEWS": None,
+        "HANDOVER": None,
+        "ON_TIME": None,
     }
 
 
