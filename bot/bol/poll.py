@@ -32,13 +32,13 @@ from bot.bol.api import (
     all_of,
 )
 from bot.bol.credentials import SecretBox, SecretError
-from bot.cli.progress import Progress
 from bot.config import Config
 from bot.imports import ImportFile, ImportRejected, ImportResult, import_files
 from bot.metrics import POLL_FAILURES, POLL_SECONDS
 from bot.notices.admins import tell_admins
 from bot.notices.notice import Key, notice
 from bot.notices.owed_work import complete_owed_work
+from bot.progress import Progress
 from bot.store import Store, stamp
 from messages import SellerRef
 from norms import IsoWeek

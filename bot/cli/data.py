@@ -21,7 +21,7 @@ from bot.cli.common import (
     moment,
     week_arg,
 )
-from bot.cli.progress import Progress
+from bot.progress import Progress
 from bot.seller_ids import control_problem
 from bot.store import ExemptionExists
 from bot.store.records import ExemptionRecord

@@ -55,7 +55,7 @@ def add_migrate(sub: Commands) -> None:
 def add_db(sub: Commands) -> None:
     db = sub.add_parser(
         "db",
-        help="whole databases: copy one into another",
+        help="whole databases: copy one into another, or back one up",
         **example(
             "normwacht db copy data/normwacht.sqlite3 postgresql://normwacht@db.example/normwacht"
         ),

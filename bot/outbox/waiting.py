@@ -46,13 +46,14 @@ def waiting(
         return None, None
     if state == "sending":
         return now, "sending"
-    if platform in down:
-        return max(now, next_attempt_at), PLATFORM_DOWN
     due, why = next_attempt_at, reason
     quiet = not urgent and platform_named(platform).quiet_hours
     quiet_end = quiet_until(config.quiet_hours, now, config) if quiet else None
+    # Quiet hours first: however soon the platform is back, the message waits for them.
     if quiet_end is not None and quiet_end > due:
         return quiet_end, QUIET_HOURS
+    if platform in down:
+        return max(now, next_attempt_at), PLATFORM_DOWN
     if due <= now:
         return now, why or NEXT_ROUND
     return due, why or (RETRY if state == "failed" else NEXT_ROUND)

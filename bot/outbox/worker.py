@@ -47,6 +47,8 @@ class Lease(Protocol):
 # idempotent write, done in order once the database answers again.
 Write = Callable[[], Awaitable[object]]
 
+# Waits for a send slot up to this long are not cut short by a stop.
+SHORT_WAIT_S = 1.5
 # How long a retry of unrecorded results waits at most while the database is down.
 RECORD_RETRY_MAX_S = 2.0
 
@@ -300,7 +302,13 @@ class DeliveryWorker:
         return "sent", None
 
     async def _sleep(self, seconds: float) -> None:
-        """Wait for a send slot; a stop cuts it short."""
+        """Wait for a send slot; a stop cuts a long wait (a 429's pause) short. A short one
+        is a plain sleep: pacing is kept to the millisecond."""
+        if self._stop.is_set():
+            return
+        if seconds <= SHORT_WAIT_S:
+            await asyncio.sleep(seconds)
+            return
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stop.wait(), seconds)
 
