@@ -72,8 +72,8 @@ def run_aside(coro: Coroutine[Any, Any, T]) -> T:
         return pool.submit(asyncio.run, coro).result()
 
 
-@pytest.fixture(scope="session")
-def pg_cluster() -> Iterator[Cluster]:
+def running_cluster() -> Iterator[Cluster]:
+    """A throwaway PostgreSQL server with a migrated template, stopped at the end."""
     bin_dir = binaries()
     if bin_dir is None:
         pytest.skip("PostgreSQL is not installed (initdb, pg_ctl)")
@@ -83,6 +83,11 @@ def pg_cluster() -> Iterator[Cluster]:
         yield cluster
     finally:
         cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[Cluster]:
+    yield from running_cluster()
 
 
 @pytest.fixture

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from bot.store import Store
-from tests.conftest import run_aside
+from tests.conftest import running_cluster
 from tests.fakes import FakeTelegram
-from tests.postgres import Cluster, binaries
+from tests.postgres import Cluster
 from tests.test_instances import _until_up, instance_env, outbox_states, plan_many, stop
 from tests.test_run import CHAT, free_port, healthz, prepare, start_run, until
 
@@ -96,15 +96,7 @@ async def test_a_frozen_instance_that_wakes_sends_nothing_the_other_took_over(
 @pytest.fixture(scope="module")
 def own_cluster() -> Iterator[Cluster]:
     """A PostgreSQL server of this module's own: the tests stop and start it."""
-    bin_dir = binaries()
-    if bin_dir is None:
-        pytest.skip("PostgreSQL is not installed (initdb, pg_ctl)")
-    cluster = Cluster(bin_dir).start()
-    try:
-        run_aside(cluster.prepare_template())
-        yield cluster
-    finally:
-        cluster.stop()
+    yield from running_cluster()
 
 
 @pytest.mark.parametrize("instances", [1, 2])
