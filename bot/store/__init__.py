@@ -19,6 +19,7 @@ from bot.store.records import Chat, Seller, stamp
 from bot.store.reopens import Reopens
 from bot.store.sellers import SellerExists, Sellers
 from bot.store.states import SellerStates
+from bot.store.verdicts import BolStatuses
 
 
 class Store:
@@ -32,6 +33,7 @@ class Store:
         self.plans = PlanEvents(db)
         self.reopens = Reopens(db)
         self.histories = Histories(db)
+        self.bol_statuses = BolStatuses(db)
         # The names older call sites use, over the same repositories.
         self.data = WeeklyData(
             self.measurements, self.exemptions, self.plans, self.reopens, self.histories
@@ -59,6 +61,7 @@ class Store:
 
 
 __all__ = [
+    "BolStatuses",
     "Chat",
     "Chats",
     "Database",

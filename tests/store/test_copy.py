@@ -8,7 +8,7 @@ import sqlite3
 import time
 import tracemalloc
 from collections.abc import Callable, Iterator
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ from bot.store.engine.copy import COPIED, ENGINE_TABLES, SKIPPED, RowRefused, co
 from bot.store.engine.open import open_database
 from bot.store.leases import Leases
 from norms import INDICATORS, Exemption, Indicator, IsoWeek, WeekReport
+from norms.bol import PerformanceStatus
 from tests.conftest import NOW, Conversation, FixedClock, make_config, run_aside
 from tests.postgres import Cluster
 
@@ -72,6 +73,9 @@ async def fill(store: Store, config: Config) -> None:
     )  # and the recheck it owes, left undone
     await store.plans.add("snel-speelgoed", date(2026, 11, 18), "submitted", "op", NOW)
     await store.reopens.add("boekenhoek", date(2026, 11, 18), "operator", NOW)
+    await store.bol_statuses.add(
+        "tuin-en-co", PerformanceStatus(NOW, "GroeiKracht", points_left=70), "bol.com", NOW
+    )
     telegram = await store.chats.get_or_create(
         "telegram", "1001", language="nl", now=NOW, title="Snel"
     )
@@ -188,6 +192,9 @@ async def test_every_record_is_copied_and_the_copy_works_as_the_original(
         chat = await dst.chats.get_or_create("telegram", "2002", language="nl", now=NOW)
         await dst.plans.add("snel-speelgoed", date(2026, 11, 19), "approved", "op", NOW)
         await dst.reopens.add("boekenhoek", date(2026, 11, 19), "operator", NOW)
+        await dst.bol_statuses.add(
+            "tuin-en-co", PerformanceStatus(NOW + timedelta(days=7), points_left=65), "bol.com", NOW
+        )
         await dst.chats.link(chat.id, "snel-speelgoed", "test", NOW)
         planned = await run_check(dst, config.policy, WEEK, now=NOW)
         assert planned.planned >= 1

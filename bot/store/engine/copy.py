@@ -36,6 +36,7 @@ COPIED: Final = (
     "job_runs",
     "owed_work",
     "seen_requests",
+    "bol_statuses",
 )
 
 # Not copied, and why; the target keeps what its own migration wrote.

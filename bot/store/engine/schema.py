@@ -429,4 +429,26 @@ MIGRATIONS: tuple[Migration, ...] = (
         ALTER TABLE outbox ADD COLUMN waiting_for TEXT
         """
     ),
+    # 9: bol.com's own verdict (NORMS.md §9). Every performance-status snapshot a poll or
+    # an upload brought, per seller, with when bol.com's figure was fetched: the body as
+    # bol.com sent it, and the figures trends and charts ask for beside it.
+    Migration(
+        """
+        CREATE TABLE bol_statuses (
+            id INTEGER PRIMARY KEY,
+            seller_id TEXT NOT NULL REFERENCES sellers(id) ON DELETE CASCADE,
+            fetched_at TEXT NOT NULL,
+            source TEXT NOT NULL,
+            body TEXT NOT NULL,
+            system TEXT,
+            strike_count INTEGER,
+            points_left INTEGER,
+            quality_week TEXT,
+            quality_score INTEGER,
+            imported_at TEXT NOT NULL,
+            UNIQUE (seller_id, fetched_at)
+        );
+        CREATE INDEX bol_statuses_by_week ON bol_statuses (seller_id, quality_week)
+        """
+    ),
 )
