@@ -7,6 +7,11 @@ rows; only a clean import is merged into the real tables.
 Parsing, staging and checking take no database lock (TEMP tables belong to the import's
 connection alone), so other processes keep writing meanwhile. The write lock is held only
 for the merge: one short transaction that also records the rechecks the import obliges.
+
+bol.com's snapshots of its own verdict (v11 ``performanceStatus`` bodies) are few: they are
+kept in memory beside the staged rows (their sellers staged for the same checks) and stored
+in the merge's transaction, where a snapshot that brought news owes a recheck from the last
+week finished when it was fetched (its alerts are planned again).
 """
 
 from __future__ import annotations
@@ -17,19 +22,23 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
-from bot.ingest import Issue, MeasurementRow, RatingRow, read_file
+from bot.ingest import Issue, MeasurementRow, Row, StatusRow, read_file
 from bot.seller_ids import seller_id_problem
 from bot.store import Store, stamp
 from bot.store.engine.base import Tx
 from bot.store.engine.dialect import Dialect, upsert
 from bot.store.measurements import MEASUREMENT_COLUMNS, RATING_COLUMNS, measurement_row, rating_row
 from bot.store.owed import owe_rechecks_in
+from bot.store.verdicts import add_statuses_in
 from messages.reasons import N_, Reason
 from norms import IsoWeek, Policy
 
 BATCH = 5000
 MAX_ISSUES_KEPT = 1000
+# The time zone of bol.com's weeks (NORMS.md §1), when the caller names none.
+AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,11 +49,28 @@ class ImportFile:
 
 @dataclass
 class ImportResult:
+    """What an import stored: rows of figures, shop ratings and bol.com's snapshots."""
+
     measurements: int = 0
     ratings: int = 0
+    statuses: int = 0  # snapshots of bol.com's own verdict (performance status)
     weeks: set[tuple[str, IsoWeek]] = field(default_factory=set)
     sellers: set[str] = field(default_factory=set)
     created_sellers: list[str] = field(default_factory=list)
+    # The sellers whose snapshot said something the one before it did not.
+    status_news: list[str] = field(default_factory=list)
+
+    @property
+    def rows(self) -> int:
+        """Everything the files held that was stored: figures, ratings and snapshots."""
+        return self.measurements + self.ratings + self.statuses
+
+    def describe(self) -> str:
+        """``12 measurement(s), 1 shop rating(s) and 1 bol.com status(es)``: what came in."""
+        parts = [f"{self.measurements} measurement(s)", f"{self.ratings} shop rating(s)"]
+        if self.statuses:
+            parts.append(f"{self.statuses} bol.com status(es)")
+        return f"{', '.join(parts[:-1])} and {parts[-1]}"
 
 
 class ImportRejected(Exception):
@@ -61,15 +87,17 @@ _STAGING = """
 CREATE TEMP TABLE staged_measurements{n} (
     seller_id TEXT, year INTEGER, week INTEGER, indicator TEXT, numerator INTEGER,
     denominator INTEGER, value REAL, norm REAL, condition TEXT, conforms INTEGER,
-    source TEXT, imported_at TEXT, file TEXT, line INTEGER, seller_column INTEGER,
-    row_no INTEGER);
+    excluded INTEGER, source TEXT, imported_at TEXT, file TEXT, line INTEGER,
+    seller_column INTEGER, row_no INTEGER);
 CREATE TEMP TABLE staged_ratings{n} (
     seller_id TEXT, on_date TEXT, rating REAL, product_information REAL, delivery_time REAL,
     shipping REAL, service REAL, reviews INTEGER, method TEXT, top_retailer INTEGER,
     source TEXT, imported_at TEXT, file TEXT, line INTEGER, seller_column INTEGER,
-    row_no INTEGER)
+    row_no INTEGER);
+CREATE TEMP TABLE staged_statuses{n} (
+    seller_id TEXT, file TEXT, line INTEGER, seller_column INTEGER, row_no INTEGER)
 """
-_STAGED_FIGURES = ("numerator", "denominator", "value", "norm")
+_STAGED_FIGURES = ("numerator", "denominator", "value", "norm", "excluded")
 _STAGED_RATING_FIGURES = (
     "rating",
     "product_information",
@@ -101,8 +129,11 @@ async def import_files(
     language: str = "nl",
     allowed_sellers: set[str] | None = None,
     progress: Callable[[int, int], None] | None = None,
+    timezone: ZoneInfo = AMSTERDAM,
 ) -> ImportResult:
-    """Import ``files`` all together; raises ``ImportRejected`` and changes nothing on error."""
+    """Import ``files`` all together; raises ``ImportRejected`` and changes nothing on error.
+    ``now`` is when a bol.com snapshot without its own ``fetched_at`` was fetched;
+    ``timezone`` says which week was the last finished one at a snapshot's fetch."""
     issues: list[Issue] = []
     total_issues = 0
 
@@ -113,14 +144,17 @@ async def import_files(
             issues.append(issue)
 
     result = ImportResult()
+    statuses: dict[tuple[str, str], StatusRow] = {}
     n = next(_staging_numbers)
     async with store.db.session() as session:
         tables = await _create_staging(session, n)
         try:
             rows_read = itertools.count(1)
             for f in files:
-                rows = read_file(f.path, today=today, policy=policy, name=f.name, progress=progress)
-                await _stage(session, tables, rows, source, now, note, result, rows_read)
+                rows = read_file(
+                    f.path, today=today, policy=policy, name=f.name, progress=progress, now=now
+                )
+                await _stage(session, tables, rows, source, now, note, result, rows_read, statuses)
             # The checks and the merge read every staged row: planned from what is there.
             for table in (tables.measurements, tables.ratings):
                 if (analyze := session.dialect.analyze(table)) is not None:
@@ -129,11 +163,13 @@ async def import_files(
                 note(issue)
             if total_issues:
                 raise ImportRejected(sorted(issues, key=_issue_order), total_issues)
-            await _merge(store, tables, result, create_sellers, language, source, now)
+            await _merge(
+                store, tables, result, create_sellers, language, source, now, statuses, timezone
+            )
             await _refresh_statistics(session, "measurements", result.measurements)
         finally:
-            await session.execute(f"DROP TABLE IF EXISTS {tables.measurements}")
-            await session.execute(f"DROP TABLE IF EXISTS {tables.ratings}")
+            for table in (tables.measurements, tables.ratings, tables.statuses):
+                await session.execute(f"DROP TABLE IF EXISTS {table}")
     return result
 
 
@@ -142,7 +178,11 @@ async def _create_staging(session: Tx, n: int) -> Staging:
     measurements, ratings = f"staged_measurements{n}", f"staged_ratings{n}"
     for statement in dialect.ddl(_STAGING.format(n=n)).split(";"):
         await session.execute(statement)
-    tables = Staging(dialect.temp_table(measurements), dialect.temp_table(ratings))
+    tables = Staging(
+        dialect.temp_table(measurements),
+        dialect.temp_table(ratings),
+        dialect.temp_table(f"staged_statuses{n}"),
+    )
     await session.execute(
         dialect.temp_index(f"{measurements}_key", measurements, "seller_id, year, week, indicator")
     )
@@ -156,6 +196,7 @@ class Staging:
 
     measurements: str
     ratings: str
+    statuses: str  # only the sellers and places: the snapshots stay in memory
 
 
 async def _merge(
@@ -166,8 +207,11 @@ async def _merge(
     language: str,
     source: str,
     now: datetime,
+    statuses: dict[tuple[str, str], StatusRow],
+    timezone: ZoneInfo,
 ) -> None:
-    """The one write transaction of an import: the staged rows, and the rechecks owed."""
+    """The one write transaction of an import: the staged rows, bol.com's snapshots, and
+    the rechecks owed."""
     m = tables.measurements
     async with store.db.transaction() as tx:
         if create_sellers:
@@ -198,6 +242,14 @@ async def _merge(
         earliest: dict[str, IsoWeek] = {}
         for seller_id, week in result.weeks:
             earliest[seller_id] = min(week, earliest.get(seller_id, week))
+        snapshots = [(r.seller_id, r.status) for r in statuses.values()]
+        result.status_news = await add_statuses_in(tx, snapshots, source, now)
+        news = set(result.status_news)
+        for seller_id, status in snapshots:
+            if seller_id in news:
+                # What bol.com says now decides the alerts of the last finished week.
+                week = IsoWeek.containing(status.fetched_at, timezone).shift(-1)
+                earliest[seller_id] = min(week, earliest.get(seller_id, week))
         if earliest:
             await owe_rechecks_in(tx, earliest, f"import:{source}", now)
 
@@ -224,12 +276,13 @@ def _issue_order(issue: Issue) -> tuple[str, int, int]:
 async def _stage(
     session: Tx,
     tables: Staging,
-    rows: Iterator[MeasurementRow | RatingRow | Issue],
+    rows: Iterator[Row | Issue],
     source: str,
     now: datetime,
     note: Callable[[Issue], None],
     result: ImportResult,
     rows_read: Iterator[int],
+    statuses: dict[tuple[str, str], StatusRow],
 ) -> None:
     imported_at = stamp(now)  # one time stamp for every row of the import
     while True:
@@ -239,12 +292,22 @@ async def _stage(
             return
         staged_m: list[tuple[object, ...]] = []
         staged_r: list[tuple[object, ...]] = []
+        staged_s: list[tuple[object, ...]] = []
         for item in batch:
             if isinstance(item, Issue):
                 note(item)
                 continue
             place = (item.file, item.line, item.seller_column, next(rows_read))
             result.sellers.add(item.seller_id)
+            if isinstance(item, StatusRow):
+                key = (item.seller_id, stamp(item.status.fetched_at))
+                first = statuses.setdefault(key, item)
+                if first is not item and first.status != item.status:
+                    note(_status_twice(item, first))
+                elif first is item:
+                    staged_s.append((item.seller_id, *place))
+                    result.statuses += 1
+                continue
             if isinstance(item, MeasurementRow):
                 staged_m.append(
                     (
@@ -261,6 +324,25 @@ async def _stage(
                 result.ratings += 1
         await session.insert_rows(tables.measurements, staged_m)
         await session.insert_rows(tables.ratings, staged_r)
+        await session.insert_rows(tables.statuses, staged_s)
+
+
+def _status_twice(item: StatusRow, first: StatusRow) -> Issue:
+    """Two different snapshots of one seller fetched at the same moment."""
+    return Issue(
+        item.file,
+        item.line,
+        item.seller_column,
+        Reason(
+            N_(
+                "bol.com's status of %(seller)s fetched at %(moment)s is given twice with "
+                "different figures (first at %(first)s)"
+            ),
+            seller=item.seller_id,
+            moment=item.status.fetched_at.isoformat(),
+            first=Reason(N_("%(file)s, line %(line)s"), file=first.file, line=first.line),
+        ),
+    )
 
 
 async def _cross_checks(
@@ -332,7 +414,8 @@ async def _cross_checks(
     # Each seller's first row in each file, and how many rows it has there.
     staged = (
         f"SELECT seller_id, file, line, seller_column FROM {staged_m} UNION ALL "
-        f"SELECT seller_id, file, line, seller_column FROM {staged_r}"
+        f"SELECT seller_id, file, line, seller_column FROM {staged_r} UNION ALL "
+        f"SELECT seller_id, file, line, seller_column FROM {tables.statuses}"
     )
 
     def firsts(where: str) -> str:
@@ -389,7 +472,8 @@ async def _create_missing_sellers(
     staged_m, staged_r = tables.measurements, tables.ratings
     rows = await tx.fetchall(
         f"SELECT DISTINCT seller_id FROM (SELECT seller_id FROM {staged_m} UNION ALL "
-        f"SELECT seller_id FROM {staged_r}) AS staged "
+        f"SELECT seller_id FROM {staged_r} UNION ALL SELECT seller_id FROM {tables.statuses}) "
+        "AS staged "
         f"WHERE {_UNKNOWN_SELLER} ORDER BY seller_id"
     )
     created = [r["seller_id"] for r in rows]

@@ -167,12 +167,29 @@ def bol_week(text: str) -> IsoWeek:
 
 class BodyError(ValueError):
     """A performance-status body that does not fit bol.com's schema: ``path`` names the
-    field (``qualityScore.shippingMethodScores[0].score``), the message says why."""
+    field (``qualityScore.shippingMethodScores[0].score``), the message says why.
 
-    def __init__(self, path: str, reason: str) -> None:
+    ``kind`` says what was wrong in a word a reader can say in any language (``object``,
+    ``list``, ``missing``, ``text``, ``number``, ``whole``, ``range``, ``boolean``, ``week``,
+    ``moment``, ``zone``, ``order``), ``given`` the value found, ``low``/``high`` the range."""
+
+    def __init__(
+        self,
+        path: str,
+        reason: str,
+        *,
+        kind: str = "",
+        given: object = None,
+        low: float | None = None,
+        high: float | None = None,
+    ) -> None:
         super().__init__(f"{path}: {reason}" if path else reason)
         self.path = path
         self.reason = reason
+        self.kind = kind
+        self.given = given
+        self.low = low
+        self.high = high
 
 
 def status_from_body(body: Mapping[str, Any], fetched_at: datetime) -> PerformanceStatus:
@@ -295,20 +312,20 @@ def _violation_body(v: Violation) -> dict[str, Any]:
 
 def _object(value: object, path: str) -> Mapping[str, Any]:
     if not isinstance(value, Mapping):
-        raise BodyError(path, "expected an object")
+        raise BodyError(path, "expected an object", kind="object", given=value)
     return value
 
 
 def _list(value: object, path: str) -> list[Any]:
     if not isinstance(value, list):
-        raise BodyError(path, "expected a list")
+        raise BodyError(path, "expected a list", kind="list", given=value)
     return value
 
 
 def _required(body: Mapping[str, Any], key: str, path: str) -> Any:
     value = body.get(key)
     if value is None:
-        raise BodyError(_at(path, key), "required field missing")
+        raise BodyError(_at(path, key), "required field missing", kind="missing")
     return value
 
 
@@ -318,7 +335,7 @@ def _at(path: str, key: str) -> str:
 
 def _text(value: object, path: str) -> str:
     if not isinstance(value, str) or not value.strip():
-        raise BodyError(path, "expected a text")
+        raise BodyError(path, "expected a text", kind="text", given=value)
     return value
 
 
@@ -329,16 +346,23 @@ def _optional_text(body: Mapping[str, Any], key: str, path: str) -> str | None:
 
 def _number(value: object, path: str, low: float | None = None, high: float | None = None) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise BodyError(path, f"{value!r} is not a number")
+        raise BodyError(path, f"{value!r} is not a number", kind="number", given=value)
     if (low is not None and value < low) or (high is not None and value > high):
-        raise BodyError(path, f"{value!r} is outside {low:g}–{high:g}")
+        raise BodyError(
+            path,
+            f"{value!r} is outside {low:g}–{high:g}",
+            kind="range",
+            given=value,
+            low=low,
+            high=high,
+        )
     return float(value)
 
 
 def _int(value: object, path: str, low: int | None = None, high: int | None = None) -> int:
     number = _number(value, path, low, high)
     if number != int(number):
-        raise BodyError(path, f"{value!r} is not a whole number")
+        raise BodyError(path, f"{value!r} is not a whole number", kind="whole", given=value)
     return int(number)
 
 
@@ -346,7 +370,7 @@ def _week(value: object, path: str) -> IsoWeek:
     try:
         return bol_week(_text(value, path))
     except ValueError as exc:
-        raise BodyError(path, str(exc)) from None
+        raise BodyError(path, str(exc), kind="week", given=value) from None
 
 
 def _strikes(value: object, path: str) -> Strikes:
@@ -366,7 +390,9 @@ def _strikes(value: object, path: str) -> Strikes:
         if period.get("endWeek") is not None:
             end = _week(period["endWeek"], _at(where, "endWeek"))
         if start is not None and end is not None and start > end:
-            raise BodyError(where, f"starts ({start}) after it ends ({end})")
+            raise BodyError(
+                where, f"starts ({start}) after it ends ({end})", kind="order", given=start
+            )
     return Strikes(count, weeks, start, end)
 
 
@@ -386,13 +412,26 @@ def _violation(value: object, path: str) -> Violation:
         registered = datetime.fromisoformat(registered_text.replace("Z", "+00:00"))
     except ValueError:
         raise BodyError(
-            _at(path, "registrationDateTime"), f"{registered_text!r} is not a date and time"
+            _at(path, "registrationDateTime"),
+            f"{registered_text!r} is not a date and time",
+            kind="moment",
+            given=registered_text,
         ) from None
     if registered.tzinfo is None:
-        raise BodyError(_at(path, "registrationDateTime"), "has no time zone")
+        raise BodyError(
+            _at(path, "registrationDateTime"),
+            "has no time zone",
+            kind="zone",
+            given=registered_text,
+        )
     applied = item.get("isProportionalityApplied", False)
     if not isinstance(applied, bool):
-        raise BodyError(_at(path, "isProportionalityApplied"), f"{applied!r} is not true or false")
+        raise BodyError(
+            _at(path, "isProportionalityApplied"),
+            f"{applied!r} is not true or false",
+            kind="boolean",
+            given=applied,
+        )
     before = item.get("preProportionalPoints")
     return Violation(
         violation_id=_text(_required(item, "violationId", path), _at(path, "violationId")),

@@ -166,10 +166,15 @@ async def cmd_check(args: argparse.Namespace, ctx: Context) -> int:
                 "yet): there is no finished week with figures to check yet"
             )
     alerted: list[str] = []
+    # bol.com's own verdict as last fetched by the check's moment: no snapshot, no claim.
+    statuses = (
+        await ctx.store.bol_statuses.latest(args.seller or None, at=ctx.now()) if args.json else {}
+    )
 
     def show(report: WeekReport) -> None:
         if args.json:
-            print(json.dumps(report.to_json(), ensure_ascii=False))
+            line = report.to_json(statuses.get(report.seller_id))
+            print(json.dumps(line, ensure_ascii=False))
             return
         if report.alerts:
             alerted.append(report.seller_id)

@@ -135,6 +135,7 @@ async def cmd_import(args: argparse.Namespace, ctx: Context) -> int:
             create_sellers=args.create_sellers,
             language=ctx.config.language,
             progress=progress.update,
+            timezone=ctx.config.timezone,
         )
     except ImportRejected as exc:
         progress.close()
@@ -152,10 +153,7 @@ async def cmd_import(args: argparse.Namespace, ctx: Context) -> int:
     rechecked = await complete_owed(ctx)
     weeks = sorted({w for _, w in result.weeks})
     span = f"{weeks[0]}..{weeks[-1]}" if len(weeks) > 1 else (str(weeks[0]) if weeks else "-")
-    print(
-        f"imported {result.measurements} measurement(s) and {result.ratings} shop rating(s) "
-        f"for {len(result.sellers)} seller(s), weeks {span}"
-    )
+    print(f"imported {result.describe()} for {len(result.sellers)} seller(s), weeks {span}")
     if result.created_sellers:
         print(f"added seller(s): {', '.join(result.created_sellers)}")
     if rechecked:

@@ -1,7 +1,7 @@
 """Strict, streaming readers of uploaded and imported files (CSV, XLSX, JSON)."""
 
 from bot.ingest.files import MAX_FILE_BYTES, file_kind, read_file
-from bot.ingest.rows import Issue, MeasurementRow, RatingRow, Row
+from bot.ingest.rows import Issue, MeasurementRow, RatingRow, Row, StatusRow
 
 __all__ = [
     "MAX_FILE_BYTES",
@@ -9,6 +9,7 @@ __all__ = [
     "MeasurementRow",
     "RatingRow",
     "Row",
+    "StatusRow",
     "file_kind",
     "read_file",
 ]

@@ -6,7 +6,7 @@ no row, no issue); a ``retailers/current`` body becomes a shop rating dated toda
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date
 from decimal import Decimal
 from typing import Any, cast
@@ -39,7 +39,15 @@ _ASPECTS = {
     "shippingRating": "shipping",
     "serviceRating": "service",
 }
-_WRAPPER = "an object with seller_id and performanceIndicators or retailer"
+# What reads one body of a wrapper: the body, its seller (None when the wrapper's is
+# wrong), and the wrapper's fields (where a body's companions, like fetched_at, are).
+BodyReader = Callable[[Node, str | None, dict[str, Node]], Iterator[Row | Issue]]
+
+
+def _shape(readers: dict[str, BodyReader]) -> str:
+    names = list(readers)
+    listed = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
+    return f"an object with seller_id and {'one of ' if len(names) > 2 else ''}{listed}"
 
 
 def _must_be_object(field: str) -> Reason:
@@ -90,9 +98,16 @@ class ApiBodies:
         line, column = self.lines.position(node.offset)
         return Issue(self.file, line, column, reason)
 
+    def readers(self) -> dict[str, BodyReader]:
+        """What reads each body a wrapper may hold, by its key."""
+        return {"performanceIndicators": self.performance_indicators, "retailer": self.retailer}
+
     def wrapper(self, node: Node) -> Iterator[Row | Issue]:
+        """One wrapped body (or several beside one ``seller_id``), as rows and issues."""
+        readers = self.readers()
+        shape = Reason(N_("expected %(shape)s"), shape=_shape(readers))
         if not isinstance(node.value, dict):
-            yield self.issue(node, Reason(N_("expected %(shape)s"), shape=_WRAPPER))
+            yield self.issue(node, shape)
             return
         fields: dict[str, Node] = node.value
         seller: str | None = None
@@ -105,17 +120,21 @@ class ApiBodies:
             yield self.issue(seller_node, seller_problem(seller_node.value.strip()))
         else:
             seller = seller_node.value.strip()
-        indicators, retailer = fields.get("performanceIndicators"), fields.get("retailer")
-        if indicators is None and retailer is None:
-            yield self.issue(node, Reason(N_("has neither performanceIndicators nor retailer")))
-        if indicators is not None:
-            if not isinstance(indicators.value, list):
-                yield self.issue(indicators, Reason(N_("performanceIndicators must be a list")))
-            else:
-                for item in indicators.value:
-                    yield from self.indicator(item, seller)
-        if retailer is not None:
-            yield from self.retailer(retailer, seller)
+        bodies = [(key, fields[key]) for key in readers if key in fields]
+        if not bodies:
+            yield self.issue(node, shape)
+        for key, body in bodies:
+            yield from readers[key](body, seller, fields)
+
+    def performance_indicators(
+        self, node: Node, seller: str | None, wrapper: dict[str, Node]
+    ) -> Iterator[Row | Issue]:
+        """The body of ``performance/indicator``: a list of indicators."""
+        if not isinstance(node.value, list):
+            yield self.issue(node, Reason(N_("performanceIndicators must be a list")))
+            return
+        for item in node.value:
+            yield from self.indicator(item, seller)
 
     def indicator(self, node: Node, seller: str | None) -> Iterator[Row | Issue]:
         """One item of ``performanceIndicators``; no row when it has no score (no data)."""
@@ -319,7 +338,9 @@ class ApiBodies:
             return Reason(N_("score has neither a value nor numerator and denominator")), ""
         return None
 
-    def retailer(self, node: Node, seller: str | None) -> Iterator[Row | Issue]:
+    def retailer(
+        self, node: Node, seller: str | None, wrapper: dict[str, Node] | None = None
+    ) -> Iterator[Row | Issue]:
         """The retailers/current body: a shop rating dated today; none before any review."""
         fields = node.value
         if not isinstance(fields, dict):

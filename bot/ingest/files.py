@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 from bot.ingest.csvfile import read_csv
@@ -33,12 +33,14 @@ def read_file(
     policy: Policy,
     name: str | None = None,
     progress: Callable[[int, int], None] | None = None,
+    now: datetime | None = None,
 ) -> Iterator[Row | Issue]:
     """Stream a CSV/XLSX/JSON file: yields valid rows and Issues in file order.
 
     Kind by extension (.csv/.txt -> CSV, .xlsx -> XLSX, .json -> JSON) and, for CSV/XLSX, by
     header (indicators vs shop ratings). progress(done, total) reports bytes (or rows for XLSX).
-    ``name`` is how issues name the file (default: the file name of ``path``).
+    ``name`` is how issues name the file (default: the file name of ``path``). ``now``: the
+    import's moment, when a bol.com snapshot in a JSON file says nothing of when it was fetched.
     """
     file = name if name is not None else path.name
     kind = file_kind(path, name)
@@ -60,8 +62,13 @@ def read_file(
     if size == 0:
         yield Issue(file, 0, 0, EMPTY_FILE)
         return
-    reader = {"csv": read_csv, "xlsx": read_xlsx, "json": read_json}[kind]
     try:
-        yield from reader(path, file=file, today=today, policy=policy, progress=progress)
+        if kind == "json":
+            yield from read_json(
+                path, file=file, today=today, policy=policy, progress=progress, now=now
+            )
+        else:
+            reader = read_csv if kind == "csv" else read_xlsx
+            yield from reader(path, file=file, today=today, policy=policy, progress=progress)
     except OSError as exc:
         yield Issue(file, 0, 0, cannot_read(exc))

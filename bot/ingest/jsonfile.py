@@ -1,20 +1,23 @@
-"""JSON files: bol.com Retailer API v10 bodies, as returned, wrapped with the seller.
+"""JSON files: bol.com Retailer API bodies, as returned, wrapped with the seller.
 
-``{"seller_id": "shop-1", "performanceIndicators": [...]}`` is the body of
+v10: ``{"seller_id": "shop-1", "performanceIndicators": [...]}`` is the body of
 ``GET /retailer/insights/performance/indicator``; ``{"seller_id": "shop-1", "retailer": {...}}``
-the body of ``GET /retailer/retailers/current``; a file holds one of them or a list of them.
+the body of ``GET /retailer/retailers/current``. v11: ``{"seller_id", "kpiScore": {...}}``
+(one body of ``kpi-scores``), ``{"seller_id", "ratings": {...}}`` (``current/ratings``) and
+``{"seller_id", "performanceStatus": {...}}`` with an optional ``"fetched_at"``. A file
+holds one of them or a list of them.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
-from bot.ingest.bodies import ApiBodies
 from bot.ingest.located import Lines, iter_located
 from bot.ingest.rows import EMPTY_FILE, NOT_UTF8, Issue, Row
+from bot.ingest.v11 import V11Bodies
 from messages.reasons import N_, Reason
 from norms.policy import Policy
 
@@ -28,8 +31,10 @@ def read_json(
     today: date,
     policy: Policy,
     progress: Progress | None = None,
+    now: datetime | None = None,
 ) -> Iterator[Row | Issue]:
-    """Yield the rows and issues of a JSON file in file order (read whole: it is ≤ 20 MB)."""
+    """Yield the rows and issues of a JSON file in file order (read whole: it is ≤ 20 MB).
+    ``now``: the import's moment (when a snapshot without ``fetched_at`` was fetched)."""
     data = path.read_bytes()
     total = len(data)
     if progress is not None:
@@ -43,7 +48,7 @@ def read_json(
     if not text.strip():
         yield Issue(file, 0, 0, EMPTY_FILE)
         return
-    bodies = ApiBodies(file, Lines(text), today)
+    bodies = V11Bodies(file, Lines(text), today, now)
     empty = True
     try:
         for node in iter_located(text):

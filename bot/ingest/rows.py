@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from messages.reasons import N_, Number, Reason
+from norms.bol import PerformanceStatus
 from norms.model import Measurement, ShopRating
 
 
@@ -88,4 +89,16 @@ class RatingRow:
     seller_column: int
 
 
-Row = MeasurementRow | RatingRow
+@dataclass(frozen=True, slots=True)
+class StatusRow:
+    """One snapshot of bol.com's own verdict (a performance-status body) of one seller,
+    fetched at ``status.fetched_at``."""
+
+    seller_id: str
+    status: PerformanceStatus
+    file: str
+    line: int
+    seller_column: int
+
+
+Row = MeasurementRow | RatingRow | StatusRow

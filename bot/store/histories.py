@@ -37,7 +37,7 @@ class Histories:
         measurements: dict[str, dict[IsoWeek, dict[Indicator, Measurement]]] = defaultdict(dict)
         rows = await self.db.fetchall(
             "SELECT seller_id, year, week, indicator, numerator, denominator, value, norm, "
-            f"condition, conforms FROM measurements WHERE year * 100 + week <= ? {where}",
+            f"condition, conforms, excluded FROM measurements WHERE year * 100 + week <= ? {where}",
             [week_key, *params],
         )
         for r in rows:
@@ -52,6 +52,7 @@ class Histories:
                 norm=r["norm"],
                 condition=r["condition"],
                 conforms=None if r["conforms"] is None else bool(r["conforms"]),
+                excluded=bool(r["excluded"]),
             )
         ratings: dict[str, list[ShopRating]] = defaultdict(list)
         for r in await self.db.fetchall(
@@ -112,7 +113,7 @@ class Histories:
                 low = min(key)
                 batches = self.db.stream(
                     "SELECT seller_id, year, week, indicator, numerator, denominator, value, "
-                    f"norm, condition, conforms FROM measurements "
+                    f"norm, condition, conforms, excluded FROM measurements "
                     f"WHERE seller_id IN ({','.join('?' * len(members))}) "
                     # The row values let SQLite seek to the window in the primary key.
                     "AND (year, week) >= (?, ?) AND (year, week) <= (?, ?) "
@@ -209,5 +210,13 @@ class _SellerRows:
                 by_indicator = out.setdefault(week, {})
             indicator = _INDICATOR[r[3]]
             by_indicator[indicator] = Measurement(
-                indicator, week, r[4], r[5], r[6], r[7], r[8], None if r[9] is None else bool(r[9])
+                indicator,
+                week,
+                r[4],
+                r[5],
+                r[6],
+                r[7],
+                r[8],
+                None if r[9] is None else bool(r[9]),
+                bool(r[10]),
             )

@@ -10,7 +10,7 @@ from norms import ASPECTS, IsoWeek, Measurement, ShopRating
 
 MEASUREMENT_COLUMNS = (
     "seller_id, year, week, indicator, numerator, denominator, value, norm, condition, "
-    "conforms, source, imported_at"
+    "conforms, excluded, source, imported_at"
 )
 RATING_COLUMNS = (
     "seller_id, on_date, rating, product_information, delivery_time, shipping, service, "
@@ -33,6 +33,7 @@ def measurement_row(
         m.norm,
         m.condition,
         None if m.conforms is None else int(m.conforms),
+        int(m.excluded),
         source,
         imported_at,
     )

@@ -47,8 +47,10 @@ async def sellers(store: Store, clock: FixedClock, *ids: str) -> None:
 def test_rows_hold_every_column_in_order() -> None:
     m = Measurement(F, W46, 3, 100, 0.03, 0.05, "<=", True)
     assert measurement_row("a", m, "bol.com", "t") == (
-        "a", 2026, 46, "FULFILMENT", 3, 100, 0.03, 0.05, "<=", 1, "bol.com", "t",
+        "a", 2026, 46, "FULFILMENT", 3, 100, 0.03, 0.05, "<=", 1, 0, "bol.com", "t",
     )  # fmt: skip
+    excluded = Measurement(F, W46, 3, 100, excluded=True)  # bol.com left the week out
+    assert measurement_row("a", excluded, "bol.com", "t")[10] == 1
     assert len(measurement_row("a", m, "upload", "t")) == len(MEASUREMENT_COLUMNS.split(","))
     r = ShopRating(date(2026, 11, 11), 8.7, {"shipping": 9.1}, 120, "avg", False)
     assert rating_row("a", r, "upload", "t") == (

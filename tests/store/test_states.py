@@ -81,9 +81,7 @@ async def test_a_changed_or_removed_measurement_drops_states_too(
     await seed(store, clock)
     row = measurement_row("b", Measurement(F, WEEKS[4], 10, 100), "upload", "t")
     await store.db.execute(
-        "INSERT INTO measurements (seller_id, year, week, indicator, numerator, denominator, "
-        "value, norm, condition, conforms, source, imported_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        f"INSERT INTO measurements ({MEASUREMENT_COLUMNS}) VALUES ({', '.join('?' * len(row))})",
         row,
     )
     await seed_again(store, clock)

@@ -451,4 +451,11 @@ MIGRATIONS: tuple[Migration, ...] = (
         CREATE INDEX bol_statuses_by_week ON bol_statuses (seller_id, quality_week)
         """
     ),
+    # 10: bol.com's own exclusion of a week (v11 ``excluded``): a measurement bol.com left
+    # out of its strike calculation is exempt, with bol.com as the reason (NORMS.md §2).
+    Migration(
+        """
+        ALTER TABLE measurements ADD COLUMN excluded INTEGER NOT NULL DEFAULT 0
+        """
+    ),
 )
