@@ -424,6 +424,112 @@ async def test_bol_rate_limit_and_5xx(
     assert (await http.get("/retailer/retailers/current", headers=headers)).status_code == 200
 
 
+V11 = {"Accept": "application/vnd.retailer.v11+json"}
+
+
+async def test_bol_v11_bodies_follow_the_openapi_document(
+    bol: FakeBol, http: httpx.AsyncClient
+) -> None:
+    bol.grant_v11("cid")
+    bol.set_kpi("cid", "HANDOVER", "2026-46", numerator=180, denominator=200, excluded=True)
+    token = await _token(http)
+    headers = {**V11, "Authorization": f"Bearer {token}"}
+    kpi = await http.get(
+        "/retailer/retailers/kpi-scores",
+        params={"kpi": "HANDOVER", "week": "2026-46"},
+        headers=headers,
+    )
+    assert kpi.status_code == 200
+    assert kpi.headers["Content-Type"].startswith("application/vnd.retailer.v11+json")
+    assert kpi.json() == {
+        "kpi": "HANDOVER",
+        "score": {
+            "numerator": 180,
+            "denominator": 200,
+            "value": 0.9,
+            "distanceToNorm": 0.05,
+            "conformsToNorm": False,
+        },
+        "norm": {"type": "FIXED", "condition": "gte", "value": 0.95},
+        "period": {"id": "2026-46", "type": "WEEK"},
+        "excluded": True,
+    }
+    empty = await http.get(
+        "/retailer/retailers/kpi-scores",
+        params={"kpi": "RETURNS", "week": "2026-45"},
+        headers=headers,
+    )
+    assert "score" not in empty.json()  # a week without data: the optional score is absent
+    assert empty.json()["norm"]["type"] == "DYNAMIC"
+    bad_week = await http.get(
+        "/retailer/retailers/kpi-scores",
+        params={"kpi": "RETURNS", "week": "2026-W45"},
+        headers=headers,
+    )
+    assert bad_week.status_code == 400
+
+    bol.set_performance_status("cid", system="GroeiStart", points_left=None)
+    status = (await http.get("/retailer/retailers/performance-status", headers=headers)).json()
+    assert status == {"monitoringSystem": {"description": "GroeiStart"}}  # the rest left out
+    bol.set_ratings("cid", rating=9.1, shipping=9.4, reviews=64, top_retailer=True)
+    ratings = (await http.get("/retailer/retailers/current/ratings", headers=headers)).json()
+    assert set(ratings) == {"ratingMethod", "retailerRating", "retailerReview", "isTopRetailer"}
+    assert ratings["ratingMethod"] == "RECENT_REVIEWS" and ratings["isTopRetailer"] is True
+    assert ratings["retailerRating"]["shippingRating"] == 9.4
+    assert ratings["retailerReview"]["totalReviewCount"] == 64
+    # The v10 shop, beside it, is unchanged.
+    v10 = await http.get("/retailer/retailers/current", headers={**headers, **ACCEPT})
+    assert "retailerId" in v10.json()
+
+
+async def test_bol_v11_needs_its_scope_and_media_type(
+    bol: FakeBol, http: httpx.AsyncClient
+) -> None:
+    token = await _token(http)
+    headers = {**V11, "Authorization": f"Bearer {token}"}
+    path = "/retailer/retailers/performance-status"
+    refused = await http.get(path, headers=headers)
+    assert refused.status_code == 403 and "retailer-info.read" in refused.json()["detail"]
+    bol.grant_v11("cid")
+    scoped = await http.post(
+        "/token", params={"grant_type": "client_credentials"}, auth=("cid", "s3cret")
+    )
+    assert scoped.json()["scope"] == "RETAILER retailer-info.read"
+    assert (await http.get(path, headers=headers)).status_code == 200
+    v10_accept = await http.get(path, headers={**ACCEPT, "Authorization": f"Bearer {token}"})
+    assert v10_accept.status_code == 406
+    bol.refuse_v11("cid", 404)
+    assert (await http.get(path, headers=headers)).status_code == 404
+    bol.v10_only("cid")
+    bol.refuse_v11("cid", 403)
+    assert (await http.get(path, headers=headers)).status_code == 403
+
+
+async def test_bol_v11_limits_per_endpoint_and_client(clock: ManualClock) -> None:
+    fake = FakeBol({"cid": "s3cret", "other": "s3cret"}, v11=True, clock=clock)
+    async with fake as bol, httpx.AsyncClient(base_url=fake.url) as http:
+        headers = {**V11, "Authorization": f"Bearer {await _token(http)}"}
+        path = "/retailer/retailers/performance-status"
+        for n in range(10):  # 10 a minute
+            answer = await http.get(path, headers=headers)
+            assert answer.status_code == 200
+            assert answer.headers["x-ratelimit-limit"] == "10"
+            assert answer.headers["x-ratelimit-remaining"] == str(9 - n)
+            clock.now += 1
+        limited = await http.get(path, headers=headers)
+        assert limited.status_code == 429
+        assert limited.headers["Retry-After"] == "50"  # the first leaves the minute then
+        assert limited.headers["x-ratelimit-remaining"] == "0"
+        # Another endpoint, and another client, have budgets of their own.
+        ratings = await http.get("/retailer/retailers/current/ratings", headers=headers)
+        assert ratings.status_code == 200 and ratings.headers["x-ratelimit-limit"] == "120"
+        other = {**V11, "Authorization": f"Bearer {await _token(http, 'other')}"}
+        assert (await http.get(path, headers=other)).status_code == 200
+        clock.now += 50
+        assert (await http.get(path, headers=headers)).status_code == 200
+    assert bol.rejected_429 == 1
+
+
 async def test_json_and_form_bodies_are_read_alike(tg: FakeTelegram, slack: FakeSlack) -> None:
     async with httpx.AsyncClient() as client:
         sent = await client.post(

@@ -1,33 +1,43 @@
-"""The bol.com Retailer API v10: a token per client, the eight weekly indicators, the shop.
+"""The bol.com Retailer API: a token per client; v10's eight weekly indicators and the
+shop; v11's KPI scores, performance status and ratings.
 
 One ``BolApi`` holds the HTTP connections (``httpx.AsyncClient``) and hands out a
-``BolClient`` per seller's API credentials. Every client keeps within bol.com's limit of
-about 20 performance requests a minute, spread evenly; a 429 is waited out for exactly its
-``Retry-After``; 5xx, timeouts and connection errors are retried with backoff and jitter.
-The client secret is never logged and never shown by ``repr``.
+``BolClient`` per seller's API credentials. Every client keeps within bol.com's limits per
+endpoint (``bot.bol.limits``), spread evenly; a 429 is waited out for exactly its
+``Retry-After``, and the rate-limit headers are honoured; 5xx, timeouts and connection
+errors are retried with backoff and jitter. A v11 call that bol.com answers 403, 404 or 406
+raises ``V11Unavailable``: these credentials get v10. The client secret is never logged and
+never shown by ``repr``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import math
 import random
 import time
-from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
-from contextlib import asynccontextmanager, nullcontext
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
+from collections.abc import Awaitable, Callable, Coroutine
+from contextlib import nullcontext
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 import httpx
 
+from bot.bol.limits import (
+    ENDPOINTS,
+    KPI_SCORES,
+    PERFORMANCE,
+    PERFORMANCE_STATUS,
+    RATINGS,
+    SHARED_LIMITERS,
+    ClientLimiter,
+    Limiters,
+    RequestBudget,
+    retry_after,
+)
 from bot.metrics import POLL_ERRORS, POLL_REQUESTS, RATE_LIMITED
 from norms import IsoWeek
-from norms.model import V10_INDICATORS
+from norms.model import INDICATORS, V10_INDICATORS, Indicator
 
 if TYPE_CHECKING:
     from bot.config import Config
@@ -35,10 +45,21 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MEDIA_TYPE = "application/vnd.retailer.v10+json"
+V11_MEDIA_TYPE = "application/vnd.retailer.v11+json"
 TOKEN_PATH = "/token"
 INDICATOR_PATH = "/retailer/insights/performance/indicator"
 RETAILER_PATH = "/retailer/retailers/current"
+KPI_PATH = "/retailer/retailers/kpi-scores"
+STATUS_PATH = "/retailer/retailers/performance-status"
+RATINGS_PATH = "/retailer/retailers/current/ratings"
 INDICATOR_NAMES: tuple[str, ...] = tuple(i.value for i in V10_INDICATORS)
+# v11's KPIs, one call each: v10's but PHONE_AVAILABILITY, and HANDOVER and ON_TIME.
+KPI_NAMES: tuple[str, ...] = tuple(
+    sorted(i.value for i in INDICATORS if i is not Indicator.PHONE_AVAILABILITY)
+)
+# What bol.com answers a v11 call of credentials it does not grant v11: no scope
+# retailer-info.read (403), no such endpoint (404), no such version (406).
+V11_REFUSALS = frozenset({403, 404, 406})
 
 JSON = dict[str, Any]
 CredentialCheck = Callable[[str, str], Awaitable[str | None]]
@@ -53,8 +74,19 @@ REASONS = {
     "cannot_decrypt": "the stored credentials cannot be decrypted with NORMWACHT_SECRET_KEY",
     "no_credentials": "no bol.com credentials are stored",
     "rejected": "the data bol.com sent did not pass the import checks",
+    "v11_unavailable": "bol.com did not grant these credentials Retailer API v11",
     "unexpected": "an unexpected error",
 }
+
+# The limits are part of the client's surface (bot.bol.limits keeps them): re-exported.
+__all__ = [
+    "ENDPOINTS",
+    "SHARED_LIMITERS",
+    "ClientLimiter",
+    "Limiters",
+    "RequestBudget",
+    "retry_after",
+]
 
 
 class BolError(Exception):
@@ -81,102 +113,21 @@ class RateLimited(BolError):
     reason = "rate_limited"
 
 
-@dataclass(frozen=True, slots=True)
-class RequestBudget:
-    """How hard a client may push bol.com; tests and the benchmark shrink the window."""
+class V11Unavailable(BolError):
+    """bol.com does not grant these credentials Retailer API v11 (HTTP ``status``: 403
+    without the scope ``retailer-info.read``, 404 or 406): poll them with v10."""
 
-    requests: int = 20  # performance requests per window, per client
-    window_s: float = 60.0
-    margin: float = 0.05  # spacing slack, so network jitter never crowds the window
-    attempts: int = 4  # tries of one request on 5xx, timeouts and connection errors
-    backoff_s: float = 1.0  # first backoff; doubles per attempt, with jitter
-    max_backoff_s: float = 30.0
-    max_throttled: int = 5  # 429s waited out for one request before giving up
-    timeout_s: float = 30.0
-    connections: int = 16  # HTTP requests in flight at once, all clients together
-    sellers: int = 1000  # sellers polled at once (waiting for a slot costs no connection)
-    token_margin_s: float = 30.0  # renew a token this long before it expires
+    reason = "v11_unavailable"
 
-    @property
-    def interval_s(self) -> float:
-        """The gap between two performance requests of one client."""
-        return self.window_s / self.requests * (1 + self.margin)
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
 
 
-class ClientLimiter:
-    """One client's performance requests: evenly spaced, never more than ``requests`` in any
-    window, and none while a 429's Retry-After runs.
+class WrongAnswer(BolError):
+    """bol.com answered another question than the one asked (another KPI or week)."""
 
-    The window counts each request from when its answer came back: bol.com saw it no
-    later than that, so network delay can never crowd bol.com's own window.
-    """
-
-    def __init__(self, requests: int, window_s: float, interval_s: float) -> None:
-        self.requests = requests
-        self.window_s = window_s
-        self.interval_s = interval_s
-        self._last_start = -math.inf
-        self._blocked_until = -math.inf
-        self._answered: deque[float] = deque()
-        self._in_flight = 0
-        self._turn = asyncio.Lock()  # FIFO: callers go in the order they came
-        self._freed = asyncio.Event()
-
-    @asynccontextmanager
-    async def slot(self) -> AsyncIterator[None]:
-        """Wait for this client's turn, then hold one request's place in the window."""
-        async with self._turn:
-            await self._wait_for_room()
-            self._in_flight += 1
-            self._last_start = time.monotonic()
-        try:
-            yield
-        finally:
-            self._in_flight -= 1
-            self._answered.append(time.monotonic())
-            self._freed.set()
-
-    async def _wait_for_room(self) -> None:
-        while True:
-            now = time.monotonic()
-            while self._answered and self._answered[0] <= now - self.window_s:
-                self._answered.popleft()
-            if self._in_flight + len(self._answered) >= self.requests:
-                if self._answered:
-                    await asyncio.sleep(self._answered[0] + self.window_s - now)
-                else:  # the whole window is in flight: wait for an answer
-                    self._freed.clear()
-                    await self._freed.wait()
-                continue
-            start = max(self._last_start + self.interval_s, self._blocked_until)
-            if start <= now:
-                return
-            await asyncio.sleep(start - now)
-
-    def block(self, seconds: float) -> None:
-        """No request before ``seconds`` from now (a 429's Retry-After)."""
-        self._blocked_until = max(self._blocked_until, time.monotonic() + seconds)
-
-
-class Limiters:
-    """One limiter per client for the whole process: bol.com counts per client, not per poll."""
-
-    def __init__(self) -> None:
-        self._by_client: dict[tuple[str, str], tuple[ClientLimiter, object]] = {}
-
-    def for_client(self, api_url: str, client_id: str, pacing: RequestBudget) -> ClientLimiter:
-        loop = asyncio.get_running_loop()  # asyncio locks serve one event loop
-        found = self._by_client.get((api_url, client_id))
-        if found is not None:
-            limiter, its_loop = found
-            if its_loop is loop and limiter.interval_s == pacing.interval_s:
-                return limiter
-        limiter = ClientLimiter(pacing.requests, pacing.window_s, pacing.interval_s)
-        self._by_client[(api_url, client_id)] = (limiter, loop)
-        return limiter
-
-
-SHARED_LIMITERS = Limiters()
+    reason = "rejected"
 
 
 class BolApi:
@@ -220,8 +171,10 @@ class BolApi:
 
     def client(self, client_id: str, secret: str, *, seller: str | None = None) -> BolClient:
         """The API client of one set of credentials (``seller``: whose, for logs)."""
-        limiter = self.limiters.for_client(self.api_url, client_id, self.pacing)
-        return BolClient(self, client_id, secret, limiter, seller=seller)
+        limiters = {
+            e: self.limiters.for_client(self.api_url, client_id, self.pacing, e) for e in ENDPOINTS
+        }
+        return BolClient(self, client_id, secret, limiters, seller=seller)
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -267,6 +220,8 @@ class BolApi:
             except httpx.TransportError as exc:  # timeouts, refused or dropped connections
                 problem = type(exc).__name__
             else:
+                if limiter is not None:
+                    limiter.observe(response.headers)
                 if response.status_code == 429:
                     RATE_LIMITED.labels("bol").inc()
                     throttled += 1
@@ -311,7 +266,7 @@ class BolClient:
     __slots__ = (
         "_api",
         "_expires_at",
-        "_limiter",
+        "_limiters",
         "_refused",
         "_secret",
         "_token",
@@ -325,7 +280,7 @@ class BolClient:
         api: BolApi,
         client_id: str,
         secret: str,
-        limiter: ClientLimiter,
+        limiters: dict[str, ClientLimiter],
         *,
         seller: str | None = None,
     ) -> None:
@@ -335,7 +290,7 @@ class BolClient:
         # or only the id's last four characters.
         self.name = f"the client of seller {seller}" if seller else client_name(client_id)
         self._secret = secret
-        self._limiter = limiter
+        self._limiters = limiters
         self._token: str | None = None
         self._expires_at = 0.0
         self._refused: BadCredentials | None = None
@@ -377,7 +332,15 @@ class BolClient:
             log.debug("bol.com token for %s, valid %s s", self.name, expires_in)
             return token
 
-    async def _get(self, path: str, params: dict[str, str], *, paced: bool) -> JSON:
+    async def _get(
+        self,
+        path: str,
+        params: dict[str, str],
+        *,
+        endpoint: str | None,
+        media_type: str = MEDIA_TYPE,
+    ) -> JSON:
+        """GET ``path``, paced by ``endpoint``'s limiter (None: unpaced)."""
         renewed = False
         while True:
             token = await self.token()
@@ -386,8 +349,8 @@ class BolClient:
                 f"{self._api.api_url}{path}",
                 client=self.name,
                 params=params,
-                headers={"Accept": MEDIA_TYPE, "Authorization": f"Bearer {token}"},
-                limiter=self._limiter if paced else None,
+                headers={"Accept": media_type, "Authorization": f"Bearer {token}"},
+                limiter=None if endpoint is None else self._limiters[endpoint],
             )
             if response.status_code == 401 and not renewed:
                 # Expired or revoked early: renew once, then believe the answer.
@@ -396,12 +359,19 @@ class BolClient:
                         self._token = None
                 renewed = True
                 continue
-            return _json(response, path)
+            if media_type == V11_MEDIA_TYPE and response.status_code in V11_REFUSALS:
+                status = response.status_code
+                raise V11Unavailable(
+                    f"bol.com did not grant {self.name} v11 ({path}: HTTP {status})", status
+                )
+            return _json(response, path, media_type)
+
+    # --- Retailer API v10 ------------------------------------------------------------------
 
     async def performance_indicator(self, name: str, week: IsoWeek) -> JSON:
         """The v10 body of one indicator of one week: ``{"performanceIndicators": [...]}``."""
         params = {"name": name, "year": str(week.year), "week": str(week.week)}
-        return await self._get(INDICATOR_PATH, params, paced=True)
+        return await self._get(INDICATOR_PATH, params, endpoint=PERFORMANCE)
 
     async def performance_indicators(self, week: IsoWeek) -> list[JSON]:
         """All eight indicators of ``week``: the items of the eight bodies, in one list."""
@@ -416,7 +386,60 @@ class BolClient:
 
     async def retailer_current(self) -> JSON:
         """The v10 body of ``retailers/current``: rating, aspects, ``topRetailer``."""
-        return await self._get(RETAILER_PATH, {}, paced=False)
+        return await self._get(RETAILER_PATH, {}, endpoint=None)
+
+    # --- Retailer API v11 ------------------------------------------------------------------
+
+    async def kpi_score(self, kpi: str, week: IsoWeek) -> JSON:
+        """The v11 body of one KPI of one week (``kpi-scores``: ``{"kpi", "score", "norm",
+        "period", "excluded"}``); ``WrongAnswer`` when it is about another KPI or week."""
+        asked = v11_week(week)
+        body = await self._get(
+            KPI_PATH, {"kpi": kpi, "week": asked}, endpoint=KPI_SCORES, media_type=V11_MEDIA_TYPE
+        )
+        # A body that does not say what it is about is the importer's to refuse; one that
+        # says it is about something else than was asked cannot be filed under the question.
+        said = body.get("kpi")
+        period = body.get("period")
+        week_said = period.get("id") if isinstance(period, dict) else None
+        if (isinstance(said, str) and said != kpi) or (
+            isinstance(week_said, str) and week_said != asked
+        ):
+            raise WrongAnswer(
+                f"bol.com answered kpi-scores?kpi={kpi}&week={asked} with {said} {week_said}"
+            )
+        return body
+
+    async def kpi_scores(self, week: IsoWeek) -> list[JSON]:
+        """The nine KPIs of ``week``, one body each."""
+        return await all_of([self.kpi_score(k, week) for k in KPI_NAMES])
+
+    async def performance_status(self) -> JSON:
+        """The v11 body of ``performance-status``: bol.com's own verdict as it stands now."""
+        return await self._get(
+            STATUS_PATH, {}, endpoint=PERFORMANCE_STATUS, media_type=V11_MEDIA_TYPE
+        )
+
+    async def ratings(self) -> JSON:
+        """The v11 body of ``retailers/current/ratings``: rating, aspects, reviews, top."""
+        return await self._get(RATINGS_PATH, {}, endpoint=RATINGS, media_type=V11_MEDIA_TYPE)
+
+    # --- what the process knows of these credentials ----------------------------------------
+
+    @property
+    def v11_refused(self) -> int | None:
+        """The HTTP status with which bol.com refused these credentials v11 lately; None:
+        try v11."""
+        return self._api.limiters.v11_refused(self._api.api_url, self.client_id)
+
+    def refuse_v11(self, status: int) -> None:
+        """Remember that bol.com refused these credentials v11 (for a day, in this process)."""
+        self._api.limiters.refuse_v11(self._api.api_url, self.client_id, status)
+
+
+def v11_week(week: IsoWeek) -> str:
+    """A week as v11 asks for it: ``2026-46``."""
+    return f"{week.year}-{week.week:02d}"
 
 
 async def all_of(coros: list[Coroutine[Any, Any, T]]) -> list[T]:
@@ -439,24 +462,6 @@ def _leaves(group: BaseExceptionGroup[BaseException]) -> list[BaseException]:
     return out
 
 
-def retry_after(response: httpx.Response) -> float | None:
-    """``Retry-After`` in seconds (a number or an HTTP date); None when absent or unreadable."""
-    value = response.headers.get("Retry-After", "").strip()
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        moment = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return max(0.0, (moment - datetime.now(UTC)).total_seconds())
-
-
 def _oauth_error(response: httpx.Response) -> str | None:
     try:
         body = response.json()
@@ -466,7 +471,7 @@ def _oauth_error(response: httpx.Response) -> str | None:
     return error if isinstance(error, str) else None
 
 
-def _json(response: httpx.Response, what: str) -> JSON:
+def _json(response: httpx.Response, what: str, media_type: str = MEDIA_TYPE) -> JSON:
     if not response.is_success:
         detail = ""
         try:
@@ -479,6 +484,9 @@ def _json(response: httpx.Response, what: str) -> JSON:
             f"bol.com answered HTTP {response.status_code} to {what}"
             + (f": {detail}" if detail else "")
         )
+    sent = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
+    if sent.startswith("application/vnd.retailer.") and sent != media_type:
+        raise BolError(f"bol.com answered {what} in {sent}, not {media_type}")
     try:
         body = response.json()
     except ValueError:

@@ -1,10 +1,15 @@
-"""Polling bol.com: a week's eight indicators and the shop rating of every connected seller.
+"""Polling bol.com: a week's figures, the shop rating and bol.com's own verdict of every
+connected seller.
 
-The bodies go through the same importer as uploads (one JSON file per seller, source
-``bol.com``), so polled and uploaded data are one pipeline. Credentials that bol.com
-refuses are reported once, to the seller's chats and the admins, and not tried again until
-they are set anew. ``poll_provisional`` judges the current, unfinished week without
-storing it: an early warning, never counted in the track.
+Retailer API v11 where the seller's credentials allow it (nine KPI scores, the performance
+status, the ratings); v10 for a seller bol.com does not grant v11 (its eight indicators and
+the shop), said once in the log and in the poll's report, and remembered by the process so
+that it is not asked again at every call. The bodies go through the same importer as
+uploads (one JSON file per seller, source ``bol.com``), so polled and uploaded data are one
+pipeline; the snapshot is fetched at the poll's ``now``. Credentials that bol.com refuses
+are reported once, to the seller's chats and the admins, and not tried again until they are
+set anew. ``poll_provisional`` judges the current, unfinished week without storing it: an
+early warning, never counted in the track.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from bot.bol.api import (
     BolError,
     Limiters,
     RequestBudget,
+    V11Unavailable,
     all_of,
 )
 from bot.bol.credentials import SecretBox, SecretError
@@ -70,6 +76,8 @@ class PollSummary:
     fetched: dict[str, int] = field(default_factory=dict)  # seller -> indicators with a score
     no_data: dict[str, list[str]] = field(default_factory=dict)  # seller -> without a score
     ratings: int = 0
+    statuses: int = 0  # snapshots of bol.com's own verdict
+    v10: dict[str, int] = field(default_factory=dict)  # seller -> the HTTP status v11 got
     failed: dict[str, PollFailure] = field(default_factory=dict)
     skipped: list[str] = field(default_factory=list)  # refused before: set credentials again
     planned: int = 0
@@ -80,8 +88,9 @@ class PollSummary:
         lines = [
             f"polled {self.week} from bol.com in {self.seconds:.1f} s: "
             f"{len(self.fetched)} seller(s), {sum(self.fetched.values())} indicator(s), "
-            f"{self.ratings} shop rating(s)"
+            f"{self.ratings} shop rating(s), {self.statuses} bol.com status(es)"
         ]
+        lines += v10_lines(self.v10)
         if self.no_data:
             missing = sum(len(v) for v in self.no_data.values())
             lines.append(f"no data: {missing} indicator(s) of {len(self.no_data)} seller(s)")
@@ -104,12 +113,62 @@ class PollSummary:
         return "\n".join(lines)
 
 
+def v10_lines(v10: dict[str, int]) -> list[str]:
+    """One line per seller polled with v10 because bol.com did not grant it v11."""
+    lines = [
+        f"v10 for {seller_id} (bol.com did not grant v11: {status})"
+        for seller_id, status in sorted(v10.items())[:MAX_LINES]
+    ]
+    if len(v10) > MAX_LINES:
+        lines.append(f"... and {len(v10) - MAX_LINES} more with v10")
+    return lines
+
+
 @dataclass(frozen=True, slots=True)
 class WeekAnswer:
-    """What bol.com answered for one seller."""
+    """What bol.com answered for one seller: v10's indicator items and shop, or v11's KPI
+    scores, performance status and ratings. ``v10_because``: the HTTP status with which
+    bol.com refused v11, when this answer is v10's for that reason."""
 
-    indicators: list[JSON]
-    retailer: JSON | None
+    indicators: list[JSON] = field(default_factory=list)
+    retailer: JSON | None = None
+    kpi_scores: list[JSON] = field(default_factory=list)
+    status: JSON | None = None
+    ratings: JSON | None = None
+    v10_because: int | None = None
+
+    @property
+    def items(self) -> list[JSON]:
+        """The week's figures, one body or item per indicator, whichever version."""
+        return self.kpi_scores or self.indicators
+
+
+async def fetch_week(client: BolClient, week: IsoWeek, *, whole: bool = True) -> WeekAnswer:
+    """``week``'s figures with v11 where bol.com grants it, else with v10; ``whole``: with
+    v11's performance status and ratings (v10's shop) too."""
+    refused = client.v11_refused
+    if refused is None:
+        try:
+            if not whole:
+                return WeekAnswer(kpi_scores=await client.kpi_scores(week))
+            kpis, status, ratings = await all_of(
+                [client.kpi_scores(week), client.performance_status(), client.ratings()]
+            )
+            return WeekAnswer(
+                kpi_scores=cast(list[JSON], kpis),
+                status=cast(JSON, status),
+                ratings=cast(JSON, ratings),
+            )
+        except V11Unavailable as exc:
+            refused = exc.status
+            client.refuse_v11(refused)
+            log.info("%s: v10, bol.com did not grant v11 (HTTP %d)", client.name, refused)
+    if not whole:
+        return WeekAnswer(await client.performance_indicators(week), v10_because=refused)
+    indicators, retailer = await all_of(
+        [client.performance_indicators(week), client.retailer_current()]
+    )
+    return WeekAnswer(cast(list[JSON], indicators), cast(JSON, retailer), v10_because=refused)
 
 
 async def poll_week(
@@ -129,10 +188,7 @@ async def poll_week(
     clients = await connected_clients(store, config, seller_ids, summary.failed, summary.skipped)
 
     async def fetch(client: BolClient) -> WeekAnswer:
-        indicators, retailer = await all_of(
-            [client.performance_indicators(week), client.retailer_current()]
-        )
-        return WeekAnswer(cast(list[JSON], indicators), cast(JSON, retailer))
+        return await fetch_week(client, week)
 
     progress = Progress(f"poll {week}", enabled=show_progress)
     try:
@@ -141,17 +197,19 @@ async def poll_week(
     finally:
         progress.close()
     bodies = {s: a for s, a in answers.items() if isinstance(a, WeekAnswer)}
+    summary.v10 = {s: a.v10_because for s, a in bodies.items() if a.v10_because is not None}
     refused = sort_failures(answers, summary.failed)
     today = now.astimezone(config.timezone).date()
     result = await _import(store, config, week, bodies, today, now, summary.failed)
     for seller_id in sorted(s for s in bodies if s not in summary.failed):
-        items = bodies[seller_id].indicators
+        items = bodies[seller_id].items
         summary.fetched[seller_id] = sum(1 for i in items if _has_score(i))
-        empty = [str(i.get("name")) for i in items if not _has_score(i)]
+        empty = [_name(i) for i in items if not _has_score(i)]
         if empty:
             summary.no_data[seller_id] = empty
     if result is not None:
         summary.ratings = result.ratings
+        summary.statuses = result.statuses
         summary.planned += await complete_owed_work(store, config, now=now)
     for seller_id in refused:
         summary.planned += await report_refused(store, config, seller_id, now)
@@ -260,15 +318,30 @@ def sort_failures(answers: dict[str, Any], failed: dict[str, PollFailure]) -> li
 
 
 def _has_score(item: JSON) -> bool:
+    """A v10 item's ``details.score``, or a v11 body's ``score``."""
     details = item.get("details")
-    return isinstance(details, dict) and details.get("score") is not None
+    if isinstance(details, dict):
+        return details.get("score") is not None
+    return item.get("score") is not None
+
+
+def _name(item: JSON) -> str:
+    return str(item.get("name") or item.get("kpi"))
 
 
 def wrapped_bodies(seller_id: str, answer: WeekAnswer) -> list[JSON]:
-    """The bodies wrapped with the seller, as the JSON import reads them."""
-    out: list[JSON] = [{"seller_id": seller_id, "performanceIndicators": answer.indicators}]
+    """The bodies wrapped with the seller, as the JSON import reads them (a snapshot
+    without ``fetched_at``: it was fetched at the import's moment, the poll's ``now``)."""
+    out: list[JSON] = []
+    if answer.indicators or not answer.kpi_scores:
+        out.append({"seller_id": seller_id, "performanceIndicators": answer.indicators})
     if answer.retailer is not None:
         out.append({"seller_id": seller_id, "retailer": answer.retailer})
+    out += [{"seller_id": seller_id, "kpiScore": body} for body in answer.kpi_scores]
+    if answer.status is not None:
+        out.append({"seller_id": seller_id, "performanceStatus": answer.status})
+    if answer.ratings is not None:
+        out.append({"seller_id": seller_id, "ratings": answer.ratings})
     return out
 
 
@@ -300,6 +373,7 @@ async def _import(
                     today=today,
                     now=now,
                     source=SOURCE,
+                    timezone=config.timezone,
                 )
             except ImportRejected as exc:
                 owner = {f.name: s for s, f in files.items()}

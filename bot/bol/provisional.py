@@ -1,6 +1,7 @@
 """The provisional early warning: the current, unfinished week judged on bol.com's figures
-so far. Nothing is stored and nothing counts in the track; a seller whose escalating norms
-would fail if the week ended now is told so, clearly labelled as provisional."""
+so far (v11's KPI scores where bol.com grants them, else v10's indicators). Nothing is
+stored and nothing counts in the track; a seller whose escalating norms would fail if the
+week ended now is told so, clearly labelled as provisional."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from bot.bol.poll import (
     WeekAnswer,
     connected_clients,
     fetch_all,
+    fetch_week,
     report_refused,
     sort_failures,
     wrapped_bodies,
@@ -39,6 +41,7 @@ class ProvisionalResult:
     verdicts: dict[str, WeekVerdict] = field(default_factory=dict)
     failed: dict[str, PollFailure] = field(default_factory=dict)
     skipped: list[str] = field(default_factory=list)
+    v10: dict[str, int] = field(default_factory=dict)  # seller -> the HTTP status v11 got
 
     @property
     def warnings(self) -> dict[str, tuple[Indicator, ...]]:
@@ -61,10 +64,15 @@ async def poll_provisional(
     clients = await connected_clients(store, config, seller_ids, outcome.failed, outcome.skipped)
 
     async def fetch(client: BolClient) -> WeekAnswer:
-        return WeekAnswer(await client.performance_indicators(week), None)
+        return await fetch_week(client, week, whole=False)
 
     async with BolApi.from_config(config, pacing=pacing, limiters=limiters) as api:
         answers = await fetch_all(api, clients, fetch, None)
+    outcome.v10 = {
+        s: a.v10_because
+        for s, a in answers.items()
+        if isinstance(a, WeekAnswer) and a.v10_because is not None
+    }
     refused = sort_failures(answers, outcome.failed)
     today = now.astimezone(config.timezone).date()
     exemptions = await store.exemptions.all()
@@ -77,7 +85,7 @@ async def poll_provisional(
             name = f"bol.com {seller_id} {week} (provisional)"
             measurements: dict[Indicator, Measurement] = {}
             problems: list[str] = []
-            for item in read_file(path, today=today, policy=config.policy, name=name):
+            for item in read_file(path, today=today, policy=config.policy, name=name, now=now):
                 if isinstance(item, Issue):
                     problems.append(str(item))
                 elif isinstance(item, MeasurementRow) and item.measurement.week == week:

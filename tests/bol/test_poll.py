@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +18,8 @@ from bot.imports import ImportFile, import_files
 from bot.notices.check import run_check
 from bot.notices.reports import week_reports
 from bot.store import Store
-from messages import Rendered, render
 from norms import Indicator, IsoWeek
+from tests.bol.conftest import connect
 from tests.conftest import FixedClock, make_config
 from tests.fakes.bol import INDICATOR_PATH, TOKEN_PATH, FakeBol
 
@@ -46,21 +46,6 @@ def config(tmp_path: Path, bol: FakeBol) -> Config:
     )
 
 
-@pytest.fixture
-def renders(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Planning renders every message; stand in for templates that are not written yet."""
-    try:
-        render("poll_failed", {"seller": None, "reason": "x"}, fmt="text", lang="nl")
-    except LookupError:
-
-        def stand_in(kind: str, data: Mapping[str, Any], **_: object) -> Rendered:
-            return Rendered(text=f"{kind}: {sorted(data)}", blocks=None, parse_mode=None)
-
-        monkeypatch.setattr("bot.notices.notice.render", stand_in)
-    except Exception:  # the real template rendered (or choked on the dummy seller): fine
-        pass
-
-
 def week_of_data(bol: FakeBol, client_id: str, week: IsoWeek = WEEK, *, late: int = 15) -> None:
     """All eight indicators and a shop rating; ``late`` deliveries of 150."""
     y, w = week.year, week.week
@@ -73,16 +58,6 @@ def week_of_data(bol: FakeBol, client_id: str, week: IsoWeek = WEEK, *, late: in
     bol.set_indicator(client_id, "RETURNS", y, w, numerator=4, denominator=150, norm=0.06)
     bol.set_indicator(client_id, "REVIEWS", y, w, value=8.4, denominator=12)
     bol.set_retailer(client_id, rating=8.6, product_information=9.0, reviews=40)
-
-
-async def connect(
-    store: Store, config: Config, clock: FixedClock, seller_id: str, client_id: str, secret: str
-) -> None:
-    if await store.sellers.get(seller_id) is None:
-        await store.sellers.add(seller_id, f"Shop {seller_id}", "nl", clock())
-    assert config.secret_key is not None
-    box = SecretBox(config.secret_key)
-    await store.sellers.set_credentials(seller_id, box.seal(client_id), box.seal(secret), clock())
 
 
 async def poll(store: Store, config: Config, clock: FixedClock, **kw: Any) -> Any:

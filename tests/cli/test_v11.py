@@ -3,13 +3,22 @@ check --json shows bol.com's exclusion as exempt and bol.com's latest status."""
 
 from __future__ import annotations
 
+import asyncio
+import io
 import json
 from pathlib import Path
 
 import pytest
 
+from bot.bol.api import Limiters, RequestBudget
+from bot.bol.credentials import new_key
+from bot.bol.poll import poll_week
 from bot.cli.main import main
-from tests.cli.conftest import write
+from bot.config import load_config
+from bot.store import Store
+from norms import IsoWeek
+from tests.cli.conftest import NOW_DT, write
+from tests.fakes.bol import FakeBol
 from tests.ingest.support import DATA
 
 pytestmark = pytest.mark.both_engines
@@ -79,3 +88,51 @@ def test_a_snapshot_fetched_after_the_checks_moment_is_not_shown(
     # The same database, a check made as of Wednesday: the snapshot came a day later.
     monkeypatch.setenv("NORMWACHT_NOW", "2026-11-18T10:00:00+01:00")
     assert check_line(capsys)["bol_status"] is None
+
+
+async def test_bol_status_is_null_before_a_poll_and_filled_after_it(
+    env: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with FakeBol({"cid-1": "S3cret-aa"}, v11=True) as bol:
+        for name in ("BOL_API_URL", "BOL_LOGIN_URL"):
+            monkeypatch.setenv(name, bol.url)
+        monkeypatch.setenv("NORMWACHT_SECRET_KEY", new_key())
+        bol.set_kpi("cid-1", "CANCELLATIONS", "2026-46", numerator=1, denominator=150)
+        bol.set_kpi("cid-1", "ON_TIME", "2026-46", numerator=80, denominator=100, excluded=True)
+        bol.set_performance_status("cid-1", strikes={"2026-44": ["ON_TIME"]}, points_left=60)
+        assert await asyncio.to_thread(main, ["seller", "add", "shop-1", "--name", "S"]) == 0
+        monkeypatch.setattr("sys.stdin", io.StringIO("S3cret-aa\n"))
+        credentials = ["seller", "credentials", "shop-1", "--client-id", "cid-1"]
+        assert await asyncio.to_thread(main, credentials) == 0
+        figures = write(
+            env / "w46.csv",
+            "seller_id,week,indicator,numerator,denominator,value,norm\n"
+            "shop-1,2026-W46,RESPONSE_TIME,19,20,,\n",
+        )
+        assert await asyncio.to_thread(main, ["import", str(figures)]) == 0
+        before = await asyncio.to_thread(check_line, capsys)
+        assert before["bol_status"] is None
+
+        # The poll as the scheduler makes it, its minute shrunk so the test is quick.
+        config = load_config(dotenv=None)
+        store = await Store.open(config.database)
+        try:
+            fast = RequestBudget(window_s=0.2, backoff_s=0.01)
+            summary = await poll_week(
+                store, config, IsoWeek(2026, 46), now=NOW_DT, pacing=fast, limiters=Limiters()
+            )
+        finally:
+            await store.close()
+        assert not summary.failed and summary.statuses == 1
+    after = await asyncio.to_thread(check_line, capsys)
+    assert after["bol_status"] == {
+        "fetched_at": "2026-11-19T09:00:00+00:00",
+        "system": "GroeiKracht",
+        "strikes": {"count": 1, "weeks": [{"week": "2026-W44", "reasons": ["ON_TIME"]}]},
+        "points_left": 60,
+        "quality_score": None,
+    }
+    indicators = after["indicators"]
+    assert isinstance(indicators, dict)
+    assert indicators["ON_TIME"]["status"] == "exempt"  # bol.com excluded the week
+    assert indicators["RESPONSE_TIME"]["status"] == "pass"  # the upload stands beside it
