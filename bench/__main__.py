@@ -14,6 +14,7 @@ BENCHMARKS = (
     "telegram_score",
     "flood",
     "bol_poll",
+    "bol_v11",
     "seller_names",
     "write_wait",
     "start_during_import",

@@ -13,8 +13,10 @@ never shown by ``repr``.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import random
+import ssl
 import time
 from collections.abc import Awaitable, Callable, Coroutine
 from contextlib import nullcontext
@@ -152,6 +154,7 @@ class BolApi:
         self._rng = rng or random.Random()
         self._in_flight = asyncio.Semaphore(self.pacing.connections)
         self._http = httpx.AsyncClient(
+            verify=_tls(),
             timeout=httpx.Timeout(self.pacing.timeout_s),
             limits=httpx.Limits(
                 max_connections=self.pacing.connections,
@@ -253,6 +256,13 @@ class BolApi:
         """Exponential backoff with jitter: between half and all of base * 2^(attempt-1)."""
         ceiling = min(self.pacing.max_backoff_s, self.pacing.backoff_s * 2.0 ** (attempt - 1))
         return ceiling * (0.5 + self._rng.random() / 2)
+
+
+@functools.cache
+def _tls() -> ssl.SSLContext:
+    """The certificates bol.com is checked against, read once a process (reading them
+    costs more than a whole poll's requests but one: tens of milliseconds)."""
+    return httpx.create_ssl_context()
 
 
 def client_name(client_id: str) -> str:
