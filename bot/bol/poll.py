@@ -162,7 +162,7 @@ async def fetch_week(client: BolClient, week: IsoWeek, *, whole: bool = True) ->
         except V11Unavailable as exc:
             refused = exc.status
             client.refuse_v11(refused)
-            log.info("%s: v10, bol.com did not grant v11 (HTTP %d)", client.name, refused)
+            log.info("%s gets v10: bol.com did not grant v11 (HTTP %d)", client.name, refused)
     if not whole:
         return WeekAnswer(await client.performance_indicators(week), v10_because=refused)
     indicators, retailer = await all_of(
