@@ -8,7 +8,7 @@ and a restart loses nothing; what only a process sees is counted in ``bot.metric
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 
 from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
@@ -26,6 +26,8 @@ from bot.store.outbox import EARLIER_MESSAGE, PLATFORM_DOWN, RATE_LIMIT, RETRY
 log = logging.getLogger(__name__)
 
 # Why a message waits, as /metrics and ``sent --json`` say it (``bot.outbox.worker.waiting``).
+# The states a message passes through (the outbox table's CHECK), in that order.
+OUTBOX_STATES = ("pending", "sending", "sent", "failed", "dead")
 WAITING_REASONS = (
     NEXT_ROUND,
     QUIET_HOURS,
@@ -48,11 +50,17 @@ class _Families(Collector):
 
 
 async def database_families(
-    store: Store, config: Config, now: datetime, is_up: Callable[[str], bool]
+    store: Store,
+    config: Config,
+    now: datetime,
+    is_up: Callable[[str], bool],
+    platforms: Sequence[str] = (),
 ) -> list[Metric]:
     """The gauges the database answers: the outbox per platform and state, what waits and
     why, the lease holders and the living instances; ``normwacht_database_up`` says
-    whether it answered (without it, the other gauges are left out, not made zero)."""
+    whether it answered (without it, the other gauges are left out, not made zero).
+    Every platform in ``platforms`` (those this bot serves) has each state's and each
+    reason's series, 0 while the outbox holds none of its messages."""
     up = GaugeMetricFamily(
         "normwacht_database_up", "Whether the database answered this scrape (1) or not (0)"
     )
@@ -72,8 +80,14 @@ async def database_families(
         "Messages in the outbox per platform and state (pending, sending, sent, failed, dead)",
         labels=["platform", "state"],
     )
-    for platform, state, n in counts:
-        messages.add_metric([platform, state], n)
+    # A series that vanishes cannot be told from one that was never scraped: every
+    # platform served has every state, 0 where none is in it.
+    by_state = {(platform, state): n for platform, state, n in counts}
+    served = sorted(set(platforms) | {p for p, _ in by_state})
+    states = [*OUTBOX_STATES, *sorted({s for _, s in by_state} - set(OUTBOX_STATES))]
+    for platform in served:
+        for state in states:
+            messages.add_metric([platform, state], by_state.get((platform, state), 0))
     waiting_messages = GaugeMetricFamily(
         "normwacht_outbox_waiting_messages",
         "Messages not sent yet per platform, by what they wait for (as sent --json says)",
@@ -97,7 +111,7 @@ async def database_families(
     # Every reason of a platform with messages waiting, 0 where none waits for it: a
     # series that vanishes cannot be told from one that was never scraped.
     known = [*WAITING_REASONS, *sorted({r for _, r in reasons} - set(WAITING_REASONS))]
-    for platform in sorted({p for p, _ in reasons}):
+    for platform in sorted(set(platforms) | {p for p, _ in reasons}):
         for reason in known:
             waiting_messages.add_metric([platform, reason], reasons.get((platform, reason), 0))
     lease = GaugeMetricFamily(
@@ -136,7 +150,9 @@ def metrics_source(store: Store, config: Config, health: Health) -> Metrics:
     """``/metrics`` of a running bot: its counters, the database's gauges, its parts' states."""
 
     async def scrape() -> bytes:
-        families = await database_families(store, config, health.clock(), health.is_up)
+        families = await database_families(
+            store, config, health.clock(), health.is_up, health.platforms()
+        )
         return exposition(families + part_families(health.states()))
 
     return scrape

@@ -79,3 +79,19 @@ async def test_a_database_that_does_not_answer_is_database_up_zero(
     text = (await scrape()).decode()
     assert sample(text, "normwacht_database_up") == 0.0
     assert "normwacht_outbox_messages{" not in text
+
+
+async def test_an_empty_outbox_still_has_every_series_of_the_platforms_served(
+    store: Store, database: str, tmp_path: Path, clock: FixedClock
+) -> None:
+    config = make_config(tmp_path, NORMWACHT_DB=database)
+    health = Health(clock)
+    health.watch("telegram")
+    text = (await metrics_source(store, config, health)()).decode()
+    for state in ("pending", "sending", "sent", "failed", "dead"):
+        assert sample(text, "normwacht_outbox_messages", platform="telegram", state=state) == 0.0
+    assert (
+        sample(text, "normwacht_outbox_waiting_messages", platform="telegram", reason="retry")
+        == 0.0
+    )
+    assert sample(text, "normwacht_outbox_messages", platform="slack", state="sent") is None

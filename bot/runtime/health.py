@@ -82,6 +82,10 @@ class Health:
         """Call ``callback(name)`` whenever a platform comes back."""
         self._on_up.append(callback)
 
+    def platforms(self) -> list[str]:
+        """The platforms watched (not the parts asked by a probe, such as the database)."""
+        return sorted(n for n in self._down_since if n not in self._probes)
+
     def is_up(self, name: str) -> bool:
         """Whether ``name`` is reachable; a part nobody watches (the console) always is."""
         return self._down_since.get(name) is None
