@@ -117,7 +117,8 @@ def environment(fmt: Format, lang: Language) -> Environment:
     return env
 
 
-def _check(kind: str, data: Mapping[str, Any]) -> None:
+def check_data(kind: str, data: Mapping[str, Any]) -> None:
+    """A known kind, with every key its template needs."""
     if kind not in KINDS:
         raise ValueError(f"unknown message kind {kind!r}")
     missing = [key for key in REQUIRED[kind] if key not in data]
@@ -189,19 +190,19 @@ def context(kind: str, data: Mapping[str, Any]) -> dict[str, Any]:
 
 def render(kind: str, data: Mapping[str, Any], *, fmt: Format, lang: Language) -> Rendered:
     """Render message ``kind`` with ``data`` (see ``REQUIRED`` for its keys)."""
-    _check(kind, data)
+    check_data(kind, data)
     env = environment(fmt, lang)
     try:
         template = env.get_template(f"{kind}.j2")
     except TemplateNotFound as exc:
         raise LookupError(f"no template for message {kind!r}") from exc
     marked = template.render(context(kind, data))
-    more = env.get_template("_more.j2")
-
-    def more_text(count: int, groups: bool) -> str:
-        return more.render(n=count, groups=groups).strip()
-
-    return compose(marked, fmt, more_text)
+    return compose(marked, fmt, lambda count, groups: more_text(env, count, groups))
 
 
-__all__ = ["KINDS", "REQUIRED", "context", "environment", "render"]
+def more_text(env: Environment, count: int, groups: bool) -> str:
+    """The "…and N more" that ends a Slack message cut to its blocks."""
+    return env.get_template("_more.j2").render(n=count, groups=groups).strip()
+
+
+__all__ = ["KINDS", "REQUIRED", "check_data", "context", "environment", "more_text", "render"]
