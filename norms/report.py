@@ -9,7 +9,7 @@ from typing import Any, Literal, get_args
 from norms.bol import PerformanceStatus
 from norms.carry import CONSECUTIVE_COUNTED, SellerCarry, advance, fold_carry
 from norms.goldlabel import GoldLabel, gold_label
-from norms.model import INDICATORS, Indicator, SellerHistory, Status
+from norms.model import INDICATORS, Indicator, Measurement, SellerHistory, Status
 from norms.policy import LadderKind, Policy
 from norms.rating import RatingForWeek, RatingRisk, rating_risk, shop_rating
 from norms.scores import POOLED, pooled_score
@@ -251,14 +251,18 @@ def what_it_takes(policy: Policy, history: SellerHistory, week: IsoWeek) -> tupl
     """For each escalating indicator, how many items may go wrong next week, judged on the
     average volume of the last score window."""
     out: list[WhatItTakes] = []
+    empty: dict[Indicator, Measurement] = {}
+    window = [
+        history.measurements.get(week.shift(-i), empty) for i in range(policy.score_window_weeks)
+    ]
     for indicator in policy.escalating:
         rule = policy.rules[indicator]
         volumes = [
             m.denominator
-            for i in range(policy.score_window_weeks)
-            if (m := history.measurement(week.shift(-i), indicator)) is not None and m.denominator
+            for by_indicator in window
+            if (m := by_indicator.get(indicator)) is not None and m.denominator
         ]
-        latest = history.measurement(week, indicator)
+        latest = window[0].get(indicator) if window else history.measurement(week, indicator)
         norm = latest.norm if latest is not None and latest.norm is not None else rule.norm
         if not volumes or norm is None:
             continue
