@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal, get_args
 
 from norms.bol import PerformanceStatus
@@ -183,11 +183,16 @@ def evaluate_next(
     rating = shop_rating(policy, week, history.ratings, m, totals)
     risk = rating_risk(policy, rating)
     gold = gold_label(policy, week, rating, m)
+    if after is not None:
+        after = replace(after, gold=gold)
     previous_gold: GoldLabel | None = None
     if carry is not None:
         prev = week.shift(-1)
-        before = shop_rating(policy, prev, history.ratings, m, (carry.reviews, carry.rating_sum))
-        previous_gold = gold_label(policy, prev, before, m)
+        previous_gold = carry.gold
+        if previous_gold is None or previous_gold.week != prev:
+            totals_before = (carry.reviews, carry.rating_sum)
+            before = shop_rating(policy, prev, history.ratings, m, totals_before)
+            previous_gold = gold_label(policy, prev, before, m)
     consecutive = dict(
         zip(
             CONSECUTIVE_COUNTED,

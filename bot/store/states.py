@@ -16,16 +16,18 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import norms
 from bot.store.engine.base import Database
 from norms import IsoWeek, PlanEvent, Policy
 from norms.carry import SellerCarry
+from norms.goldlabel import GoldCondition, GoldLabel
 from norms.track import TrackWeek, plan_status
 
 # States are keyed by this and by the code that derives them (``_code_version``), so
 # states of older code are not read after an upgrade; they are dropped as they age out.
-STATE_FORMAT = 1
+STATE_FORMAT = 2
 
 # Weeks of states kept per seller behind the newest: a correction within bol.com's 30
 # weeks refolds from the week it touches, an older one from the seller's first week.
@@ -73,7 +75,8 @@ def _text(week: IsoWeek | None) -> str | None:
 
 
 def encode(carry: SellerCarry) -> str:
-    """The carry as compact JSON (the plan status is not kept: plan events are read anew)."""
+    """The carry as compact JSON, with a reported week's gold label (the plan status is
+    not kept: plan events are read anew)."""
     t = carry.track
     return json.dumps(
         [
@@ -93,8 +96,40 @@ def encode(carry: SellerCarry) -> str:
             list(carry.consecutive),
             carry.reviews,
             carry.rating_sum,
+            _gold(carry.gold),
         ],
         separators=(",", ":"),
+    )
+
+
+def _gold(gold: GoldLabel | None) -> list[object] | None:
+    if gold is None:
+        return None
+    return [
+        str(gold.week),
+        gold.eligible,
+        gold.no_data,
+        gold.top_retailer,
+        [
+            [c.name, c.value, c.threshold, c.met, c.gap, c.strict, list(c.below)]
+            for c in gold.conditions
+        ],
+    ]
+
+
+def _gold_of(value: list[Any] | None) -> GoldLabel | None:
+    if value is None:
+        return None
+    week, eligible, no_data, top_retailer, conditions = value
+    return GoldLabel(
+        week=IsoWeek.parse(week),
+        eligible=eligible,
+        conditions=tuple(
+            GoldCondition(name, v, threshold, met, gap, strict, tuple(below))
+            for name, v, threshold, met, gap, strict, below in conditions
+        ),
+        no_data=no_data,
+        top_retailer=top_retailer,
     )
 
 
@@ -117,6 +152,7 @@ def decode(text: str, plan_events: Sequence[PlanEvent]) -> SellerCarry:
         consecutive,
         reviews,
         rating_sum,
+        gold,
     ) = json.loads(text)
     since = _week(plan_since)
     track = TrackWeek(
@@ -141,6 +177,7 @@ def decode(text: str, plan_events: Sequence[PlanEvent]) -> SellerCarry:
         reviews=reviews,
         # JSON writes floats exactly (repr), so the sum goes on as if never stored.
         rating_sum=float(rating_sum),
+        gold=_gold_of(gold),
     )
 
 

@@ -15,6 +15,7 @@ from bot.store.measurements import MEASUREMENT_COLUMNS, measurement_row
 from bot.store.states import decode, encode, week_key
 from norms import Exemption, IsoWeek, Measurement, Policy, SellerHistory
 from norms.carry import SellerCarry, carry_week
+from norms.report import evaluate_next
 from tests.conftest import FixedClock
 from tests.norms.builders import STRIKES, TRACK, F, history
 from tests.norms.histories import FIRST, POLICIES, seller_histories
@@ -32,10 +33,16 @@ def test_a_stored_state_reads_back_as_it_was_folded(
 ) -> None:
     full, weeks = drawn
     carry: SellerCarry | None = None
+    reported: SellerCarry | None = None
     for week in FIRST.until(FIRST.shift(weeks)):
         carry = carry_week(policy, carry, full, week)
         if carry is not None:
             assert decode(encode(carry), full.plan_events) == carry
+        # A reported week's carry keeps its gold label too, exactly.
+        _, reported = evaluate_next(policy, reported, full, week)
+        if reported is not None:
+            assert reported.gold is not None
+            assert decode(encode(reported), full.plan_events) == reported
 
 
 async def seed(store: Store, clock: FixedClock, policy: Policy = TRACK) -> None:
