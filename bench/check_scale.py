@@ -34,6 +34,9 @@ WEEK = IsoWeek(2026, 46)
 NOW = datetime(2026, 11, 19, 9, 0, tzinfo=UTC)
 DEFAULT_CASES = "5000x1,5000x10,5000x30,5000x60,5000x120,50000x10,50000x1+chats"
 BATCH = 100_000
+# What each ratio to the scan should stay within: a planning check (rendering every
+# seller's message), the same check again with nothing new, and a check without chats.
+GOALS = {"check planning": 10.0, "again": 3.0, "check": 3.0}
 
 
 def build(path: Path, sellers: int, weeks: int, chats: bool) -> int:
@@ -220,6 +223,21 @@ def main() -> None:
     else:
         cases = parse_cases(args.cases or DEFAULT_CASES)
     results = {(s, w, c): run_case(s, w, c, args.runs) for s, w, c in cases}
+    print("ratio to the plain scan, per case (goal):")
+    for (sellers, weeks, chats), out in results.items():
+        label = f"{sellers:,} x {weeks}{' + chats' if chats else ''}"
+        names = ("check planning", "again") if chats else ("check", "cold")
+        for name, key in zip(
+            names, ("check", "again") if chats else ("check", "cold"), strict=True
+        ):
+            ratio = out[key] / out["scan"]
+            goal = GOALS.get(name)
+            verdict = (
+                ""
+                if goal is None
+                else f" (goal <= {goal:g}x: {'met' if ratio <= goal else 'NOT met'})"
+            )
+            print(f"  {label:>18} {name:>14}: {ratio:6.1f}x{verdict}")
     for sellers in sorted({s for s, _, _ in cases}):
         ten, sixty = results.get((sellers, 10, False)), results.get((sellers, 60, False))
         if ten and sixty:
