@@ -5,7 +5,9 @@ database, or triggers dropped it after a change to earlier data) it folds from t
 latest state before, or from the seller's first week. Dropping the whole table at any
 time only costs a slower next check. The triggers of schema migration 3 drop the states
 from the week an import, exemption or reopen touches on, and bump an epoch, so that a
-fold begun before a change is never stored after it.
+fold begun before a change is never stored after it. On SQLite (migration 10) those of
+measurements and shop ratings act only on weeks that a stored state or a fold under way
+reaches: a fold raises the reach before it reads (``epoch(reach=...)``).
 """
 
 from __future__ import annotations
@@ -189,6 +191,9 @@ def _marks(values: Sequence[object]) -> str:
     return ",".join("?" * len(values))
 
 
+_RAISE_REACH = "UPDATE seller_state_reach SET n = ? WHERE n < ?"
+
+
 def _newest(compare: str, seller_ids: Sequence[str]) -> str:
     """Each seller's newest state key before (``<``) or up to (``<=``) a week; parameters:
     the policy key, the week key, the sellers."""
@@ -203,8 +208,19 @@ class SellerStates:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def epoch(self) -> int:
-        """How many changes to folded data there have been (the triggers count them)."""
+    async def epoch(self, reach: IsoWeek | None = None) -> int:
+        """How many changes to folded data there have been (the triggers count them).
+
+        A fold that will store states up to ``reach`` says so first: SQLite's triggers
+        count (and drop states for) only changes in weeks some state or fold reaches, so
+        that an import of newer weeks costs nothing per row (migration 10). Raising the
+        reach is a write, done only when it is lower; it is never lowered."""
+        if reach is not None:
+            key = week_key(reach)
+            row = await self.db.fetchone("SELECT n FROM seller_state_reach")
+            if row is None or int(row[0]) < key:
+                async with self.db.transaction() as tx:
+                    await tx.execute(_RAISE_REACH, [key, key])
         row = await self.db.fetchone("SELECT n FROM seller_state_epoch")
         return int(row["n"]) if row else 0
 
@@ -283,6 +299,10 @@ class SellerStates:
             row = await tx.fetchone("SELECT n FROM seller_state_epoch")
             if row is None or int(row[0]) != epoch:
                 return False
+            # Whatever is stored lies within the reach (a fold that did not say how far it
+            # would go included): a later change to its weeks drops it.
+            newest_key = max(week_key(newest), max(r[2] for r in rows))
+            await tx.execute(_RAISE_REACH, [newest_key, newest_key])
             await tx.upsert_rows(
                 "seller_states",
                 "seller_id, policy, week_key, state, alerts",
