@@ -54,6 +54,17 @@ class _Kept:
 _memo: dict[tuple[int, str, bytes], _Kept] = {}
 
 
+# Each class the keys meet, numbered in this process: a key names a class by its number,
+# which is cheaper to write than the class itself (its module and name, looked up).
+_classes: dict[type, int] = {}
+
+
+def _made(number: int, values: object) -> None:
+    """What a key's dataclass or enum is written as a call of (never called: keys are
+    never unpickled)."""
+    raise NotImplementedError
+
+
 class _Reducers(dict[type, Callable[[Any], Any]]):
     """How the key's pickler takes each type apart: a dataclass as its class and field
     values (all of them, read in one call), an enum as its class and value. Keys are never
@@ -61,19 +72,20 @@ class _Reducers(dict[type, Callable[[Any], Any]]):
 
     def __missing__(self, cls: type) -> Callable[[Any], Any]:
         reducer: Callable[[Any], Any]
+        number = _classes.setdefault(cls, len(_classes))
         if dataclasses.is_dataclass(cls):
             names = [f.name for f in dataclasses.fields(cls)]
             # Every field at once, read in C (as a tuple from two names on).
             fields = attrgetter(*names)
             one = len(names) == 1
 
-            def reducer(obj: Any, cls: type = cls, fields: Any = fields, one: bool = one) -> Any:
-                return (cls, (fields(obj),) if one else fields(obj))
+            def reducer(obj: Any, n: int = number, fields: Any = fields, one: bool = one) -> Any:
+                return (_made, (n, (fields(obj),) if one else fields(obj)))
 
         elif issubclass(cls, enum.Enum):
 
-            def reducer(obj: Any, cls: type = cls) -> Any:
-                return (cls, (obj.value,))
+            def reducer(obj: Any, n: int = number) -> Any:
+                return (_made, (n, obj.value))
 
         elif issubclass(cls, type):
 
