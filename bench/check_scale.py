@@ -64,8 +64,8 @@ def build(path: Path, sellers: int, weeks: int, chats: bool, varied: bool = Fals
     rows = 0
     batch: list[tuple[object, ...]] = []
     for s in range(sellers):
-        # Volumes of 100 (a few dozen patterns of figures), or from 100 to 1,099 per seller.
-        n = 100 + (s * 7919) % 1000 if varied else 100
+        # Volumes of 100 (a few dozen patterns of figures), or a volume of each seller's own.
+        n = 100 + s if varied else 100
         for back in range(weeks - 1, -1, -1):
             week = WEEK.shift(-back)
             for i, indicator in enumerate(INDICATORS):
