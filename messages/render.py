@@ -7,11 +7,13 @@ same for all three formats; markup comes from per-format globals (see ``markup``
 
 from __future__ import annotations
 
-from collections.abc import Mapping, MutableMapping, Sequence
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from functools import cache
+from types import FunctionType
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, TemplateNotFound
+from jinja2.runtime import Context
 
 from messages import locale
 from messages.compose import compose
@@ -90,6 +92,25 @@ REQUIRED: dict[str, tuple[str, ...]] = {
 KINDS: frozenset[str] = frozenset(REQUIRED)
 
 
+class _Context(Context):
+    """Jinja2's context, calling our own global helpers (``_``, ``b``, ``dot``, …: plain
+    Python functions that take no context) at once. Jinja2 asks every callable at every
+    call whether it wants the context, the environment or the evaluation context; ours
+    want none of them (``_PLAIN``), and everything else is still asked."""
+
+    def call(__self, __obj: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        if type(__obj) is not FunctionType or __obj not in _PLAIN:
+            return super().call(__obj, *args, **kwargs)
+        kwargs.pop("_block_vars", None)
+        kwargs.pop("_loop_vars", None)
+        try:
+            return __obj(*args, **kwargs)
+        except StopIteration:  # as Jinja2's own call has it
+            return __self.environment.undefined(
+                "value was undefined because a callable raised a StopIteration exception"
+            )
+
+
 class _Environment(Environment):
     """Jinja2's environment with each template's globals in a plain dict.
 
@@ -97,8 +118,14 @@ class _Environment(Environment):
     Python at every render, include and import; ours are all set before the first template
     loads and never change after, so a copy reads the same, at C speed."""
 
+    context_class = _Context
+
     def make_globals(self, d: MutableMapping[str, Any] | None) -> MutableMapping[str, Any]:
         return {**self.globals, **(d or {})}
+
+
+# Our own global helpers, which take no context (``_Context.call``).
+_PLAIN: set[Callable[..., Any]] = set()
 
 
 @cache
@@ -125,6 +152,11 @@ def environment(fmt: Format, lang: Language) -> Environment:
     env.globals.update(markup_globals(fmt))
     env.globals.update(dot=dot, lang=lang)
     env.filters.update(filters(lang))
+    _PLAIN.update(
+        f
+        for f in env.globals.values()
+        if type(f) is FunctionType and not hasattr(f, "jinja_pass_arg")
+    )
     return env
 
 
