@@ -25,6 +25,8 @@ from bot.store import Store
 from norms import INDICATORS, IsoWeek, WeekReport, load_policy
 
 WEEK = IsoWeek(2026, 46)
+# The import's goal against a plain csv + sqlite3 insert of the same rows.
+IMPORT_GOAL = 3.0
 NOW = datetime(2026, 11, 19, 9, 0, tzinfo=UTC)
 
 
@@ -126,9 +128,11 @@ def main() -> None:
         )
     rss_check = peak_rss_mib()
     print(f"rows: {rows:,} ({args.sellers:,} sellers x 8 indicators x 1 week)")
+    ratio = imported / base_import
     print(
         f"import: {imported:.2f} s = {rows / imported:,.0f} rows/s; "
-        f"baseline csv+sqlite3 {base_import:.2f} s; ratio {imported / base_import:.1f}x"
+        f"baseline csv+sqlite3 {base_import:.2f} s; ratio {ratio:.1f}x "
+        f"(goal <= {IMPORT_GOAL:g}x: {'met' if ratio <= IMPORT_GOAL else 'NOT met'})"
     )
     print(
         f"check:  {checked:.2f} s = {rows / checked:,.0f} rows/s ({failing:,} failing weeks); "

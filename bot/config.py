@@ -63,6 +63,9 @@ class Config:
     bol_login_url: str
     webhook_url: str | None = None
     telegram_rate: float = 30.0
+    # Telegram's paid broadcasts: sends beyond the free limit, up to 1,000 a second, each
+    # billed to the bot's Telegram Stars balance (see ``bot.outbox.pacing``).
+    telegram_paid_broadcast: bool = False
     slack_rate: float = 20.0
     chat_interval_s: float = 1.0
     # How long a CLI command waits for another process's write lock before it gives up.
@@ -200,6 +203,9 @@ def load_config(env: Mapping[str, str] | None = None, dotenv: Path | None = Path
         bol_login_url=_url("BOL_LOGIN_URL", required("BOL_LOGIN_URL", "https://login.bol.com")),
         webhook_url=_optional_url("NORMWACHT_WEBHOOK_URL", get("NORMWACHT_WEBHOOK_URL")),
         telegram_rate=_rate("NORMWACHT_TELEGRAM_RATE", required("NORMWACHT_TELEGRAM_RATE", "30")),
+        telegram_paid_broadcast=_switch(
+            "TELEGRAM_PAID_BROADCAST", required("TELEGRAM_PAID_BROADCAST", "off")
+        ),
         slack_rate=_rate("NORMWACHT_SLACK_RATE", required("NORMWACHT_SLACK_RATE", "20")),
         chat_interval_s=_rate(
             "NORMWACHT_CHAT_INTERVAL", required("NORMWACHT_CHAT_INTERVAL", "1"), allow_zero=True
@@ -247,6 +253,13 @@ def _choice(name: str, value: str, choices: tuple[str, ...]) -> str:
     if value.lower() not in choices:
         raise ConfigError(f"{name}: must be {' or '.join(choices)}")
     return value.lower()
+
+
+def _switch(name: str, value: str) -> bool:
+    """``on`` or ``off``, in any case; nothing else, so that a typo never turns it on."""
+    if value.lower() not in ("on", "off"):
+        raise ConfigError(f"{name}: must be on or off (not {value!r})")
+    return value.lower() == "on"
 
 
 def _days(name: str, value: str) -> int:

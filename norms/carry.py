@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from norms.goldlabel import ITEMS_SOLD_FROM
+from norms.goldlabel import ITEMS_SOLD_FROM, GoldLabel
 from norms.model import INDICATORS, Exemption, Indicator, Measurement, SellerHistory, Status
 from norms.policy import Policy
 from norms.scores import POOLED
@@ -33,6 +33,9 @@ class SellerCarry:
     # Every weekly REVIEWS measurement so far: the reviews and their rating sum.
     reviews: int
     rating_sum: float
+    # The gold label of this week, where the week was reported (a fold step leaves it out):
+    # the next week's report compares with it instead of working it out again.
+    gold: GoldLabel | None = None
 
     @property
     def week(self) -> IsoWeek:
@@ -111,8 +114,10 @@ def advance(
     week: IsoWeek,
     failing: bool,
     counted: tuple[bool, ...],
+    gold: GoldLabel | None = None,
 ) -> SellerCarry:
-    """The carry after ``week``, given what was judged of it."""
+    """The carry after ``week``, given what was judged of it (and its gold label, where
+    the week was reported)."""
     track = step_track(
         policy,
         carry.track if carry is not None else None,
@@ -133,6 +138,7 @@ def advance(
         consecutive=tuple(n + 1 if f else 0 for n, f in zip(before, counted, strict=True)),
         reviews=reviews,
         rating_sum=rating_sum,
+        gold=gold,
     )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal, cast
@@ -57,10 +57,16 @@ class Policy:
     quality_score_alert: float = 65.0
     quality_score_drop: float = 5.0
     policy_points_alert: int = 30
+    # The escalating indicators, worked out once: every report asks for them.
+    _escalating: tuple[Indicator, ...] = field(default=(), init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        escalating = tuple(i for i in INDICATORS if self.rules[i].escalates)
+        object.__setattr__(self, "_escalating", escalating)
 
     @property
     def escalating(self) -> tuple[Indicator, ...]:
-        return tuple(i for i in INDICATORS if self.rules[i].escalates)
+        return self._escalating
 
     @property
     def closing_step(self) -> int:

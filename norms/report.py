@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal, get_args
 
 from norms.bol import PerformanceStatus
 from norms.carry import CONSECUTIVE_COUNTED, SellerCarry, advance, fold_carry
 from norms.goldlabel import GoldLabel, gold_label
-from norms.model import INDICATORS, Indicator, SellerHistory, Status
+from norms.model import INDICATORS, Indicator, Measurement, SellerHistory, Status
 from norms.policy import LadderKind, Policy
 from norms.rating import RatingForWeek, RatingRisk, rating_risk, shop_rating
 from norms.scores import POOLED, pooled_score
@@ -183,11 +183,16 @@ def evaluate_next(
     rating = shop_rating(policy, week, history.ratings, m, totals)
     risk = rating_risk(policy, rating)
     gold = gold_label(policy, week, rating, m)
+    if after is not None:
+        after = replace(after, gold=gold)
     previous_gold: GoldLabel | None = None
     if carry is not None:
         prev = week.shift(-1)
-        before = shop_rating(policy, prev, history.ratings, m, (carry.reviews, carry.rating_sum))
-        previous_gold = gold_label(policy, prev, before, m)
+        previous_gold = carry.gold
+        if previous_gold is None or previous_gold.week != prev:
+            totals_before = (carry.reviews, carry.rating_sum)
+            before = shop_rating(policy, prev, history.ratings, m, totals_before)
+            previous_gold = gold_label(policy, prev, before, m)
     consecutive = dict(
         zip(
             CONSECUTIVE_COUNTED,
@@ -251,14 +256,18 @@ def what_it_takes(policy: Policy, history: SellerHistory, week: IsoWeek) -> tupl
     """For each escalating indicator, how many items may go wrong next week, judged on the
     average volume of the last score window."""
     out: list[WhatItTakes] = []
+    empty: dict[Indicator, Measurement] = {}
+    window = [
+        history.measurements.get(week.shift(-i), empty) for i in range(policy.score_window_weeks)
+    ]
     for indicator in policy.escalating:
         rule = policy.rules[indicator]
         volumes = [
             m.denominator
-            for i in range(policy.score_window_weeks)
-            if (m := history.measurement(week.shift(-i), indicator)) is not None and m.denominator
+            for by_indicator in window
+            if (m := by_indicator.get(indicator)) is not None and m.denominator
         ]
-        latest = history.measurement(week, indicator)
+        latest = window[0].get(indicator) if window else history.measurement(week, indicator)
         norm = latest.norm if latest is not None and latest.norm is not None else rule.norm
         if not volumes or norm is None:
             continue

@@ -106,53 +106,37 @@ def judge_indicator(
     # The norm bol.com sent with the data wins over the policy default.
     norm = measurement.norm if measurement.norm is not None else rule.norm
     value = measurement.effective_value
-    base = IndicatorVerdict(
+    bad = bad_count(measurement, condition)
+    below_minimum = excluded_by_bol = False
+    reason: str | None = None
+    if value is None:
+        status = Status.NO_DATA
+    elif norm is None:
+        status = Status.NO_NORM
+    elif meets(value, condition, norm):
+        status = Status.PASS
+    elif rule.minimum is not None and bad is not None and bad < rule.minimum:
+        status, below_minimum = Status.PASS, True
+    elif measurement.excluded:
+        # bol.com's own exclusion wins, like an operator's exemption (NORMS.md §2).
+        status, reason, excluded_by_bol = Status.EXEMPT, BOL_EXCLUDED, True
+    elif exemption is not None:
+        status, reason = Status.EXEMPT, exemption.reason
+    else:
+        status = Status.FAIL
+    # One verdict made once: this runs for every indicator of every seller's week.
+    return IndicatorVerdict(
         indicator=rule.indicator,
-        status=Status.NO_DATA,
+        status=status,
         value=value,
         norm=norm,
         condition=condition,
         numerator=measurement.numerator,
         denominator=measurement.denominator,
         conforms=measurement.conforms,
-        bad=bad_count(measurement, condition),
-    )
-    if value is None:
-        return base
-    if norm is None:
-        return _with(base, Status.NO_NORM)
-    if meets(value, condition, norm):
-        return _with(base, Status.PASS)
-    if rule.minimum is not None and base.bad is not None and base.bad < rule.minimum:
-        return _with(base, Status.PASS, below_minimum=True)
-    if measurement.excluded:
-        # bol.com's own exclusion wins, like an operator's exemption (NORMS.md §2).
-        return _with(base, Status.EXEMPT, exemption=BOL_EXCLUDED, excluded_by_bol=True)
-    if exemption is not None:
-        return _with(base, Status.EXEMPT, exemption=exemption.reason)
-    return _with(base, Status.FAIL)
-
-
-def _with(
-    base: IndicatorVerdict,
-    status: Status,
-    *,
-    below_minimum: bool = False,
-    exemption: str | None = None,
-    excluded_by_bol: bool = False,
-) -> IndicatorVerdict:
-    return IndicatorVerdict(
-        indicator=base.indicator,
-        status=status,
-        value=base.value,
-        norm=base.norm,
-        condition=base.condition,
-        numerator=base.numerator,
-        denominator=base.denominator,
-        conforms=base.conforms,
-        bad=base.bad,
+        bad=bad,
         below_minimum=below_minimum,
-        exemption=exemption,
+        exemption=reason,
         excluded_by_bol=excluded_by_bol,
     )
 
@@ -168,7 +152,11 @@ def judge_week(
     exemptions = tuple(exemptions)
     verdicts: dict[Indicator, IndicatorVerdict] = {}
     for indicator in INDICATORS:
-        exemption = next((e for e in exemptions if e.covers(seller_id, indicator, week)), None)
+        exemption = (
+            next((e for e in exemptions if e.covers(seller_id, indicator, week)), None)
+            if exemptions
+            else None
+        )
         verdicts[indicator] = judge_indicator(
             policy.rules[indicator], measurements.get(indicator), exemption
         )

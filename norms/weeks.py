@@ -62,6 +62,9 @@ class IsoWeek:
 
     def shift(self, weeks: int) -> IsoWeek:
         """The week ``weeks`` later (negative: earlier), across year ends."""
+        week = self.week + weeks
+        if 0 < week < 53:  # every ISO year has weeks 1 to 52: the same year
+            return iso_week(self.year, week)
         return _shift(self, weeks)
 
     def __add__(self, weeks: int) -> IsoWeek:

@@ -156,6 +156,7 @@ def test_the_example_dotenv_is_a_dotenv_that_loads_and_names_the_new_settings(
         "NORMWACHT_LOG_LEVEL",
         "NORMWACHT_LOG_FORMAT",
         "NORMWACHT_KEEP_DAYS",
+        "TELEGRAM_PAID_BROADCAST",
     ):
         assert name in names
     config = load_config(env={"NORMWACHT_DB": str(tmp_path / "db.sqlite3")}, dotenv=example)
@@ -191,3 +192,16 @@ def test_listener_and_log_settings_are_read_and_named_when_wrong(tmp_path: Path)
     ):
         with pytest.raises(ConfigError, match=f"^{name}: {message}"):
             load_config(env={name: value}, dotenv=None)
+
+
+def test_paid_broadcasts_are_off_unless_switched_on_and_a_typo_is_named(tmp_path: Path) -> None:
+    db = {"NORMWACHT_DB": str(tmp_path / "db.sqlite3")}
+    assert load_config(env=db, dotenv=None).telegram_paid_broadcast is False
+    for value, expected in (("on", True), ("ON", True), ("off", False), (" Off ", False)):
+        config = load_config(env={**db, "TELEGRAM_PAID_BROADCAST": value}, dotenv=None)
+        assert config.telegram_paid_broadcast is expected
+    for value in ("yes", "true", "1", "onn"):
+        with pytest.raises(ConfigError, match=r"^TELEGRAM_PAID_BROADCAST: must be on or off"):
+            load_config(env={**db, "TELEGRAM_PAID_BROADCAST": value}, dotenv=None)
+    example = Path(__file__).resolve().parent.parent / ".env.example"
+    assert load_config(env=db, dotenv=example).telegram_paid_broadcast is False

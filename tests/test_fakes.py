@@ -144,6 +144,24 @@ async def test_telegram_enforced_limits(tg: FakeTelegram, bot: telegram.Bot) -> 
     assert tg.rejected_429 == 1
 
 
+async def test_telegram_paid_broadcasts_are_recorded_and_allowed_a_thousand_a_second(
+    tg: FakeTelegram, bot: telegram.Bot
+) -> None:
+    """With ``allow_paid_broadcast`` the overall limit is 1,000 a second, and the sends
+    beyond the free limit are counted as billed; one chat still gets one a second."""
+    tg.enforce_limits(global_per_s=3, per_chat_per_s=1, tolerance_s=-60.0)
+    for chat in range(10):
+        await bot.send_message(100 + chat, "paid", allow_paid_broadcast=True)
+    assert tg.rejected_429 == 0 and tg.billed == 7
+    sends = tg.calls_to("sendMessage")
+    assert [c.params["allow_paid_broadcast"] for c in sends] == [True] * 10
+    with pytest.raises(RetryAfter):
+        await bot.send_message(100, "the same chat again", allow_paid_broadcast=True)
+    with pytest.raises(RetryAfter):  # without it, the free limit holds
+        await bot.send_message(200, "free")
+    assert "allow_paid_broadcast" not in tg.calls_to("sendMessage")[-1].params
+
+
 async def test_telegram_commands_callbacks_edits(tg: FakeTelegram, bot: telegram.Bot) -> None:
     await bot.set_my_commands([("score", "Scores")])
     await bot.set_my_commands([("score", "Scores (nl)")], language_code="nl")

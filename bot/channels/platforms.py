@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.config import Config
-from bot.outbox.pacing import SendLimits
+from bot.outbox.pacing import SendLimits, telegram_limits
 from messages import Format
 
 
@@ -39,8 +39,11 @@ TELEGRAM = Platform(
     title="Telegram",
     format="telegram",
     quiet_hours=True,
-    # Telegram: about 30 a second overall, 1 a second per chat, 20 a minute per group.
-    limits=lambda c: SendLimits(c.telegram_rate, c.chat_interval_s, per_group_per_minute=20),
+    # Telegram: about 30 a second overall (up to 1,000 with paid broadcasts), 1 a second
+    # per chat, 20 a minute per group.
+    limits=lambda c: telegram_limits(
+        c.telegram_rate, c.chat_interval_s, paid_broadcast=c.telegram_paid_broadcast
+    ),
     enabled=lambda c: bool(c.telegram_token),
     address=lambda c: f"TELEGRAM_API_URL={c.telegram_api_url}",
 )

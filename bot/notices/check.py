@@ -88,8 +88,6 @@ async def _run_check(
         planned: list[PlannedMessage] = []
         linked = [s.id for s in chunk if s.id in destinations]
         already = await store.outbox.planned_sections(linked, str(week))
-        corrections = await store.outbox.corrections(linked, str(week))
-        sources = await store.data.week_sources(linked, week)
         by_id = {s.id: s for s in chunk}
         if on_report is None:
             # Nobody wants the reports: a seller whose week's alerts are stored with its
@@ -100,6 +98,10 @@ async def _run_check(
                     del by_id[sid]
                     if said.missing:
                         outcome.missing.append(sid)
+        # Read for the sellers whose week is reported: none when nothing is new.
+        linked = [sid for sid in linked if sid in by_id]
+        corrections = await store.outbox.corrections(linked, str(week))
+        sources = await store.data.week_sources(linked, week)
         # Reports come in order of seller id; named sellers are reported in the order named.
         in_order = [s.id for s in chunk if s.id in by_id] == sorted(by_id)
         held: dict[str, WeekReport] = {}

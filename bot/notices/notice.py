@@ -11,13 +11,14 @@ from typing import Any
 
 from bot.channels.platforms import format_of
 from bot.store import Chat, PlannedMessage
-from messages import LANGUAGES, render
+from messages import LANGUAGES, render_reusing
 from norms import IsoWeek
 
 
 def body_for(chat: Chat, kind: str, data: Mapping[str, Any]) -> dict[str, Any]:
-    """Render ``kind`` for the chat's platform and language, as stored in the outbox."""
-    rendered = render(
+    """Render ``kind`` for the chat's platform and language, as stored in the outbox; the
+    check's many alike messages share their rendering (``render_reusing``)."""
+    rendered = render_reusing(
         kind,
         data,
         fmt=format_of(chat.platform),

@@ -32,7 +32,8 @@ async def seller_reports(
     """Per seller (in sorted order), the reports of the weeks ``first`` … ``last``; with
     ``save`` the states folded on the way are stored for the next time. A chat's answer
     does not save: it must never wait for another writer's lock."""
-    epoch = await store.states.epoch()
+    # A fold that stores says how far it goes before it reads (a chat's answer only reads).
+    epoch = await store.states.epoch(reach=last if save else None)
     stored = await store.states.latest_before(seller_ids, policy, first)
     newest = await store.states.newest_weeks(seller_ids, policy, last)
     since = {sid: reads_from(policy, first, week.shift(1)) for sid, (week, _) in stored.items()}

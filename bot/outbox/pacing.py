@@ -17,13 +17,23 @@ BACKOFF_MAX_S = 600.0
 SEND_MARGIN_S = 0.02
 
 
+# Telegram's paid broadcasts (Bot API ``allow_paid_broadcast``): up to 1,000 messages a
+# second; each message beyond the free limit of about 30 a second costs 0.1 Telegram
+# Stars, withdrawn from the bot's balance.
+PAID_BROADCAST_PER_S = 1000.0
+PAID_BROADCAST_FREE_PER_S = 30
+PAID_BROADCAST_STARS = 0.1
+
+
 @dataclass(frozen=True, slots=True)
 class SendLimits:
-    """Sending limits of one platform."""
+    """Sending limits of one platform. ``billed_above``: sends a second beyond which each
+    costs (Telegram's paid broadcasts); None: sending is free."""
 
     per_second: float
     per_chat_interval_s: float
     per_group_per_minute: int | None = None
+    billed_above: int | None = None
 
 
 class Pacer:
@@ -40,6 +50,9 @@ class Pacer:
         # planned slots into a burst above the limit.
         self._sent: deque[float] = deque()
         self._last_sent: dict[str, float] = {}
+        # Sends that went beyond ``billed_above`` in their second: what Telegram bills.
+        self.billed = 0
+        self._second: deque[float] = deque()
 
     def pause(self, seconds: float) -> None:
         self._paused_until = max(self._paused_until, self._now() + seconds)
@@ -81,6 +94,43 @@ class Pacer:
         now = self._now()
         self._sent.append(now)
         self._last_sent[address] = now
+        if self.pacing.billed_above is not None:
+            second = self._second
+            while second and second[0] <= now - 1.0:
+                second.popleft()
+            second.append(now)
+            if len(second) > self.pacing.billed_above:
+                self.billed += 1
+
+
+def telegram_limits(
+    per_second: float, chat_interval_s: float, *, paid_broadcast: bool
+) -> SendLimits:
+    """Telegram's limits: ``per_second`` overall (about 30 free), or with paid broadcasts
+    up to 1,000, the sends beyond the free 30 billed; 1 a second per chat and 20 a minute
+    per group either way."""
+    if paid_broadcast:
+        return SendLimits(
+            PAID_BROADCAST_PER_S,
+            chat_interval_s,
+            per_group_per_minute=20,
+            billed_above=PAID_BROADCAST_FREE_PER_S,
+        )
+    return SendLimits(per_second, chat_interval_s, per_group_per_minute=20)
+
+
+def billing_note(pacer: Pacer) -> dict[str, object]:
+    """What ``/healthz`` says of Telegram's paid broadcasts while they are on: the rate,
+    the price, and what this process's sends have cost so far (as its pacer counted)."""
+    billed = pacer.billed
+    return {
+        "on": True,
+        "per_second": pacer.pacing.per_second,
+        "price": f"{PAID_BROADCAST_STARS:g} Telegram Stars per message beyond the free "
+        f"{PAID_BROADCAST_FREE_PER_S} a second, from the bot's Stars balance",
+        "billed_messages": billed,
+        "stars_spent": round(billed * PAID_BROADCAST_STARS, 1),
+    }
 
 
 def backoff(attempts: int, rng: random.Random) -> float:

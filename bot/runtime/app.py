@@ -9,6 +9,7 @@ import signal
 import sys
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,6 +24,7 @@ from bot.notices.admins import admin_chats
 from bot.notices.check import run_check
 from bot.notices.owed_work import complete_owed_work, run_owed_worker
 from bot.outbox.errors import Sender
+from bot.outbox.pacing import billing_note
 from bot.outbox.worker import DeliveryWorker
 from bot.runtime.health import Health, Reconnector, describe
 from bot.runtime.http import HttpServer
@@ -154,6 +156,9 @@ async def run_bot(config: Config, clock: Clock, *, demo: bool = False) -> int:
                 instance=instance,
                 on_database_error=database_error,
             )
+            for name, pacer in worker.pacers.items():
+                if pacer.pacing.billed_above is not None:  # Telegram's paid broadcasts
+                    health.note(f"{name}_paid_broadcasts", partial(billing_note, pacer))
             owed_wakeup = asyncio.Event()
 
             def back(part: str) -> None:

@@ -41,6 +41,8 @@ class Health:
         self._where: dict[str, str] = {}
         # Which instance this is, for /healthz (``bot.runtime.instance.Instance.describe``).
         self.instance: Callable[[], dict[str, object]] | None = None
+        # What /healthz tells beside the states (Telegram's paid broadcasts and their cost).
+        self._notes: dict[str, Callable[[], object]] = {}
         # Parts asked afresh by ``refresh`` (the database), and what counts as down.
         self._probes: dict[str, tuple[Callable[[], Awaitable[object]], Outage]] = {}
 
@@ -124,6 +126,13 @@ class Health:
             event = self._changed[name]
             event.clear()
             await event.wait()
+
+    def note(self, name: str, describe: Callable[[], object]) -> None:
+        """Have ``/healthz`` tell ``describe()`` under ``name``, as it is at each request."""
+        self._notes[name] = describe
+
+    def notes(self) -> dict[str, object]:
+        return {name: describe() for name, describe in self._notes.items()}
 
     def states(self) -> dict[str, str]:
         """``{"telegram": "down since 2026-11-19T09:00:00+00:00", "slack": "up", ...}``."""

@@ -109,10 +109,12 @@ class HttpServer:
     async def _healthz(self, request: web.Request) -> web.Response:
         """200 while the process serves, with each part's state: ``{"ok": true,
         "telegram": "down since 2026-11-19T09:00:00+00:00", "slack": "up", "scheduler":
-        "up", "instance": {"id": ..., "database": ..., "leases": ["scheduler"]}}``; with
-        several instances on one database, each names the leases it holds. A platform that
-        is down is not the process failing: it still serves the rest, and delivers the
-        waiting messages once the platform is back. The database down is: 503."""
+        "up", "instance": {"id": ..., "database": ..., "leases": ["scheduler"]}}``, and
+        with TELEGRAM_PAID_BROADCAST=on what paid broadcasts cost
+        (``telegram_paid_broadcasts``); with several instances on one database, each names
+        the leases it holds. A platform that is down is not the process failing: it still
+        serves the rest, and delivers the waiting messages once the platform is back. The
+        database down is: 503."""
         states: dict[str, object] = {}
         if self.health is not None:
             await self.health.refresh()
@@ -120,6 +122,7 @@ class HttpServer:
         ok = self.health is None or self.health.is_up("database")
         if self.health is not None:
             states.update(self.health.states())
+            states.update(self.health.notes())
             if self.health.instance is not None:
                 states["instance"] = self.health.instance()
         return web.json_response({"ok": ok, **states}, status=200 if ok else 503)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot.store.engine.base import Database
+from bot.store.engine.dialect import SQLITE
 from norms import ASPECTS, IsoWeek, Measurement, ShopRating
 
 MEASUREMENT_COLUMNS = (
@@ -64,16 +65,19 @@ class Measurements:
         """Where each seller's week came from (``upload`` or ``bol.com``), latest first."""
         if not seller_ids:
             return {}
-        rows = await self.db.fetchall(
-            self.db.dialect.latest_of_each(
-                "seller_id, source",
-                "measurements",
-                "seller_id, year, week",
-                "imported_at",
-                f"seller_id IN ({','.join('?' * len(seller_ids))}) AND year = ? AND week = ?",
-            ),
-            [*seller_ids, week.year, week.week],
-        )
+        where = f"seller_id IN ({','.join('?' * len(seller_ids))}) AND year = ? AND week = ?"
+        if self.db.engine == SQLITE:
+            # SQLite takes the other columns of a lone MAX() from the row that has it: one
+            # pass over each seller's week.
+            sql = (
+                f"SELECT seller_id, source, MAX(imported_at) FROM measurements WHERE {where} "
+                "GROUP BY seller_id"
+            )
+        else:
+            sql = self.db.dialect.latest_of_each(
+                "seller_id, source", "measurements", "seller_id, year, week", "imported_at", where
+            )
+        rows = await self.db.fetchall(sql, [*seller_ids, week.year, week.week])
         return {r[0]: r[1] for r in rows}
 
     async def first_week_with_data(self, seller_id: str) -> IsoWeek | None:

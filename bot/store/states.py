@@ -5,7 +5,9 @@ database, or triggers dropped it after a change to earlier data) it folds from t
 latest state before, or from the seller's first week. Dropping the whole table at any
 time only costs a slower next check. The triggers of schema migration 3 drop the states
 from the week an import, exemption or reopen touches on, and bump an epoch, so that a
-fold begun before a change is never stored after it.
+fold begun before a change is never stored after it. On SQLite (migration 10) those of
+measurements and shop ratings act only on weeks that a stored state or a fold under way
+reaches: a fold raises the reach before it reads (``epoch(reach=...)``).
 """
 
 from __future__ import annotations
@@ -16,16 +18,18 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import norms
 from bot.store.engine.base import Database
 from norms import IsoWeek, PlanEvent, Policy
 from norms.carry import SellerCarry
+from norms.goldlabel import GoldCondition, GoldLabel
 from norms.track import TrackWeek, plan_status
 
 # States are keyed by this and by the code that derives them (``_code_version``), so
 # states of older code are not read after an upgrade; they are dropped as they age out.
-STATE_FORMAT = 1
+STATE_FORMAT = 2
 
 # Weeks of states kept per seller behind the newest: a correction within bol.com's 30
 # weeks refolds from the week it touches, an older one from the seller's first week.
@@ -73,7 +77,8 @@ def _text(week: IsoWeek | None) -> str | None:
 
 
 def encode(carry: SellerCarry) -> str:
-    """The carry as compact JSON (the plan status is not kept: plan events are read anew)."""
+    """The carry as compact JSON, with a reported week's gold label (the plan status is
+    not kept: plan events are read anew)."""
     t = carry.track
     return json.dumps(
         [
@@ -93,8 +98,40 @@ def encode(carry: SellerCarry) -> str:
             list(carry.consecutive),
             carry.reviews,
             carry.rating_sum,
+            _gold(carry.gold),
         ],
         separators=(",", ":"),
+    )
+
+
+def _gold(gold: GoldLabel | None) -> list[object] | None:
+    if gold is None:
+        return None
+    return [
+        str(gold.week),
+        gold.eligible,
+        gold.no_data,
+        gold.top_retailer,
+        [
+            [c.name, c.value, c.threshold, c.met, c.gap, c.strict, list(c.below)]
+            for c in gold.conditions
+        ],
+    ]
+
+
+def _gold_of(value: list[Any] | None) -> GoldLabel | None:
+    if value is None:
+        return None
+    week, eligible, no_data, top_retailer, conditions = value
+    return GoldLabel(
+        week=IsoWeek.parse(week),
+        eligible=eligible,
+        conditions=tuple(
+            GoldCondition(name, v, threshold, met, gap, strict, tuple(below))
+            for name, v, threshold, met, gap, strict, below in conditions
+        ),
+        no_data=no_data,
+        top_retailer=top_retailer,
     )
 
 
@@ -117,6 +154,7 @@ def decode(text: str, plan_events: Sequence[PlanEvent]) -> SellerCarry:
         consecutive,
         reviews,
         rating_sum,
+        gold,
     ) = json.loads(text)
     since = _week(plan_since)
     track = TrackWeek(
@@ -141,6 +179,7 @@ def decode(text: str, plan_events: Sequence[PlanEvent]) -> SellerCarry:
         reviews=reviews,
         # JSON writes floats exactly (repr), so the sum goes on as if never stored.
         rating_sum=float(rating_sum),
+        gold=_gold_of(gold),
     )
 
 
@@ -150,6 +189,9 @@ def _from_key(key: int) -> IsoWeek:
 
 def _marks(values: Sequence[object]) -> str:
     return ",".join("?" * len(values))
+
+
+_RAISE_REACH = "UPDATE seller_state_reach SET n = ? WHERE n < ?"
 
 
 def _newest(compare: str, seller_ids: Sequence[str]) -> str:
@@ -166,8 +208,19 @@ class SellerStates:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def epoch(self) -> int:
-        """How many changes to folded data there have been (the triggers count them)."""
+    async def epoch(self, reach: IsoWeek | None = None) -> int:
+        """How many changes to folded data there have been (the triggers count them).
+
+        A fold that will store states up to ``reach`` says so first: SQLite's triggers
+        count (and drop states for) only changes in weeks some state or fold reaches, so
+        that an import of newer weeks costs nothing per row (migration 10). Raising the
+        reach is a write, done only when it is lower; it is never lowered."""
+        if reach is not None:
+            key = week_key(reach)
+            row = await self.db.fetchone("SELECT n FROM seller_state_reach")
+            if row is None or int(row[0]) < key:
+                async with self.db.transaction() as tx:
+                    await tx.execute(_RAISE_REACH, [key, key])
         row = await self.db.fetchone("SELECT n FROM seller_state_epoch")
         return int(row["n"]) if row else 0
 
@@ -246,6 +299,10 @@ class SellerStates:
             row = await tx.fetchone("SELECT n FROM seller_state_epoch")
             if row is None or int(row[0]) != epoch:
                 return False
+            # Whatever is stored lies within the reach (a fold that did not say how far it
+            # would go included): a later change to its weeks drops it.
+            newest_key = max(week_key(newest), max(r[2] for r in rows))
+            await tx.execute(_RAISE_REACH, [newest_key, newest_key])
             await tx.upsert_rows(
                 "seller_states",
                 "seller_id, policy, week_key, state, alerts",

@@ -43,8 +43,12 @@ _BOOL_KEYS = frozenset(
         "show_alert",
         "disable_web_page_preview",
         "disable_content_type_detection",
+        "allow_paid_broadcast",
     }
 )
+# Paid broadcasts (``allow_paid_broadcast``): up to 1,000 sends a second; those beyond the
+# free limit are billed, 0.1 Telegram Stars each.
+PAID_PER_S = 1000
 _JSON_KEYS = frozenset(
     {
         "reply_markup",
@@ -147,6 +151,8 @@ class FakeTelegram(FakeServer):
         self.bot_id = bot_id
         self.latency_s = latency_s
         self.rejected_429 = 0
+        # Sends with allow_paid_broadcast beyond the free limit: what Telegram would bill.
+        self.billed = 0
         self.commands: dict[str, list[JSON]] = {}  # setMyCommands per language_code ("" = default)
         self.webhook_url = ""
         self.uploads: list[tuple[str, str, Upload]] = []  # (method, field, upload)
@@ -412,9 +418,10 @@ class FakeTelegram(FakeServer):
         if self._limits is None or method not in SEND_METHODS:
             return
         global_max, chat_max, group_max, tolerance = self._limits
+        paid = params.get("allow_paid_broadcast") is True
         now = time.monotonic()
         windows = [
-            (self._global_stamps, 1.0, global_max),
+            (self._global_stamps, 1.0, PAID_PER_S if paid else global_max),
             (self._chat_stamps[chat_id], 1.0, chat_max),
         ]
         if isinstance(chat_id, int) and chat_id < 0:
@@ -424,6 +431,8 @@ class FakeTelegram(FakeServer):
                 wait = stamps[0] + window - tolerance - now
                 retry = max(1, math.ceil(wait))
                 raise TelegramApiError(429, f"Too Many Requests: retry after {retry}", retry)
+        if paid and count_recent(self._global_stamps, now, 1.0 - tolerance) >= global_max:
+            self.billed += 1
         for stamps, _, _ in windows:
             stamps.append(now)
 

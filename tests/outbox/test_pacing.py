@@ -5,9 +5,18 @@ from __future__ import annotations
 import itertools
 import random
 from datetime import UTC, datetime, time
+from pathlib import Path
 
 from bot.config import QuietHours
-from bot.outbox.pacing import SEND_MARGIN_S, Pacer, SendLimits, backoff
+from bot.outbox.pacing import (
+    PAID_BROADCAST_PER_S,
+    SEND_MARGIN_S,
+    Pacer,
+    SendLimits,
+    backoff,
+    billing_note,
+    telegram_limits,
+)
 from bot.outbox.waiting import quiet_until
 from tests.conftest import make_config
 
@@ -91,3 +100,39 @@ def test_sends_that_bunch_up_after_a_stall_are_held_back() -> None:
     assert pacer.hold_back("0") == 0.0
     pacer.record("0")
     assert abs(pacer.hold_back("0") - (1.0 + SEND_MARGIN_S)) < 1e-9
+
+
+def test_paid_broadcasts_raise_telegrams_limit_and_count_what_is_billed() -> None:
+    free = telegram_limits(30, 1.0, paid_broadcast=False)
+    paid = telegram_limits(30, 1.0, paid_broadcast=True)
+    assert (free.per_second, free.billed_above) == (30, None)
+    assert (paid.per_second, paid.billed_above) == (PAID_BROADCAST_PER_S, 30)
+    assert paid.per_chat_interval_s == free.per_chat_interval_s == 1.0
+    assert paid.per_group_per_minute == free.per_group_per_minute == 20
+    clock = Ticker()
+    pacer = Pacer(paid, clock)
+    delays = [pacer.reserve(str(chat)) for chat in range(1000)]
+    assert abs(delays[-1] - 999 / 1000) < 1e-9  # a thousand chats within a second
+    for chat in range(100):  # 100 sends within one second: 70 beyond the free 30
+        pacer.record(str(chat))
+        clock.t += 0.005
+    assert pacer.billed == 70
+    clock.t += 1.0
+    for chat in range(30):  # a later second within the free limit costs nothing
+        pacer.record(str(chat))
+        clock.t += 0.01
+    assert pacer.billed == 70
+    assert billing_note(pacer)["stars_spent"] == 7.0
+    unpaid = Pacer(free, clock)
+    for chat in range(100):
+        unpaid.record(str(chat))
+    assert unpaid.billed == 0
+
+
+def test_the_configured_switch_picks_telegrams_limits(tmp_path: Path) -> None:
+    from bot.channels.platforms import platform
+
+    telegram = platform("telegram")
+    on = telegram.limits(make_config(tmp_path, TELEGRAM_PAID_BROADCAST="on"))
+    off = telegram.limits(make_config(tmp_path))
+    assert (on.per_second, off.per_second) == (PAID_BROADCAST_PER_S, 30)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -356,3 +357,35 @@ async def test_messages_wait_uncounted_while_the_platform_is_down_and_go_out_whe
         assert [tuple(r) for r in rows] == [("sent", 1)] * 3
     finally:
         await bot.shutdown()
+
+
+async def test_paid_broadcasts_go_beyond_thirty_a_second_flagged_and_counted(
+    store: Store, config: Config, clock: FixedClock, fake: FakeTelegram
+) -> None:
+    """TELEGRAM_PAID_BROADCAST=on: every send asks for a paid broadcast, and Telegram (the
+    fake, holding the free 30 a second to the rest) lets them through at its higher limit."""
+    fake.enforce_limits(global_per_s=30, per_chat_per_s=1)
+    config = replace(config, telegram_paid_broadcast=True)
+    bot = await bot_for(fake)
+    try:
+        await plan(store, clock, 90, chats=90)
+        sender = TelegramSender(bot, paid_broadcast=config.telegram_paid_broadcast)
+        worker = DeliveryWorker(store, {"telegram": sender}, config, clock)
+        assert worker.pacers["telegram"].pacing.per_second == 1000
+        assert await worker.run_once() == 90
+    finally:
+        await bot.shutdown()
+    assert fake.rejected_429 == 0
+    sends = fake.calls_to("sendMessage")
+    assert len(sends) == 90
+    assert all(call.params.get("allow_paid_broadcast") is True for call in sends)
+
+
+async def test_without_paid_broadcasts_no_send_asks_for_one(
+    store: Store, config: Config, clock: FixedClock, fake: FakeTelegram, sender: TelegramSender
+) -> None:
+    await plan(store, clock, 3, chats=3)
+    worker = DeliveryWorker(store, {"telegram": sender}, config, clock)
+    assert worker.pacers["telegram"].pacing.billed_above is None
+    assert await worker.run_once() == 3
+    assert all("allow_paid_broadcast" not in c.params for c in fake.calls_to("sendMessage"))

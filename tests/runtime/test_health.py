@@ -152,3 +152,37 @@ async def test_a_fault_that_appears_during_an_outage_is_logged_once(
 
     refused = [r.getMessage() for r in caplog.records if "slack: refused" in r.getMessage()]
     assert refused == ["slack: refused: PermissionError: invalid_auth; retrying"]
+
+
+async def test_healthz_tells_what_paid_broadcasts_cost(clock: FixedClock) -> None:
+    """TELEGRAM_PAID_BROADCAST=on: /healthz says so, the rate, the price, and what the
+    sends so far were billed, as the pacer counted them."""
+    import aiohttp
+
+    from bot.outbox.pacing import Pacer, billing_note, telegram_limits
+    from bot.runtime.http import HttpServer
+
+    moments = iter(i * 0.001 for i in range(1000))
+    pacer = Pacer(telegram_limits(30, 1.0, paid_broadcast=True), lambda: next(moments))
+    health = Health(clock)
+    health.note("telegram_paid_broadcasts", lambda: billing_note(pacer))
+    http = HttpServer(port=0, host="127.0.0.1", health=health)
+    await http.start()
+    try:
+        for chat in range(40):
+            pacer.record(str(chat))
+        async with (
+            aiohttp.ClientSession() as session,
+            session.get(f"http://127.0.0.1:{http.port}/healthz") as response,
+        ):
+            body = await response.json()
+    finally:
+        await http.stop()
+    assert body["telegram_paid_broadcasts"] == {
+        "on": True,
+        "per_second": 1000.0,
+        "price": "0.1 Telegram Stars per message beyond the free 30 a second, "
+        "from the bot's Stars balance",
+        "billed_messages": 10,
+        "stars_spent": 1.0,
+    }

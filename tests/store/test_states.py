@@ -15,6 +15,7 @@ from bot.store.measurements import MEASUREMENT_COLUMNS, measurement_row
 from bot.store.states import decode, encode, week_key
 from norms import Exemption, IsoWeek, Measurement, Policy, SellerHistory
 from norms.carry import SellerCarry, carry_week
+from norms.report import evaluate_next
 from tests.conftest import FixedClock
 from tests.norms.builders import STRIKES, TRACK, F, history
 from tests.norms.histories import FIRST, POLICIES, seller_histories
@@ -32,10 +33,16 @@ def test_a_stored_state_reads_back_as_it_was_folded(
 ) -> None:
     full, weeks = drawn
     carry: SellerCarry | None = None
+    reported: SellerCarry | None = None
     for week in FIRST.until(FIRST.shift(weeks)):
         carry = carry_week(policy, carry, full, week)
         if carry is not None:
             assert decode(encode(carry), full.plan_events) == carry
+        # A reported week's carry keeps its gold label too, exactly.
+        _, reported = evaluate_next(policy, reported, full, week)
+        if reported is not None:
+            assert reported.gold is not None
+            assert decode(encode(reported), full.plan_events) == reported
 
 
 async def seed(store: Store, clock: FixedClock, policy: Policy = TRACK) -> None:
@@ -182,3 +189,68 @@ async def test_storing_under_one_policy_drops_the_sellers_states_of_another(
     assert await store.states.latest_before(["a"], STRIKES, WEEKS[-1]) == {}
     assert await store.states.newest_weeks(["a"], TRACK, WEEKS[-1]) == {"a": (WEEKS[0], False)}
     assert await stored(store, "b") == WEEKS
+
+
+async def reach(store: Store) -> int:
+    row = await store.db.fetchone("SELECT n FROM seller_state_reach")
+    assert row is not None
+    return int(row[0])
+
+
+async def test_figures_of_weeks_no_check_reached_leave_the_states_alone(
+    store: Store, clock: FixedClock
+) -> None:
+    """The weekly import of a new week: no stored state or fold reaches it, so nothing is
+    dropped (SQLite does nothing per row for it, migration 10)."""
+    await store.sellers.add("a", "A", "nl", clock())
+    h = history([Measurement(F, w, 99, 100) for w in WEEKS[:3]])
+    carry = None
+    states = []
+    for week in WEEKS[:3]:
+        carry = carry_week(TRACK, carry, h, week)
+        assert carry is not None
+        states.append(("a", carry, None))
+    assert await store.states.save(TRACK, states, epoch=await store.states.epoch(), newest=WEEKS[2])
+    assert await reach(store) == week_key(WEEKS[2])
+    await insert_measurement(store, "a", WEEKS[4])
+    assert await stored(store, "a") == WEEKS[:3]
+    # A change within the reach drops the states from its week on, as ever.
+    await insert_measurement(store, "a", WEEKS[1])
+    assert await stored(store, "a") == WEEKS[:1]
+
+
+async def test_a_fold_under_way_reaches_its_week_before_it_reads(
+    store: Store, clock: FixedClock
+) -> None:
+    """A check of a week no state reaches yet raises the reach before it reads: figures of
+    that week that come in while it folds keep what it folded from being stored."""
+    await store.sellers.add("a", "A", "nl", clock())
+    epoch = await store.states.epoch(reach=WEEKS[5])
+    assert await reach(store) == week_key(WEEKS[5])
+    await insert_measurement(store, "a", WEEKS[5])
+    h = history([Measurement(F, WEEKS[5], 99, 100)])
+    carry = carry_week(TRACK, None, h, WEEKS[5])
+    assert carry is not None
+    assert not await store.states.save(TRACK, [("a", carry, None)], epoch=epoch, newest=WEEKS[5])
+    assert await stored(store, "a") == []
+    # The reach is never lowered: a later, shorter fold leaves it where it is.
+    await store.states.epoch(reach=WEEKS[0])
+    assert await reach(store) == week_key(WEEKS[5])
+
+
+async def test_a_check_raises_the_reach_to_its_week(store: Store, clock: FixedClock) -> None:
+    from bot.notices.reports import week_reports
+
+    await store.sellers.add("a", "A", "nl", clock())
+    await insert_measurement(store, "a", WEEKS[2])
+    assert await reach(store) == 0
+    assert [r.seller_id async for r in week_reports(store, TRACK, WEEKS[3], ["a"])] == ["a"]
+    assert await reach(store) == week_key(WEEKS[3])
+    assert await stored(store, "a") == WEEKS[2:4]
+
+
+async def insert_measurement(store: Store, seller: str, week: IsoWeek) -> None:
+    row = measurement_row(seller, Measurement(F, week, 10, 100), "upload", "t")
+    await store.db.execute(
+        upsert("measurements", MEASUREMENT_COLUMNS, "seller_id, year, week, indicator"), row
+    )

@@ -233,7 +233,7 @@ class TelegramChannel:
             .concurrent_updates(self.processor)
             .build()
         )
-        self.sender = TelegramSender(self.app.bot)
+        self.sender = TelegramSender(self.app.bot, paid_broadcast=config.telegram_paid_broadcast)
         self.app.add_handler(CommandHandler(_COMMAND_WORDS, self._on_text))
         self.app.add_handler(MessageHandler(filters.COMMAND, self._on_text))  # unknown ones
         self.app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, self._on_plain))

@@ -116,10 +116,15 @@ class TelegramSender:
 
     platform = PLATFORM
 
-    def __init__(self, bot: Bot, part_interval_s: float = 1.0) -> None:
+    def __init__(
+        self, bot: Bot, part_interval_s: float = 1.0, *, paid_broadcast: bool = False
+    ) -> None:
         self.bot = bot
         # A long text goes out in parts, paced like messages to one chat.
         self.part_interval_s = part_interval_s
+        # TELEGRAM_PAID_BROADCAST=on: each message may go beyond the free limit, billed
+        # (None: the parameter is not sent at all).
+        self.paid_broadcast = True if paid_broadcast else None
 
     async def send(self, address: str, body: dict[str, Any]) -> str | None:
         """Send ``body``; a long text in parts, noting in ``body["sent_parts"]`` how many went
@@ -136,7 +141,11 @@ class TelegramSender:
                 if index > done:
                     await asyncio.sleep(self.part_interval_s)
                 message = await self.bot.send_message(
-                    chat_id, chunks[index], parse_mode=parse_mode, link_preview_options=NO_PREVIEW
+                    chat_id,
+                    chunks[index],
+                    parse_mode=parse_mode,
+                    link_preview_options=NO_PREVIEW,
+                    allow_paid_broadcast=self.paid_broadcast,
                 )
                 first = first or str(message.message_id)
                 if len(chunks) > 1:
@@ -172,4 +181,4 @@ async def telegram_sender(
         request=http_request(health),
     )
     async with bot:
-        yield TelegramSender(bot)
+        yield TelegramSender(bot, paid_broadcast=config.telegram_paid_broadcast)

@@ -43,6 +43,7 @@ COPIED: Final = (
 SKIPPED: Final = {
     "seller_states": "a cache of derived states; the next check rebuilds it",
     "seller_state_epoch": "the cache's change counter; the target keeps its own",
+    "seller_state_reach": "how far the cache reaches; the target's own starts empty",
     "instances": "the processes that ran on the source; each registers itself where it runs",
     "leases": "held by processes of the source; taken afresh by those of the target",
 }

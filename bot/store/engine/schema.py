@@ -192,6 +192,54 @@ _POSTGRESQL_CACHE_TRIGGERS = "".join(
     )
 )
 
+# Migration 10's SQLite triggers of the changes an import writes: each acts only on a
+# change in a week a stored state or a fold under way reaches (``seller_state_reach``).
+# An import of newer weeks than any check has reached (the weekly import) does nothing
+# per row; a change in a reached week drops the states from its week on and counts it in
+# the epoch, as before.
+_MEASUREMENT_KEY = "{r}.year * 100 + {r}.week"
+_REACHED = "(SELECT n FROM seller_state_reach)"
+_SQLITE_REACHED_TRIGGERS = f"""
+    DROP TRIGGER seller_states_measurement_added;
+    DROP TRIGGER seller_states_measurement_changed;
+    DROP TRIGGER seller_states_measurement_removed;
+    DROP TRIGGER seller_states_rating_added;
+    CREATE TRIGGER seller_states_measurement_added AFTER INSERT ON measurements
+    WHEN {_MEASUREMENT_KEY.format(r="NEW")} <= {_REACHED} BEGIN
+        DELETE FROM seller_states
+        WHERE seller_id = NEW.seller_id AND week_key >= NEW.year * 100 + NEW.week;
+        UPDATE seller_state_epoch SET n = n + 1;
+    END;
+    CREATE TRIGGER seller_states_measurement_changed AFTER UPDATE ON measurements
+    WHEN MIN({_MEASUREMENT_KEY.format(r="OLD")}, {_MEASUREMENT_KEY.format(r="NEW")})
+        <= {_REACHED} BEGIN
+        DELETE FROM seller_states
+        WHERE seller_id IN (OLD.seller_id, NEW.seller_id)
+        AND week_key >= MIN(OLD.year * 100 + OLD.week, NEW.year * 100 + NEW.week);
+        UPDATE seller_state_epoch SET n = n + 1;
+    END;
+    CREATE TRIGGER seller_states_measurement_removed AFTER DELETE ON measurements
+    WHEN {_MEASUREMENT_KEY.format(r="OLD")} <= {_REACHED} BEGIN
+        DELETE FROM seller_states
+        WHERE seller_id = OLD.seller_id AND week_key >= OLD.year * 100 + OLD.week;
+        UPDATE seller_state_epoch SET n = n + 1;
+    END;
+    CREATE TRIGGER seller_states_rating_added AFTER INSERT ON shop_ratings
+    WHEN {_iso_week_key("date(NEW.on_date, '-9 days')")} <= {_REACHED} BEGIN
+        DELETE FROM seller_states
+        WHERE seller_id = NEW.seller_id AND week_key >= {
+    _iso_week_key("date(NEW.on_date, '-9 days')")
+};
+        UPDATE seller_state_epoch SET n = n + 1;
+    END
+"""
+# The latest week (year * 100 + week) any stored state, or any fold under way, reaches:
+# raised before a fold reads, never lowered (bot/store/states.py).
+_REACH_TABLE = """
+    CREATE TABLE seller_state_reach (n INTEGER NOT NULL);
+    INSERT INTO seller_state_reach (n) SELECT COALESCE(MAX(week_key), 0) FROM seller_states;
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     # 1: the first schema.
     Migration(
@@ -458,4 +506,9 @@ MIGRATIONS: tuple[Migration, ...] = (
         ALTER TABLE measurements ADD COLUMN excluded INTEGER NOT NULL DEFAULT 0
         """
     ),
+    # 11: an import of weeks no check has reached costs the cache nothing per row. SQLite's
+    # triggers fire per row: those of measurements and shop ratings now act only on a change
+    # in a week that a stored state or a fold under way reaches. PostgreSQL's fire once per
+    # statement and stay as they are (they keep the reach unread).
+    Migration(_REACH_TABLE + _SQLITE_REACHED_TRIGGERS, postgresql=_REACH_TABLE),
 )

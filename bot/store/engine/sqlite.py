@@ -17,7 +17,7 @@ import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import aiosqlite
 
@@ -94,10 +94,19 @@ class SqliteTx(Tx):
         cursor = await self.conn.execute(sql, params)
         # Plain tuples: a row is read by position, once.
         cursor.row_factory = None
+        # The next batch is read while the caller works on this one: SQLite steps through
+        # the rows in the connection's thread meanwhile.
+        ahead = asyncio.ensure_future(cursor.fetchmany(batch))
         try:
-            while rows := await cursor.fetchmany(batch):
-                yield [tuple(r) for r in rows]
+            while rows := await ahead:
+                ahead = asyncio.ensure_future(cursor.fetchmany(batch))
+                # Without a row factory sqlite3 makes each row a tuple already.
+                yield cast("list[tuple[Any, ...]]", rows)
         finally:
+            # A read under way is let finish (the connection's thread runs it regardless)
+            # before the cursor closes.
+            with contextlib.suppress(Exception):
+                await asyncio.shield(ahead)
             await cursor.close()
 
 
