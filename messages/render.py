@@ -79,6 +79,8 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "bad_argument": ("problem",),
     # bol.com's own verdict (NORMS.md §9): ``bol`` a PerformanceStatus, ``bol_previous``
     # the one before it (optional); ``comparison`` a StrikeComparison for the operator.
+    # ``alerts`` may also take ``bol_news`` (a StatusChanges): the part of the news this
+    # message tells, when the rest was told before (default: all of it).
     "quality": ("seller", "bol"),
     "policy": ("seller", "bol"),
     "bol_disagreement": ("seller", "bol", "comparison"),
@@ -159,7 +161,9 @@ def _bol_view(data: Mapping[str, Any], policy: Policy) -> BolView | None:
     status = data.get("bol")
     if not isinstance(status, PerformanceStatus):
         return None
-    return BolView(policy, status, data.get("bol_previous"), data.get("comparison"))
+    return BolView(
+        policy, status, data.get("bol_previous"), data.get("comparison"), data.get("bol_news")
+    )
 
 
 def context(kind: str, data: Mapping[str, Any]) -> dict[str, Any]:
