@@ -83,6 +83,9 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     # message tells, when the rest was told before (default: all of it).
     "quality": ("seller", "bol"),
     "policy": ("seller", "bol"),
+    # No snapshot of the seller yet: said plainly (``command``: quality, policy, ...),
+    # with how one comes in (``connected``: optional).
+    "no_bol_status": ("seller", "command"),
     "bol_disagreement": ("seller", "bol", "comparison"),
     # Several sellers at a glance: one line each, riskiest first (entries as the digest's).
     "overview": ("command", "entries"),
