@@ -21,8 +21,11 @@ from telegram import Bot
 
 from bot.channels.telegram.sender import TelegramSender
 from bot.config import Config
+from bot.imports import ImportFile, import_files
 from bot.notices.admins import admin_chats
+from bot.notices.bolweek import bol_weeks
 from bot.notices.check import run_check
+from bot.notices.disagreement import compare_with_derivation
 from bot.notices.owed_work import complete_owed_work
 from bot.outbox.worker import DeliveryWorker
 from bot.store import SentRecord, Store
@@ -393,3 +396,52 @@ async def test_operators_hear_once_of_each_week_bol_com_counts_otherwise(
     # The seller is told bol.com's weeks, never the operators' note.
     seller_texts = [r.text for r in await told(sample_store, SNEL, W[46])]
     assert all("derivation" not in t for t in seller_texts)
+
+
+@pytest.mark.parametrize("policy_name", ["verbetertraject-24w", "strikes-22w"])
+async def test_our_strikes_from_the_stored_states_are_those_of_a_fold_from_scratch(
+    sample_store: Store, tmp_path: Path, database: str, clock: FixedClock, policy_name: str
+) -> None:
+    """Before any check no state is stored and every seller is folded from its first week;
+    after the check the states say the same, under either policy."""
+    config = make_config(tmp_path, NORMWACHT_DB=database, NORMWACHT_POLICY=policy_name)
+    # A new seller since week 44, who failed week 45: its period starts before its figures.
+    await sample_store.sellers.add("nieuw", "Nieuw", "en", clock())
+    figures = tmp_path / "nieuw.csv"
+    figures.write_text(
+        "seller_id,year,week,indicator,numerator,denominator,value,norm\n"
+        + "".join(
+            f"nieuw,2026,{w},FULFILMENT,{n},100,,\n" for w, n in ((44, 99), (45, 80), (46, 98))
+        ),
+        encoding="utf-8",
+    )
+    await import_files(
+        sample_store,
+        [ImportFile(figures, "nieuw.csv")],
+        policy=config.policy,
+        today=clock().date(),
+        now=clock(),
+    )
+    for seller in (SNEL, TUIN):
+        kept = status(OF_46, strikes=strikes(42, 44, 45, 46, end=46))
+        await sample_store.bol_statuses.add(seller, kept, "bol.com", clock())
+    await sample_store.bol_statuses.add(
+        "nieuw", status(OF_46, strikes=strikes(45, end=46)), "bol.com", clock()
+    )
+    await sample_store.states.clear()
+    ids = [SNEL, TUIN, "nieuw"]
+    bol = await bol_weeks(sample_store, config.policy, ids, W[46], now=clock())
+    folded = await compare_with_derivation(sample_store, config.policy, bol)
+    await run_check(sample_store, config.policy, W[45], now=clock())
+    await run_check(sample_store, config.policy, W[46], now=clock())
+    assert await sample_store.states.failing_weeks(ids, config.policy, W[46], W[46])
+    assert await compare_with_derivation(sample_store, config.policy, bol) == folded
+    snel, tuin = folded[SNEL], folded[TUIN]
+    assert (snel.bol_count, snel.derived_count) == (4, 5)
+    assert [(str(d.week), d.bol, d.reason) for d in snel.differences] == [
+        ("2026-W40", False, "bol_excluded"),
+        ("2026-W43", False, "bol_excluded"),
+        ("2026-W44", True, "corrected"),
+    ]
+    assert tuin.derived_count == 0 and len(tuin.differences) == 4
+    assert folded["nieuw"].agree and folded["nieuw"].derived_count == 1
