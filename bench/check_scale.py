@@ -9,8 +9,13 @@ last week, which stores the fold's state), then the check of the week, ``--runs`
 With ``--chats`` every seller follows in its own chat: the first check plans the week's
 messages, a second one finds nothing new.
 
+With ``+bol`` every seller also has bol.com's snapshot of the week (NORMS.md §9), with
+strike weeks that differ from ours, and an operator's chat: the check reads the snapshots,
+plans their news and compares every seller's strikes with the ``strikes-22w`` fold.
+
     python -m bench.check_scale [--sellers 5000] [--weeks 1,10,30,60,120] [--chats]
     python -m bench.check_scale --cases 5000x10,5000x60,50000x10,50000x1+chats
+    python -m bench.check_scale --cases 5000x30+chats,5000x30+chats+bol
 """
 
 from __future__ import annotations
@@ -28,7 +33,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from norms import INDICATORS, IsoWeek
+from norms import INDICATORS, Indicator, IsoWeek, Measurement, Policy, load_policy
+from norms.verdicts import judge_week
 
 WEEK = IsoWeek(2026, 46)
 NOW = datetime(2026, 11, 19, 9, 0, tzinfo=UTC)
@@ -36,10 +42,13 @@ DEFAULT_CASES = "5000x1,5000x10,5000x30,5000x60,5000x120,50000x10,50000x1+chats"
 BATCH = 100_000
 
 
-def build(path: Path, sellers: int, weeks: int, chats: bool) -> int:
+def build(path: Path, sellers: int, weeks: int, chats: bool, bol: bool = False) -> int:
     """A migrated database with ``weeks`` weeks up to ``WEEK`` for every seller; some
-    sellers fail some weeks, a few miss the minimum; returns the measurement rows."""
+    sellers fail some weeks, a few miss the minimum; returns the measurement rows. With
+    ``bol``, bol.com's snapshot of ``WEEK`` for every seller."""
     from bot.store import Store
+    from bot.store.verdicts import status_row
+    from norms.bol import PerformanceStatus, QualityScore, Strikes, StrikeWeek
 
     async def migrate() -> None:
         store = await Store.open(path)
@@ -57,16 +66,7 @@ def build(path: Path, sellers: int, weeks: int, chats: bool) -> int:
     for s in range(sellers):
         for back in range(weeks - 1, -1, -1):
             week = WEEK.shift(-back)
-            for i, indicator in enumerate(INDICATORS):
-                name = indicator.value
-                if name == "REVIEWS":
-                    row = (None, 10, 8.0 + (s + back) % 20 / 10, None)
-                elif name in ("CANCELLATIONS", "RETURNS", "CASE_ITEM_RATIO"):
-                    norm = 0.05 if name != "CANCELLATIONS" else None
-                    row = ((s + back + i) % 5, 100, None, norm)
-                else:
-                    # Up to 11 of 100 late or missed: fails the 0.93 norm now and then.
-                    row = (100 - (s * 7 + back * 3 + i) % 12, 100, None, None)
+            for name, *row in _week_rows(s, back):
                 batch.append((f"shop-{s:06d}", week.year, week.week, name, *row, "upload", stamp))
                 rows += 1
             if len(batch) >= BATCH:
@@ -84,9 +84,62 @@ def build(path: Path, sellers: int, weeks: int, chats: bool) -> int:
             "VALUES (?, ?, ?, 'bench')",
             ((s + 1, f"shop-{s:06d}", stamp) for s in range(sellers)),
         )
+    if bol:
+        policy = load_policy("verbetertraject-24w")
+        fetched = datetime(2026, 11, 18, 6, 0, tzinfo=UTC)
+        rows_bol = []
+        for s in range(sellers):
+            # bol.com counts the weeks we judge failing (at most 7: the account closes);
+            # one seller in 20 has its latest strike taken back: a difference to tell.
+            failing = [
+                WEEK.shift(-back)
+                for back in range(min(weeks, 22) - 1, -1, -1)
+                if _failing(policy, s, back)
+            ][:7]
+            if s % 20 == 0 and failing:
+                failing.pop()
+            listed = tuple(StrikeWeek(w, ("ON_TIME",)) for w in failing)
+            strikes = Strikes(len(listed), listed, WEEK.shift(-21), WEEK)
+            quality = QualityScore(WEEK, 50 + s % 40)
+            status = PerformanceStatus(fetched, "GroeiKracht", strikes, 20 + s % 50, (), quality)
+            rows_bol.append(status_row(f"shop-{s:06d}", status, "bol.com", stamp))
+        conn.executemany(
+            "INSERT INTO bol_statuses (seller_id, fetched_at, source, body, system, "
+            "strike_count, points_left, quality_week, quality_score, imported_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            rows_bol,
+        )
     conn.commit()
     conn.close()
     return rows
+
+
+def _week_rows(s: int, back: int) -> list[tuple[str, int | None, int, float | None, float | None]]:
+    """Seller ``s``'s figures ``back`` weeks before ``WEEK``: (indicator, numerator,
+    denominator, value, norm)."""
+    out: list[tuple[str, int | None, int, float | None, float | None]] = []
+    for i, indicator in enumerate(INDICATORS):
+        name = indicator.value
+        if name == "REVIEWS":
+            out.append((name, None, 10, 8.0 + (s + back) % 20 / 10, None))
+        elif name in ("CANCELLATIONS", "RETURNS", "CASE_ITEM_RATIO"):
+            out.append(
+                (name, (s + back + i) % 5, 100, None, 0.05 if name != "CANCELLATIONS" else None)
+            )
+        else:
+            # Up to 11 of 100 late or missed: fails the 0.93 norm now and then.
+            out.append((name, 100 - (s * 7 + back * 3 + i) % 12, 100, None, None))
+    return out
+
+
+def _failing(policy: Policy, s: int, back: int) -> bool:
+    """Whether seller ``s``'s week ``back`` weeks before ``WEEK`` fails, as the check judges it."""
+    week = WEEK.shift(-back)
+    measured = {
+        Indicator(name): Measurement(Indicator(name), week, num, den, value, norm)
+        for name, num, den, value, norm in _week_rows(s, back)
+    }
+    return judge_week(policy, f"shop-{s:06d}", week, measured).failing
 
 
 def _insert(conn: sqlite3.Connection, batch: list[tuple[object, ...]]) -> None:
@@ -113,17 +166,20 @@ def plain_scan(path: Path) -> float:
     return time.perf_counter() - start
 
 
-def in_child(path: Path, week: IsoWeek, *, dry_run: bool, cold: bool = False) -> dict[str, float]:
+def in_child(
+    path: Path, week: IsoWeek, *, dry_run: bool, cold: bool = False, bol: bool = False
+) -> dict[str, float]:
     """One check in a fresh process: its seconds, messages planned and peak RSS."""
     args = [sys.executable, "-m", "bench.check_scale", "--child", str(path), str(week)]
     args += ["--dry-run"] if dry_run else []
     args += ["--cold"] if cold else []
+    args += ["--bol"] if bol else []
     out = subprocess.run(args, check=True, capture_output=True, text=True).stdout
     result: dict[str, float] = json.loads(out.strip().splitlines()[-1])
     return result
 
 
-def child(path: Path, week: IsoWeek, dry_run: bool, cold: bool) -> None:
+def child(path: Path, week: IsoWeek, dry_run: bool, cold: bool, bol: bool = False) -> None:
     from bot.notices.check import run_check
     from bot.store import Store
     from norms import load_policy
@@ -134,6 +190,11 @@ def child(path: Path, week: IsoWeek, dry_run: bool, cold: bool) -> None:
         try:
             if cold:
                 await store.states.clear()
+            # With bol.com's snapshots an operator hears where its strikes differ from ours.
+            admins = None
+            if bol:
+                admin = await store.chats.get_or_create("telegram", "admin", language="nl", now=NOW)
+                admins = [admin]
             failing = 0
 
             def count(report: object) -> None:
@@ -144,7 +205,13 @@ def child(path: Path, week: IsoWeek, dry_run: bool, cold: bool) -> None:
             # A dry run hands every report over, as ``check --dry-run`` prints them; a
             # planning check keeps none, as the scheduled check does.
             outcome = await run_check(
-                store, policy, week, now=NOW, dry_run=dry_run, on_report=count if dry_run else None
+                store,
+                policy,
+                week,
+                now=NOW,
+                dry_run=dry_run,
+                on_report=count if dry_run else None,
+                admin_chats=admins,
             )
             seconds = time.perf_counter() - start
         finally:
@@ -155,18 +222,20 @@ def child(path: Path, week: IsoWeek, dry_run: bool, cold: bool) -> None:
     print(json.dumps(asyncio.run(go())))
 
 
-def run_case(sellers: int, weeks: int, chats: bool, runs: int) -> dict[str, float]:
+def run_case(
+    sellers: int, weeks: int, chats: bool, runs: int, bol: bool = False
+) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "check.sqlite3"
-        rows = build(path, sellers, weeks, chats)
+        rows = build(path, sellers, weeks, chats, bol)
         scans = [plain_scan(path) for _ in range(runs)]
         scan = statistics.median(scans)
         in_child(path, WEEK.shift(-1), dry_run=True)  # last week's check: the steady state
-        label = f"{sellers:,} x {weeks}{' + chats' if chats else ''}"
+        label = f"{sellers:,} x {weeks}{' + chats' if chats else ''}{' + bol' if bol else ''}"
         out: dict[str, float] = {"scan": scan}
         if chats:
-            plans = in_child(path, WEEK, dry_run=False)
-            repeats = [in_child(path, WEEK, dry_run=False) for _ in range(runs)]
+            plans = in_child(path, WEEK, dry_run=False, bol=bol)
+            repeats = [in_child(path, WEEK, dry_run=False, bol=bol) for _ in range(runs)]
             again = statistics.median(r["seconds"] for r in repeats)
             print(
                 f"{label:>22}: {rows:>10,} rows; scan {scan:6.2f} s; "
@@ -178,9 +247,9 @@ def run_case(sellers: int, weeks: int, chats: bool, runs: int) -> dict[str, floa
             )
             out |= {"check": plans["seconds"], "again": again}
             return out
-        checks = [in_child(path, WEEK, dry_run=True) for _ in range(runs)]
+        checks = [in_child(path, WEEK, dry_run=True, bol=bol) for _ in range(runs)]
         check = statistics.median(c["seconds"] for c in checks)
-        cold = in_child(path, WEEK, dry_run=True, cold=True)
+        cold = in_child(path, WEEK, dry_run=True, cold=True, bol=bol)
         print(
             f"{label:>22}: {rows:>10,} rows; scan {scan:6.2f} s; check {check:6.2f} s "
             f"({check / scan:4.1f}x); cold {cold['seconds']:6.2f} s "
@@ -192,12 +261,12 @@ def run_case(sellers: int, weeks: int, chats: bool, runs: int) -> dict[str, floa
         return out
 
 
-def parse_cases(text: str) -> list[tuple[int, int, bool]]:
+def parse_cases(text: str) -> list[tuple[int, int, bool, bool]]:
     cases = []
     for item in text.split(","):
-        size, _, extra = item.partition("+")
+        size, *extras = item.split("+")
         sellers, weeks = size.lower().split("x")
-        cases.append((int(sellers), int(weeks), extra == "chats"))
+        cases.append((int(sellers), int(weeks), "chats" in extras, "bol" in extras))
     return cases
 
 
@@ -211,17 +280,20 @@ def main() -> None:
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     parser.add_argument("--dry-run", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--cold", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--bol", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(Path(args.child[0]), IsoWeek.parse(args.child[1]), args.dry_run, args.cold)
+        week = IsoWeek.parse(args.child[1])
+        child(Path(args.child[0]), week, args.dry_run, args.cold, args.bol)
         return
     if args.sellers is not None:
-        cases = [(args.sellers, int(w), args.chats) for w in args.weeks.split(",")]
+        cases = [(args.sellers, int(w), args.chats, False) for w in args.weeks.split(",")]
     else:
         cases = parse_cases(args.cases or DEFAULT_CASES)
-    results = {(s, w, c): run_case(s, w, c, args.runs) for s, w, c in cases}
-    for sellers in sorted({s for s, _, _ in cases}):
-        ten, sixty = results.get((sellers, 10, False)), results.get((sellers, 60, False))
+    results = {(s, w, c, b): run_case(s, w, c, args.runs, b) for s, w, c, b in cases}
+    for sellers in sorted({s for s, _, _, _ in cases}):
+        ten = results.get((sellers, 10, False, False))
+        sixty = results.get((sellers, 60, False, False))
         if ten and sixty:
             growth = sixty["check"] / ten["check"]
             scanned = sixty["scan"] / ten["scan"]
