@@ -345,6 +345,12 @@ async def test_groeistart_is_told_instead_of_strike_warnings(
     assert record.sections == ("groeistart",)
     assert record.text.startswith("🌱 GroeiStart: your first 100 orders · Snel Speelgoed")
     assert "strike" not in record.text.lower().replace("no strikes yet", "")
+    # Still in GroeiStart a week later: no second welcome, and still no strike warning.
+    clock.now = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
+    await snapshot(
+        sample_store, clock, SNEL, status(OF_47, system="GroeiStart", strikes=strikes(end=47))
+    )
+    assert (await alerts_json(sample_store, config, clock, W[47]))[SNEL] == []
 
 
 async def test_operators_hear_once_of_each_week_bol_com_counts_otherwise(
