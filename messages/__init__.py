@@ -3,13 +3,13 @@
 ``render(kind, data, fmt=..., lang=...)`` turns one message kind and its data into a
 ``Rendered`` message (``render_reusing`` the same, sharing the work between sellers
 whose messages differ only in their name); ``split_telegram`` cuts long Telegram
-messages; ``history_chart`` draws the trend chart (matplotlib is imported only when a
-chart is drawn). One template per kind lives in ``messages/templates/<kind>.j2``, written
-in English; the words of each language come from its catalog,
-``messages/locale/<lang>/LC_MESSAGES/normwacht.po``.
+messages; ``history_chart`` draws the trend chart and ``quality_chart`` bol.com's quality
+score (matplotlib is imported only when a chart is drawn). One template per kind lives in
+``messages/templates/<kind>.j2``, written in English; the words of each language come
+from its catalog, ``messages/locale/<lang>/LC_MESSAGES/normwacht.po``.
 """
 
-from messages.chart import history_chart
+from messages.chart import history_chart, quality_chart
 from messages.model import (
     FORMATS,
     LANGUAGES,
@@ -33,6 +33,7 @@ __all__ = [
     "Rendered",
     "SellerRef",
     "history_chart",
+    "quality_chart",
     "render",
     "render_reusing",
     "split_telegram",

@@ -1,4 +1,5 @@
-"""The history chart: four small panels of a seller's weeks against their norms, as PNG.
+"""The history charts, as PNG: four small panels of a seller's weeks against their norms,
+and bol.com's quality score against the alert level chosen for the seller.
 
 matplotlib is imported only when a chart is drawn, and only its object-oriented API with
 the Agg canvas: no pyplot, no global state, safe to call from several threads.
@@ -15,7 +16,7 @@ from functools import partial
 from messages.i18n import N_, translations
 from messages.locale import decimal, weeks_label
 from messages.model import Language, SellerRef
-from norms import Indicator, Status, WeekReport
+from norms import Indicator, IsoWeek, Status, WeekReport
 
 # The words of the chart, translated when it is drawn.
 _WORDS: dict[str, str] = {
@@ -27,6 +28,8 @@ _WORDS: dict[str, str] = {
     # The band is the week's own verdict; the line beside it may be a 6-week score.
     "fail": N_("failing week (on the week's own figure)"),
     "none": N_("no data"),
+    "quality": N_("bol.com's quality score (0–100)"),
+    "alert": N_("alert level chosen for you"),
 }
 _PANELS = (
     Indicator.FULFILMENT,
@@ -130,6 +133,48 @@ def history_chart(seller: SellerRef, reports: Sequence[WeekReport], *, lang: Lan
     span = weeks_label([r.week for r in ordered], lang)
     fig.suptitle(f"{seller.name} · {span}", fontsize=11, parse_math=False)
     fig.tight_layout(rect=(0, 0.04, 1, 1))
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+def quality_chart(
+    seller: SellerRef, scores: Sequence[tuple[IsoWeek, int]], alert: float, *, lang: Language
+) -> bytes:
+    """A PNG of bol.com's quality score per week (``scores``, any order): the alert level
+    as a dashed line, weeks below it marked red."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.lines import Line2D
+
+    gettext = translations(lang).gettext
+    ordered = sorted(scores)
+    labels = [f"{week.week}" for week, _ in ordered]
+    values = [score for _, score in ordered]
+    xs = list(range(len(ordered)))
+    fig = Figure(figsize=(8, 4), dpi=100)
+    FigureCanvasAgg(fig)
+    ax = fig.subplots()
+    ax.set_title(gettext(_WORDS["quality"]), fontsize=10)
+    ax.grid(True, axis="y", alpha=0.3)
+    ax.plot(xs, values, color=_GREEN, linewidth=1.5)
+    for x, value in zip(xs, values, strict=True):
+        below = value < alert
+        if below:
+            ax.axvspan(x - 0.5, x + 0.5, color=_RED, alpha=0.12, linewidth=0)
+        ax.plot([x], [value], marker="o", markersize=4, color=_RED if below else _GREEN)
+    ax.axhline(alert, linestyle="--", color=_GREY, linewidth=1)
+    ax.set_ylim(0, 100.5)
+    every = max(1, math.ceil(len(xs) / 10))
+    ax.set_xticks(xs[::every], labels[::every], fontsize=7)
+    ax.tick_params(axis="y", labelsize=7)
+    ax.set_xlim(-0.5, max(len(xs) - 0.5, 0.5))
+    label = f"{gettext(_WORDS['alert'])} ({decimal(alert, lang, 0)})"
+    handles = [Line2D([], [], linestyle="--", color=_GREY, linewidth=1, label=label)]
+    fig.legend(handles=handles, loc="lower center", fontsize=8, frameon=False)
+    span = weeks_label([week for week, _ in ordered], lang)
+    fig.suptitle(f"{seller.name} · {span}", fontsize=11, parse_math=False)
+    fig.tight_layout(rect=(0, 0.06, 1, 1))
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png")
     return buffer.getvalue()

@@ -81,8 +81,13 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "bad_argument": ("problem",),
     # bol.com's own verdict (NORMS.md §9): ``bol`` a PerformanceStatus, ``bol_previous``
     # the one before it (optional); ``comparison`` a StrikeComparison for the operator.
+    # ``alerts`` may also take ``bol_news`` (a StatusChanges): the part of the news this
+    # message tells, when the rest was told before (default: all of it).
     "quality": ("seller", "bol"),
     "policy": ("seller", "bol"),
+    # No snapshot of the seller yet: said plainly (``command``: quality, policy, ...),
+    # with how one comes in (``connected``: optional).
+    "no_bol_status": ("seller", "command"),
     "bol_disagreement": ("seller", "bol", "comparison"),
     # Several sellers at a glance: one line each, riskiest first (entries as the digest's).
     "overview": ("command", "entries"),
@@ -203,7 +208,9 @@ def _bol_view(data: Mapping[str, Any], policy: Policy) -> BolView | None:
     status = data.get("bol")
     if not isinstance(status, PerformanceStatus):
         return None
-    return BolView(policy, status, data.get("bol_previous"), data.get("comparison"))
+    return BolView(
+        policy, status, data.get("bol_previous"), data.get("comparison"), data.get("bol_news")
+    )
 
 
 def context(kind: str, data: Mapping[str, Any]) -> dict[str, Any]:

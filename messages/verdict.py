@@ -52,7 +52,8 @@ class ViolationView:
 
 
 class BolView:
-    """bol.com's latest snapshot for the templates, beside the one before it (optional)."""
+    """bol.com's latest snapshot for the templates, beside the one before it (optional),
+    and what of it is news (default: all that changed since the one before)."""
 
     def __init__(
         self,
@@ -60,12 +61,15 @@ class BolView:
         status: PerformanceStatus,
         previous: PerformanceStatus | None = None,
         comparison: StrikeComparison | None = None,
+        news: StatusChanges | None = None,
     ) -> None:
         self.policy = policy
         self.status = status
         self.previous = previous
         self.comparison = comparison
-        self.news: StatusChanges = changes(policy, status, previous)
+        # What is new since ``previous``; a message that tells only part of it (the rest
+        # was told before) is given that part.
+        self.news: StatusChanges = news if news is not None else changes(policy, status, previous)
         self.fetched_at = status.fetched_at
         self.system = status.system
         self.groeistart = status.groeistart

@@ -297,11 +297,13 @@ def _violation_body(v: Violation) -> dict[str, Any]:
         "violationId": v.violation_id,
         "registrationDateTime": v.registered.isoformat(),
         "category": v.category,
-        "subCategory": v.sub_category,
         "violationType": v.violation_type,
         "points": v.points,
         "isProportionalityApplied": v.proportionality_applied,
     }
+    # bol.com may leave the sub-category out (read as ""); an empty text is not one.
+    if v.sub_category:
+        out["subCategory"] = v.sub_category
     if v.pre_proportional_points is not None:
         out["preProportionalPoints"] = v.pre_proportional_points
     return out

@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 
 from bot.channels.platforms import CONSOLE, SLACK, TELEGRAM
-from bot.commands import connect, exempt, link, plan, reports, sellers, settings
+from bot.commands import connect, exempt, link, plan, reports, sellers, settings, verdict
 from bot.commands.reply import ChatContext, Reply
 from bot.commands.shared import Shared
 from messages import Language
@@ -52,6 +52,19 @@ COMMANDS: tuple[Command, ...] = (
     Command("score", reports.score, N_("Scores of the last week")),
     Command("goldlabel", reports.goldlabel, N_("What the gold label still needs")),
     Command("status", reports.status, N_("Where the improvement track stands")),
+    # bol.com's own verdict (NORMS.md §9), by its name in each language.
+    Command(
+        "quality",
+        verdict.quality,
+        N_("bol.com's quality score and what it takes"),
+        aliases={"nl": ("kwaliteit",), "fr": ("qualite",)},
+    ),
+    Command(
+        "policy",
+        verdict.policy,
+        N_("bol.com's policy points and violations"),
+        aliases={"nl": ("beleid",), "fr": ("politique",)},
+    ),
     Command("plan", plan.plan, N_("Improvement plan; /plan done once submitted")),
     Command("history", reports.history, N_("Trend as a chart")),
     Command("digest", reports.digest, N_("Weekly overview of your shops")),

@@ -8,12 +8,15 @@ from typing import Any
 
 from bot.commands.reply import ChatContext, Reply, lang
 from bot.commands.shared import MAX_SELLERS_LOOKED_THROUGH, Shared
+from bot.commands.verdict import quality_history
 from bot.notices.check import seller_ref
 from bot.notices.digest import digest_entries
 from bot.store import Seller
 from messages import history_chart
 
 HISTORY_DEFAULT_WEEKS = 12
+# /history's first (or last) word that charts bol.com's quality score instead.
+QUALITY_WORDS = frozenset({"quality", "kwaliteit", "qualite", "qualité"})
 # A chart of every week stored (beyond bol.com's own 30) is a feature: up to ten years.
 HISTORY_MIN_WEEKS = 2
 HISTORY_MAX_WEEKS = 520
@@ -42,7 +45,15 @@ async def status_now(service: Shared, seller: Seller) -> list[Reply]:
         return []
     connected = await service.store.sellers.connected(seller.id)
     data = {"seller": seller_ref(seller), "report": report, "connected": connected}
+    data |= await _bol_data(service, seller)
     return [Reply("status", {**data, "missing": service.missing_weeks(report)})]
+
+
+async def _bol_data(service: Shared, seller: Seller) -> dict[str, Any]:
+    """bol.com's own verdict for ``/status``: its newest snapshot and the one before it
+    (nothing without one: no snapshot, no claim)."""
+    bol = await service.bol_status(seller)
+    return {} if bol is None else {"bol": bol[0], "bol_previous": bol[1]}
 
 
 async def _seller_reply(
@@ -59,9 +70,13 @@ async def _seller_reply(
     report = await service.report_for(seller)
     # /connect is suggested only to a seller whose figures do not come from bol.com.
     connected = await service.store.sellers.connected(seller.id)
+    data = {"seller": seller_ref(seller), "connected": connected}
+    if kind == "status":
+        # bol.com's own verdict first, even for a seller whose weekly figures are not in.
+        data |= await _bol_data(service, seller)
     if report is None:
-        return [Reply("no_data", {"seller": seller_ref(seller), "connected": connected})]
-    data = {"seller": seller_ref(seller), "report": report, "connected": connected}
+        return [Reply("no_data", data)]
+    data["report"] = report
     return [Reply(kind, {**data, "missing": service.missing_weeks(report)})]
 
 
@@ -87,9 +102,15 @@ async def _overview(service: Shared, kind: str, choice: Reply) -> Reply:
 
 
 async def history(service: Shared, ctx: ChatContext, args: list[str]) -> list[Reply]:
-    """``/history [SELLER] [WEEKS]``: the number of weeks may stand first or last, and a
-    number is never taken for a seller's name."""
+    """``/history [quality] [SELLER] [WEEKS]``: the number of weeks may stand first or last,
+    and a number is never taken for a seller's name. With ``quality`` (nl ``kwaliteit``,
+    fr ``qualite``; first or last) it charts bol.com's quality score instead."""
     words = list(args)
+    chart_quality = False
+    if words and words[0].lower() in QUALITY_WORDS:
+        chart_quality = bool(words.pop(0))
+    elif words and words[-1].lower() in QUALITY_WORDS:
+        chart_quality = bool(words.pop())
     given: str | None = None
     if words and _WEEKS_WORD.fullmatch(words[-1]):
         given = words.pop()
@@ -103,13 +124,20 @@ async def history(service: Shared, ctx: ChatContext, args: list[str]) -> list[Re
             return [Reply("bad_argument", {"problem": "history_weeks", "given": given, **bounds})]
         weeks = int(given)
     seller, _, problem = await service.resolve(ctx, "history", words)
-    if problem is not None and problem.kind == "choose_seller" and given is not None:
-        # Each seller's button draws the number of weeks asked for.
-        command = f"history {weeks}"
+    if problem is not None and problem.kind == "choose_seller" and (given or chart_quality):
+        # Each seller's button draws the chart and the number of weeks asked for.
+        asked = [
+            "history",
+            *(["quality"] if chart_quality else []),
+            *([str(weeks)] if given else []),
+        ]
+        command = " ".join(asked)
         problem = replace(problem, command=command, data={**problem.data, "command": command})
     if problem is not None:
         return [problem]
     assert seller is not None
+    if chart_quality:
+        return [await quality_history(service, ctx, seller, weeks)]
     last = await service.report_for(seller)
     if last is None:
         return [Reply("no_data", {"seller": seller_ref(seller)})]
@@ -117,6 +145,9 @@ async def history(service: Shared, ctx: ChatContext, args: list[str]) -> list[Re
     ref = seller_ref(seller)
     # Fewer weeks stored than asked for: the answer says how many it shows.
     data: dict[str, Any] = {"seller": ref, "weeks": len(reports), "asked": weeks}
+    # bol.com's quality score has a chart of its own: said where there is one to draw.
+    if await service.store.bol_statuses.quality_scores(seller.id, weeks=1):
+        data["quality_chart"] = True
     if len(reports) < HISTORY_MIN_WEEKS:
         # Too few for a chart, as when that many are asked for.
         return [Reply("history", {**data, "low": HISTORY_MIN_WEEKS})]

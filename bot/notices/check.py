@@ -4,18 +4,30 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from contextlib import aclosing
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from bot.imports import ImportResult
 from bot.metrics import CHECK_SECONDS
+from bot.notices.bolweek import (
+    WEEKS_ZONE,
+    bol_weeks,
+    with_bol_alerts,
+)
+from bot.notices.disagreement import tell_disagreements
 from bot.notices.notice import Key, notice
-from bot.notices.reports import section_ids, week_reports
+from bot.notices.reports import week_reports
+from bot.notices.week_messages import (
+    add_told_elsewhere,
+    nothing_new,
+    plan_week_messages,
+    told_once,
+)
 from bot.store import Chat, PlannedMessage, Seller, Store
 from bot.store.jobs import CHECK
-from bot.store.states import WeekAlerts
 from messages import Cause, SellerRef
-from norms import ALERT_ORDER, URGENT_ALERTS, IsoWeek, Policy, WeekReport
+from norms import IsoWeek, Policy, WeekReport
 
 
 @dataclass
@@ -46,12 +58,16 @@ async def run_check(
     admin_chats: list[Chat] | None = None,
     on_report: Callable[[WeekReport], None] | None = None,
     causes: Mapping[str | None, Cause] | None = None,
+    timezone: ZoneInfo = WEEKS_ZONE,
 ) -> CheckOutcome:
     """Evaluate ``week`` and (unless ``dry_run``) plan its alerts; planning is idempotent.
 
-    Each report is handed to ``on_report`` as soon as it is made, and not kept. ``causes``
-    says, per seller (None: every seller), what changed since the week was told: the
-    corrections name it.
+    Each report is handed to ``on_report`` as soon as it is made, and not kept; its
+    ``alerts`` are those the week plans, bol.com's own among them (``with_bol_alerts``).
+    ``causes`` says, per seller (None: every seller), what changed since the week was
+    told: the corrections name it. bol.com's news is read from the snapshots of ``week``
+    fetched no later than ``now`` (``bolweek``; weeks in ``timezone``), and a strike count
+    that differs from our derivation is told to ``admin_chats``.
     """
     # Timed from the lock on: a check waiting for another is slow as the operator sees it.
     with CHECK_SECONDS.time():
@@ -66,6 +82,7 @@ async def run_check(
                 admin_chats,
                 on_report,
                 causes or {},
+                timezone,
             )
 
 
@@ -79,6 +96,7 @@ async def _run_check(
     admin_chats: list[Chat] | None,
     on_report: Callable[[WeekReport], None] | None,
     causes: Mapping[str | None, Cause],
+    timezone: ZoneInfo,
 ) -> CheckOutcome:
     sellers = await (store.sellers.some(seller_ids) if seller_ids else store.sellers.all())
     destinations = {} if dry_run else await store.chats.destinations([s.id for s in sellers])
@@ -87,14 +105,19 @@ async def _run_check(
         chunk = sellers[start : start + CHUNK]
         planned: list[PlannedMessage] = []
         linked = [s.id for s in chunk if s.id in destinations]
+        bol = await bol_weeks(
+            store, policy, [s.id for s in chunk], week, now=now, timezone=timezone
+        )
         already = await store.outbox.planned_sections(linked, str(week))
+        add_told_elsewhere(already, await told_once(store, linked, bol))
         by_id = {s.id: s for s in chunk}
         if on_report is None:
             # Nobody wants the reports: a seller whose week's alerts are stored with its
             # state, all already planned and none withdrawn, has nothing new to plan.
             known = await store.states.alerts_of(list(by_id), policy, week)
             for sid, said in known.items():
-                if nothing_new(said, destinations.get(sid, []), already.get(sid, {})):
+                followers = destinations.get(sid, [])
+                if nothing_new(said, followers, already.get(sid, {}), bol.get(sid)):
                     del by_id[sid]
                     if said.missing:
                         outcome.missing.append(sid)
@@ -120,15 +143,20 @@ async def _run_check(
                         corrections.get(seller.id, {}),
                         sources.get(seller.id) or "upload",
                         causes.get(seller.id) or causes.get(None),
+                        bol=bol.get(seller.id),
                     )
                 if on_report is not None and in_order:
-                    on_report(report)
+                    on_report(with_bol_alerts(report, bol.get(seller.id)))
                 elif on_report is not None:
-                    held[seller.id] = report
+                    held[seller.id] = with_bol_alerts(report, bol.get(seller.id))
         for seller in chunk:
             if on_report is not None and seller.id in held:
                 on_report(held.pop(seller.id))
         outcome.planned += await store.outbox.plan(planned, now)
+        if not dry_run and admin_chats:
+            outcome.planned += await tell_disagreements(
+                store, policy, bol, {s.id: s for s in chunk}, admin_chats, now
+            )
     order = {s.id: i for i, s in enumerate(sellers)}
     outcome.missing.sort(key=order.__getitem__)
     if dry_run:
@@ -198,93 +226,6 @@ async def tell_figures_missing(
     return planned
 
 
-def nothing_new(said: WeekAlerts, chats: list[Chat], already: dict[int, set[str]]) -> bool:
-    """Whether the week's alerts, as stored, would plan nothing: every chat already has
-    each section it wants and none it should no longer have."""
-    for chat in chats:
-        sent = already.get(chat.id, set())
-        wanted = {s for s, a in said.sections.items() if not chat.muted or a in URGENT_ALERTS}
-        if wanted - sent or sent - set(said.sections):
-            return False
-    return True
-
-
-def plan_week_messages(
-    seller: Seller,
-    report: WeekReport,
-    chats: list[Chat],
-    already: dict[int, set[str]],
-    corrections: dict[int, int],
-    source: str,
-    cause: Cause | None = None,
-) -> list[PlannedMessage]:
-    """The week's alert message per chat (new sections only), and a correction where a
-    section already sent no longer holds; ``already`` and ``corrections`` are the store's
-    sections planned and corrections sent per chat, ``source`` where the week came from,
-    ``cause`` what changed since (the correction names it; None: not known).
-    Nothing is rendered when there is nothing new to say."""
-    week = str(report.week)
-    ref = seller_ref(seller)
-    out: list[PlannedMessage] = []
-    current = section_ids(report)
-    for chat in chats:
-        sent = already.get(chat.id, set())
-        wanted = {s: a for s, a in current.items() if not chat.muted or a in URGENT_ALERTS}
-        new_ids = tuple(s for s in wanted if s not in sent)
-        new = tuple(wanted[s] for s in new_ids)
-        withdrawn = sent - set(current)
-        if withdrawn:
-            out.append(
-                notice(
-                    chat,
-                    "correction",
-                    {
-                        "seller": ref,
-                        "week": report.week,
-                        "sent": [
-                            a for a in ALERT_ORDER if a in {s.split("@")[0] for s in withdrawn}
-                        ],
-                        # The step each withdrawn track message told ("warning 1 of 4").
-                        "sent_steps": {
-                            kind: int(step)
-                            for kind, _, step in (s.partition("@") for s in withdrawn)
-                            if step
-                        },
-                        "now": list(report.alerts),
-                        "report": report,
-                        "cause": cause,
-                    },
-                    key=Key.correction(seller.id, week, chat.id, withdrawn, current),
-                    seller_id=seller.id,
-                    week=week,
-                    policy=report.policy.name,
-                    withdraws=sorted(withdrawn),
-                )
-            )
-        if new:
-            out.append(
-                notice(
-                    chat,
-                    "alerts",
-                    {"seller": ref, "report": replace(report, alerts=new), "source": source},
-                    key=Key.alerts(seller.id, week, chat.id, new_ids, corrections.get(chat.id, 0)),
-                    seller_id=seller.id,
-                    week=week,
-                    sections=new_ids,
-                    urgent=any(a in URGENT_ALERTS for a in new),
-                    policy=report.policy.name,
-                    # What the message is, for channels that add actions (Slack's plan button).
-                    meta={
-                        "kind": "alerts",
-                        "seller_id": seller.id,
-                        "sections": list(new_ids),
-                        "language": chat.language,
-                    },
-                )
-            )
-    return out
-
-
 async def checked_weeks(store: Store) -> list[IsoWeek]:
     """The weeks the weekly check has run for, oldest first."""
     return sorted(IsoWeek.parse(key) for key in await store.jobs.keys(CHECK))
@@ -310,13 +251,16 @@ async def recheck_sellers(
     now: datetime,
     week_done: Callable[[IsoWeek], Awaitable[None]] | None = None,
     causes: Mapping[str | None, Cause] | None = None,
+    admin_chats: list[Chat] | None = None,
+    timezone: ZoneInfo = WEEKS_ZONE,
 ) -> int:
-    """Data, exemptions or track events changed from each seller's ``earliest`` week on
-    (the key None: every seller): check every week already checked from there again, oldest
-    first, so that a new alert goes out, one that no longer holds is corrected, and a later
-    week's changed step is told too. ``week_done`` hears of each week once it is planned,
-    so that the progress can be recorded and a crash resumes after it. ``causes``: what
-    changed, per seller (None: every seller), for the corrections to name."""
+    """Data, exemptions, track events or bol.com's verdict changed from each seller's
+    ``earliest`` week on (the key None: every seller): check every week already checked
+    from there again, oldest first, so that a new alert goes out, one that no longer holds
+    is corrected, and a later week's changed step is told too. ``week_done`` hears of each
+    week once it is planned, so that the progress can be recorded and a crash resumes
+    after it. ``causes``: what changed, per seller (None: every seller), for the
+    corrections to name; ``admin_chats`` hear of strike counts that differ."""
     planned = 0
     for week in await checked_weeks(store):
         due = [s for s, since in earliest.items() if since <= week]
@@ -324,9 +268,30 @@ async def recheck_sellers(
             continue
         seller_ids = None if None in due else sorted(s for s in due if s is not None)
         checked = await run_check(
-            store, policy, week, now=now, seller_ids=seller_ids, causes=causes
+            store,
+            policy,
+            week,
+            now=now,
+            seller_ids=seller_ids,
+            causes=causes,
+            admin_chats=admin_chats,
+            timezone=timezone,
         )
         planned += checked.planned
         if week_done is not None:
             await week_done(week)
     return planned
+
+
+__all__ = [
+    "CHUNK",
+    "CheckOutcome",
+    "checked_weeks",
+    "nothing_new",
+    "plan_week_messages",
+    "recheck_after_import",
+    "recheck_sellers",
+    "run_check",
+    "seller_ref",
+    "tell_figures_missing",
+]

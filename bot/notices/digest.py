@@ -12,7 +12,8 @@ from bot.store import PlannedMessage, Seller, Store
 
 
 async def digest_entries(reports: Reports, sellers: list[Seller]) -> list[dict[str, Any]]:
-    """The digest data of each seller with data: its last week and the week before."""
+    """The digest data of each seller with data: its last week and the week before, and
+    bol.com's own verdict where it has told one."""
     entries = []
     # /connect is suggested only to sellers whose figures do not come from bol.com.
     sellers_db = reports.store.sellers
@@ -24,15 +25,17 @@ async def digest_entries(reports: Reports, sellers: list[Seller]) -> list[dict[s
         previous = await reports.report_for(seller, report.week.shift(-1))
         if previous is not None and not previous.has_data:
             previous = None
-        entries.append(
-            {
-                "seller": seller_ref(seller),
-                "report": report,
-                "previous": previous,
-                "missing": reports.missing_weeks(report),
-                "connected": seller.id in connected,
-            }
-        )
+        entry: dict[str, Any] = {
+            "seller": seller_ref(seller),
+            "report": report,
+            "previous": previous,
+            "missing": reports.missing_weeks(report),
+            "connected": seller.id in connected,
+        }
+        # bol.com's own verdict beside ours, when it has told one (no snapshot, no line).
+        if (bol := await reports.bol_status(seller)) is not None:
+            entry["bol"], entry["bol_previous"] = bol
+        entries.append(entry)
     return entries
 
 

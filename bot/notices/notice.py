@@ -114,6 +114,11 @@ class Key:
         return f"poll_failed:{seller_id}:{when}:{chat_id}"
 
     @staticmethod
+    def bol_disagreement(seller_id: str, differences: Iterable[str], chat_id: int) -> str:
+        """bol.com's strike count against ours, once per set of weeks that differ."""
+        return f"bol_disagreement:{seller_id}:{'+'.join(differences)}:{chat_id}"
+
+    @staticmethod
     def admin(key: str, chat_id: int) -> str:
         """An operators' notice, told once per ``key``."""
         return f"admin:{key}:{chat_id}"

@@ -61,6 +61,7 @@ async def check_week(
             seller_ids=seller_ids,
             admin_chats=await admin_chats(store, config, now),
             on_report=on_report,
+            timezone=config.timezone,
         )
         await store.owed.clear(change)
         outcome.planned += await _complete(store, config, now)
@@ -86,6 +87,7 @@ async def _do(store: Store, config: Config, rows: list[Owed], now: datetime) -> 
             now=now,
             seller_ids=None if everyone else sellers,
             admin_chats=await admin_chats(store, config, now),
+            timezone=config.timezone,
         )
         return outcome.planned
     earliest: dict[str | None, IsoWeek] = {}
@@ -99,7 +101,14 @@ async def _do(store: Store, config: Config, rows: list[Owed], now: datetime) -> 
         await store.owed.advance(rows[0].change, week.shift(1))
 
     return await recheck_sellers(
-        store, config.policy, earliest, now=now, week_done=week_done, causes=causes
+        store,
+        config.policy,
+        earliest,
+        now=now,
+        week_done=week_done,
+        causes=causes,
+        admin_chats=await admin_chats(store, config, now),
+        timezone=config.timezone,
     )
 
 

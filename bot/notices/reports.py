@@ -13,9 +13,11 @@ from contextlib import aclosing
 
 from bot.clock import Clock
 from bot.config import Config
+from bot.notices.bolweek import snapshot_pairs
 from bot.store import Seller, Store
 from bot.store.states import KEEP_WEEKS, WeekAlerts, decode
 from norms import IsoWeek, Policy, WeekReport
+from norms.bol import PerformanceStatus
 from norms.carry import SellerCarry, carry_week, reads_from
 from norms.report import Alert, evaluate_next
 
@@ -152,6 +154,16 @@ class Reports:
             )
             for report in reports
         ]
+
+    async def bol_status(
+        self, seller: Seller
+    ) -> tuple[PerformanceStatus, PerformanceStatus | None] | None:
+        """bol.com's newest snapshot of the seller (None: none yet, so nothing is claimed),
+        and the newest fetched before its week, which says what changed."""
+        pairs = await snapshot_pairs(
+            self.store, [seller.id], at=self.clock(), timezone=self.config.timezone
+        )
+        return pairs.get(seller.id)
 
     def missing_weeks(self, report: WeekReport) -> list[IsoWeek]:
         """The complete weeks after the report's that have no figures yet: an old week

@@ -111,6 +111,7 @@ async def console_catch_up(store: Store, config: Config, clock: Clock) -> None:
         latest,
         now=clock(),
         admin_chats=await admin_chats(store, config, clock()),
+        timezone=config.timezone,
     )
 
 

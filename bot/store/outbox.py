@@ -133,6 +133,28 @@ class Outbox:
             out.setdefault(r[0], {}).setdefault(r[1], set()).add(r[2])
         return out
 
+    async def told_sections(
+        self, seller_ids: list[str], sections: list[str]
+    ) -> dict[str, dict[int, set[str]]]:
+        """Which of ``sections`` were planned per seller and chat in any week (withdrawn
+        ones excluded): news told once, whichever week told it."""
+        out: dict[str, dict[int, set[str]]] = {}
+        wanted = sorted(set(sections))
+        if not seller_ids or not wanted:
+            return out
+        marks = ",".join("?" * len(seller_ids))
+        for start in range(0, len(wanted), _KEYS_PER_QUERY):
+            part = wanted[start : start + _KEYS_PER_QUERY]
+            rows = await self.db.fetchall(
+                "SELECT seller_id, chat_id, section FROM sent_sections "
+                f"WHERE seller_id IN ({marks}) AND section IN ({','.join('?' * len(part))}) "
+                "AND withdrawn = 0",
+                [*seller_ids, *part],
+            )
+            for r in rows:
+                out.setdefault(r[0], {}).setdefault(r[1], set()).add(r[2])
+        return out
+
     async def corrections(self, seller_ids: list[str], week: str) -> dict[str, dict[int, int]]:
         """How many corrections each chat was sent per seller for these sellers' week."""
         out: dict[str, dict[int, int]] = {}

@@ -18,7 +18,7 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import norms
 from bot.store.engine.base import Database
@@ -43,6 +43,15 @@ class WeekAlerts:
 
     sections: dict[str, str]
     missing: bool
+
+
+class StoredWeek(NamedTuple):
+    """What ``SellerStates.failing_weeks`` reads of one stored week: whether it failed,
+    the strikes its track counts after it (a strikes policy's), the seller's first week."""
+
+    failing: bool
+    strikes: tuple[IsoWeek, ...]
+    first_week: IsoWeek
 
 
 def week_key(week: IsoWeek) -> int:
@@ -271,6 +280,30 @@ class SellerStates:
             out[r[0]] = WeekAlerts(sections, missing)
         return out
 
+    async def failing_weeks(
+        self, seller_ids: Sequence[str], policy: Policy, first: IsoWeek, last: IsoWeek
+    ) -> dict[str, dict[IsoWeek, StoredWeek]]:
+        """Per seller and stored week ``first`` … ``last`` (a week without a stored state is
+        absent): whether it failed, the strike weeks its track counts after it, and the
+        seller's first week with data."""
+        if not seller_ids:
+            return {}
+        rows = await self.db.fetchall(
+            "SELECT seller_id, week_key, state FROM seller_states WHERE policy = ? "
+            f"AND week_key >= ? AND week_key <= ? AND seller_id IN ({_marks(seller_ids)})",
+            [policy_key(policy), week_key(first), week_key(last), *seller_ids],
+        )
+        out: dict[str, dict[IsoWeek, StoredWeek]] = {}
+        for r in rows:
+            # Only these of what ``encode`` wrote: this is read for many sellers at once.
+            fields = json.loads(r[2])
+            out.setdefault(r[0], {})[_from_key(r[1])] = StoredWeek(
+                failing=bool(fields[6]),
+                strikes=tuple(IsoWeek.parse(w) for w in fields[12]),
+                first_week=IsoWeek.parse(fields[0]),
+            )
+        return out
+
     async def save(
         self,
         policy: Policy,
@@ -326,6 +359,7 @@ class SellerStates:
 __all__ = [
     "KEEP_WEEKS",
     "SellerStates",
+    "StoredWeek",
     "WeekAlerts",
     "decode",
     "encode",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -23,7 +24,7 @@ from norms.bol import (
     StrikeWeek,
     Violation,
 )
-from norms.bolnews import compare_strikes
+from norms.bolnews import changes, compare_strikes
 from norms.report import verdict_history
 from tests.messages.stories import STORIES, WEEK
 
@@ -441,6 +442,18 @@ def _comparison() -> Any:
     return compare_strikes(BOL, report.track, verdicts)
 
 
+def _told_violation_only() -> Any:
+    news = changes(STORIES["notice"].report().policy, BOL, BOL_BEFORE)
+    return replace(
+        news,
+        new_strikes=(),
+        expired_strikes=(),
+        points_low=False,
+        score_drop=False,
+        score_low=False,
+    )
+
+
 BOL_CASES: dict[str, tuple[str, Mapping[str, Any]]] = {
     "alerts__bol": _bol("alerts", "strikes", bol=BOL, bol_previous=BOL_BEFORE),
     "alerts__bol_low": _bol("alerts", "notice", bol=BOL, bol_previous=BOL),
@@ -479,8 +492,46 @@ BOL_CASES: dict[str, tuple[str, Mapping[str, Any]]] = {
         "bol_disagreement",
         {"seller": STORIES["strikes"].seller, "bol": BOL, "comparison": _comparison()},
     ),
+    # A seller without weekly figures yet, whose bol.com verdict is known (GroeiStart).
+    "no_data__bol": ("no_data", {"seller": SHOP, "bol": GROEISTART}),
+    # /history quality: the chart of bol.com's quality score, and too few weeks for one.
+    "history__quality": (
+        "history",
+        {"seller": SHOP, "weeks": 8, "asked": 12, "quality": True, "bol": BOL},
+    ),
+    "history__quality_too_few": (
+        "history",
+        {"seller": SHOP, "weeks": 1, "asked": 12, "quality": True, "bol": BOL, "low": 2},
+    ),
+    # A later message of the week tells only the news not told before: here the violation.
+    "alerts__bol_part": (
+        "alerts",
+        {
+            "seller": STORIES["notice"].seller,
+            "report": replace(STORIES["notice"].report(), alerts=()),
+            "source": "bol.com",
+            "bol": BOL,
+            "bol_previous": BOL_BEFORE,
+            "bol_news": _told_violation_only(),
+        },
+    ),
 }
 OTHER_CASES.update(BOL_CASES)
+OTHER_CASES.update(
+    {
+        # No snapshot of the seller: said plainly, with how one comes in; nothing claimed.
+        "no_bol_status__quality": ("no_bol_status", {"seller": SHOP, "command": "quality"}),
+        "no_bol_status__policy_connected": (
+            "no_bol_status",
+            {"seller": SHOP, "command": "policy", "connected": True},
+        ),
+        # /history points at the quality chart where bol.com has sent scores.
+        "history__quality_hint": (
+            "history",
+            {"seller": SHOP, "weeks": 12, "quality_chart": True},
+        ),
+    }
+)
 
 
 def all_cases() -> Iterator[tuple[str, str, Mapping[str, Any]]]:

@@ -78,6 +78,19 @@ def test_a_body_reads_back_to_the_same_snapshot() -> None:
     assert status_from_body({}, AT).strikes is None  # every part may be absent
 
 
+def test_a_violation_without_a_sub_category_reads_back_too() -> None:
+    """bol.com may leave ``subCategory`` out: the snapshot is kept and read back as sent."""
+    violation = {
+        "violationId": "pv-1",
+        "registrationDateTime": "2026-11-16T10:00:00+01:00",
+        "category": "FRAUD",
+        "violationType": "WARNING",
+    }
+    status = status_from_body({"policy": {"pointsLeft": 90, "violations": [violation]}}, AT)
+    assert status.violations is not None and status.violations[0].sub_category == ""
+    assert status_from_body(status_body(status), AT) == status
+
+
 @pytest.mark.parametrize(
     ("change", "path"),
     [
