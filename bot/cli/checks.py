@@ -193,6 +193,7 @@ async def cmd_check(args: argparse.Namespace, ctx: Context) -> int:
             seller_ids=args.seller or None,
             dry_run=True,
             on_report=show,
+            timezone=ctx.config.timezone,
         )
     else:
         outcome = await check_week(
@@ -424,6 +425,7 @@ async def cmd_sent(args: argparse.Namespace, ctx: Context) -> int:
 async def cmd_preview(args: argparse.Namespace, ctx: Context) -> int:
     # Deferred: it pulls in openpyxl and numpy (through the importer); --help needs neither.
     from bot.commands.service import Service
+    from bot.notices.bolweek import bol_weeks
     from bot.notices.check import plan_week_messages, seller_ref
 
     seller = await ctx.store.sellers.get(args.seller)
@@ -438,9 +440,19 @@ async def cmd_preview(args: argparse.Namespace, ctx: Context) -> int:
     chat = Chat(0, args.platform, "preview", "preview", language, False, 1, 8, True, None)
     sources = await ctx.store.data.week_sources([seller.id], args.week)
     messages: list[tuple[str, dict[str, Any]]] = []
+    tz = ctx.config.timezone
+    bol = await bol_weeks(
+        ctx.store, ctx.config.policy, [seller.id], args.week, now=ctx.now(), timezone=tz
+    )
     if report is not None:
         for m in plan_week_messages(
-            seller, report, [chat], {}, {}, sources.get(seller.id) or "upload"
+            seller,
+            report,
+            [chat],
+            {},
+            {},
+            sources.get(seller.id) or "upload",
+            bol=bol.get(seller.id),
         ):
             messages.append((f"alerts [{', '.join(s.split('@')[0] for s in m.sections)}]", m.body))
     if report is not None and report.has_data:
@@ -451,6 +463,8 @@ async def cmd_preview(args: argparse.Namespace, ctx: Context) -> int:
             "previous": previous if previous is not None and previous.has_data else None,
             "missing": service.missing_weeks(report),
         }
+        if (told := await service.bol_status(seller)) is not None:
+            entry["bol"], entry["bol_previous"] = told
         messages.append(("digest", body_for(chat, "digest", {"entries": [entry], "team": False})))
     if not messages:
         print(f"{seller.id} {args.week}: no figures and no alerts: nothing would be sent")

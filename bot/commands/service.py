@@ -102,6 +102,7 @@ class Service(Shared):
                 now=now,
                 allowed_sellers=None if ctx.is_admin else {s.id for s in sellers},
                 language=ctx.chat.language,
+                timezone=self.config.timezone,
             )
         except ImportRejected as exc:
             # Each issue names where and why; the template says it in the chat's language.
@@ -120,6 +121,7 @@ class Service(Shared):
                 {
                     "file": filename,
                     "rows": result.measurements + result.ratings,
+                    "statuses": result.statuses,
                     "weeks": sorted({w for _, w in result.weeks}),
                     "sellers": [seller_ref(named[s]) for s in sorted(named)],
                 },

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
 from bot.commands.service import ChatContext, Service
-from tests.conftest import ChatOf, FixedClock
+from tests.conftest import ChatOf, FixedClock, rendered
 
 pytestmark = pytest.mark.both_engines
 
@@ -58,6 +59,33 @@ async def test_upload_accepted_and_rejected(
     assert [str(issue) for issue in no.data["issues"]] == [
         "bad.csv:2:1: seller 'snel-speelgoed' is not linked to this chat"
     ]
+
+
+async def test_an_uploaded_performance_status_is_named_and_shown_by_status(
+    chat_of: ChatOf, service: Service, tmp_path: Path
+) -> None:
+    talk = await chat_of("zonnig-wonen")
+    ctx = ChatContext(talk.chat, "1001")
+    status = tmp_path / "status.json"
+    status.write_text(
+        json.dumps(
+            {
+                "seller_id": "zonnig-wonen",
+                "fetched_at": "2026-11-18T07:00:00+01:00",
+                "performanceStatus": {
+                    "monitoringSystem": {"description": "GroeiKracht", "strike": {"count": 0}},
+                    "policy": {"pointsLeft": 25, "violations": []},
+                },
+            }
+        ),
+        encoding="utf-8",
+    )
+    [ok] = await service.handle_upload(ctx, status, "status.json")
+    assert ok.kind == "upload_ok" and (ok.data["rows"], ok.data["statuses"]) == (0, 1)
+    text = rendered(ok.kind, ok.data)
+    assert "het oordeel van bol.com zelf" in text and "/status" in text and "/score" not in text
+    [shown] = await talk.push("/policy")
+    assert shown.kind == "policy" and "25" in rendered(shown.kind, shown.data)
 
 
 @pytest.mark.parametrize(

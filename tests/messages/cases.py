@@ -167,6 +167,20 @@ OTHER_CASES: dict[str, tuple[str, Mapping[str, Any]]] = {
         "upload_ok",
         {"file": "shop.json", "rows": 1, "weeks": [IsoWeek(2026, 46)], "sellers": [SHOP]},
     ),
+    "upload_ok__status_only": (
+        "upload_ok",
+        {"file": "status.json", "rows": 0, "statuses": 1, "weeks": [], "sellers": [SHOP]},
+    ),
+    "upload_ok__figures_and_status": (
+        "upload_ok",
+        {
+            "file": "bol.json",
+            "rows": 9,
+            "statuses": 1,
+            "weeks": [IsoWeek(2026, 46)],
+            "sellers": [SHOP],
+        },
+    ),
     "upload_rejected__default": (
         "upload_rejected",
         {
