@@ -35,6 +35,9 @@ from bot.store.configured import open_store
 if TYPE_CHECKING:
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+    from bot.bol.api import RequestBudget
+    from bot.runtime.schedule import WeeklySchedule
+
 log = logging.getLogger("normwacht")
 
 # How long a stop waits for the sends in flight to finish and be recorded.
@@ -314,17 +317,10 @@ def prepare_scheduler(
     """The weekly schedule (poll, check, reminders, digests), run by the instance holding
     the scheduler lease: on taking it, that instance catches up on what was due (also
     what a dead holder left undone), then runs the jobs as they come."""
-    # Deferred: the console alone has no schedule, and these bring APScheduler and httpx.
+    # Deferred: the console alone has no schedule, and this brings APScheduler.
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-    from bot.bol.poll import scheduled_poller
-    from bot.bol.provisional import scheduled_early_warning
-    from bot.runtime.schedule import WeeklySchedule
-
-    store, config = service.store, service.config
-    schedule = WeeklySchedule(
-        service, scheduled_poller(store, config), scheduled_early_warning(store, config)
-    )
+    schedule = weekly_schedule(service, worker)
 
     async def catch_up() -> None:
         await schedule.catch_up(go_on=lambda: instance.holds(SCHEDULER))
@@ -334,6 +330,21 @@ def prepare_scheduler(
     scheduler = AsyncIOScheduler(timezone=service.config.timezone)
     schedule.register(scheduler, worker.wakeup.set, runs_here=lambda: instance.holds(SCHEDULER))
     return scheduler
+
+
+def weekly_schedule(
+    service: Service, worker: DeliveryWorker, *, pacing: RequestBudget | None = None
+) -> WeeklySchedule:
+    """The week's jobs as ``run`` keeps them: the Wednesday run wakes delivery as soon as a
+    batch of sellers planned its warnings (``pacing``: bol.com's, when not its own)."""
+    # Deferred: these bring httpx, which the console alone does without.
+    from bot.bol.provisional import scheduled_early_warning
+    from bot.runtime.schedule import WeeklySchedule
+    from bot.runtime.wednesday import wednesday_poller
+
+    store, config = service.store, service.config
+    poller = wednesday_poller(store, config, planned=worker.wakeup.set, pacing=pacing)
+    return WeeklySchedule(service, poller, scheduled_early_warning(store, config))
 
 
 def credential_check(config: Config) -> CredentialCheck | None:
