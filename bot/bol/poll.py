@@ -6,10 +6,12 @@ status, the ratings); v10 for a seller bol.com does not grant v11 (its eight ind
 the shop), said once in the log and in the poll's report, and remembered by the process so
 that it is not asked again at every call. The bodies go through the same importer as
 uploads (one JSON file per seller, source ``bol.com``), so polled and uploaded data are one
-pipeline; the snapshot is fetched at the poll's ``now``. Credentials that bol.com refuses
-are reported once, to the seller's chats and the admins, and not tried again until they are
-set anew. ``poll_provisional`` judges the current, unfinished week without storing it: an
-early warning, never counted in the track.
+pipeline; the snapshot is fetched at the poll's ``now``. Answers are imported as they
+arrive, a small batch of sellers at a time, each batch its own short transaction followed
+by the work it owes, while the other sellers are still being fetched. Credentials that
+bol.com refuses are reported once, to the seller's chats and the admins, and not tried
+again until they are set anew. ``poll_provisional`` judges the current, unfinished week
+without storing it: an early warning, never counted in the track.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import Any, Generic, TypeVar, cast
 
 from bot.bol.api import (
     JSON,
@@ -171,6 +173,20 @@ async def fetch_week(client: BolClient, week: IsoWeek, *, whole: bool = True) ->
     return WeekAnswer(cast(list[JSON], indicators), cast(JSON, retailer), v10_because=refused)
 
 
+# Sellers imported together: each batch is one short transaction, its sellers' owed work
+# done right after it, while the others are still being fetched.
+BATCH_SELLERS = 100
+# How long the first answer of a batch waits for more before the batch goes in: each
+# batch costs a few transactions whatever its size, and a second is little beside a
+# week's wait.
+BATCH_WAIT_S = 1.0
+
+# What surrounds the import of each batch: called with the batch's sellers and the import
+# itself, it runs the import and returns the messages planned. By default the rechecks the
+# import owes are done after it; the Wednesday run also checks the batch's week.
+AroundImport = Callable[[list[str], Callable[[], Awaitable[object]]], Awaitable[int]]
+
+
 async def poll_week(
     store: Store,
     config: Config,
@@ -181,8 +197,10 @@ async def poll_week(
     show_progress: bool = False,
     pacing: RequestBudget | None = None,
     limiters: Limiters | None = None,
+    around_import: AroundImport | None = None,
 ) -> PollSummary:
-    """Fetch ``week`` for the sellers with credentials (all, or ``seller_ids``) and import it."""
+    """Fetch ``week`` for the sellers with credentials (all, or ``seller_ids``) and import
+    it, in batches as the answers arrive (``around_import``: what surrounds each batch)."""
     started = time.monotonic()
     summary = PollSummary(week)
     clients = await connected_clients(store, config, seller_ids, summary.failed, summary.skipped)
@@ -190,28 +208,56 @@ async def poll_week(
     async def fetch(client: BolClient) -> WeekAnswer:
         return await fetch_week(client, week)
 
+    today = now.astimezone(config.timezone).date()
+    refused: list[str] = []
+
+    async def owed_after(sellers: list[str], import_batch: Callable[[], Awaitable[object]]) -> int:
+        await import_batch()
+        return await complete_owed_work(store, config, now=now)
+
+    async def take(batch: list[tuple[str, WeekAnswer | BolError | PollFailure]]) -> None:
+        answers = dict(batch)
+        refused.extend(sort_failures(answers, summary.failed))
+        bodies = {s: a for s, a in answers.items() if isinstance(a, WeekAnswer)}
+        if not bodies:
+            return
+        results: list[ImportResult] = []
+
+        async def import_batch() -> None:
+            result = await _import(store, config, week, bodies, today, now, summary.failed)
+            if result is not None:
+                results.append(result)
+
+        summary.v10.update(
+            {s: a.v10_because for s, a in bodies.items() if a.v10_because is not None}
+        )
+        summary.planned += await (around_import or owed_after)(sorted(bodies), import_batch)
+        for seller_id in sorted(s for s in bodies if s not in summary.failed):
+            items = bodies[seller_id].items
+            summary.fetched[seller_id] = sum(1 for i in items if _has_score(i))
+            empty = [_name(i) for i in items if not _has_score(i)]
+            if empty:
+                summary.no_data[seller_id] = empty
+        summary.ratings += sum(r.ratings for r in results)
+        summary.statuses += sum(r.statuses for r in results)
+
     progress = Progress(f"poll {week}", enabled=show_progress)
+    batches: Batches[WeekAnswer | BolError | PollFailure] = Batches(take)
     try:
-        async with BolApi.from_config(config, pacing=pacing, limiters=limiters) as api:
-            answers = await fetch_all(api, clients, fetch, progress.update)
+        async with (
+            BolApi.from_config(config, pacing=pacing, limiters=limiters) as api,
+            asyncio.TaskGroup() as group,
+        ):
+            # A batch that fails (the database went away) ends the poll: the group cancels
+            # the fetches; what was imported stays, with the work it owes.
+            group.create_task(batches.run())
+            await fetch_each(api, clients, fetch, batches.add, progress.update)
+            await batches.close()
+    except ExceptionGroup as failed:
+        raise failed.exceptions[0] from None
     finally:
         progress.close()
-    bodies = {s: a for s, a in answers.items() if isinstance(a, WeekAnswer)}
-    summary.v10 = {s: a.v10_because for s, a in bodies.items() if a.v10_because is not None}
-    refused = sort_failures(answers, summary.failed)
-    today = now.astimezone(config.timezone).date()
-    result = await _import(store, config, week, bodies, today, now, summary.failed)
-    for seller_id in sorted(s for s in bodies if s not in summary.failed):
-        items = bodies[seller_id].items
-        summary.fetched[seller_id] = sum(1 for i in items if _has_score(i))
-        empty = [_name(i) for i in items if not _has_score(i)]
-        if empty:
-            summary.no_data[seller_id] = empty
-    if result is not None:
-        summary.ratings = result.ratings
-        summary.statuses = result.statuses
-        summary.planned += await complete_owed_work(store, config, now=now)
-    for seller_id in refused:
+    for seller_id in sorted(refused):
         summary.planned += await report_refused(store, config, seller_id, now)
     summary.seconds = time.monotonic() - started
     POLL_SECONDS.observe(summary.seconds)
@@ -222,24 +268,6 @@ async def poll_week(
 
 # Failures that may pass: the scheduler tries these sellers again within the hour.
 TRANSIENT_REASONS = frozenset({"unreachable", "rate_limited", "bol_error", "unexpected"})
-
-
-def scheduled_poller(
-    store: Store, config: Config, *, pacing: RequestBudget | None = None
-) -> Callable[[IsoWeek, datetime, list[str] | None], Awaitable[list[str]]] | None:
-    """The Wednesday poll for the scheduler (all sellers, or the ones to try again);
-    returns the sellers to try again. None when credentials cannot be read."""
-    if config.secret_key is None:
-        return None
-
-    async def poll(week: IsoWeek, now: datetime, seller_ids: list[str] | None) -> list[str]:
-        summary = await poll_week(
-            store, config, week, now=now, seller_ids=seller_ids, pacing=pacing
-        )
-        log.log(logging.WARNING if summary.failed else logging.INFO, "%s", summary.describe())
-        return sorted(s for s, f in summary.failed.items() if f.reason in TRANSIENT_REASONS)
-
-    return poll
 
 
 # --- steps -------------------------------------------------------------------------------
@@ -273,34 +301,104 @@ async def connected_clients(
     return clients
 
 
+async def fetch_each(
+    api: BolApi,
+    clients: dict[str, tuple[str, str]],
+    fetch: Callable[[BolClient], Awaitable[T]],
+    on_answer: Callable[[str, T | BolError | PollFailure], Awaitable[object]],
+    progress: Callable[[int, int], None] | None,
+) -> None:
+    """``fetch`` for every seller, ``api.pacing.sellers`` at once; each answer (or why there
+    is none) goes to ``on_answer`` as it comes, and is not kept. One seller's failure stops
+    only that one."""
+    done = 0
+    total = len(clients)
+    # One iterator shared by the fetchers: each takes the next seller when it is free, so
+    # no more than the fetchers' own tasks exist however many sellers there are.
+    waiting = iter(clients.items())
+
+    async def one(seller_id: str, client_id: str, secret: str) -> T | BolError | PollFailure:
+        try:
+            return await fetch(api.client(client_id, secret, seller=seller_id))
+        except BolError as exc:
+            return exc
+        except Exception as exc:  # a bug must not cost the other sellers their week
+            log.exception("polling %s failed", seller_id)
+            return PollFailure("unexpected", type(exc).__name__)
+
+    async def fetcher() -> None:
+        nonlocal done
+        for seller_id, (client_id, secret) in waiting:
+            answer = await one(seller_id, client_id, secret)
+            done += 1
+            if progress is not None:
+                progress(done, total)
+            await on_answer(seller_id, answer)
+
+    await all_of([fetcher() for _ in range(min(api.pacing.sellers, total))])
+
+
 async def fetch_all(
     api: BolApi,
     clients: dict[str, tuple[str, str]],
     fetch: Callable[[BolClient], Awaitable[T]],
     progress: Callable[[int, int], None] | None,
 ) -> dict[str, T | BolError | PollFailure]:
-    """``fetch`` for every seller, many at once; one seller's failure stops only that one."""
-    gate = asyncio.Semaphore(api.pacing.sellers)
-    done = 0
-    total = len(clients)
+    """``fetch`` for every seller, many at once; every answer, in the order of ``clients``."""
+    answers: dict[str, T | BolError | PollFailure] = {}
 
-    async def one(seller_id: str, client_id: str, secret: str) -> T | BolError | PollFailure:
-        nonlocal done
-        async with gate:
-            try:
-                return await fetch(api.client(client_id, secret, seller=seller_id))
-            except BolError as exc:
-                return exc
-            except Exception as exc:  # a bug must not cost the other sellers their week
-                log.exception("polling %s failed", seller_id)
-                return PollFailure("unexpected", type(exc).__name__)
-            finally:
-                done += 1
-                if progress is not None:
-                    progress(done, total)
+    async def keep(seller_id: str, answer: T | BolError | PollFailure) -> None:
+        answers[seller_id] = answer
 
-    results = await all_of([one(s, cid, secret) for s, (cid, secret) in clients.items()])
-    return dict(zip(clients, results, strict=True))
+    await fetch_each(api, clients, fetch, keep, progress)
+    return {seller_id: answers[seller_id] for seller_id in clients}
+
+
+class Batches(Generic[T]):
+    """Answers handed on in batches as they arrive: ``size`` sellers, or those that came
+    within ``wait_s`` of the batch's first, whichever is first. One batch at a time is
+    taken while more arrive; when the taker falls behind, the next batch is full at once,
+    and the fetchers wait once a few batches are queued (memory stays bounded)."""
+
+    def __init__(
+        self,
+        take: Callable[[list[tuple[str, T]]], Awaitable[None]],
+        *,
+        size: int = BATCH_SELLERS,
+        wait_s: float = BATCH_WAIT_S,
+    ) -> None:
+        self.take = take
+        self.size = size
+        self.wait_s = wait_s
+        self._queue: asyncio.Queue[tuple[str, T] | None] = asyncio.Queue(maxsize=4 * size)
+
+    async def add(self, seller_id: str, answer: T) -> None:
+        await self._queue.put((seller_id, answer))
+
+    async def close(self) -> None:
+        """No more answers: the last batch goes in, and ``run`` returns."""
+        await self._queue.put(None)
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        closed = False
+        while not closed:
+            first = await self._queue.get()
+            if first is None:
+                return
+            batch = [first]
+            deadline = loop.time() + self.wait_s
+            while len(batch) < self.size:
+                try:
+                    async with asyncio.timeout_at(deadline):
+                        item = await self._queue.get()
+                except TimeoutError:
+                    break
+                if item is None:
+                    closed = True
+                    break
+                batch.append(item)
+            await self.take(batch)
 
 
 def sort_failures(answers: dict[str, Any], failed: dict[str, PollFailure]) -> list[str]:
@@ -354,7 +452,7 @@ async def _import(
     now: datetime,
     failed: dict[str, PollFailure],
 ) -> ImportResult | None:
-    """Import every seller's bodies in one transaction; a seller whose data is rejected is
+    """Import the sellers' bodies in one transaction; a seller whose data is rejected is
     left out (with the first reason) and the rest imported again."""
     if not bodies:
         return None

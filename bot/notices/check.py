@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from contextlib import aclosing
 from dataclasses import dataclass
@@ -149,6 +150,9 @@ async def _run_check(
                     on_report(with_bol_alerts(report, bol.get(seller.id)))
                 elif on_report is not None:
                     held[seller.id] = with_bol_alerts(report, bol.get(seller.id))
+                # The loop serves others between sellers: a check of thousands, run while
+                # sellers are polled and warnings sent, must not hold up their pacing.
+                await asyncio.sleep(0)
         for seller in chunk:
             if on_report is not None and seller.id in held:
                 on_report(held.pop(seller.id))

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from bot.clock import Clock
@@ -31,6 +31,8 @@ log = logging.getLogger(__name__)
 
 # How often ``normwacht run`` looks for work a killed process left behind.
 OWED_POLL_S = 30.0
+# The reason of a check owed as a week's figures arrive (``check_as_figures_arrive``).
+ARRIVED = "figures arrived"
 
 
 async def complete_owed_work(store: Store, config: Config, *, now: datetime) -> int:
@@ -68,6 +70,27 @@ async def check_week(
     return outcome
 
 
+async def check_as_figures_arrive(
+    store: Store,
+    config: Config,
+    week: IsoWeek,
+    seller_ids: list[str],
+    arrive: Callable[[], Awaitable[object]] | None = None,
+    *,
+    now: datetime,
+) -> int:
+    """Check ``week`` for those of ``seller_ids`` whose figures of the week are in once
+    ``arrive`` (an import of them) is done. Owed before ``arrive`` starts and done right
+    after it, with whatever else is owed (the import's rechecks): a process killed at any
+    point leaves it to the next, which checks whose week is in by then. The others wait for
+    the weekly check or a later poll. Returns the messages planned."""
+    async with store.owed_lock:
+        await store.owed.owe(CHECK, week, seller_ids, ARRIVED, now)
+        if arrive is not None:
+            await arrive()
+        return await _complete(store, config, now)
+
+
 async def _complete(store: Store, config: Config, now: datetime) -> int:
     planned = 0
     for change in await store.owed.pending():
@@ -80,6 +103,12 @@ async def _do(store: Store, config: Config, rows: list[Owed], now: datetime) -> 
     if rows[0].task == CHECK:
         everyone = any(r.seller_id is None for r in rows)
         sellers = sorted({r.seller_id for r in rows if r.seller_id is not None})
+        if rows[0].reason == ARRIVED:
+            # Only whose week is in: a seller whose figures did not come is told the week
+            # is missing by the weekly check, not by the check of those that did.
+            sellers = sorted(await store.data.week_sources(sellers, rows[0].week))
+            if not sellers:
+                return 0
         outcome = await run_check(
             store,
             config.policy,

@@ -46,9 +46,11 @@ class Pacer:
         self._next_chat: dict[str, float] = defaultdict(float)
         self._group_sends: dict[str, list[float]] = defaultdict(list)
         self._paused_until = 0.0
-        # When sends really went: a stalled loop (a long GC, a busy machine) must not turn
-        # planned slots into a burst above the limit.
+        # When sends came back from the platform (it saw each no later than that), and
+        # when those still out began: a stalled loop (a long GC, a busy machine) must not
+        # turn planned slots, or sends it held up on their way, into a burst above the limit.
         self._sent: deque[float] = deque()
+        self._out: list[float] = []
         self._last_sent: dict[str, float] = {}
         # Sends that went beyond ``billed_above`` in their second: what Telegram bills.
         self.billed = 0
@@ -77,21 +79,33 @@ class Pacer:
 
     def hold_back(self, address: str) -> float:
         """Seconds to wait before sending to ``address`` now, judged on the sends that
-        really went out in the last second (and the last one to this chat)."""
+        really reached the platform in the last second, or may still (and the last one to
+        this chat)."""
         now = self._now()
         window = 1.0 + SEND_MARGIN_S
         while self._sent and self._sent[0] <= now - window:
             self._sent.popleft()
         wait = 0.0
-        if len(self._sent) >= max(1, int(self.pacing.per_second)):
-            wait = self._sent[0] + window - now
+        if len(self._sent) + len(self._out) >= max(1, int(self.pacing.per_second)):
+            # Every place is taken: the oldest leaves the window, or one still out returns.
+            wait = self._sent[0] + window - now if self._sent else 1.0 / self.pacing.per_second
         last = self._last_sent.get(address)
         if last is not None and self.pacing.per_chat_interval_s > 0:
             wait = max(wait, last + self.pacing.per_chat_interval_s + SEND_MARGIN_S - now)
         return wait
 
-    def record(self, address: str) -> None:
+    def record(self, address: str) -> float:
+        """A send to ``address`` begins now; returns its stamp for ``returned``."""
         now = self._now()
+        self._out.append(now)
+        self._last_sent[address] = now
+        return now
+
+    def returned(self, address: str, began: float) -> None:
+        """The send begun at ``began`` came back (sent or not): from now on it counts as
+        having reached the platform now, the latest it can have."""
+        now = self._now()
+        self._out.remove(began)
         self._sent.append(now)
         self._last_sent[address] = now
         if self.pacing.billed_above is not None:

@@ -151,6 +151,9 @@ class DeliveryWorker:
         rounds = FailingRounds(log, "delivery")
         retry_s = 0.1
         while not stop.is_set() and not self._stop.is_set():
+            # Cleared before the round, not after: what is planned while the round's last
+            # claim finds nothing wakes the next one at once.
+            self.wakeup.clear()
             try:
                 await self._recover()
                 await self.run_once()
@@ -158,7 +161,6 @@ class DeliveryWorker:
             except Exception as exc:  # a broken round must not end delivery for good
                 self._database_error(exc)
                 rounds.failed()
-            self.wakeup.clear()
             # While results wait to be recorded, or the lease waits to be renewed (after an
             # outage or a freeze), the next round comes soon.
             wait = idle_s
@@ -275,10 +277,9 @@ class DeliveryWorker:
             now = self.clock()
             await self._record(partial(outbox.hold_until, item, now, PLATFORM_DOWN))
             return "wait", now
-        pacer.record(item.address)
         before = json.dumps(item.body, sort_keys=True)
         try:
-            remote_id = await sender.send(item.address, item.body)
+            remote_id = await self._paced(sender, pacer, item)
         except asyncio.CancelledError:
             # Stopped mid-send: whether it arrived only the platform knows. It goes again
             # at the next start rather than never.
@@ -300,6 +301,15 @@ class DeliveryWorker:
         MESSAGES_SENT.labels(item.platform).inc()
         self.sent += 1
         return "sent", None
+
+    @staticmethod
+    async def _paced(sender: Sender, pacer: Pacer, item: OutboxItem) -> str | None:
+        """The send itself, counted by the pacer from when it begins until it comes back."""
+        began = pacer.record(item.address)
+        try:
+            return await sender.send(item.address, item.body)
+        finally:
+            pacer.returned(item.address, began)
 
     async def _sleep(self, seconds: float) -> None:
         """Wait for a send slot; a stop cuts a long wait (a 429's pause) short. A short one

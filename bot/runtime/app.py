@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 import sys
@@ -37,10 +38,18 @@ from bot.store.configured import open_store
 if TYPE_CHECKING:
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+    from bot.bol.api import RequestBudget
+    from bot.runtime.schedule import WeeklySchedule
+
 log = logging.getLogger("normwacht")
 
 # How long a stop waits for the sends in flight to finish and be recorded.
 DRAIN_S = 10.0
+# The garbage collector's thresholds for a long-running bot. A Wednesday run holds
+# thousands of coroutines for seconds each (sellers polled at bol.com's pace), which
+# Python's defaults promote and then sweep again and again in full collections: a third
+# of the run's CPU, and pauses that hold delivery's pacing up (bench/wednesday.py).
+COLLECT_AFTER = (20_000, 20, 100)
 # How soon a database that went away is asked again (then with backoff).
 DATABASE_RETRY_S = 0.25
 
@@ -202,6 +211,7 @@ async def run_bot(config: Config, clock: Clock, *, demo: bool = False) -> int:
             stack.push_async_callback(_cancel, [delivery, owed])
             health.check("delivery", lambda: not delivery.done())
             assert scheduler is not None
+            tune_collector()
             scheduler.start()
             stack.callback(_shut_down, scheduler)
             health.check("scheduler", lambda: bool(scheduler.running))
@@ -215,6 +225,13 @@ async def run_bot(config: Config, clock: Clock, *, demo: bool = False) -> int:
             return 0
     finally:
         await store.close()
+
+
+def tune_collector() -> None:
+    """Once started: what start-up built (modules, templates, catalogs, connections) is set
+    aside for good, and young objects are collected in larger, rarer rounds."""
+    gc.freeze()
+    gc.set_threshold(*COLLECT_AFTER)
 
 
 async def _drain(task: asyncio.Task[None], within_s: float) -> None:
@@ -320,17 +337,10 @@ def prepare_scheduler(
     """The weekly schedule (poll, check, reminders, digests), run by the instance holding
     the scheduler lease: on taking it, that instance catches up on what was due (also
     what a dead holder left undone), then runs the jobs as they come."""
-    # Deferred: the console alone has no schedule, and these bring APScheduler and httpx.
+    # Deferred: the console alone has no schedule, and this brings APScheduler.
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-    from bot.bol.poll import scheduled_poller
-    from bot.bol.provisional import scheduled_early_warning
-    from bot.runtime.schedule import WeeklySchedule
-
-    store, config = service.store, service.config
-    schedule = WeeklySchedule(
-        service, scheduled_poller(store, config), scheduled_early_warning(store, config)
-    )
+    schedule = weekly_schedule(service, worker)
 
     async def catch_up() -> None:
         await schedule.catch_up(go_on=lambda: instance.holds(SCHEDULER))
@@ -340,6 +350,21 @@ def prepare_scheduler(
     scheduler = AsyncIOScheduler(timezone=service.config.timezone)
     schedule.register(scheduler, worker.wakeup.set, runs_here=lambda: instance.holds(SCHEDULER))
     return scheduler
+
+
+def weekly_schedule(
+    service: Service, worker: DeliveryWorker, *, pacing: RequestBudget | None = None
+) -> WeeklySchedule:
+    """The week's jobs as ``run`` keeps them: the Wednesday run wakes delivery as soon as a
+    batch of sellers planned its warnings (``pacing``: bol.com's, when not its own)."""
+    # Deferred: these bring httpx, which the console alone does without.
+    from bot.bol.provisional import scheduled_early_warning
+    from bot.runtime.schedule import WeeklySchedule
+    from bot.runtime.wednesday import wednesday_poller
+
+    store, config = service.store, service.config
+    poller = wednesday_poller(store, config, planned=worker.wakeup.set, pacing=pacing)
+    return WeeklySchedule(service, poller, scheduled_early_warning(store, config))
 
 
 def credential_check(config: Config) -> CredentialCheck | None:

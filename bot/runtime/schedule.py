@@ -39,7 +39,8 @@ CATCH_UP_WEEKS = 8
 JOB_PATIENCE_S = 6 * 3600.0
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
-# Polls a week (all sellers, or those named) and returns the sellers to try again.
+# The Wednesday run (``bot.runtime.wednesday``): polls a week (all sellers, or those
+# named) and checks each seller whose week is in; returns the sellers to try again.
 Poller = Callable[[IsoWeek, datetime, list[str] | None], Awaitable[list[str]]]
 EarlyWarning = Callable[[datetime], Awaitable[object]]
 
@@ -89,9 +90,10 @@ class WeeklySchedule:
         return IsoWeek.containing(self.clock(), self.config.timezone).shift(-1)
 
     async def poll(self, week: IsoWeek | None = None) -> None:
-        """Fetch the week from bol.com for every seller with credentials. Sellers that
-        failed for a passing reason (bol.com down) are tried again each hour; the week
-        counts as polled once none is left."""
+        """The Wednesday run: fetch the week from bol.com for every seller with
+        credentials, checking each seller as its week comes in (those who upload at the
+        start). Sellers that failed for a passing reason (bol.com down) are tried again each
+        hour; the week counts as polled once none is left."""
         if self.poller is None:
             return
         now = self.clock()
@@ -107,7 +109,9 @@ class WeeklySchedule:
         await self.store.jobs.mark(POLL, str(week), now)
 
     async def check(self, week: IsoWeek | None = None) -> int:
-        """The weekly check (of the last complete week); returns messages planned."""
+        """The weekly check (of the last complete week): after the Wednesday run, the sweep
+        of whoever it did not check (figures missing, bol.com down); it plans nothing new
+        for the sellers already checked. Returns messages planned."""
         now = self.clock()
         week = week or self.last_week()
         outcome = await check_week(self.store, self.config, week, now=now)

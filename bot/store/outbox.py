@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.metrics import MESSAGES_PLANNED
-from bot.store.engine.base import Database, Tx
+from bot.store.engine.base import Database, Row, Tx
 from bot.store.jobs import RETENTION, latest_in, mark_in
 from bot.store.records import parse_stamp, stamp
 
@@ -48,6 +48,9 @@ RETRY = "retry"
 RATE_LIMIT = "retry after 429"
 PLATFORM_DOWN = "platform down"
 EARLIER_MESSAGE = "an earlier message"
+# Kinds that go before digests and notices when the queue is long: the week's alerts and
+# the corrections of alerts already sent.
+FIRST_KINDS = frozenset({"alerts", "correction"})
 # Only while its claim is the row's (see the module's docstring).
 _FENCED = " AND state = 'sending' AND claim = ? AND COALESCE(claimed_by, '') = ?"
 
@@ -179,9 +182,11 @@ class Outbox:
         by: str | None = None,
         hushed: list[str] | None = None,
     ) -> list[OutboxItem]:
-        """Move due messages to ``sending`` for the process ``by`` and return them, urgent
-        first, oldest first. Of the platforms in ``hushed`` (quiet hours now) only urgent
-        messages are due."""
+        """Move due messages to ``sending`` for the process ``by`` and return them: urgent
+        ones first, then alerts and corrections, then the rest, each oldest first. A chat's
+        own messages keep the order planned (urgent ones first): its earlier due messages
+        are claimed along, and one behind an earlier message that is not due yet waits for
+        it. Of the platforms in ``hushed`` (quiet hours now) only urgent messages are due."""
         only = ""
         params: list[object] = [stamp(now)]
         if platforms is not None:
@@ -193,13 +198,19 @@ class Outbox:
         # Row locks make the claim atomic: another instance claiming at once skips these
         # rows rather than waiting for them, and never takes the same message.
         async with self.db.transaction(serial=False) as tx:
-            rows = await tx.fetchall(
-                "SELECT o.id, o.chat_id, c.platform, c.address, o.seller_id, o.week, o.kind, "
-                "o.sections, o.urgent, o.body, o.attempts, o.claim FROM outbox o "
+            picked = await tx.fetchall(
+                # In the order of the index of unsent messages: as many rows read as taken.
+                f"SELECT {_CLAIMED} FROM outbox o{tx.dialect.read_by('outbox_claim')} "
                 "JOIN chats c ON c.id = o.chat_id "
                 f"WHERE o.state IN ('pending', 'failed') AND o.next_attempt_at <= ? {only} "
-                f"ORDER BY o.urgent DESC, o.next_attempt_at, o.id LIMIT ?{tx.dialect.skip_locked}",
+                "ORDER BY o.precedence, o.next_attempt_at, o.id "
+                f"LIMIT ?{tx.dialect.skip_locked}",
                 (*params, limit),
+            )
+            rows, held = await _in_chat_order(tx, picked, stamp(now), set(hushed or ()))
+            await tx.executemany(
+                "UPDATE outbox SET next_attempt_at = ?, waiting_for = ? WHERE id = ?",
+                [(until, EARLIER_MESSAGE, item_id) for item_id, until in held],
             )
             await tx.executemany(
                 "UPDATE outbox SET state = 'sending', attempts = attempts + 1, claimed_at = ?, "
@@ -444,6 +455,61 @@ class Outbox:
         ]
 
 
+_CLAIMED = (
+    "o.id, o.chat_id, c.platform, c.address, o.seller_id, o.week, o.kind, o.sections, "
+    "o.urgent, o.body, o.attempts, o.claim, o.next_attempt_at"
+)
+
+
+async def _in_chat_order(
+    tx: Tx, picked: list[Row], due: str, hushed: set[str]
+) -> tuple[list[Row], list[tuple[int, str]]]:
+    """The messages to claim for ``picked``, each chat's in its order (urgent ones first,
+    then as planned), chats in the order picked: a picked message that is not urgent comes
+    with its chat's earlier unsent messages that are due, or, behind one that is not due
+    yet, waits for it (returned with when that one is due). An urgent one waits for none."""
+    if not picked:
+        return [], []
+    last: dict[int, int] = {}  # per chat, the last picked message that keeps the order
+    for r in picked:
+        if not r["urgent"]:
+            last[r["chat_id"]] = max(last.get(r["chat_id"], 0), r["id"])
+    unsent = []
+    if last:
+        # Not past the last one picked: the chats' later messages are left, unlocked, to
+        # whoever claims at the same time.
+        unsent = await tx.fetchall(
+            f"SELECT {_CLAIMED} FROM outbox o{tx.dialect.read_by('outbox_unsent_by_chat')} "
+            "JOIN chats c ON c.id = o.chat_id WHERE o.state IN ('pending', 'failed') "
+            f"AND o.chat_id IN ({','.join('?' * len(last))}) AND o.id <= ? "
+            f"ORDER BY o.chat_id, o.id{tx.dialect.skip_locked}",
+            [*last, max(last.values())],
+        )
+    chats: dict[int, dict[int, Row]] = {}
+    for r in picked:
+        chats.setdefault(r["chat_id"], {})[r["id"]] = r
+    for r in unsent:
+        if r["id"] <= last[r["chat_id"]]:
+            chats[r["chat_id"]][r["id"]] = r
+    picked_ids = {r["id"] for r in picked}
+    claimed: list[Row] = []
+    held: list[tuple[int, str]] = []
+    for rows in chats.values():
+        ready: list[Row] = []
+        blocked: str | None = None  # when the first message that must go before is due
+        for r in sorted(rows.values(), key=lambda r: r["id"]):
+            urgent = bool(r["urgent"])
+            if r["next_attempt_at"] <= due and (urgent or r["platform"] not in hushed):
+                if urgent or blocked is None:
+                    ready.append(r)
+                elif r["id"] in picked_ids and blocked > due:
+                    held.append((r["id"], blocked))
+            elif blocked is None:
+                blocked = r["next_attempt_at"]
+        claimed += sorted(ready, key=lambda r: (not r["urgent"], r["id"]))
+    return claimed, held
+
+
 async def plan_many(tx: Tx, messages: list[PlannedMessage], now: datetime) -> int:
     """Plan messages inside an open transaction, a statement per step rather than per
     message; returns how many were new (by dedup key: the first of a key wins)."""
@@ -482,6 +548,7 @@ async def plan_many(tx: Tx, messages: list[PlannedMessage], now: datetime) -> in
                 m.kind,
                 ",".join(m.sections),
                 int(m.urgent),
+                precedence(m),
                 json.dumps(m.body, ensure_ascii=False),
                 m.template,
                 m.policy,
@@ -490,8 +557,8 @@ async def plan_many(tx: Tx, messages: list[PlannedMessage], now: datetime) -> in
             )
             for m in new
         ],
-        "dedup_key, chat_id, seller_id, week, kind, sections, urgent, body, template, policy, "
-        "next_attempt_at, created_at",
+        "dedup_key, chat_id, seller_id, week, kind, sections, urgent, precedence, body, "
+        "template, policy, next_attempt_at, created_at",
     )
     tracked = [m for m in new if m.seller_id is not None and m.week is not None]
     if not tracked:
@@ -526,6 +593,14 @@ async def plan_many(tx: Tx, messages: list[PlannedMessage], now: datetime) -> in
         withdrawn,
     )
     return len(new)
+
+
+def precedence(m: PlannedMessage) -> int:
+    """Where a message stands in a long queue: urgent ones first, then alerts and
+    corrections (``FIRST_KINDS``), then digests and notices."""
+    if m.urgent:
+        return 0
+    return 1 if m.kind in FIRST_KINDS else 2
 
 
 class NotDead(Exception):

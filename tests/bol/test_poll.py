@@ -11,7 +11,7 @@ import pytest
 
 from bot.bol.api import Limiters, RequestBudget
 from bot.bol.credentials import SecretBox, new_key
-from bot.bol.poll import poll_week, scheduled_poller
+from bot.bol.poll import poll_week
 from bot.bol.provisional import plan_provisional_warnings, poll_provisional
 from bot.config import Config
 from bot.imports import ImportFile, import_files
@@ -265,20 +265,6 @@ async def test_a_provisional_poll_warns_without_storing(
     [record] = await store.outbox.history("shop-1")
     assert record.kind == "provisional" and record.week == "2026-W47"
     assert "Provisional" in record.text and "On-time delivery" in record.text
-
-
-async def test_scheduled_poller_needs_the_secret_key(
-    bol: FakeBol, store: Store, config: Config, clock: FixedClock, tmp_path: Path
-) -> None:
-    assert scheduled_poller(store, make_config(tmp_path)) is None
-    poller = scheduled_poller(store, config, pacing=FAST)
-    assert poller is not None
-    week_of_data(bol, "cid-1")
-    await connect(store, config, clock, "shop-1", "cid-1", SECRETS["cid-1"])
-    assert await poller(WEEK, clock(), None) == []  # nothing to try again
-    assert len(await store.db.fetchall("SELECT * FROM measurements")) == 8
-    bol.fail_next(INDICATOR_PATH, 503, times=200)  # bol.com is down for a while
-    assert await poller(WEEK, clock(), ["shop-1"]) == ["shop-1"]
 
 
 async def test_the_client_id_is_never_shown_either(

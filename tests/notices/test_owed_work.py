@@ -11,7 +11,14 @@ import pytest
 from bot.config import Config
 from bot.imports import ImportFile, ImportRejected, import_files
 from bot.notices.check import recheck_sellers
-from bot.notices.owed_work import cause_of, check_week, complete_owed_work, run_owed_worker
+from bot.notices.owed_work import (
+    ARRIVED,
+    cause_of,
+    check_as_figures_arrive,
+    check_week,
+    complete_owed_work,
+    run_owed_worker,
+)
 from bot.store import Owed, Store
 from messages import Cause
 from norms import Exemption, IsoWeek
@@ -183,3 +190,72 @@ async def test_a_change_keeps_the_week_it_touched_while_its_work_advances(
     [[row]] = await store.owed.pending()
     assert (str(row.week), row.reason, row.since) == ("2026-W46", "import:bol.com", W45)
     assert cause_of(row) == Cause("figures", W45, "bol.com")
+
+
+async def test_a_check_owed_as_figures_arrive_checks_only_whose_week_is_in(
+    store: Store, config: Config, clock: FixedClock, tmp_path: Path
+) -> None:
+    """The Wednesday run owes each batch's check before its import; a process killed in
+    between leaves it to the next, which checks only the sellers whose week came in: the
+    others hear that it is missing from the weekly check, not from this one."""
+    for n, seller_id in enumerate(("came", "late")):
+        await store.sellers.add(seller_id, seller_id.title(), "nl", clock())
+        chat = await store.chats.get_or_create("telegram", str(70 + n), language="nl", now=clock())
+        await store.chats.link(chat.id, seller_id, "test", clock())
+    figures = tmp_path / "figures.csv"
+    figures.write_text(
+        "seller_id,year,week,indicator,numerator,denominator,value,norm\n"
+        "came,2026,45,FULFILMENT,99,100,,\n"
+        "late,2026,45,FULFILMENT,99,100,,\n"
+        "came,2026,46,FULFILMENT,80,100,,\n",
+        "utf-8",
+    )
+    await import_files(
+        store,
+        [ImportFile(figures, "figures.csv")],
+        policy=config.policy,
+        today=clock().date(),
+        now=clock(),
+    )
+    await complete_owed_work(store, config, now=clock())  # the import's rechecks: none due
+    await store.owed.owe("check", W46, ["came", "late"], ARRIVED, clock())
+    assert await complete_owed_work(store, config, now=clock()) == 1
+    assert [(r.seller_id, r.kind) for r in await store.outbox.history()] == [("came", "alerts")]
+    assert await store.owed.pending() == []
+    # The weekly check after it tells the other that its week is missing, and nothing more.
+    swept = await check_week(store, config, W46, now=clock())
+    assert swept.planned == 1
+    assert [(r.seller_id, r.kind) for r in await store.outbox.history()] == [
+        ("came", "alerts"),
+        ("late", "figures_missing"),
+    ]
+
+
+async def test_the_check_as_figures_arrive_is_owed_before_they_do(
+    store: Store, config: Config, clock: FixedClock, tmp_path: Path
+) -> None:
+    await store.sellers.add("came", "Came", "nl", clock())
+    chat = await store.chats.get_or_create("telegram", "70", language="nl", now=clock())
+    await store.chats.link(chat.id, "came", "test", clock())
+    figures = tmp_path / "figures.csv"
+    figures.write_text(
+        "seller_id,year,week,indicator,numerator,denominator,value,norm\n"
+        "came,2026,46,FULFILMENT,80,100,,\n",
+        "utf-8",
+    )
+    owed_meanwhile: list[list[list[tuple[str, str | None, str, str]]]] = []
+
+    async def arrive() -> None:
+        owed_meanwhile.append(owed_as_text(await store.owed.pending()))
+        await import_files(
+            store,
+            [ImportFile(figures, "figures.csv")],
+            policy=config.policy,
+            today=clock().date(),
+            now=clock(),
+        )
+
+    planned = await check_as_figures_arrive(store, config, W46, ["came"], arrive, now=clock())
+    assert planned == 1
+    assert owed_meanwhile == [[[("check", "came", "2026-W46", ARRIVED)]]]
+    assert await store.owed.pending() == []

@@ -91,14 +91,14 @@ def test_sends_that_bunch_up_after_a_stall_are_held_back() -> None:
     clock.t += 5  # ...but the loop stalled: every planned slot is already past
     for chat in range(30):
         assert pacer.hold_back(str(chat)) == 0
-        pacer.record(str(chat))
+        pacer.returned(str(chat), pacer.record(str(chat)))
     # The 31st send in the same second waits for the oldest to leave the window.
     assert abs(pacer.hold_back("30") - (1.0 + SEND_MARGIN_S)) < 1e-9
     clock.t += 1.0 + SEND_MARGIN_S
     assert pacer.hold_back("30") == 0
     # And one chat still gets at most one message a second.
     assert pacer.hold_back("0") == 0.0
-    pacer.record("0")
+    pacer.returned("0", pacer.record("0"))
     assert abs(pacer.hold_back("0") - (1.0 + SEND_MARGIN_S)) < 1e-9
 
 
@@ -136,3 +136,22 @@ def test_the_configured_switch_picks_telegrams_limits(tmp_path: Path) -> None:
     on = telegram.limits(make_config(tmp_path, TELEGRAM_PAID_BROADCAST="on"))
     off = telegram.limits(make_config(tmp_path))
     assert (on.per_second, off.per_second) == (PAID_BROADCAST_PER_S, 30)
+
+
+def test_a_send_held_up_on_its_way_counts_from_when_it_came_back() -> None:
+    """The platform may see a send any time until it answers: one that is out long (the
+    loop stalled while it was on its way) must not leave room for a burst behind it."""
+    clock = Ticker()
+    pacer = Pacer(SendLimits(per_second=2, per_chat_interval_s=1.0), clock)
+    slow = pacer.record("1")
+    clock.t += 5
+    assert pacer.hold_back("2") == 0
+    pacer.returned("2", pacer.record("2"))
+    # One place is the send still out, begun five seconds ago; the other the one just back.
+    assert abs(pacer.hold_back("3") - (1.0 + SEND_MARGIN_S)) < 1e-9
+    clock.t += 0.5
+    pacer.returned("1", slow)  # back only now: it may have reached the platform just now
+    clock.t += 0.6
+    assert pacer.hold_back("3") == 0  # the second send left the window
+    # Its chat waits a whole interval from when it came back.
+    assert abs(pacer.hold_back("1") - (1.0 + SEND_MARGIN_S - 0.6)) < 1e-9

@@ -3,13 +3,18 @@ what a claimer records fenced by its claim, and what an operator sees and requeu
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
-from bot.store import Chat, PlannedMessage, Store
-from bot.store.outbox import PLATFORM_DOWN, RETRY, NotDead
-from tests.conftest import FixedClock
+from bot.store import Chat, OutboxItem, PlannedMessage, Store
+from bot.store.engine.dialect import SQLITE, Dialect
+from bot.store.engine.schema import MIGRATIONS
+from bot.store.outbox import EARLIER_MESSAGE, PLATFORM_DOWN, RETRY, NotDead
+from tests.conftest import NOW, FixedClock
 
 pytestmark = pytest.mark.both_engines
 
@@ -239,3 +244,133 @@ async def test_retention_deletes_only_sent_messages_about_old_weeks(
     # Nothing about a pruned week is planned again.
     assert await store.outbox.plan([message("again", c.id, week="2026-W44")], clock()) == 0
     assert await store.outbox.plan([message("later", c.id, week="2026-W46")], clock()) == 1
+
+
+async def chats(store: Store, clock: FixedClock, count: int) -> list[Chat]:
+    return [
+        await store.chats.get_or_create("telegram", f"chat-{n}", language="nl", now=clock())
+        for n in range(count)
+    ]
+
+
+def texts(items: list[OutboxItem]) -> list[str]:
+    return [str(item.body["text"]) for item in items]
+
+
+async def test_a_long_queue_sends_warnings_before_digests_and_notices(
+    store: Store, clock: FixedClock
+) -> None:
+    c = await chats(store, clock, 7)
+    await store.outbox.plan(
+        [message(f"digest {n}", c[n].id, kind="digest") for n in (0, 1)], clock()
+    )
+    clock.advance(minutes=1)
+    await store.outbox.plan(
+        [message(f"notice {n}", c[n].id, kind="figures_missing") for n in (2, 3)], clock()
+    )
+    clock.advance(minutes=1)
+    await store.outbox.plan(
+        [
+            message("warning 4", c[4].id, kind="alerts"),
+            message("correction 5", c[5].id, kind="correction"),
+            message("closure 6", c[6].id, kind="alerts", urgent=True),
+        ],
+        clock(),
+    )
+    first = await store.outbox.claim_due(clock(), limit=3)
+    assert texts(first) == ["text closure 6", "text warning 4", "text correction 5"]
+    rest = await store.outbox.claim_due(clock(), limit=10)
+    assert texts(rest) == ["text digest 0", "text digest 1", "text notice 2", "text notice 3"]
+
+
+async def test_a_chats_earlier_messages_go_with_its_warning_in_the_order_planned(
+    store: Store, clock: FixedClock
+) -> None:
+    c = await chats(store, clock, 3)
+    await store.outbox.plan([message("digest 0", c[0].id, kind="digest")], clock())
+    await store.outbox.plan([message("digest 1", c[1].id, kind="digest")], clock())
+    clock.advance(minutes=1)
+    await store.outbox.plan(
+        [
+            message("warning 1", c[1].id, kind="alerts"),
+            message("warning 2", c[2].id, kind="alerts"),
+        ],
+        clock(),
+    )
+    # Chat 1's warning goes first, and its digest, planned before, right before it.
+    first = await store.outbox.claim_due(clock(), limit=1)
+    assert texts(first) == ["text digest 1", "text warning 1"]
+    assert await store.outbox.counts() == {"pending": 2, "sending": 2}
+    assert texts(await store.outbox.claim_due(clock())) == ["text warning 2", "text digest 0"]
+
+
+async def test_a_warning_behind_a_message_that_waits_waits_for_it(
+    store: Store, clock: FixedClock
+) -> None:
+    c, other = await chats(store, clock, 2)
+    await store.outbox.plan([message("notice", c.id, kind="figures_missing")], clock())
+    [notice] = await store.outbox.claim_due(clock())
+    later = clock() + timedelta(minutes=2)
+    assert await store.outbox.retry_at(notice, later, "timeout")
+    await store.outbox.plan(
+        [message("warning", c.id, kind="alerts"), message("other", other.id, kind="alerts")],
+        clock(),
+    )
+    # The other chat's warning goes; this chat's waits for the notice before it.
+    assert texts(await store.outbox.claim_due(clock())) == ["text other"]
+    held = {r.text: r for r in await store.outbox.history()}["text warning"]
+    assert (held.state, held.next_attempt_at, held.waiting_for) == (
+        "pending",
+        later,
+        EARLIER_MESSAGE,
+    )
+    assert texts(await store.outbox.claim_due(later)) == ["text notice", "text warning"]
+
+
+async def test_an_urgent_message_waits_for_no_earlier_one(store: Store, clock: FixedClock) -> None:
+    [c] = await chats(store, clock, 1)
+    await store.outbox.plan([message("notice", c.id, kind="figures_missing")], clock())
+    [notice] = await store.outbox.claim_due(clock())
+    assert await store.outbox.retry_at(notice, clock() + timedelta(minutes=2), "timeout")
+    await store.outbox.plan([message("closure", c.id, kind="alerts", urgent=True)], clock())
+    assert texts(await store.outbox.claim_due(clock())) == ["text closure"]
+
+
+def test_the_messages_waiting_when_the_schema_learns_precedence_get_theirs(
+    tmp_path: Path,
+) -> None:
+    """Migration 10 on a database of the schema before it: the unsent messages are ranked
+    as planning ranks new ones, and are claimed in that order."""
+    path = tmp_path / "before.sqlite3"
+    conn = sqlite3.connect(path)
+    for migration in MIGRATIONS[:9]:
+        conn.executescript(migration.script(Dialect(SQLITE)))
+    conn.execute("PRAGMA user_version = 9")
+    conn.execute(
+        "INSERT INTO chats (id, platform, address, language, created_at) "
+        "VALUES (1, 'telegram', '1', 'nl', 'x'), (2, 'telegram', '2', 'nl', 'x'), "
+        "(3, 'telegram', '3', 'nl', 'x')"
+    )
+    conn.executemany(
+        "INSERT INTO outbox (dedup_key, chat_id, kind, urgent, body, template, state, "
+        "next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, 't', ?, ?, 'x')",
+        [
+            ("d", 1, "digest", 0, '{"text": "digest"}', "pending", "2026-01-01"),
+            ("w", 2, "alerts", 0, '{"text": "warning"}', "failed", "2026-01-02"),
+            ("u", 3, "alerts", 1, '{"text": "closure"}', "pending", "2026-01-03"),
+            ("s", 3, "alerts", 0, '{"text": "sent"}', "sent", "2026-01-01"),
+        ],
+    )
+    conn.commit()
+    conn.close()
+
+    async def claim() -> list[str]:
+        store = await Store.open(path)
+        try:
+            ranked = await store.db.fetchall("SELECT dedup_key, precedence FROM outbox")
+            assert dict((r[0], r[1]) for r in ranked) == {"d": 2, "w": 1, "u": 0, "s": 2}
+            return texts(await store.outbox.claim_due(NOW, limit=2))
+        finally:
+            await store.close()
+
+    assert asyncio.run(claim()) == ["closure", "warning"]

@@ -141,6 +141,11 @@ class Dialect:
         arrays = ", ".join(f"?::{t}[]" for t in types)
         return upsert(table, columns, key, f"SELECT * FROM unnest({arrays})")
 
+    def read_by(self, index: str) -> str:
+        """After a table in ``FROM``: the index a query is to read. SQLite's planner, which
+        has no statistics, may prefer another and sort; PostgreSQL plans from its own."""
+        return f" INDEXED BY {index}" if self.engine == SQLITE else ""
+
     @property
     def skip_locked(self) -> str:
         """After a claim's ``SELECT``: rows another transaction holds are passed over

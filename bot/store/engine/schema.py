@@ -511,4 +511,20 @@ MIGRATIONS: tuple[Migration, ...] = (
     # in a week that a stored state or a fold under way reaches. PostgreSQL's fire once per
     # statement and stay as they are (they keep the reach unread).
     Migration(_REACH_TABLE + _SQLITE_REACHED_TRIGGERS, postgresql=_REACH_TABLE),
+    # 12: warnings first. A long queue is claimed in order of precedence (0: urgent, 1:
+    # alerts and corrections, 2: the rest), then due time: an index of the unsent messages
+    # alone serves that order, whatever the queue's length; another finds a chat's unsent
+    # messages, so that its earlier ones are claimed with it and go first.
+    Migration(
+        """
+        ALTER TABLE outbox ADD COLUMN precedence INTEGER NOT NULL DEFAULT 2;
+        UPDATE outbox SET precedence = CASE WHEN urgent = 1 THEN 0
+            WHEN kind IN ('alerts', 'correction') THEN 1 ELSE 2 END
+            WHERE state IN ('pending', 'failed', 'sending');
+        CREATE INDEX outbox_claim ON outbox (precedence, next_attempt_at, id)
+            WHERE state IN ('pending', 'failed');
+        CREATE INDEX outbox_unsent_by_chat ON outbox (chat_id, id)
+            WHERE state IN ('pending', 'failed')
+        """
+    ),
 )
