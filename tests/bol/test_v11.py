@@ -117,6 +117,13 @@ async def test_a_v11_poll_stores_the_figures_the_snapshot_and_rechecks(
     bol: FakeBol, store: Store, config: Config, clock: FixedClock, renders: None
 ) -> None:
     v11_week(bol, "cid-1")
+    # bol.com counts the week that failed (15 of 200 handed over late) as a strike.
+    bol.set_performance_status(
+        "cid-1",
+        strikes={"2026-44": ["HANDOVER"], W46: ["HANDOVER"]},
+        points_left=85,
+        quality=(W46, 71),
+    )
     await connect(store, config, clock, "shop-1", "cid-1", SECRETS["cid-1"])
     chat = await store.chats.get_or_create("telegram", "777", language="nl", now=clock())
     await store.chats.link(chat.id, "shop-1", "test", clock())
@@ -149,14 +156,16 @@ async def test_a_v11_poll_stores_the_figures_the_snapshot_and_rechecks(
     assert {r["source"] for r in rows} == {"bol.com"} and not any(r["excluded"] for r in rows)
     [snapshot] = (await store.bol_statuses.latest(["shop-1"])).values()
     assert snapshot.fetched_at == clock()  # fetched at the poll's moment
-    assert snapshot.strikes is not None and snapshot.strikes.count == 1
+    assert snapshot.strikes is not None and snapshot.strikes.count == 2
     assert (snapshot.points_left, snapshot.quality and snapshot.quality.score) == (85, 71)
     rating = await store.db.fetchone("SELECT rating, method, source FROM shop_ratings")
     assert rating is not None and tuple(rating) == (8.6, "THREE_MONTHS", "bol.com")
     # The import owed a recheck of the week already checked; done: HANDOVER failed (15 late).
     assert await store.owed.pending() == []
-    planned = await store.db.fetchall("SELECT kind, seller_id, week FROM outbox")
-    assert ("alerts", "shop-1", "2026-W46") in [tuple(r) for r in planned]
+    planned = await store.db.fetchall("SELECT kind, seller_id, week, sections FROM outbox")
+    [alerts] = [r for r in planned if tuple(r)[:3] == ("alerts", "shop-1", "2026-W46")]
+    # bol.com's own count is told, not ours beside it.
+    assert alerts["sections"] == "bol_strike@2026-W46"
 
 
 async def test_an_excluded_kpi_is_exempt(
