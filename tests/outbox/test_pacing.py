@@ -114,18 +114,18 @@ def test_paid_broadcasts_raise_telegrams_limit_and_count_what_is_billed() -> Non
     delays = [pacer.reserve(str(chat)) for chat in range(1000)]
     assert abs(delays[-1] - 999 / 1000) < 1e-9  # a thousand chats within a second
     for chat in range(100):  # 100 sends within one second: 70 beyond the free 30
-        pacer.record(str(chat))
+        pacer.returned(str(chat), pacer.record(str(chat)))
         clock.t += 0.005
     assert pacer.billed == 70
     clock.t += 1.0
     for chat in range(30):  # a later second within the free limit costs nothing
-        pacer.record(str(chat))
+        pacer.returned(str(chat), pacer.record(str(chat)))
         clock.t += 0.01
     assert pacer.billed == 70
     assert billing_note(pacer)["stars_spent"] == 7.0
     unpaid = Pacer(free, clock)
     for chat in range(100):
-        unpaid.record(str(chat))
+        unpaid.returned(str(chat), unpaid.record(str(chat)))
     assert unpaid.billed == 0
 
 
