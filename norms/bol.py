@@ -480,7 +480,8 @@ def _quality(value: object, path: str) -> QualityScore:
                     _required(method, "shippingMethod", where), _at(where, "shippingMethod")
                 ),
                 score=_int(_required(method, "score", where), _at(where, "score"), 0, 100),
-                weight=_number(method.get("weight", 0), _at(where, "weight"), 0, 100),
+                # Its share of the total score, a fraction (0.25), as the messages show it.
+                weight=_number(method.get("weight", 0), _at(where, "weight"), 0, 1),
                 kpis=tuple(kpis),
             )
         )

@@ -152,8 +152,9 @@ async def cmd_import(args: argparse.Namespace, ctx: Context) -> int:
     # The import recorded the rechecks it obliges; a kill from here on leaves them owed.
     rechecked = await complete_owed(ctx)
     weeks = sorted({w for _, w in result.weeks})
-    span = f"{weeks[0]}..{weeks[-1]}" if len(weeks) > 1 else (str(weeks[0]) if weeks else "-")
-    print(f"imported {result.describe()} for {len(result.sellers)} seller(s), weeks {span}")
+    span = f"{weeks[0]}..{weeks[-1]}" if len(weeks) > 1 else (str(weeks[0]) if weeks else "")
+    during = f", weeks {span}" if len(weeks) > 1 else (f", week {span}" if weeks else "")
+    print(f"imported {result.describe()} for {len(result.sellers)} seller(s){during}")
     if result.created_sellers:
         print(f"added seller(s): {', '.join(result.created_sellers)}")
     if rechecked:

@@ -51,23 +51,30 @@ async def add_statuses_in(
 ) -> list[str]:
     """Keep these snapshots inside the caller's transaction (an import's); returns the
     sellers whose snapshot says something the one before it did not (a first snapshot
-    does). The same seller and fetch time twice is kept once: an upload of the same
-    body again, or a poll confirmed twice, changes nothing."""
+    does). The same seller and fetch time twice is kept once: the same body again (an
+    upload repeated, a poll confirmed twice) changes nothing; another body for that fetch
+    time is a correction of it and replaces it."""
     imported_at = stamp(now)
     changed: list[str] = []
     for seller_id, status in snapshots:
         row = status_row(seller_id, status, source, imported_at)
         before = await tx.fetchone(
-            "SELECT body FROM bol_statuses WHERE seller_id = ? AND fetched_at <= ? "
+            "SELECT fetched_at, body FROM bol_statuses WHERE seller_id = ? AND fetched_at <= ? "
             "ORDER BY fetched_at DESC LIMIT 1",
             (seller_id, row[1]),
         )
-        added = await tx.execute(
-            f"INSERT INTO bol_statuses ({_COLUMNS}) VALUES ({', '.join('?' * len(row))}) "
-            "ON CONFLICT (seller_id, fetched_at) DO NOTHING",
-            row,
+        same_body = before is not None and before["body"] == row[3]
+        if before is not None and before["fetched_at"] == row[1]:
+            if same_body:
+                continue
+            await tx.execute(
+                "DELETE FROM bol_statuses WHERE seller_id = ? AND fetched_at = ?",
+                (seller_id, row[1]),
+            )
+        await tx.execute(
+            f"INSERT INTO bol_statuses ({_COLUMNS}) VALUES ({', '.join('?' * len(row))})", row
         )
-        if added and (before is None or before["body"] != row[3]):
+        if not same_body:
             changed.append(seller_id)
     return changed
 

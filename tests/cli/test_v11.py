@@ -47,7 +47,7 @@ def test_v11_upload_then_check_json(env: Path, capsys: pytest.CaptureFixture[str
     out = capsys.readouterr().out
     assert (
         "imported 2 measurement(s), 1 shop rating(s) and 1 bol.com status(es) for 1 seller(s), "
-        "weeks 2026-W46"
+        "week 2026-W46"
     ) in out
     line = check_line(capsys)
     indicators = line["indicators"]

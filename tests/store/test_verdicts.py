@@ -126,10 +126,15 @@ async def test_snapshots_are_kept_per_fetch_with_the_one_before(
         assert await add_statuses_in(tx, [("shop-1", later)], "bol.com", clock()) == ["shop-1"]
     pairs = await store.bol_statuses.latest_two(None)
     assert pairs == {"shop-1": (later, same)}
+    # Another body for a fetch time already kept corrects it: it replaces it, and is news.
+    corrected = status_from_body({**later_body, "policy": {"pointsLeft": 5}}, later.fetched_at)
+    assert await store.bol_statuses.add("shop-1", corrected, "upload", clock())
+    assert await store.bol_statuses.latest_two(None) == {"shop-1": (corrected, same)}
+    assert len(await store.bol_statuses.history("shop-1")) == 3
     assert await store.bol_statuses.latest(["shop-1"], at=AT + timedelta(hours=1)) == {
         "shop-1": first
     }
     assert await store.bol_statuses.latest(["nobody"]) == {}
-    assert await store.bol_statuses.history("shop-1") == [first, same, later]
+    assert await store.bol_statuses.history("shop-1") == [first, same, corrected]
     # one score per week: the newest snapshot of the week wins
     assert await store.bol_statuses.quality_scores("shop-1") == [(IsoWeek(2026, 46), 58)]
