@@ -157,7 +157,7 @@ def test_make_run_answers_on_the_console_with_the_sample(tmp_path: Path) -> None
     env["NORMWACHT_NOW"] = NOW.isoformat()
     done = subprocess.run(
         [sys.executable, "-m", "bot", "run"],
-        input="/score\n/score snel speelgoed\n/goldlabel\n/status\n",
+        input="/score\n/score snel speelgoed\n/goldlabel\n/status\n/kwaliteit tuin en co\n",
         capture_output=True,
         text=True,
         cwd=tmp_path,
@@ -174,6 +174,10 @@ def test_make_run_answers_on_the_console_with_the_sample(tmp_path: Path) -> None
     assert "Prestatiescores · Snel Speelgoed" in out and "92,98%" in out
     assert "Gouden label · Zonnig Wonen" in out
     assert "🧭 Status · 5 verkopers" in out and "stap 5 van 7" in out
+    # Two shops bring bol.com's own verdict: its news in the week's alerts, and /kwaliteit.
+    assert "Je kwaliteitsscore is gedaald van 66 naar 58" in out
+    assert "🏷️ Kwaliteitsscore · Tuin & Co" in out
+    assert "cijfers van bol.com, opgehaald op 2026-11-18 07:00 CET" in out
     # The samples have a database of their own, and the console's first line names it.
     demo = tmp_path / "data" / "demo.sqlite3"
     assert demo.exists() and not (tmp_path / "data" / "normwacht.sqlite3").exists()

@@ -89,7 +89,7 @@ async def prepare_store(config: Config, clock: Clock, *, demo: bool) -> Store:
     loaded = samples and not ids
     if loaded:
         now = clock()
-        ids = await load_sample(store, config.policy, now)
+        ids = await load_sample(store, config.policy, now, bol_verdict=True)
         console = await store.chats.get_or_create(
             CONSOLE, ADMIN_ADDRESS, language=config.language, now=now, title=CONSOLE
         )

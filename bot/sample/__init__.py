@@ -5,6 +5,10 @@
 - ``boekenhoek``: two failing weeks, then 24 clean ones: the track ends in week 46;
 - ``tuin-en-co``: returns above its personal norm three weeks running;
 - ``kado-kelder``: a shop rating falling into the danger zone.
+
+With ``bol_verdict`` (the demo) two of them also bring bol.com's own verdict (two
+performance-status snapshots, ``statuses.json``): ``zonnig-wonen`` in good standing, and
+``tuin-en-co`` with a new policy violation, few points left and a falling quality score.
 """
 
 from __future__ import annotations
@@ -26,8 +30,11 @@ def sample_path(name: str) -> Path:
     return Path(str(resources.files("bot.sample").joinpath(name)))
 
 
-async def load_sample(store: Store, policy: Policy, now: datetime) -> list[str]:
-    """Add the sample sellers and import their weeks; returns the seller ids."""
+async def load_sample(
+    store: Store, policy: Policy, now: datetime, *, bol_verdict: bool = False
+) -> list[str]:
+    """Add the sample sellers and import their weeks (with ``bol_verdict``, bol.com's
+    snapshots too); returns the seller ids."""
     ids = []
     with sample_path("sellers.csv").open(encoding="utf-8", newline="") as f:
         for row in csv.DictReader(f):
@@ -36,7 +43,10 @@ async def load_sample(store: Store, policy: Policy, now: datetime) -> list[str]:
                 await store.sellers.add(row["seller_id"], row["name"], row["language"], now)
     await import_files(
         store,
-        [ImportFile(sample_path(n), n) for n in ("indicators.csv", "ratings.csv")],
+        [
+            ImportFile(sample_path(n), n)
+            for n in ("indicators.csv", "ratings.csv", *(("statuses.json",) if bol_verdict else ()))
+        ],
         policy=policy,
         # The sample is fixed in time: judge its weeks as of the week after the last one.
         today=SAMPLE_WEEK.check_day,
