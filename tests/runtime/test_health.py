@@ -169,8 +169,8 @@ async def test_healthz_tells_what_paid_broadcasts_cost(clock: FixedClock) -> Non
     http = HttpServer(port=0, host="127.0.0.1", health=health)
     await http.start()
     try:
-        for chat in range(40):
-            pacer.record(str(chat))
+        for chat in range(40):  # each send counts once it came back
+            pacer.returned(str(chat), pacer.record(str(chat)))
         async with (
             aiohttp.ClientSession() as session,
             session.get(f"http://127.0.0.1:{http.port}/healthz") as response,

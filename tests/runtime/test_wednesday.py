@@ -22,7 +22,7 @@ from bot.runtime.wednesday import wednesday_poller, wednesday_run
 from bot.store import Store
 from norms import IsoWeek
 from tests.conftest import FixedClock, make_config
-from tests.fakes.bol import FakeBol
+from tests.fakes.bol import MEDIA_TYPE, FakeBol
 from tests.fakes.telegram import FakeTelegram
 
 pytestmark = pytest.mark.both_engines
@@ -48,8 +48,10 @@ class HeldBol(FakeBol):
         self.held = held
         self.let_go = asyncio.Event()
 
-    async def _authorise(self, request: web.Request, path: str) -> str:
-        client_id = await super()._authorise(request, path)
+    async def _authorise(
+        self, request: web.Request, path: str, media_type: str = MEDIA_TYPE
+    ) -> str:
+        client_id = await super()._authorise(request, path, media_type)
         if client_id in self.held:
             await self.let_go.wait()
         return client_id
