@@ -19,6 +19,7 @@ BENCHMARKS = (
     "start_during_import",
     "render",
     "db_copy",
+    "wednesday",
 )
 
 
