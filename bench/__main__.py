@@ -20,6 +20,7 @@ BENCHMARKS = (
     "start_during_import",
     "render",
     "db_copy",
+    "wednesday",
 )
 
 

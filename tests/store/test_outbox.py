@@ -339,13 +339,14 @@ async def test_an_urgent_message_waits_for_no_earlier_one(store: Store, clock: F
 def test_the_messages_waiting_when_the_schema_learns_precedence_get_theirs(
     tmp_path: Path,
 ) -> None:
-    """Migration 10 on a database of the schema before it: the unsent messages are ranked
-    as planning ranks new ones, and are claimed in that order."""
+    """The migration that brings precedence, on a database of the schema before it: the
+    unsent messages are ranked as planning ranks new ones, and claimed in that order."""
+    before = next(n for n, m in enumerate(MIGRATIONS) if "ADD COLUMN precedence" in m.sql)
     path = tmp_path / "before.sqlite3"
     conn = sqlite3.connect(path)
-    for migration in MIGRATIONS[:9]:
+    for migration in MIGRATIONS[:before]:
         conn.executescript(migration.script(Dialect(SQLITE)))
-    conn.execute("PRAGMA user_version = 9")
+    conn.execute(f"PRAGMA user_version = {before}")
     conn.execute(
         "INSERT INTO chats (id, platform, address, language, created_at) "
         "VALUES (1, 'telegram', '1', 'nl', 'x'), (2, 'telegram', '2', 'nl', 'x'), "
