@@ -153,12 +153,14 @@ async def fetch_week(client: BolClient, week: IsoWeek, *, whole: bool = True) ->
         try:
             if not whole:
                 return WeekAnswer(kpi_scores=await client.kpi_scores(week))
-            kpis, status, ratings = await all_of(
-                [client.kpi_scores(week), client.performance_status(), client.ratings()]
-            )
+            # One call first: a seller bol.com does not grant v11 is told by it alone, and
+            # no parallel call is cut off midway (a request cancelled in flight can keep
+            # its connection from the pool the other sellers share).
+            status = await client.performance_status()
+            kpis, ratings = await all_of([client.kpi_scores(week), client.ratings()])
             return WeekAnswer(
                 kpi_scores=cast(list[JSON], kpis),
-                status=cast(JSON, status),
+                status=status,
                 ratings=cast(JSON, ratings),
             )
         except V11Unavailable as exc:
