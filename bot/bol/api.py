@@ -37,6 +37,7 @@ from bot.bol.limits import (
     RequestBudget,
     retry_after,
 )
+from bot.bol.transport import KeepAlivePool
 from bot.metrics import POLL_ERRORS, POLL_REQUESTS, RATE_LIMITED
 from norms import IsoWeek
 from norms.model import INDICATORS, V10_INDICATORS, Indicator
@@ -154,12 +155,8 @@ class BolApi:
         self._rng = rng or random.Random()
         self._in_flight = asyncio.Semaphore(self.pacing.connections)
         self._http = httpx.AsyncClient(
-            verify=_tls(),
+            transport=KeepAlivePool(ssl_context=_tls(), max_idle=self.pacing.connections),
             timeout=httpx.Timeout(self.pacing.timeout_s),
-            limits=httpx.Limits(
-                max_connections=self.pacing.connections,
-                max_keepalive_connections=self.pacing.connections,
-            ),
         )
 
     @classmethod
