@@ -51,7 +51,11 @@ class _Connection:
         return self.writer.is_closing() or self.reader.at_eof()
 
     async def exchange(
-        self, request: httpx.Request, timeouts: dict[str, float | None], fresh: bool
+        self,
+        request: httpx.Request,
+        body: bytes,
+        timeouts: dict[str, float | None],
+        fresh: bool,
     ) -> tuple[h11.Response, bytes]:
         """Send ``request`` and read the whole answer. ``_Stale`` when a kept (not
         ``fresh``) connection was closed before any byte of the answer came."""
@@ -64,7 +68,6 @@ class _Connection:
             )
         )
         assert out is not None
-        body = request.content
         if body:
             out += protocol.send(h11.Data(data=body)) or b""
         out += protocol.send(h11.EndOfMessage()) or b""
@@ -149,13 +152,14 @@ class KeepAlivePool(httpx.AsyncBaseTransport):
         url = request.url
         origin = (url.raw_scheme, url.host, url.port or DEFAULT_PORTS.get(url.raw_scheme, 80))
         timeouts: dict[str, float | None] = request.extensions.get("timeout", {})
+        body = await request.aread()
         while True:
             connection = self._idle_connection(origin)
             fresh = connection is None
             if connection is None:
                 connection = await self._connect(origin, timeouts.get("connect"))
             try:
-                head, body = await connection.exchange(request, timeouts, fresh)
+                head, answer = await connection.exchange(request, body, timeouts, fresh)
             except _Stale:
                 self._discard(connection)
                 continue  # that one was closed while idle: a new one answers
@@ -169,7 +173,7 @@ class KeepAlivePool(httpx.AsyncBaseTransport):
             return httpx.Response(
                 head.status_code,
                 headers=head.headers,
-                stream=httpx.ByteStream(body),
+                stream=httpx.ByteStream(answer),
                 extensions={"http_version": b"HTTP/" + head.http_version},
                 request=request,
             )
