@@ -147,8 +147,10 @@ class BolApi:
         limiters: Limiters | None = None,
         clock: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        """``clock`` drives token expiry; ``limiters`` default to the process-wide ones."""
+        """``clock`` drives token expiry; ``limiters`` default to the process-wide ones;
+        ``transport`` defaults to a keep-alive pool of ``pacing.connections``."""
         self.api_url = api_url.rstrip("/")
         self.login_url = login_url.rstrip("/")
         self.pacing = pacing or RequestBudget()
@@ -156,7 +158,9 @@ class BolApi:
         self.clock = clock
         self._rng = rng or random.Random()
         self._in_flight = asyncio.Semaphore(self.pacing.connections)
-        self._pool = KeepAlivePool(ssl_context=_tls(), max_idle=self.pacing.connections)
+        self._pool = transport or KeepAlivePool(
+            ssl_context=_tls(), max_idle=self.pacing.connections
+        )
         self._timeouts = httpx.Timeout(self.pacing.timeout_s).as_dict()
 
     @classmethod
