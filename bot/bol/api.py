@@ -348,6 +348,9 @@ class BolClient:
 
     async def token(self) -> str:
         """A valid access token: the cached one until shortly before it expires, else new."""
+        token = self._token
+        if token is not None and self._api.clock() < self._expires_at:
+            return token  # every request asks: a valid token needs no lock (nothing awaits)
         async with self._token_lock:
             if self._refused is not None:
                 raise self._refused  # once refused, never ask again with the same secret
