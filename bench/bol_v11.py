@@ -9,6 +9,8 @@ least 8 gaps of 60 / 20 s: 24 s. The minute is shrunk uniformly for fake and cli
 token and the import, weighs more the more the minute is shrunk). Goal: no 429, and the
 whole poll (token, fetch, import, owed rechecks) within 1.1x that minimum.
 
+The fake runs in a process of its own: the CPU per request reported is the bot's alone.
+
     python -m bench.bol_v11 [--window 30]
 """
 
@@ -18,11 +20,12 @@ import argparse
 import asyncio
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench.bol_poll import fake_in_thread
+from bench.bol_poll import Cpu, FakeProcess, FakeStats, fake_in_process
 from bot.bol.api import KPI_NAMES, Limiters, RequestBudget
 from bot.bol.credentials import SecretBox, new_key
 from bot.bol.poll import poll_week
@@ -52,29 +55,38 @@ def fill(bol: FakeBol, client_id: str, week: str) -> None:
     bol.set_ratings(client_id, rating=8.6, reviews=40)
 
 
-async def poll_one(config: Config, bol: FakeBol, pacing: RequestBudget) -> tuple[float, int]:
-    """The wall time of ``poll_week`` for one seller, and the measurements it stored."""
+def v11_fake(window: float, limits: dict[str, int]) -> Callable[[], FakeBol]:
+    def build() -> FakeBol:
+        bol = FakeBol(window_s=window, v11=True, v11_limits=limits)
+        bol.add_client("cid-1", "secret-1", v11=True)
+        fill(bol, "cid-1", f"{WEEK.year}-{WEEK.week:02d}")
+        return bol
+
+    return build
+
+
+async def poll_one(
+    config: Config, fake: FakeProcess, pacing: RequestBudget
+) -> tuple[float, int, Cpu, FakeStats]:
+    """The wall time of ``poll_week`` for one seller, the measurements it stored, the bot's
+    CPU over it, and what the fake saw."""
     assert config.secret_key is not None
     box = SecretBox(config.secret_key)
     store = await Store.open(config.database)
     try:
-        bol.add_client("cid-1", "secret-1", v11=True)
-        fill(bol, "cid-1", f"{WEEK.year}-{WEEK.week:02d}")
         await store.sellers.add("shop-1", "Shop 1", "nl", NOW)
         await store.sellers.set_credentials("shop-1", box.seal("cid-1"), box.seal("secret-1"), NOW)
-        with fake_in_thread(bol):
-            config = replace(config, bol_api_url=bol.url, bol_login_url=bol.url)
-            started = time.perf_counter()
-            summary = await poll_week(
-                store, config, WEEK, now=NOW, pacing=pacing, limiters=Limiters()
-            )
-            wall = time.perf_counter() - started
+        config = replace(config, bol_api_url=fake.url, bol_login_url=fake.url)
+        started, cpu = time.perf_counter(), time.process_time()
+        summary = await poll_week(store, config, WEEK, now=NOW, pacing=pacing, limiters=Limiters())
+        cpu, wall = time.process_time() - cpu, time.perf_counter() - started
         assert not summary.failed, summary.describe()
         assert summary.v10 == {}, summary.describe()
         row = await store.db.fetchone("SELECT COUNT(*) AS n FROM measurements")
     finally:
         await store.close()
-    return wall, 0 if row is None else int(row["n"])
+    seen = fake.stats()
+    return wall, 0 if row is None else int(row["n"]), Cpu(cpu, seen.requests), seen
 
 
 def main() -> None:
@@ -91,8 +103,8 @@ def main() -> None:
         f"{REAL_WINDOW_S / window:g}x): kpi-scores {limits[KPI_PATH]}, performance-status "
         f"{limits[STATUS_PATH]}, ratings {limits[RATINGS_PATH]}"
     )
-    bol = FakeBol(window_s=window, v11=True, v11_limits=limits)
-    with tempfile.TemporaryDirectory() as folder:
+    fake_bol = v11_fake(window, limits)
+    with tempfile.TemporaryDirectory() as folder, fake_in_process(fake_bol) as fake:
         config = load_config(
             env={
                 "NORMWACHT_DB": str(Path(folder) / "bench.sqlite3"),
@@ -100,8 +112,8 @@ def main() -> None:
             },
             dotenv=None,
         )
-        wall, stored = asyncio.run(poll_one(config, bol, pacing))
-    calls = [c.at for c in bol.calls_to(KPI_PATH)]
+        wall, stored, cpu, seen = asyncio.run(poll_one(config, fake, pacing))
+    calls = seen.calls_to(KPI_PATH)
     spread = calls[-1] - calls[0] if calls else 0.0
     ratio = wall / minimum
     print(f"1) one seller's week with v11: {kpis} kpi-scores calls, 1 status, 1 ratings")
@@ -115,9 +127,10 @@ def main() -> None:
         f"the client spaces with a {pacing.margin:.0%} margin)"
     )
     print(
-        f"   429s: {bol.rejected_429} (goal 0); requests {len(bol.calls)}; stored {stored} "
-        f"measurements; {'met' if ratio <= GOAL and not bol.rejected_429 else 'MISSED'}"
+        f"   429s: {seen.rejected_429} (goal 0); requests {seen.requests}; stored {stored} "
+        f"measurements; {'met' if ratio <= GOAL and not seen.rejected_429 else 'MISSED'}"
     )
+    print(cpu.line("poll"))
 
 
 if __name__ == "__main__":

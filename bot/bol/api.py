@@ -13,6 +13,7 @@ never shown by ``repr``.
 from __future__ import annotations
 
 import asyncio
+import base64
 import functools
 import logging
 import random
@@ -37,6 +38,7 @@ from bot.bol.limits import (
     RequestBudget,
     retry_after,
 )
+from bot.bol.transport import KeepAlivePool
 from bot.metrics import POLL_ERRORS, POLL_REQUESTS, RATE_LIMITED
 from norms import IsoWeek
 from norms.model import INDICATORS, V10_INDICATORS, Indicator
@@ -49,6 +51,7 @@ log = logging.getLogger(__name__)
 MEDIA_TYPE = "application/vnd.retailer.v10+json"
 V11_MEDIA_TYPE = "application/vnd.retailer.v11+json"
 TOKEN_PATH = "/token"
+TOKEN_PARAMS = (("grant_type", "client_credentials"),)
 INDICATOR_PATH = "/retailer/insights/performance/indicator"
 RETAILER_PATH = "/retailer/retailers/current"
 KPI_PATH = "/retailer/retailers/kpi-scores"
@@ -144,8 +147,10 @@ class BolApi:
         limiters: Limiters | None = None,
         clock: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        """``clock`` drives token expiry; ``limiters`` default to the process-wide ones."""
+        """``clock`` drives token expiry; ``limiters`` default to the process-wide ones;
+        ``transport`` defaults to a keep-alive pool of ``pacing.connections``."""
         self.api_url = api_url.rstrip("/")
         self.login_url = login_url.rstrip("/")
         self.pacing = pacing or RequestBudget()
@@ -153,14 +158,10 @@ class BolApi:
         self.clock = clock
         self._rng = rng or random.Random()
         self._in_flight = asyncio.Semaphore(self.pacing.connections)
-        self._http = httpx.AsyncClient(
-            verify=_tls(),
-            timeout=httpx.Timeout(self.pacing.timeout_s),
-            limits=httpx.Limits(
-                max_connections=self.pacing.connections,
-                max_keepalive_connections=self.pacing.connections,
-            ),
+        self._pool = transport or KeepAlivePool(
+            ssl_context=_tls(), max_idle=self.pacing.connections
         )
+        self._timeouts = httpx.Timeout(self.pacing.timeout_s).as_dict()
 
     @classmethod
     def from_config(
@@ -180,7 +181,7 @@ class BolApi:
         return BolClient(self, client_id, secret, limiters, seller=seller)
 
     async def aclose(self) -> None:
-        await self._http.aclose()
+        await self._pool.aclose()
 
     async def __aenter__(self) -> Self:
         return self
@@ -199,27 +200,24 @@ class BolApi:
     async def send(
         self,
         method: str,
-        url: str,
+        url: httpx.URL,
         *,
         client: str,
-        params: dict[str, str] | None = None,
-        headers: dict[str, str] | None = None,
-        auth: httpx.Auth | None = None,
+        headers: httpx.Headers,
         limiter: ClientLimiter | None = None,
     ) -> httpx.Response:
         """One request, retried: 5xx/timeouts/connection errors back off, 429 waits.
 
         Returns any other answer (2xx or 4xx) for the caller to judge. ``client`` names
-        whose request it is in logs and errors (never the client id itself).
+        whose request it is in logs and errors (never the client id itself). ``url`` and
+        ``headers`` are whole (``bol_url``, ``request_headers``): nothing is added to them.
         """
         failures = throttled = 0
         while True:
             POLL_REQUESTS.inc()
             try:
                 async with limiter.slot() if limiter else nullcontext(), self._in_flight:
-                    response = await self._http.request(
-                        method, url, params=params, headers=headers, auth=auth
-                    )
+                    response = await self._exchange(method, url, headers)
             except httpx.TransportError as exc:  # timeouts, refused or dropped connections
                 problem = type(exc).__name__
             else:
@@ -252,6 +250,18 @@ class BolApi:
             log.warning("bol.com: %s for %s; retry %d in %.1f s", problem, client, failures, delay)
             await asyncio.sleep(delay)
 
+    async def _exchange(
+        self, method: str, url: httpx.URL, headers: httpx.Headers
+    ) -> httpx.Response:
+        """One request through the pool, its answer read whole. Straight to the transport:
+        bol.com's API needs none of a client's cookies, redirects or auth flows."""
+        request = httpx.Request(
+            method, url, headers=headers, stream=NO_BODY, extensions={"timeout": self._timeouts}
+        )
+        response = await self._pool.handle_async_request(request)
+        await response.aread()
+        return response
+
     def _backoff(self, attempt: int) -> float:
         """Exponential backoff with jitter: between half and all of base * 2^(attempt-1)."""
         ceiling = min(self.pacing.max_backoff_s, self.pacing.backoff_s * 2.0 ** (attempt - 1))
@@ -265,6 +275,30 @@ def _tls() -> ssl.SSLContext:
     return httpx.create_ssl_context()
 
 
+NO_BODY = httpx.ByteStream(b"")
+# What httpx's own client sends with every request (the connection's Host aside).
+COMMON_HEADERS = (
+    (b"Accept-Encoding", b"gzip, deflate"),
+    (b"Connection", b"keep-alive"),
+    (b"User-Agent", f"python-httpx/{httpx.__version__}".encode("ascii")),
+)
+
+
+@functools.lru_cache(maxsize=1024)
+def bol_url(root: str, path: str, params: tuple[tuple[str, str], ...] = ()) -> httpx.URL:
+    """The URL of ``path`` under ``root`` with ``params``: every seller asks the same few
+    URLs (eight indicators of a week, nine KPIs, ...), so each is parsed once a process."""
+    return httpx.URL(f"{root}{path}", params=params or None)
+
+
+def request_headers(url: httpx.URL, *pairs: tuple[str, str]) -> httpx.Headers:
+    """Every header of a request to ``url`` (Host, httpx's usual ones and ``pairs``), built
+    once and sent as they are: a client keeps them while its token lasts."""
+    return httpx.Headers(
+        [(b"Host", url.netloc), *COMMON_HEADERS, *((k.encode(), v.encode()) for k, v in pairs)]
+    )
+
+
 def client_name(client_id: str) -> str:
     """A client id as logs may show it: its last four characters only."""
     return f"client …{client_id[-4:]}" if len(client_id) > 4 else "client …"
@@ -275,6 +309,7 @@ class BolClient:
 
     __slots__ = (
         "_api",
+        "_bearer",
         "_expires_at",
         "_limiters",
         "_refused",
@@ -302,6 +337,8 @@ class BolClient:
         self._secret = secret
         self._limiters = limiters
         self._token: str | None = None
+        # The headers of the API's requests with the token, per URL root and media type.
+        self._bearer: dict[tuple[bytes, str], tuple[str, httpx.Headers]] = {}
         self._expires_at = 0.0
         self._refused: BadCredentials | None = None
         self._token_lock = asyncio.Lock()
@@ -311,18 +348,25 @@ class BolClient:
 
     async def token(self) -> str:
         """A valid access token: the cached one until shortly before it expires, else new."""
+        token = self._token
+        if token is not None and self._api.clock() < self._expires_at:
+            return token  # every request asks: a valid token needs no lock (nothing awaits)
         async with self._token_lock:
             if self._refused is not None:
                 raise self._refused  # once refused, never ask again with the same secret
             if self._token is not None and self._api.clock() < self._expires_at:
                 return self._token
+            url = bol_url(self._api.login_url, TOKEN_PATH, TOKEN_PARAMS)
             response = await self._api.send(
                 "POST",
-                f"{self._api.login_url}{TOKEN_PATH}",
+                url,
                 client=self.name,
-                params={"grant_type": "client_credentials"},
-                headers={"Accept": "application/json"},
-                auth=httpx.BasicAuth(self.client_id, self._secret),
+                headers=request_headers(
+                    url,
+                    ("Accept", "application/json"),
+                    ("Content-Length", "0"),
+                    ("Authorization", basic_auth(self.client_id, self._secret)),
+                ),
             )
             status = response.status_code
             if status == 401 or (
@@ -352,14 +396,14 @@ class BolClient:
     ) -> JSON:
         """GET ``path``, paced by ``endpoint``'s limiter (None: unpaced)."""
         renewed = False
+        url = bol_url(self._api.api_url, path, tuple(params.items()))
         while True:
             token = await self.token()
             response = await self._api.send(
                 "GET",
-                f"{self._api.api_url}{path}",
+                url,
                 client=self.name,
-                params=params,
-                headers={"Accept": media_type, "Authorization": f"Bearer {token}"},
+                headers=self._headers(url, media_type, token),
                 limiter=None if endpoint is None else self._limiters[endpoint],
             )
             if response.status_code == 401 and not renewed:
@@ -375,6 +419,17 @@ class BolClient:
                     f"bol.com did not grant {self.name} v11 ({path}: HTTP {status})", status
                 )
             return _json(response, path, media_type)
+
+    def _headers(self, url: httpx.URL, media_type: str, token: str) -> httpx.Headers:
+        """The headers of an API request with ``token``: built once per token, URL root
+        and media type, not at every request."""
+        key = (url.raw_host, media_type)
+        found = self._bearer.get(key)
+        if found is not None and found[0] == token:
+            return found[1]
+        headers = request_headers(url, ("Accept", media_type), ("Authorization", f"Bearer {token}"))
+        self._bearer[key] = (token, headers)
+        return headers
 
     # --- Retailer API v10 ------------------------------------------------------------------
 
@@ -445,6 +500,11 @@ class BolClient:
     def refuse_v11(self, status: int) -> None:
         """Remember that bol.com refused these credentials v11 (for a day, in this process)."""
         self._api.limiters.refuse_v11(self._api.api_url, self.client_id, status)
+
+
+def basic_auth(client_id: str, secret: str) -> str:
+    """HTTP Basic credentials, as ``httpx.BasicAuth`` sends them."""
+    return "Basic " + base64.b64encode(f"{client_id}:{secret}".encode()).decode("ascii")
 
 
 def v11_week(week: IsoWeek) -> str:
