@@ -19,10 +19,12 @@ import logging
 import random
 import ssl
 import time
+import urllib.request
 from collections.abc import Awaitable, Callable, Coroutine
 from contextlib import nullcontext
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, TypeVar
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -158,8 +160,8 @@ class BolApi:
         self.clock = clock
         self._rng = rng or random.Random()
         self._in_flight = asyncio.Semaphore(self.pacing.connections)
-        self._pool = transport or KeepAlivePool(
-            ssl_context=_tls(), max_idle=self.pacing.connections
+        self._pool = transport or _transport(
+            self.pacing.connections, proxy_for(self.api_url, self.login_url)
         )
         self._timeouts = httpx.Timeout(self.pacing.timeout_s).as_dict()
 
@@ -266,6 +268,28 @@ class BolApi:
         """Exponential backoff with jitter: between half and all of base * 2^(attempt-1)."""
         ceiling = min(self.pacing.max_backoff_s, self.pacing.backoff_s * 2.0 ** (attempt - 1))
         return ceiling * (0.5 + self._rng.random() / 2)
+
+
+def proxy_for(*urls: str) -> str | None:
+    """The proxy the environment names for any of ``urls`` (``HTTPS_PROXY``, ``ALL_PROXY``
+    and the like, less ``NO_PROXY``), as httpx's own client would use it; None: direct."""
+    proxies = urllib.request.getproxies()
+    for url in urls:
+        parts = urlsplit(url)
+        if parts.hostname and urllib.request.proxy_bypass(parts.hostname):
+            continue
+        if proxy := proxies.get(parts.scheme) or proxies.get("all"):
+            return proxy
+    return None
+
+
+def _transport(connections: int, proxy: str | None) -> httpx.AsyncBaseTransport:
+    """Our keep-alive pool, or behind a proxy httpx's own transport (the pool speaks to
+    bol.com directly and knows no proxies; a proxy's hop costs more than the pool saves)."""
+    if proxy is None:
+        return KeepAlivePool(ssl_context=_tls(), max_idle=connections)
+    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+    return httpx.AsyncHTTPTransport(verify=_tls(), limits=limits, proxy=proxy)
 
 
 @functools.cache
