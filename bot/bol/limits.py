@@ -127,6 +127,18 @@ class ClientLimiter:
                 return
             await asyncio.sleep(start - now)
 
+    def idle(self, now: float) -> bool:
+        """Whether a new limiter would do just as this one: nothing in flight or waiting,
+        no request in the window or the spacing, no block, and no budget bol.com lowered."""
+        return (
+            self._in_flight == 0
+            and not self._turn.locked()
+            and (not self._answered or self._answered[-1] <= now - self.window_s)
+            and self._last_start + self.interval_s <= now
+            and self._blocked_until <= now
+            and (self.requests, self.window_s, self.interval_s) == self.configured
+        )
+
     def block(self, seconds: float) -> None:
         """No request before ``seconds`` from now (a 429's Retry-After)."""
         self._blocked_until = max(self._blocked_until, time.monotonic() + seconds)
@@ -165,9 +177,15 @@ class Limiters:
     """What the process knows of each client: one limiter per client and endpoint (bol.com
     counts per client, not per poll), and the clients bol.com did not grant v11."""
 
+    # Idle limiters are forgotten when the registry has doubled since they were last
+    # swept (and holds this many): a poll of 50,000 sellers keeps about those polled at
+    # once, not one per client and endpoint ever polled (hundreds of megabytes).
+    SWEEP_FROM = 1024
+
     def __init__(self) -> None:
         self._by_client: dict[tuple[str, str, str], tuple[ClientLimiter, object]] = {}
         self._v11_refused: dict[tuple[str, str], tuple[int, float]] = {}
+        self._sweep_at = self.SWEEP_FROM
 
     def for_client(
         self, api_url: str, client_id: str, pacing: RequestBudget, endpoint: str = PERFORMANCE
@@ -184,9 +202,26 @@ class Limiters:
                 interval,
             ):
                 return limiter
+        if len(self._by_client) >= self._sweep_at:
+            self._forget_idle()
         limiter = ClientLimiter(pacing.limit(endpoint), pacing.window_s, interval)
         self._by_client[key] = (limiter, loop)
         return limiter
+
+    @property
+    def kept(self) -> int:
+        """How many limiters are kept (a registry with none is still one: never falsy)."""
+        return len(self._by_client)
+
+    def _forget_idle(self) -> None:
+        """Drop the limiters a new one would replace as they are (``ClientLimiter.idle``).
+        A client still polling holds its own: only a second poll of the same client
+        started meanwhile would pace apart from it, and bol.com's 429 paces that."""
+        now = time.monotonic()
+        self._by_client = {
+            key: found for key, found in self._by_client.items() if not found[0].idle(now)
+        }
+        self._sweep_at = max(self.SWEEP_FROM, 2 * len(self._by_client))
 
     def v11_refused(self, api_url: str, client_id: str) -> int | None:
         """The HTTP status with which bol.com refused this client v11, while it is believed
