@@ -28,7 +28,7 @@ from bot.ingest import Issue, MeasurementRow, Row, StatusRow, read_file
 from bot.seller_ids import seller_id_problem
 from bot.store import Store, stamp
 from bot.store.engine.base import Tx
-from bot.store.engine.dialect import Dialect, upsert
+from bot.store.engine.dialect import upsert
 from bot.store.measurements import MEASUREMENT_COLUMNS, RATING_COLUMNS, measurement_row, rating_row
 from bot.store.owed import owe_rechecks_in
 from bot.store.verdicts import add_statuses_in
@@ -155,16 +155,29 @@ async def import_files(
                     f.path, today=today, policy=policy, name=f.name, progress=progress, now=now
                 )
                 await _stage(session, tables, rows, source, now, note, result, rows_read, statuses)
+            await _index_staging(session, tables)
             # The checks and the merge read every staged row: planned from what is there.
             for table in (tables.measurements, tables.ratings):
                 if (analyze := session.dialect.analyze(table)) is not None:
                     await session.execute(analyze)
-            for issue in await _cross_checks(session, tables, allowed_sellers, create_sellers):
+            repeated = await _repeated_keys(session, tables)
+            for issue in await _cross_checks(
+                session, tables, allowed_sellers, create_sellers, result.sellers, repeated
+            ):
                 note(issue)
             if total_issues:
                 raise ImportRejected(sorted(issues, key=_issue_order), total_issues)
             await _merge(
-                store, tables, result, create_sellers, language, source, now, statuses, timezone
+                store,
+                tables,
+                result,
+                create_sellers,
+                language,
+                source,
+                now,
+                statuses,
+                timezone,
+                repeated,
             )
             await _refresh_statistics(session, "measurements", result.measurements)
         finally:
@@ -178,16 +191,22 @@ async def _create_staging(session: Tx, n: int) -> Staging:
     measurements, ratings = f"staged_measurements{n}", f"staged_ratings{n}"
     for statement in dialect.ddl(_STAGING.format(n=n)).split(";"):
         await session.execute(statement)
-    tables = Staging(
+    return Staging(
         dialect.temp_table(measurements),
         dialect.temp_table(ratings),
         dialect.temp_table(f"staged_statuses{n}"),
+        measurements,
+        ratings,
     )
-    await session.execute(
-        dialect.temp_index(f"{measurements}_key", measurements, "seller_id, year, week, indicator")
-    )
-    await session.execute(dialect.temp_index(f"{ratings}_key", ratings, "seller_id, on_date"))
-    return tables
+
+
+async def _index_staging(session: Tx, tables: Staging) -> None:
+    """The keys of the staged rows, indexed once every row is in: one sort of them all
+    instead of an index grown row by row while staging."""
+    dialect = session.dialect
+    m, r = tables.measurements_name, tables.ratings_name
+    await session.execute(dialect.temp_index(f"{m}_key", m, "seller_id, year, week, indicator"))
+    await session.execute(dialect.temp_index(f"{r}_key", r, "seller_id, on_date"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,6 +216,8 @@ class Staging:
     measurements: str
     ratings: str
     statuses: str  # only the sellers and places: the snapshots stay in memory
+    measurements_name: str  # the tables' own names, without their schema (for indexes)
+    ratings_name: str
 
 
 async def _merge(
@@ -209,26 +230,25 @@ async def _merge(
     now: datetime,
     statuses: dict[tuple[str, str], StatusRow],
     timezone: ZoneInfo,
+    repeated: bool,
 ) -> None:
     """The one write transaction of an import: the staged rows, bol.com's snapshots, and
-    the rechecks owed."""
+    the rechecks owed. ``repeated``: whether any key is staged more than once."""
     m = tables.measurements
     async with store.db.transaction() as tx:
         if create_sellers:
             result.created_sellers = await _create_missing_sellers(tx, tables, now, language)
         key = "seller_id, year, week, indicator"
-        await tx.execute(
-            upsert(
-                "measurements",
-                MEASUREMENT_COLUMNS,
-                key,
-                # A key given twice (with the same figures) is written once: the last. In
-                # key order the rows append to the table's B-tree instead of splitting it.
-                # Only a figure replaces a figure: the keys a file does not hold (whatever
-                # its source) keep what is stored for them.
-                tx.dialect.last_of_each(MEASUREMENT_COLUMNS, m, key, "1 = 1"),
-            )
+        # A key given twice (with the same figures) is written once: the last. In key
+        # order the rows append to the table's B-tree instead of splitting it. Only a
+        # figure replaces a figure: the keys a file does not hold (whatever its source)
+        # keep what is stored for them.
+        staged = (
+            tx.dialect.last_of_each(MEASUREMENT_COLUMNS, m, key, "1 = 1")
+            if repeated
+            else f"SELECT {MEASUREMENT_COLUMNS} FROM {m} WHERE 1 = 1 ORDER BY {key}"
         )
+        await tx.execute(upsert("measurements", MEASUREMENT_COLUMNS, key, staged))
         await tx.execute(
             upsert(
                 "shop_ratings",
@@ -345,14 +365,37 @@ def _status_twice(item: StatusRow, first: StatusRow) -> Issue:
     )
 
 
+async def _repeated_keys(session: Tx, tables: Staging) -> bool:
+    """Whether any seller/week/indicator is staged more than once. Most imports give each
+    key once: then no figures can disagree and the merge needs no pick of the last."""
+    row = await session.fetchone(
+        f"SELECT 1 FROM {tables.measurements} GROUP BY seller_id, year, week, indicator "
+        "HAVING COUNT(*) > 1 LIMIT 1"
+    )
+    return row is not None
+
+
 async def _cross_checks(
-    session: Tx, tables: Staging, allowed: set[str] | None, create_sellers: bool
+    session: Tx,
+    tables: Staging,
+    allowed: set[str] | None,
+    create_sellers: bool,
+    sellers: set[str],
+    repeated: bool,
 ) -> list[Issue]:
-    staged_m, staged_r = tables.measurements, tables.ratings
-    dialect: Dialect = session.dialect
-    issues: list[Issue] = []
-    # The same seller/week/indicator twice is fine when the figures agree. Grouping first
-    # keeps this O(n log n): only keys with disagreeing figures are joined back.
+    """The issues that span rows and files: keys given twice with different figures, and
+    sellers that are unknown, cannot be added, or are not this chat's. ``sellers`` are all
+    the staged rows' sellers; ``repeated`` whether any key is staged twice."""
+    issues = await _clashes(session, tables) if repeated else []
+    issues += await _rating_clashes(session, tables)
+    issues += await _seller_issues(session, tables, allowed, create_sellers, sellers)
+    return issues
+
+
+async def _clashes(session: Tx, tables: Staging) -> list[Issue]:
+    """The same seller/week/indicator twice is fine when the figures agree. Grouping first
+    keeps this O(n log n): only keys with disagreeing figures are joined back."""
+    staged_m, dialect = tables.measurements, session.dialect
     differ = " OR ".join(f"b.{c} IS DISTINCT FROM a.{c}" for c in _STAGED_FIGURES)
     clashes = await session.fetchall(
         f"WITH clash AS (SELECT MIN(row_no) AS first_row FROM {staged_m} "
@@ -365,92 +408,76 @@ async def _cross_checks(
         "AND b.week = a.week AND b.indicator = a.indicator AND b.row_no > a.row_no "
         f"WHERE {differ} ORDER BY b.file, b.line"
     )
-    for r in clashes:
-        issues.append(
-            Issue(
-                r["file"],
-                r["line"],
-                r["seller_column"],
-                Reason(
-                    N_(
-                        "%(seller)s %(week)s %(indicator)s is given twice with different figures "
-                        "(first at %(first)s)"
-                    ),
-                    seller=r["seller_id"],
-                    week=str(IsoWeek(r["year"], r["week"])),
-                    indicator=r["indicator"],
-                    first=Reason(
-                        N_("%(file)s, line %(line)s"), file=r["first_file"], line=r["first_line"]
-                    ),
-                ),
-            )
-        )
-    figures = dialect.figures(_STAGED_RATING_FIGURES)
-    for r in await session.fetchall(
-        f"WITH clash AS (SELECT seller_id, on_date, MIN(row_no) AS first_row "
-        f"FROM {staged_r} GROUP BY seller_id, on_date HAVING COUNT(DISTINCT {figures}) > 1) "
-        "SELECT b.file, b.line, b.seller_column, b.seller_id, b.on_date FROM clash "
-        f"JOIN {staged_r} b ON b.seller_id = clash.seller_id "
-        "AND b.on_date = clash.on_date AND b.row_no > clash.first_row "
-        f"WHERE {dialect.figures(_STAGED_RATING_FIGURES, 'b.')} IS DISTINCT FROM ("
-        f"SELECT {figures} FROM {staged_r} WHERE row_no = clash.first_row) "
-        "ORDER BY b.file, b.line"
-    ):
-        issues.append(
-            Issue(
-                r["file"],
-                r["line"],
-                r["seller_column"],
-                Reason(
-                    N_(
-                        "the shop rating of %(seller)s on %(date)s is given twice with "
-                        "different figures"
-                    ),
-                    seller=r["seller_id"],
-                    date=str(r["on_date"]),
-                ),
-            )
-        )
-    # Each seller's first row in each file, and how many rows it has there.
-    staged = (
-        f"SELECT seller_id, file, line, seller_column FROM {staged_m} UNION ALL "
-        f"SELECT seller_id, file, line, seller_column FROM {staged_r} UNION ALL "
-        f"SELECT seller_id, file, line, seller_column FROM {tables.statuses}"
-    )
-
-    def firsts(where: str) -> str:
-        return (
-            "SELECT seller_id, file, line, seller_column, n FROM (SELECT seller_id, file, line, "
-            "seller_column, ROW_NUMBER() OVER (PARTITION BY seller_id, file ORDER BY line) AS k, "
-            f"COUNT(*) OVER (PARTITION BY seller_id, file) AS n FROM ({staged}) AS staged "
-            f"{where}) AS ranked WHERE k = 1 ORDER BY seller_id, file"
-        )
-
-    unknown_sql = firsts(f"WHERE {_UNKNOWN_SELLER}")
-    if allowed is None and not create_sellers:
-        for r in await session.fetchall(unknown_sql):
-            template = (
+    return [
+        Issue(
+            r["file"],
+            r["line"],
+            r["seller_column"],
+            Reason(
                 N_(
-                    "unknown seller %(seller)s (%(rows)s rows): add it first (normwacht seller "
-                    "add) or import with --create-sellers"
-                )
-                if r["n"] > 1
-                else N_(
-                    "unknown seller %(seller)s: add it first (normwacht seller add) or import "
-                    "with --create-sellers"
-                )
-            )
-            reason = Reason(template, seller=repr(r["seller_id"]), rows=r["n"])
-            issues.append(Issue(r["file"], r["line"], r["seller_column"], reason))
-    if allowed is None and create_sellers:
-        # The sellers an import would add follow the rule of ``seller add``.
-        for r in await session.fetchall(unknown_sql):
-            problem = seller_id_problem(r["seller_id"])
-            if problem is not None:
-                issues.append(Issue(r["file"], r["line"], r["seller_column"], problem))
+                    "%(seller)s %(week)s %(indicator)s is given twice with different figures "
+                    "(first at %(first)s)"
+                ),
+                seller=r["seller_id"],
+                week=str(IsoWeek(r["year"], r["week"])),
+                indicator=r["indicator"],
+                first=Reason(
+                    N_("%(file)s, line %(line)s"), file=r["first_file"], line=r["first_line"]
+                ),
+            ),
+        )
+        for r in clashes
+    ]
+
+
+async def _rating_clashes(session: Tx, tables: Staging) -> list[Issue]:
+    """The same seller and day twice with different shop ratings."""
+    staged_r, dialect = tables.ratings, session.dialect
+    figures = dialect.figures(_STAGED_RATING_FIGURES)
+    return [
+        Issue(
+            r["file"],
+            r["line"],
+            r["seller_column"],
+            Reason(
+                N_(
+                    "the shop rating of %(seller)s on %(date)s is given twice with "
+                    "different figures"
+                ),
+                seller=r["seller_id"],
+                date=str(r["on_date"]),
+            ),
+        )
+        for r in await session.fetchall(
+            f"WITH clash AS (SELECT seller_id, on_date, MIN(row_no) AS first_row "
+            f"FROM {staged_r} GROUP BY seller_id, on_date HAVING COUNT(DISTINCT {figures}) > 1) "
+            "SELECT b.file, b.line, b.seller_column, b.seller_id, b.on_date FROM clash "
+            f"JOIN {staged_r} b ON b.seller_id = clash.seller_id "
+            "AND b.on_date = clash.on_date AND b.row_no > clash.first_row "
+            f"WHERE {dialect.figures(_STAGED_RATING_FIGURES, 'b.')} IS DISTINCT FROM ("
+            f"SELECT {figures} FROM {staged_r} WHERE row_no = clash.first_row) "
+            "ORDER BY b.file, b.line"
+        )
+    ]
+
+
+async def _seller_issues(
+    session: Tx,
+    tables: Staging,
+    allowed: set[str] | None,
+    create_sellers: bool,
+    sellers: set[str],
+) -> list[Issue]:
+    """Each seller's first row in each file, when the seller is unknown (and not to be
+    added), cannot be added, or is not this chat's. Where every seller of the import is
+    known to pass already (all would be valid new ids, all are the chat's), the staged
+    rows are not read again."""
+    issues: list[Issue] = []
     if allowed is not None:
         # A chat learns nothing about sellers it does not follow, not even whether they exist.
-        for r in await session.fetchall(firsts("")):
+        if sellers <= allowed:
+            return issues
+        for r in await session.fetchall(_firsts(tables, "")):
             if r["seller_id"] not in allowed:
                 issues.append(
                     Issue(
@@ -463,7 +490,48 @@ async def _cross_checks(
                         ),
                     )
                 )
+        return issues
+    unknown_sql = _firsts(tables, f"WHERE {_UNKNOWN_SELLER}")
+    if create_sellers:
+        # The sellers an import would add follow the rule of ``seller add``.
+        if all(seller_id_problem(s) is None for s in sellers):
+            return issues
+        for r in await session.fetchall(unknown_sql):
+            problem = seller_id_problem(r["seller_id"])
+            if problem is not None:
+                issues.append(Issue(r["file"], r["line"], r["seller_column"], problem))
+        return issues
+    for r in await session.fetchall(unknown_sql):
+        template = (
+            N_(
+                "unknown seller %(seller)s (%(rows)s rows): add it first (normwacht seller "
+                "add) or import with --create-sellers"
+            )
+            if r["n"] > 1
+            else N_(
+                "unknown seller %(seller)s: add it first (normwacht seller add) or import "
+                "with --create-sellers"
+            )
+        )
+        reason = Reason(template, seller=repr(r["seller_id"]), rows=r["n"])
+        issues.append(Issue(r["file"], r["line"], r["seller_column"], reason))
     return issues
+
+
+def _firsts(tables: Staging, where: str) -> str:
+    """Each seller's first staged row in each file (of those ``where`` keeps), and how many
+    rows it has there."""
+    staged = (
+        f"SELECT seller_id, file, line, seller_column FROM {tables.measurements} UNION ALL "
+        f"SELECT seller_id, file, line, seller_column FROM {tables.ratings} UNION ALL "
+        f"SELECT seller_id, file, line, seller_column FROM {tables.statuses}"
+    )
+    return (
+        "SELECT seller_id, file, line, seller_column, n FROM (SELECT seller_id, file, line, "
+        "seller_column, ROW_NUMBER() OVER (PARTITION BY seller_id, file ORDER BY line) AS k, "
+        f"COUNT(*) OVER (PARTITION BY seller_id, file) AS n FROM ({staged}) AS staged "
+        f"{where}) AS ranked WHERE k = 1 ORDER BY seller_id, file"
+    )
 
 
 async def _create_missing_sellers(
