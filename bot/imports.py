@@ -17,6 +17,7 @@ week finished when it was fetched (its alerts are planned again).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -149,12 +150,12 @@ async def import_files(
     async with store.db.session() as session:
         tables = await _create_staging(session, n)
         try:
-            rows_read = itertools.count(1)
+            stager = _Stager(source, now, note, result, statuses)
             for f in files:
                 rows = read_file(
                     f.path, today=today, policy=policy, name=f.name, progress=progress, now=now
                 )
-                await _stage(session, tables, rows, source, now, note, result, rows_read, statuses)
+                await _stage(session, tables, rows, stager)
             await _index_staging(session, tables)
             # The checks and the merge read every staged row: planned from what is there.
             for table in (tables.measurements, tables.ratings):
@@ -293,58 +294,116 @@ def _issue_order(issue: Issue) -> tuple[str, int, int]:
     return issue.file, issue.line, issue.column
 
 
-async def _stage(
-    session: Tx,
-    tables: Staging,
-    rows: Iterator[Row | Issue],
-    source: str,
-    now: datetime,
-    note: Callable[[Issue], None],
-    result: ImportResult,
-    rows_read: Iterator[int],
-    statuses: dict[tuple[str, str], StatusRow],
-) -> None:
-    imported_at = stamp(now)  # one time stamp for every row of the import
-    while True:
-        # Parsing is CPU work: keep the event loop free for chats while a big file streams.
-        batch = await asyncio.to_thread(lambda: list(itertools.islice(rows, BATCH)))
-        if not batch:
-            return
+@dataclass(frozen=True, slots=True)
+class _Batch:
+    """The staging tables' rows of up to ``BATCH`` items a file yielded."""
+
+    items: int  # rows and issues read: 0 once the file is done
+    measurements: list[tuple[object, ...]]
+    ratings: list[tuple[object, ...]]
+    statuses: list[tuple[object, ...]]
+
+
+class _Stager:
+    """Turns the rows files yield into rows of the staging tables, a batch at a time, and
+    counts what they hold in ``result``. One batch is read at a time, in a worker thread:
+    nothing else touches what it writes to until the batch is handed over."""
+
+    def __init__(
+        self,
+        source: str,
+        now: datetime,
+        note: Callable[[Issue], None],
+        result: ImportResult,
+        statuses: dict[tuple[str, str], StatusRow],
+    ) -> None:
+        self.source = source
+        self.imported_at = stamp(now)  # one time stamp for every row of the import
+        self.note, self.result, self.statuses = note, result, statuses
+        # Every row read so far, of all files: the staged rows' ``row_no``.
+        self.rows_read = 0
+
+    def batch(self, rows: Iterator[Row | Issue]) -> _Batch:
+        """The next batch of ``rows``."""
+        source, imported_at, note, result = self.source, self.imported_at, self.note, self.result
+        sellers, weeks = result.sellers, result.weeks
         staged_m: list[tuple[object, ...]] = []
         staged_r: list[tuple[object, ...]] = []
         staged_s: list[tuple[object, ...]] = []
-        for item in batch:
-            if isinstance(item, Issue):
-                note(item)
-                continue
-            place = (item.file, item.line, item.seller_column, next(rows_read))
-            result.sellers.add(item.seller_id)
-            if isinstance(item, StatusRow):
-                key = (item.seller_id, stamp(item.status.fetched_at))
-                first = statuses.setdefault(key, item)
-                if first is not item and first.status != item.status:
-                    note(_status_twice(item, first))
-                elif first is item:
-                    staged_s.append((item.seller_id, *place))
-                    result.statuses += 1
-                continue
+        items = 0
+        number = self.rows_read
+        # A seller's rows follow each other, with one week object (parsed once): its
+        # week is added to ``weeks`` once, not row by row.
+        last: tuple[str, IsoWeek] | None = None
+        for item in itertools.islice(rows, BATCH):
+            items += 1
             if isinstance(item, MeasurementRow):
+                number += 1
+                seller, measurement = item.seller_id, item.measurement
                 staged_m.append(
-                    (
-                        *measurement_row(item.seller_id, item.measurement, source, imported_at),
-                        *place,
+                    measurement_row(
+                        seller,
+                        measurement,
+                        source,
+                        imported_at,
+                        item.file,
+                        item.line,
+                        item.seller_column,
+                        number,
                     )
                 )
-                result.measurements += 1
-                result.weeks.add((item.seller_id, item.measurement.week))
+                sellers.add(seller)
+                if last is None or last[1] is not measurement.week or last[0] != seller:
+                    last = (seller, measurement.week)
+                    weeks.add(last)
+            elif isinstance(item, Issue):
+                note(item)
             else:
-                staged_r.append(
-                    (*rating_row(item.seller_id, item.rating, source, imported_at), *place)
-                )
-                result.ratings += 1
-        await session.insert_rows(tables.measurements, staged_m)
-        await session.insert_rows(tables.ratings, staged_r)
-        await session.insert_rows(tables.statuses, staged_s)
+                number += 1
+                sellers.add(item.seller_id)
+                place = (item.file, item.line, item.seller_column, number)
+                if isinstance(item, StatusRow):
+                    self._status(item, place, staged_s)
+                else:
+                    staged_r.append(
+                        (*rating_row(item.seller_id, item.rating, source, imported_at), *place)
+                    )
+        self.rows_read = number
+        result.measurements += len(staged_m)
+        result.ratings += len(staged_r)
+        return _Batch(items, staged_m, staged_r, staged_s)
+
+    def _status(
+        self, item: StatusRow, place: tuple[object, ...], staged: list[tuple[object, ...]]
+    ) -> None:
+        """A snapshot is kept once; the same seller and moment again must say the same."""
+        key = (item.seller_id, stamp(item.status.fetched_at))
+        first = self.statuses.setdefault(key, item)
+        if first is not item and first.status != item.status:
+            self.note(_status_twice(item, first))
+        elif first is item:
+            staged.append((item.seller_id, *place))
+            self.result.statuses += 1
+
+
+async def _stage(
+    session: Tx, tables: Staging, rows: Iterator[Row | Issue], stager: _Stager
+) -> None:
+    """Stage the rows of one file. Parsing is CPU work: it runs in a worker thread, which
+    keeps the event loop free for chats, and reads the next batch while SQLite stores
+    this one."""
+    ahead = asyncio.ensure_future(asyncio.to_thread(stager.batch, rows))
+    try:
+        while (batch := await ahead).items:
+            ahead = asyncio.ensure_future(asyncio.to_thread(stager.batch, rows))
+            await session.insert_rows(tables.measurements, batch.measurements)
+            await session.insert_rows(tables.ratings, batch.ratings)
+            await session.insert_rows(tables.statuses, batch.statuses)
+    finally:
+        # A batch under way is let finish (its thread reads on regardless) before the
+        # file is left.
+        with contextlib.suppress(Exception):
+            await asyncio.shield(ahead)
 
 
 def _status_twice(item: StatusRow, first: StatusRow) -> Issue:

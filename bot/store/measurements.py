@@ -20,9 +20,10 @@ RATING_COLUMNS = (
 
 
 def measurement_row(
-    seller_id: str, m: Measurement, source: str, imported_at: str
+    seller_id: str, m: Measurement, source: str, imported_at: str, *extra: object
 ) -> tuple[object, ...]:
-    """A measurements row; ``imported_at`` is ``stamp(now)``, made once per import."""
+    """A measurements row; ``imported_at`` is ``stamp(now)``, made once per import. An
+    import's staging row goes on with ``extra`` columns (where the row was read)."""
     return (
         seller_id,
         m.week.year,
@@ -37,6 +38,7 @@ def measurement_row(
         int(m.excluded),
         source,
         imported_at,
+        *extra,
     )
 
 
