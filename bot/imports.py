@@ -17,7 +17,6 @@ week finished when it was fetched (its alerts are planned again).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -389,21 +388,14 @@ class _Stager:
 async def _stage(
     session: Tx, tables: Staging, rows: Iterator[Row | Issue], stager: _Stager
 ) -> None:
-    """Stage the rows of one file. Parsing is CPU work: it runs in a worker thread, which
-    keeps the event loop free for chats, and reads the next batch while SQLite stores
-    this one."""
-    ahead = asyncio.ensure_future(asyncio.to_thread(stager.batch, rows))
-    try:
-        while (batch := await ahead).items:
-            ahead = asyncio.ensure_future(asyncio.to_thread(stager.batch, rows))
-            await session.insert_rows(tables.measurements, batch.measurements)
-            await session.insert_rows(tables.ratings, batch.ratings)
-            await session.insert_rows(tables.statuses, batch.statuses)
-    finally:
-        # A batch under way is let finish (its thread reads on regardless) before the
-        # file is left.
-        with contextlib.suppress(Exception):
-            await asyncio.shield(ahead)
+    """Stage the rows of one file, a batch at a time. Parsing is CPU work: it runs in a
+    worker thread, which keeps the event loop free for chats. Not while SQLite stores the
+    batch before: both need the interpreter's lock, and two threads passing it back and
+    forth row by row take longer than one after the other."""
+    while (batch := await asyncio.to_thread(stager.batch, rows)).items:
+        await session.insert_rows(tables.measurements, batch.measurements)
+        await session.insert_rows(tables.ratings, batch.ratings)
+        await session.insert_rows(tables.statuses, batch.statuses)
 
 
 def _status_twice(item: StatusRow, first: StatusRow) -> Issue:
