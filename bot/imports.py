@@ -24,12 +24,18 @@ from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from bot.ingest import Issue, MeasurementRow, Row, StatusRow, read_file
+from bot.ingest import Figures, Issue, MeasurementRow, Row, StatusRow, read_file
 from bot.seller_ids import seller_id_problem
 from bot.store import Store, stamp
 from bot.store.engine.base import Tx
 from bot.store.engine.dialect import upsert
-from bot.store.measurements import MEASUREMENT_COLUMNS, RATING_COLUMNS, measurement_row, rating_row
+from bot.store.measurements import (
+    MEASUREMENT_COLUMNS,
+    RATING_COLUMNS,
+    figures_row,
+    measurement_row,
+    rating_row,
+)
 from bot.store.owed import owe_rechecks_in
 from bot.store.verdicts import add_statuses_in
 from messages.reasons import N_, Reason
@@ -152,7 +158,13 @@ async def import_files(
             stager = _Stager(source, now, note, result, statuses)
             for f in files:
                 rows = read_file(
-                    f.path, today=today, policy=policy, name=f.name, progress=progress, now=now
+                    f.path,
+                    today=today,
+                    policy=policy,
+                    name=f.name,
+                    progress=progress,
+                    now=now,
+                    figures=True,
                 )
                 await _stage(session, tables, rows, stager)
             await _index_staging(session, tables)
@@ -322,7 +334,7 @@ class _Stager:
         # Every row read so far, of all files: the staged rows' ``row_no``.
         self.rows_read = 0
 
-    def batch(self, rows: Iterator[Row | Issue]) -> _Batch:
+    def batch(self, rows: Iterator[Row | Figures | Issue]) -> _Batch:
         """The next batch of ``rows``."""
         source, imported_at, note, result = self.source, self.imported_at, self.note, self.result
         sellers, weeks = result.sellers, result.weeks
@@ -336,7 +348,33 @@ class _Stager:
         last: tuple[str, IsoWeek] | None = None
         for item in itertools.islice(rows, BATCH):
             items += 1
-            if isinstance(item, MeasurementRow):
+            if isinstance(item, tuple):
+                number += 1
+                seller, week, indicator, numerator, denominator, value, norm, file, line, column = (
+                    item
+                )
+                staged_m.append(
+                    figures_row(
+                        seller,
+                        week,
+                        indicator,
+                        numerator,
+                        denominator,
+                        value,
+                        norm,
+                        source,
+                        imported_at,
+                        file,
+                        line,
+                        column,
+                        number,
+                    )
+                )
+                sellers.add(seller)
+                if last is None or last[1] is not week or last[0] != seller:
+                    last = (seller, week)
+                    weeks.add(last)
+            elif isinstance(item, MeasurementRow):
                 number += 1
                 seller, measurement = item.seller_id, item.measurement
                 staged_m.append(
@@ -386,7 +424,7 @@ class _Stager:
 
 
 async def _stage(
-    session: Tx, tables: Staging, rows: Iterator[Row | Issue], stager: _Stager
+    session: Tx, tables: Staging, rows: Iterator[Row | Figures | Issue], stager: _Stager
 ) -> None:
     """Stage the rows of one file, a batch at a time. Parsing is CPU work: it runs in a
     worker thread, which keeps the event loop free for chats. Not while SQLite stores the

@@ -19,7 +19,7 @@ from bot.ingest.cells import (
     seller_problem,
     unknown_indicator,
 )
-from bot.ingest.rows import Issue, MeasurementRow
+from bot.ingest.rows import Figures, Issue, MeasurementRow
 from messages.reasons import N_, Reason
 from norms.model import INDICATORS, Indicator, Measurement
 from norms.policy import Policy
@@ -60,11 +60,13 @@ _PARSERS: tuple[Callable[[str, str], float], ...] = (_any_number, parse_rating, 
 
 
 class IndicatorReader:
-    """Turns a record of a weekly indicators table into a measurement row."""
+    """Turns a record of a weekly indicators table into a measurement row (``figures``:
+    a well-formed record into plain ``Figures``)."""
 
-    def __init__(self, file: str, today: date, policy: Policy) -> None:
+    def __init__(self, file: str, today: date, policy: Policy, *, figures: bool = False) -> None:
         self.file = file
         self.today = today
+        self.figures = figures
         # Weeks, values and norms repeat down a file: parse each text once.
         self.weeks: dict[tuple[str, str | None], IsoWeek | CellError] = {}
         self.numbers: dict[tuple[int, str, str], float | str] = {}
@@ -105,7 +107,7 @@ class IndicatorReader:
         indicator = _INDICATOR_NAMES.get(text)
         return _INDICATOR_NAMES.get(text.upper()) if indicator is None else indicator
 
-    def row(self, line: int, cells: list[str]) -> MeasurementRow | list[Issue]:
+    def row(self, line: int, cells: list[str]) -> MeasurementRow | Figures | list[Issue]:
         """The measurement of a record, or the issues that reject it (in column order)."""
         # The hot path of a 400,000-row import: a well-formed record is read here in one go,
         # with plain locals. Anything this path does not accept outright (a problem, an
@@ -169,10 +171,23 @@ class IndicatorReader:
                     return self._checked(line, cells)
         elif not value_text:
             return self._checked(line, cells)
+        if self.figures:
+            return (
+                seller,
+                week,
+                indicator,
+                numerator,
+                denominator,
+                value,
+                norm,
+                self.file,
+                line,
+                i_seller + 1,
+            )
         measurement = Measurement(indicator, week, numerator, denominator, value, norm)
         return MeasurementRow(seller, measurement, self.file, line, i_seller + 1)
 
-    def _checked(self, line: int, cells: list[str]) -> MeasurementRow | list[Issue]:
+    def _checked(self, line: int, cells: list[str]) -> MeasurementRow | Figures | list[Issue]:
         """A record read cell by cell: its measurement, or every problem it has."""
         file = self.file
         issues: list[Issue] = []
@@ -234,6 +249,19 @@ class IndicatorReader:
                     issues.append(Issue(file, line, i_value + 1, disagrees))
         if issues or indicator is None or isinstance(week, CellError):
             return issues
+        if self.figures:
+            return (
+                seller,
+                week,
+                indicator,
+                numerator,
+                denominator,
+                value,
+                norm,
+                file,
+                line,
+                i_seller + 1,
+            )
         measurement = Measurement(indicator, week, numerator, denominator, value, norm)
         return MeasurementRow(seller, measurement, file, line, i_seller + 1)
 
