@@ -29,13 +29,7 @@ from bot.seller_ids import seller_id_problem
 from bot.store import Store, stamp
 from bot.store.engine.base import Tx
 from bot.store.engine.dialect import upsert
-from bot.store.measurements import (
-    MEASUREMENT_COLUMNS,
-    RATING_COLUMNS,
-    figures_row,
-    measurement_row,
-    rating_row,
-)
+from bot.store.measurements import MEASUREMENT_COLUMNS, RATING_COLUMNS, measurement_row, rating_row
 from bot.store.owed import owe_rechecks_in
 from bot.store.verdicts import add_statuses_in
 from messages.reasons import N_, Reason
@@ -353,15 +347,22 @@ class _Stager:
                 seller, week, indicator, numerator, denominator, value, norm, file, line, column = (
                     item
                 )
+                # The columns of _STAGING, as ``measurement_row`` gives them for a measurement
+                # without a condition, a conformity or bol.com's exclusion (an uploaded
+                # table's). ``str`` of an indicator is its value, without the enum's lookup.
                 staged_m.append(
-                    figures_row(
+                    (
                         seller,
-                        week,
-                        indicator,
+                        week.year,
+                        week.week,
+                        str(indicator),
                         numerator,
                         denominator,
                         value,
                         norm,
+                        None,
+                        None,
+                        0,
                         source,
                         imported_at,
                         file,

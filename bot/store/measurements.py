@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from bot.store.engine.base import Database
 from bot.store.engine.dialect import SQLITE
-from norms import ASPECTS, Indicator, IsoWeek, Measurement, ShopRating
+from norms import ASPECTS, IsoWeek, Measurement, ShopRating
 
 MEASUREMENT_COLUMNS = (
     "seller_id, year, week, indicator, numerator, denominator, value, norm, condition, "
@@ -36,38 +36,6 @@ def measurement_row(
         m.condition,
         None if m.conforms is None else int(m.conforms),
         int(m.excluded),
-        source,
-        imported_at,
-        *extra,
-    )
-
-
-def figures_row(
-    seller_id: str,
-    week: IsoWeek,
-    indicator: Indicator,
-    numerator: int | None,
-    denominator: int | None,
-    value: float | None,
-    norm: float | None,
-    source: str,
-    imported_at: str,
-    *extra: object,
-) -> tuple[object, ...]:
-    """``measurement_row`` of the measurement of these figures, without a condition, a
-    conformity or bol.com's exclusion (an uploaded table's), built without it."""
-    return (
-        seller_id,
-        week.year,
-        week.week,
-        indicator.value,
-        numerator,
-        denominator,
-        value,
-        norm,
-        None,
-        None,
-        0,
         source,
         imported_at,
         *extra,
