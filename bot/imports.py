@@ -29,7 +29,14 @@ from bot.seller_ids import seller_id_problem
 from bot.store import Store, stamp
 from bot.store.engine.base import Tx
 from bot.store.engine.dialect import upsert
-from bot.store.measurements import MEASUREMENT_COLUMNS, RATING_COLUMNS, measurement_row, rating_row
+from bot.store.measurements import (
+    MEASUREMENT_COLUMNS,
+    MEASUREMENT_FIGURES,
+    RATING_COLUMNS,
+    RATING_FIGURES,
+    measurement_figures,
+    rating_figures,
+)
 from bot.store.owed import owe_rechecks_in
 from bot.store.verdicts import add_statuses_in
 from messages.reasons import N_, Reason
@@ -83,21 +90,22 @@ class ImportRejected(Exception):
 
 
 # ``row_no`` keeps the order rows were read in: the first of two disagreeing rows is named.
+# The source and time of the import are the same for every row: the merge adds them.
 _STAGING = """
 CREATE TEMP TABLE staged_measurements{n} (
     seller_id TEXT, year INTEGER, week INTEGER, indicator TEXT, numerator INTEGER,
     denominator INTEGER, value REAL, norm REAL, condition TEXT, conforms INTEGER,
-    excluded INTEGER, source TEXT, imported_at TEXT, file TEXT, line INTEGER,
-    seller_column INTEGER, row_no INTEGER);
+    excluded INTEGER, file TEXT, line INTEGER, seller_column INTEGER, row_no INTEGER);
 CREATE TEMP TABLE staged_ratings{n} (
     seller_id TEXT, on_date TEXT, rating REAL, product_information REAL, delivery_time REAL,
     shipping REAL, service REAL, reviews INTEGER, method TEXT, top_retailer INTEGER,
-    source TEXT, imported_at TEXT, file TEXT, line INTEGER, seller_column INTEGER,
-    row_no INTEGER);
+    file TEXT, line INTEGER, seller_column INTEGER, row_no INTEGER);
 CREATE TEMP TABLE staged_statuses{n} (
     seller_id TEXT, file TEXT, line INTEGER, seller_column INTEGER, row_no INTEGER)
 """
 _STAGED_FIGURES = ("numerator", "denominator", "value", "norm", "excluded")
+# The merge's parameters (source, imported_at), as the staged rows' last two columns.
+_ORIGIN = "CAST(? AS TEXT) AS source, CAST(? AS TEXT) AS imported_at"
 _STAGED_RATING_FIGURES = (
     "rating",
     "product_information",
@@ -149,7 +157,7 @@ async def import_files(
     async with store.db.session() as session:
         tables = await _create_staging(session, n)
         try:
-            stager = _Stager(source, now, note, result, statuses)
+            stager = _Stager(note, result, statuses)
             for f in files:
                 rows = read_file(
                     f.path,
@@ -245,25 +253,24 @@ async def _merge(
         if create_sellers:
             result.created_sellers = await _create_missing_sellers(tx, tables, now, language)
         key = "seller_id, year, week, indicator"
+        # One source and one time stamp for every row of the import.
+        origin = (source, stamp(now))
         # A key given twice (with the same figures) is written once: the last. In key
         # order the rows append to the table's B-tree instead of splitting it. Only a
         # figure replaces a figure: the keys a file does not hold (whatever its source)
         # keep what is stored for them.
+        columns = f"{MEASUREMENT_FIGURES}, {_ORIGIN}"
         staged = (
-            tx.dialect.last_of_each(MEASUREMENT_COLUMNS, m, key, "1 = 1")
+            tx.dialect.last_of_each(columns, m, key, "1 = 1")
             if repeated
-            else f"SELECT {MEASUREMENT_COLUMNS} FROM {m} WHERE 1 = 1 ORDER BY {key}"
+            else f"SELECT {columns} FROM {m} WHERE 1 = 1 ORDER BY {key}"
         )
-        await tx.execute(upsert("measurements", MEASUREMENT_COLUMNS, key, staged))
+        await tx.execute(upsert("measurements", MEASUREMENT_COLUMNS, key, staged), origin)
+        ratings = tx.dialect.last_of_each(
+            f"{RATING_FIGURES}, {_ORIGIN}", tables.ratings, "seller_id, on_date", "1 = 1"
+        )
         await tx.execute(
-            upsert(
-                "shop_ratings",
-                RATING_COLUMNS,
-                "seller_id, on_date",
-                tx.dialect.last_of_each(
-                    RATING_COLUMNS, tables.ratings, "seller_id, on_date", "1 = 1"
-                ),
-            )
+            upsert("shop_ratings", RATING_COLUMNS, "seller_id, on_date", ratings), origin
         )
         earliest: dict[str, IsoWeek] = {}
         for seller_id, week in result.weeks:
@@ -316,21 +323,17 @@ class _Stager:
 
     def __init__(
         self,
-        source: str,
-        now: datetime,
         note: Callable[[Issue], None],
         result: ImportResult,
         statuses: dict[tuple[str, str], StatusRow],
     ) -> None:
-        self.source = source
-        self.imported_at = stamp(now)  # one time stamp for every row of the import
         self.note, self.result, self.statuses = note, result, statuses
         # Every row read so far, of all files: the staged rows' ``row_no``.
         self.rows_read = 0
 
     def batch(self, rows: Iterator[Row | Figures | Issue]) -> _Batch:
         """The next batch of ``rows``."""
-        source, imported_at, note, result = self.source, self.imported_at, self.note, self.result
+        note, result = self.note, self.result
         sellers, weeks = result.sellers, result.weeks
         staged_m: list[tuple[object, ...]] = []
         staged_r: list[tuple[object, ...]] = []
@@ -347,7 +350,7 @@ class _Stager:
                 seller, week, indicator, numerator, denominator, value, norm, file, line, column = (
                     item
                 )
-                # The columns of _STAGING, as ``measurement_row`` gives them for a measurement
+                # The columns of _STAGING, as ``measurement_figures`` gives them for a measurement
                 # without a condition, a conformity or bol.com's exclusion (an uploaded
                 # table's). ``str`` of an indicator is its value, without the enum's lookup.
                 staged_m.append(
@@ -363,8 +366,6 @@ class _Stager:
                         None,
                         None,
                         0,
-                        source,
-                        imported_at,
                         file,
                         line,
                         column,
@@ -379,15 +380,8 @@ class _Stager:
                 number += 1
                 seller, measurement = item.seller_id, item.measurement
                 staged_m.append(
-                    measurement_row(
-                        seller,
-                        measurement,
-                        source,
-                        imported_at,
-                        item.file,
-                        item.line,
-                        item.seller_column,
-                        number,
+                    measurement_figures(
+                        seller, measurement, item.file, item.line, item.seller_column, number
                     )
                 )
                 sellers.add(seller)
@@ -403,9 +397,7 @@ class _Stager:
                 if isinstance(item, StatusRow):
                     self._status(item, place, staged_s)
                 else:
-                    staged_r.append(
-                        (*rating_row(item.seller_id, item.rating, source, imported_at), *place)
-                    )
+                    staged_r.append(rating_figures(item.seller_id, item.rating, *place))
         self.rows_read = number
         result.measurements += len(staged_m)
         result.ratings += len(staged_r)
