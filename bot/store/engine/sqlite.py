@@ -96,7 +96,7 @@ class SqliteTx(Tx):
         # not filled from the next.
         per = max(1, _MAX_VARIABLES // width)
         grouped = len(rows) - len(rows) % per if per > 1 else 0
-        if grouped and all(len(row) == width for row in rows):
+        if grouped and set(map(len, rows)) == {width}:
             flat = itertools.chain.from_iterable
             groups = [tuple(flat(rows[i : i + per])) for i in range(0, grouped, per)]
             await self.executemany(insert + ",".join([one] * per), groups)
