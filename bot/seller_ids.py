@@ -17,6 +17,11 @@ def seller_id_problem(seller_id: str) -> Reason | None:
     (which would make two ids look the same, or break the line they are shown on)."""
     if not seller_id:
         return Reason(N_("a seller id must not be empty"))
+    # The common id, plain ASCII: printable there means no control character, and the
+    # only space that is printable is the blank itself. An import checks every seller.
+    plain = seller_id.isascii() and seller_id.isprintable() and " " not in seller_id
+    if plain and len(seller_id) <= MAX_SELLER_ID:
+        return None
     if any(c.isspace() or unicodedata.category(c) in ("Cc", "Cf") for c in seller_id):
         return Reason(
             N_("seller id %(given)s must be one word, without spaces or control characters"),

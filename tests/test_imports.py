@@ -8,7 +8,7 @@ import pytest
 
 from bot.config import Config
 from bot.imports import ImportFile, ImportRejected, import_files
-from bot.store import Store
+from bot.store import Store, stamp
 from norms import Indicator, IsoWeek
 from tests.conftest import FixedClock
 
@@ -59,6 +59,34 @@ async def test_import_stores_rows_and_reports_weeks(
     history = (await shop.histories.up_to(["shop-1"], IsoWeek(2026, 46)))["shop-1"]
     m = history.measurement(IsoWeek(2026, 46), Indicator.FULFILMENT)
     assert m is not None and (m.numerator, m.denominator, m.norm) == (135, 150, 0.93)
+
+
+@pytest.mark.parametrize("twice", [False, True])
+async def test_every_stored_row_names_the_import_s_source_and_moment(
+    shop: Store, config: Config, clock: FixedClock, tmp_path: Path, twice: bool
+) -> None:
+    """Whether a key is given once or twice (then the last is written)."""
+    fulfilment = "shop-1,2026,46,FULFILMENT,135,150,,0.93\n"
+    figures = write(
+        tmp_path, "a.csv", fulfilment * (2 if twice else 1) + "shop-1,2026,46,REVIEWS,,12,8.4,\n"
+    )
+    ratings = tmp_path / "r.csv"
+    ratings.write_text(
+        "seller_id,date,rating,product_information,delivery_time,shipping,service,reviews,method\n"
+        "shop-1,2026-11-18,9.1,9.6,9.4,9.4,9.4,64,THREE_MONTHS\n",
+        encoding="utf-8",
+    )
+    await run(shop, config, clock, figures, ImportFile(ratings, "r.csv"), source="bol.com")
+    when = stamp(clock())
+    rows = await shop.db.fetchall(
+        "SELECT indicator, source, imported_at FROM measurements ORDER BY indicator"
+    )
+    assert [tuple(r) for r in rows] == [
+        ("FULFILMENT", "bol.com", when),
+        ("REVIEWS", "bol.com", when),
+    ]
+    row = await shop.db.fetchone("SELECT rating, source, imported_at FROM shop_ratings")
+    assert row is not None and tuple(row) == (9.1, "bol.com", when)
 
 
 async def test_later_data_for_a_week_replaces_the_earlier(

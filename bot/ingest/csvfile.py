@@ -11,7 +11,7 @@ from datetime import date
 from pathlib import Path
 from typing import BinaryIO
 
-from bot.ingest.rows import NOT_UTF8, Issue, Row
+from bot.ingest.rows import NOT_UTF8, Figures, Issue, Row
 from bot.ingest.tables import Record, read_table
 from messages.reasons import N_, Number, Reason
 from norms.policy import Policy
@@ -29,13 +29,15 @@ def read_csv(
     today: date,
     policy: Policy,
     progress: Progress | None = None,
-) -> Iterator[Row | Issue]:
-    """Yield the rows and issues of a CSV file in file order, in bounded memory."""
+    figures: bool = False,
+) -> Iterator[Row | Figures | Issue]:
+    """Yield the rows and issues of a CSV file in file order, in bounded memory
+    (``figures``: see ``read_table``)."""
     total = path.stat().st_size
     with path.open("rb") as raw, io.TextIOWrapper(raw, encoding="utf-8-sig", newline="") as text:
         records = _CsvRecords(text, raw, total, progress)
         try:
-            yield from read_table(records, file=file, today=today, policy=policy)
+            yield from read_table(records, file=file, today=today, policy=policy, figures=figures)
         except UnicodeDecodeError:
             yield Issue(file, 0, 0, NOT_UTF8)
         except csv.Error as exc:

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from datetime import date, datetime
 from pathlib import Path
+from typing import Literal, overload
 
 from bot.ingest.csvfile import read_csv
 from bot.ingest.jsonfile import read_json
-from bot.ingest.rows import EMPTY_FILE, Issue, Row, cannot_read, too_big
+from bot.ingest.rows import EMPTY_FILE, Figures, Issue, Row, cannot_read, too_big
 from bot.ingest.xlsxfile import read_xlsx
 from messages.reasons import N_, Reason
 from norms.policy import Policy
@@ -26,6 +27,7 @@ def file_kind(path: Path, name: str | None = None) -> str | None:
     return kind
 
 
+@overload
 def read_file(
     path: Path,
     *,
@@ -34,13 +36,41 @@ def read_file(
     name: str | None = None,
     progress: Callable[[int, int], None] | None = None,
     now: datetime | None = None,
-) -> Iterator[Row | Issue]:
+    figures: Literal[False] = False,
+) -> Iterator[Row | Issue]: ...
+
+
+@overload
+def read_file(
+    path: Path,
+    *,
+    today: date,
+    policy: Policy,
+    name: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    now: datetime | None = None,
+    figures: bool,
+) -> Iterator[Row | Figures | Issue]: ...
+
+
+def read_file(
+    path: Path,
+    *,
+    today: date,
+    policy: Policy,
+    name: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    now: datetime | None = None,
+    figures: bool = False,
+) -> Iterator[Row | Figures | Issue]:
     """Stream a CSV/XLSX/JSON file: yields valid rows and Issues in file order.
 
     Kind by extension (.csv/.txt -> CSV, .xlsx -> XLSX, .json -> JSON) and, for CSV/XLSX, by
     header (indicators vs shop ratings). progress(done, total) reports bytes (or rows for XLSX).
     ``name`` is how issues name the file (default: the file name of ``path``). ``now``: the
     import's moment, when a bol.com snapshot in a JSON file says nothing of when it was fetched.
+    ``figures``: a table's well-formed weekly indicators come as plain ``Figures`` (for an
+    import, which stores them at once), not as ``MeasurementRow``.
     """
     file = name if name is not None else path.name
     kind = file_kind(path, name)
@@ -69,6 +99,8 @@ def read_file(
             )
         else:
             reader = read_csv if kind == "csv" else read_xlsx
-            yield from reader(path, file=file, today=today, policy=policy, progress=progress)
+            yield from reader(
+                path, file=file, today=today, policy=policy, progress=progress, figures=figures
+            )
     except OSError as exc:
         yield Issue(file, 0, 0, cannot_read(exc))

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 from messages.reasons import N_, Number, Reason
 from norms.bol import PerformanceStatus
-from norms.model import Measurement, ShopRating
+from norms.model import Indicator, Measurement, ShopRating
+from norms.weeks import IsoWeek
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,3 +103,11 @@ class StatusRow:
 
 
 Row = MeasurementRow | RatingRow | StatusRow
+
+# A weekly indicator of a table (CSV, XLSX) as valid as a ``MeasurementRow``, as plain
+# values for an import that stores it at once: (seller_id, week, indicator, numerator,
+# denominator, value, norm, file, line, seller_column). Building the row objects took
+# about as long as reading the figures out of the text.
+Figures = tuple[
+    str, IsoWeek, Indicator, int | None, int | None, float | None, float | None, str, int, int
+]

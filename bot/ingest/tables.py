@@ -14,7 +14,7 @@ from datetime import date
 from bot.ingest.cells import quoted
 from bot.ingest.indicators import INDICATOR_COLUMNS, IndicatorReader
 from bot.ingest.ratings import RATING_COLUMNS, RatingReader
-from bot.ingest.rows import EMPTY_FILE, Issue, Row
+from bot.ingest.rows import EMPTY_FILE, Figures, Issue, Row
 from messages.reasons import N_, Reason
 from norms.policy import Policy
 
@@ -22,7 +22,7 @@ from norms.policy import Policy
 _OPTIONAL = frozenset({"year"})
 
 Record = tuple[int, list[str]]
-_RowReader = Callable[[int, list[str]], Row | list[Issue]]
+_RowReader = Callable[[int, list[str]], Row | Figures | list[Issue]]
 
 _SEPARATORS = re.compile(r"[\s\-]+")
 
@@ -39,12 +39,14 @@ def read_table(
     today: date,
     policy: Policy,
     ragged: bool = False,
-) -> Iterator[Row | Issue]:
+    figures: bool = False,
+) -> Iterator[Row | Figures | Issue]:
     """Yield a row or the issues of each record after the header, in order.
 
     ``records`` holds the non-blank records of the file, the header first (surrounding
     blanks in cells do not matter). ``ragged``: records come without their trailing empty
-    cells (a spreadsheet), so only a record longer than the header is wrong.
+    cells (a spreadsheet), so only a record longer than the header is wrong. ``figures``:
+    well-formed weekly indicators come as plain ``Figures``.
     """
     records = iter(records)
     first = next(records, None)
@@ -55,7 +57,7 @@ def read_table(
     names = [header_name(cell) for cell in header]
     reader: IndicatorReader | RatingReader
     if "indicator" in names:
-        reader = IndicatorReader(file, today, policy)
+        reader = IndicatorReader(file, today, policy, figures=figures)
         expected = INDICATOR_COLUMNS
     elif "rating" in names or "date" in names:
         reader = RatingReader(file, today)

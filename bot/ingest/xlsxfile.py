@@ -14,7 +14,7 @@ from typing import Any
 
 import openpyxl
 
-from bot.ingest.rows import Issue, Row
+from bot.ingest.rows import Figures, Issue, Row
 from bot.ingest.tables import Record, read_table
 from messages.reasons import N_, Number, Reason
 from norms.policy import Policy
@@ -53,8 +53,10 @@ def read_xlsx(
     today: date,
     policy: Policy,
     progress: Progress | None = None,
-) -> Iterator[Row | Issue]:
-    """Yield the rows and issues of the first sheet; progress counts rows."""
+    figures: bool = False,
+) -> Iterator[Row | Figures | Issue]:
+    """Yield the rows and issues of the first sheet; progress counts rows (``figures``:
+    see ``read_table``)."""
     reason = archive_problem(path)
     if reason is not None:
         yield Issue(file, 0, 0, reason)
@@ -89,7 +91,10 @@ def read_xlsx(
             if _has_formulas(path):
                 formulas = _formula_rows(path)
             records = _sheet_records(sheet, declared, progress, formulas, formula_cells)
-            for item in read_table(records, file=file, today=today, policy=policy, ragged=True):
+            items = read_table(
+                records, file=file, today=today, policy=policy, ragged=True, figures=figures
+            )
+            for item in items:
                 if isinstance(item, Issue):
                     item = _in_cells(item, formula_cells)
                 yield item

@@ -9,20 +9,29 @@ from bot.store.engine.base import Database
 from bot.store.engine.dialect import SQLITE
 from norms import ASPECTS, IsoWeek, Measurement, ShopRating
 
-MEASUREMENT_COLUMNS = (
+# A row's figures, and then where they came from and when.
+MEASUREMENT_FIGURES = (
     "seller_id, year, week, indicator, numerator, denominator, value, norm, condition, "
-    "conforms, excluded, source, imported_at"
+    "conforms, excluded"
 )
-RATING_COLUMNS = (
+MEASUREMENT_COLUMNS = f"{MEASUREMENT_FIGURES}, source, imported_at"
+RATING_FIGURES = (
     "seller_id, on_date, rating, product_information, delivery_time, shipping, service, "
-    "reviews, method, top_retailer, source, imported_at"
+    "reviews, method, top_retailer"
 )
+RATING_COLUMNS = f"{RATING_FIGURES}, source, imported_at"
 
 
 def measurement_row(
     seller_id: str, m: Measurement, source: str, imported_at: str
 ) -> tuple[object, ...]:
     """A measurements row; ``imported_at`` is ``stamp(now)``, made once per import."""
+    return (*measurement_figures(seller_id, m), source, imported_at)
+
+
+def measurement_figures(seller_id: str, m: Measurement, *extra: object) -> tuple[object, ...]:
+    """The ``MEASUREMENT_FIGURES`` of a measurements row (an import stages them, with
+    ``extra`` columns: where the row was read)."""
     return (
         seller_id,
         m.week.year,
@@ -35,13 +44,18 @@ def measurement_row(
         m.condition,
         None if m.conforms is None else int(m.conforms),
         int(m.excluded),
-        source,
-        imported_at,
+        *extra,
     )
 
 
 def rating_row(seller_id: str, r: ShopRating, source: str, imported_at: str) -> tuple[object, ...]:
     """A shop_ratings row; ``imported_at`` as for ``measurement_row``."""
+    return (*rating_figures(seller_id, r), source, imported_at)
+
+
+def rating_figures(seller_id: str, r: ShopRating, *extra: object) -> tuple[object, ...]:
+    """The ``RATING_FIGURES`` of a shop_ratings row (``extra`` as for
+    ``measurement_figures``)."""
     return (
         seller_id,
         r.on.isoformat(),
@@ -50,8 +64,7 @@ def rating_row(seller_id: str, r: ShopRating, source: str, imported_at: str) -> 
         r.reviews,
         r.method,
         None if r.top_retailer is None else int(r.top_retailer),
-        source,
-        imported_at,
+        *extra,
     )
 
 

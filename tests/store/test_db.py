@@ -102,3 +102,29 @@ async def test_upserted_rows_replace_those_of_their_key_and_the_last_of_a_key_co
         ("s00", 202647, "new week", "a"),
         *((s[0], 202646, "old", "kept?") for s in sellers[1:]),
     ]
+
+
+async def test_many_rows_inserted_in_bulk_keep_their_order_and_values(store: Store) -> None:
+    """Many rows go several to a statement on SQLite: each row lands whole, in order."""
+    rows = [
+        (f"s{n:04d}", f"Shop {n}", "fr" if n % 7 else "nl", f"2026-11-{n % 28 + 1:02d}")
+        for n in range(1000)
+    ]
+    async with store.db.transaction() as tx:
+        await tx.insert_rows("sellers", rows, "id, name, language, created_at")
+    stored = await store.db.fetchall(
+        "SELECT id, name, language, created_at FROM sellers ORDER BY id"
+    )
+    assert [tuple(r) for r in stored] == rows
+
+
+async def test_a_short_row_among_many_is_refused_not_filled_from_the_next(
+    store: Store,
+) -> None:
+    rows: list[tuple[str, ...]] = [(f"s{n:04d}", f"Shop {n}", "x") for n in range(600)]
+    rows[10] = ("s0010", "Shop 10")
+    rows[11] = ("s0011", "Shop 11", "x", "y")
+    with pytest.raises(Exception, match=r"bind|index"):
+        async with store.db.transaction() as tx:
+            await tx.insert_rows("sellers", rows, "id, name, created_at")
+    assert await store.sellers.all() == []

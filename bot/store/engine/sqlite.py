@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import sqlite3
 import time
@@ -33,6 +34,8 @@ T = TypeVar("T")
 # SQLite's own wait, kept short: its busy handler sleeps in the connection's thread, where
 # every other query of the process queues behind it.
 BUSY_TIMEOUT_MS = 50
+# Parameters one statement may have in every SQLite build (since 3.32 the limit is higher).
+_MAX_VARIABLES = 999
 FIRST_BACKOFF_S = 0.01
 MAX_BACKOFF_S = 0.5
 
@@ -83,10 +86,23 @@ class SqliteTx(Tx):
     async def insert_rows(
         self, table: str, rows: Sequence[Sequence[Any]], columns: str | None = None
     ) -> None:
+        if not rows:
+            return
+        width = len(rows[0])
+        one = f"({','.join('?' * width)})"
+        insert = f"INSERT INTO {table}{f' ({columns})' if columns is not None else ''} VALUES "
+        # Many rows a statement: SQLite starts one statement per group instead of one per
+        # row. Only when every row has the width of the first: a short row must be refused,
+        # not filled from the next.
+        per = max(1, _MAX_VARIABLES // width)
+        grouped = len(rows) - len(rows) % per if per > 1 else 0
+        if grouped and set(map(len, rows)) == {width}:
+            flat = itertools.chain.from_iterable
+            groups = [tuple(flat(rows[i : i + per])) for i in range(0, grouped, per)]
+            await self.executemany(insert + ",".join([one] * per), groups)
+            rows = rows[grouped:]
         if rows:
-            marks = ",".join("?" * len(rows[0]))
-            named = f" ({columns})" if columns is not None else ""
-            await self.executemany(f"INSERT INTO {table}{named} VALUES ({marks})", rows)
+            await self.executemany(insert + one, rows)
 
     async def stream(
         self, sql: str, params: Sequence[Any] = (), *, batch: int = 4096
