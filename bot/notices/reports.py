@@ -8,16 +8,15 @@ there, so the cost of a report does not grow with the weeks of history.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Iterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from contextlib import aclosing
-from dataclasses import replace
 
 from bot.clock import Clock
 from bot.config import Config
 from bot.notices.bolweek import snapshot_pairs
 from bot.store import Seller, Store
-from bot.store.states import KEEP_WEEKS, WeekAlerts, decode, decode_recent, encode_recent
-from norms import Indicator, IsoWeek, Measurement, Policy, SellerHistory, WeekReport
+from bot.store.states import KEEP_WEEKS, WeekAlerts, decode
+from norms import IsoWeek, Policy, WeekReport
 from norms.bol import PerformanceStatus
 from norms.carry import SellerCarry, carry_week, reads_from
 from norms.report import Alert, evaluate_next
@@ -37,28 +36,15 @@ async def seller_reports(
     does not save: it must never wait for another writer's lock."""
     # A fold that stores says how far it goes before it reads (a chat's answer only reads).
     epoch = await store.states.epoch(reach=last if save else None)
-    stored = await store.states.latest_with_recent(seller_ids, policy, first)
+    stored = await store.states.latest_before(seller_ids, policy, first)
     newest = await store.states.newest_weeks(seller_ids, policy, last)
-    since = {
-        sid: _reads(policy, first, week, recent is not None)
-        for sid, (week, _, recent) in stored.items()
-    }
+    since = {sid: reads_from(policy, first, week.shift(1)) for sid, (week, _) in stored.items()}
     keep_from = last.shift(-KEEP_WEEKS)
     folded: list[tuple[str, SellerCarry, WeekAlerts | None]] = []
-    # The recent weeks of the states a check of the week after reads (``recent_measurements``).
-    recent_from = last.shift(-1)
-    recent: dict[tuple[str, IsoWeek], str] = {}
     async with aclosing(store.data.windows(seller_ids, last, since, first)) as histories:
         async for history in histories:
             sid = history.seller_id
-            carry = None
-            if sid in stored:
-                _, state, kept = stored[sid]
-                carry = decode(state, history.plan_events)
-                if kept is not None:
-                    # Its weeks all lie before those read: the rows came from its week on.
-                    weeks = decode_recent(kept) | history.measurements
-                    history = replace(history, measurements=weeks)
+            carry = decode(stored[sid][1], history.plan_events) if sid in stored else None
             known = newest.get(sid)
             start = carry.week.shift(1) if carry is not None else history.first_week
             if start is not None:
@@ -74,42 +60,13 @@ async def seller_reports(
                     continue
                 if _new(carry, known) or (known == (carry.week, False)):
                     folded.append((sid, carry, week_alerts(report)))
-                    if save and carry.week >= recent_from:
-                        recent[sid, carry.week] = encode_recent(
-                            recent_measurements(policy, history, week)
-                        )
             yield sid, reports
     if save:
-        await store.states.save(policy, folded, epoch=epoch, newest=last, recent=recent)
+        await store.states.save(policy, folded, epoch=epoch, newest=last)
 
 
 def _new(carry: SellerCarry, known: tuple[IsoWeek, bool] | None) -> bool:
     return known is None or carry.week > known[0]
-
-
-def _reads(
-    policy: Policy, first: IsoWeek, stored: IsoWeek, recent: bool
-) -> dict[Indicator, IsoWeek | None]:
-    """What to read of each indicator for reports from ``first`` on, folded from a state
-    of ``stored``: with its recent weeks kept, only the weeks after it."""
-    reads = reads_from(policy, first, stored.shift(1))
-    if not recent:
-        return reads
-    after = stored.shift(1)
-    return {i: after if week is None or week < after else week for i, week in reads.items()}
-
-
-def recent_measurements(
-    policy: Policy, history: SellerHistory, week: IsoWeek
-) -> Iterator[Measurement]:
-    """The measurements up to ``week`` that the report of the week after reads besides
-    the carry after ``week``. ``history`` holds them all: the reports of ``week`` and of
-    the week before read a window reaching back as far."""
-    reads = reads_from(policy, week.shift(1), week.shift(1))
-    for at, by_indicator in history.measurements.items():
-        if at <= week:
-            wanted = {i for i, since in reads.items() if since is not None and since <= at}
-            yield from (m for indicator, m in by_indicator.items() if indicator in wanted)
 
 
 def section_ids(report: WeekReport) -> dict[str, Alert]:
@@ -214,12 +171,4 @@ class Reports:
         return report.week.shift(1).until(self.last_complete_week())
 
 
-__all__ = [
-    "Reports",
-    "recent_measurements",
-    "report_of",
-    "section_ids",
-    "seller_reports",
-    "week_alerts",
-    "week_reports",
-]
+__all__ = ["Reports", "report_of", "section_ids", "seller_reports", "week_alerts", "week_reports"]

@@ -8,11 +8,6 @@ from the week an import, exemption or reopen touches on, and bump an epoch, so t
 fold begun before a change is never stored after it. On SQLite (migration 10) those of
 measurements and shop ratings act only on weeks that a stored state or a fold under way
 reaches: a fold raises the reach before it reads (``epoch(reach=...)``).
-
-A seller's two newest states also keep their recent weeks (``recent``, migration 13): the
-measurements that the next week's report reads besides the carry. A check of the week
-after reads them there and only the new week's rows from the measurements; the older
-states keep none (a recheck of an older week reads its windows from the measurements).
 """
 
 from __future__ import annotations
@@ -20,19 +15,17 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from operator import attrgetter
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import norms
 from bot.store.engine.base import Database
-from norms import INDICATORS, Indicator, IsoWeek, Measurement, PlanEvent, Policy
+from norms import IsoWeek, PlanEvent, Policy
 from norms.carry import SellerCarry
 from norms.goldlabel import GoldCondition, GoldLabel
 from norms.track import TrackWeek, plan_status
-from norms.weeks import iso_week
 
 # States are keyed by this and by the code that derives them (``_code_version``), so
 # states of older code are not read after an upgrade; they are dropped as they age out.
@@ -199,48 +192,6 @@ def decode(text: str, plan_events: Sequence[PlanEvent]) -> SellerCarry:
     )
 
 
-def encode_recent(measurements: Iterable[Measurement]) -> str:
-    """Measurements as compact JSON: per week its key and, per indicator, its number (in
-    ``INDICATORS``) and its fields as read from the database, trailing defaults left out."""
-    weeks: dict[IsoWeek, list[tuple[Any, ...]]] = {}
-    for m in measurements:
-        rows = weeks.get(m.week)
-        if rows is None:
-            rows = weeks[m.week] = []
-        rows.append((_NUMBER[m.indicator], *_FIELDS(m)))
-    text = json.dumps([(week_key(w), rows) for w, rows in weeks.items()], separators=(",", ":"))
-    # Only a measurement's list holds null and false: a trailing ``excluded`` that is
-    # false, then every trailing null, is its default and left out (``decode_recent``).
-    text = text.replace(",false]", "]")
-    while (shorter := text.replace(",null]", "]")) != text:
-        text = shorter
-    return text
-
-
-_NUMBER = {indicator: n for n, indicator in enumerate(INDICATORS)}
-_FIELDS = attrgetter(
-    "numerator", "denominator", "value", "norm", "condition", "conforms", "excluded"
-)
-# What a row of n values (the indicator's number first) lacks of ``_FIELDS``.
-_MISSING: tuple[tuple[Any, ...], ...] = tuple(
-    (None, None, None, None, None, None, False)[n - 1 :] for n in range(1, 9)
-)
-
-
-def decode_recent(text: str) -> dict[IsoWeek, dict[Indicator, Measurement]]:
-    """The measurements ``encode_recent`` wrote, by week and indicator in the order
-    written. JSON writes floats exactly (repr): they read back as the database gave them."""
-    out: dict[IsoWeek, dict[Indicator, Measurement]] = {}
-    for key, rows in json.loads(text):
-        week = iso_week(key // 100, key % 100)
-        by_indicator: dict[Indicator, Measurement] = {}
-        out[week] = by_indicator
-        for number, *fields in rows:
-            indicator = INDICATORS[number]
-            by_indicator[indicator] = Measurement(indicator, week, *fields, *_MISSING[len(fields)])
-    return out
-
-
 def _from_key(key: int) -> IsoWeek:
     return IsoWeek(key // 100, key % 100)
 
@@ -287,23 +238,15 @@ class SellerStates:
     ) -> dict[str, tuple[IsoWeek, str]]:
         """The newest stored state before ``week`` per seller (its week, and the state
         encoded), where there is one."""
-        latest = await self.latest_with_recent(seller_ids, policy, week)
-        return {sid: (at, state) for sid, (at, state, _) in latest.items()}
-
-    async def latest_with_recent(
-        self, seller_ids: Sequence[str], policy: Policy, week: IsoWeek
-    ) -> dict[str, tuple[IsoWeek, str, str | None]]:
-        """``latest_before``, with the state's recent weeks where it keeps them
-        (``encode_recent``; None: read them from the measurements)."""
         if not seller_ids:
             return {}
         rows = await self.db.fetchall(
-            "SELECT s.seller_id, s.week_key, s.state, s.recent FROM seller_states AS s "
+            "SELECT s.seller_id, s.week_key, s.state FROM seller_states AS s "
             f"JOIN ({_newest('<', seller_ids)}) AS n ON s.seller_id = n.seller_id "
             "AND s.policy = n.policy AND s.week_key = n.k",
             [policy_key(policy), week_key(week), *seller_ids],
         )
-        return {r[0]: (_from_key(r[1]), r[2], r[3]) for r in rows}
+        return {r[0]: (_from_key(r[1]), r[2]) for r in rows}
 
     async def newest_weeks(
         self, seller_ids: Sequence[str], policy: Policy, week: IsoWeek
@@ -368,15 +311,11 @@ class SellerStates:
         *,
         epoch: int,
         newest: IsoWeek,
-        recent: Mapping[tuple[str, IsoWeek], str] | None = None,
     ) -> bool:
-        """Store folded states (with the alerts of a reported week, and ``recent`` weeks
-        per seller and week where given), unless folded data changed since ``epoch`` was
-        read; drop these sellers' states more than ``KEEP_WEEKS`` behind ``newest`` or of
-        another policy, and the recent weeks of their states before ``newest``'s week
-        before. ``True`` if stored."""
+        """Store folded states (with the alerts of a reported week), unless folded data
+        changed since ``epoch`` was read; drop these sellers' states more than
+        ``KEEP_WEEKS`` behind ``newest`` or of another policy. ``True`` if stored."""
         key = policy_key(policy)
-        kept = recent or {}
         rows = [
             (
                 sid,
@@ -384,7 +323,6 @@ class SellerStates:
                 week_key(c.week),
                 encode(c),
                 None if a is None else json.dumps([a.sections, a.missing], separators=(",", ":")),
-                kept.get((sid, c.week)),
             )
             for sid, c, a in states
         ]
@@ -400,7 +338,7 @@ class SellerStates:
             await tx.execute(_RAISE_REACH, [newest_key, newest_key])
             await tx.upsert_rows(
                 "seller_states",
-                "seller_id, policy, week_key, state, alerts, recent",
+                "seller_id, policy, week_key, state, alerts",
                 "seller_id, policy, week_key",
                 rows,
             )
@@ -411,15 +349,6 @@ class SellerStates:
                 "AND (week_key < ? OR policy != ?)",
                 [*sellers, week_key(newest.shift(-KEEP_WEEKS)), key],
             )
-            # Two weeks of recent measurements per seller: the newest week's check, and
-            # the same check again, read them; an older week's recheck reads its own.
-            if kept:
-                with_recent = sorted({sid for sid, _ in kept})
-                await tx.execute(
-                    f"UPDATE seller_states SET recent = NULL WHERE seller_id IN "
-                    f"({_marks(with_recent)}) AND week_key < ? AND recent IS NOT NULL",
-                    [*with_recent, week_key(newest.shift(-1))],
-                )
         return True
 
     async def clear(self) -> None:
@@ -433,9 +362,7 @@ __all__ = [
     "StoredWeek",
     "WeekAlerts",
     "decode",
-    "decode_recent",
     "encode",
-    "encode_recent",
     "policy_key",
     "week_key",
 ]

@@ -174,26 +174,3 @@ async def test_a_repeated_check_still_tells_which_data_is_missing(
     assert again.missing == first.missing
     assert len(again.missing) == 5
     assert (again.planned, rendered) == (0, ["data_missing"])
-
-
-async def test_a_weekly_check_reads_the_new_weeks_rows_only(
-    sample_store: Store, config: Config, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The state of the week before keeps the measurements its report's windows reach
-    back to: the next check reads the new week's rows, and says what a full read says."""
-    await check_lines(sample_store, config, clock, W45)
-    reads: list[dict] = []
-    windows = sample_store.data.windows
-
-    def recording(seller_ids: list[str], up_to: IsoWeek, since: dict, reports_from: IsoWeek):
-        reads.append(dict(since))
-        return windows(seller_ids, up_to, since, reports_from)
-
-    monkeypatch.setattr(sample_store.data, "windows", recording)
-    cached = await check_lines(sample_store, config, clock, W46)
-    [since] = reads
-    assert since
-    assert all(week == W46 for by_indicator in since.values() for week in by_indicator.values())
-    monkeypatch.undo()
-    await sample_store.states.clear()
-    assert await check_lines(sample_store, config, clock, W46) == cached

@@ -3,20 +3,17 @@ change touches on (whichever path writes), never stored after such a change."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import date
-from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.notices.reports import recent_measurements
 from bot.store import Store
 from bot.store.engine.dialect import upsert
 from bot.store.measurements import MEASUREMENT_COLUMNS, measurement_row
-from bot.store.states import decode, decode_recent, encode, encode_recent, week_key
-from norms import INDICATORS, Exemption, IsoWeek, Measurement, Policy, SellerHistory
+from bot.store.states import decode, encode, week_key
+from norms import Exemption, IsoWeek, Measurement, Policy, SellerHistory
 from norms.carry import SellerCarry, carry_week
 from norms.report import evaluate_next
 from tests.conftest import FixedClock
@@ -257,86 +254,3 @@ async def insert_measurement(store: Store, seller: str, week: IsoWeek) -> None:
     await store.db.execute(
         upsert("measurements", MEASUREMENT_COLUMNS, "seller_id, year, week, indicator"), row
     )
-
-
-@settings(max_examples=100, deadline=None)
-@given(st.sampled_from(POLICIES), seller_histories())
-def test_a_states_recent_weeks_serve_the_next_report_as_the_whole_history_does(
-    policy: Policy, drawn: tuple[SellerHistory, int]
-) -> None:
-    """The next week's report from the carry, the recent weeks kept (encoded and read
-    back) and the new week's rows alone equals the report from the whole history."""
-    full, weeks = drawn
-    carry: SellerCarry | None = None
-    for week in FIRST.until(FIRST.shift(weeks)):
-        if carry is not None:
-            kept = decode_recent(encode_recent(recent_measurements(policy, full, carry.week)))
-            new = {w: m for w, m in full.measurements.items() if w > carry.week}
-            reduced = replace(full, measurements=kept | new)
-            assert evaluate_next(policy, carry, reduced, week) == evaluate_next(
-                policy, carry, full, week
-            )
-        _, carry = evaluate_next(policy, carry, full, week)
-
-
-@settings(max_examples=200, deadline=None)
-@given(
-    st.lists(
-        st.tuples(
-            st.sampled_from(INDICATORS),
-            st.integers(0, 12),
-            st.none() | st.integers(0, 10**6),
-            st.none() | st.integers(0, 10**6),
-            st.none() | st.floats(allow_nan=False, allow_infinity=False),
-            st.none() | st.floats(0, 1),
-            st.sampled_from([None, ">=", "<="]),
-            st.sampled_from([None, True, False]),
-            st.booleans(),
-        ),
-        max_size=30,
-    )
-)
-def test_recent_weeks_read_back_exactly(fields: list[tuple[Any, ...]]) -> None:
-    by_key = {
-        (indicator, back): Measurement(indicator, WEEKS[-1].shift(-back), *rest)
-        for indicator, back, *rest in fields
-    }
-    measurements = list(by_key.values())
-    read = decode_recent(encode_recent(measurements))
-    assert sorted((m for by in read.values() for m in by.values()), key=repr) == sorted(
-        measurements, key=repr
-    )
-    for week, by_indicator in read.items():
-        assert all(m.week == week and m.indicator == i for i, m in by_indicator.items())
-
-
-async def test_the_two_newest_states_keep_their_recent_weeks(
-    store: Store, clock: FixedClock
-) -> None:
-    await seed(store, clock)
-    h = history([Measurement(F, w, 99, 100) for w in WEEKS])
-    carry = None
-    for week in WEEKS:
-        carry = carry_week(TRACK, carry, h, week)
-        assert carry is not None
-        recent = {(sid, week): encode_recent(h.measurements[week].values()) for sid in "ab"}
-        assert await store.states.save(
-            TRACK,
-            [("a", carry, None), ("b", carry, None)],
-            epoch=await store.states.epoch(),
-            newest=week,
-            recent=recent,
-        )
-    rows = await store.db.fetchall(
-        "SELECT seller_id, week_key FROM seller_states WHERE recent IS NOT NULL "
-        "ORDER BY seller_id, week_key"
-    )
-    assert [tuple(r) for r in rows] == [(sid, week_key(w)) for sid in "ab" for w in WEEKS[-2:]]
-    latest = await store.states.latest_with_recent(["a"], TRACK, WEEKS[-1])
-    assert latest["a"][0] == WEEKS[-2]
-    assert latest["a"][2] is not None
-    assert decode_recent(latest["a"][2]) == {WEEKS[-2]: h.measurements[WEEKS[-2]]}
-    # An older state keeps none: the measurements are read for a recheck from there.
-    older = await store.states.latest_with_recent(["a"], TRACK, WEEKS[-2])
-    assert older["a"][0] == WEEKS[-3]
-    assert older["a"][2] is None

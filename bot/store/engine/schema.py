@@ -527,13 +527,4 @@ MIGRATIONS: tuple[Migration, ...] = (
             WHERE state IN ('pending', 'failed')
         """
     ),
-    # 13: a state's recent weeks. The newest states of a seller also keep the measurements
-    # the next week's report reads besides the carry (its score, gold-label and rating
-    # windows), so that a weekly check reads the new week's rows only. Derived like the rest
-    # of the row, and dropped with it by the same triggers.
-    Migration(
-        """
-        ALTER TABLE seller_states ADD COLUMN recent TEXT
-        """
-    ),
 )
