@@ -160,9 +160,7 @@ class BolApi:
         self.clock = clock
         self._rng = rng or random.Random()
         self._in_flight = asyncio.Semaphore(self.pacing.connections)
-        self._pool = transport or _transport(
-            self.pacing.connections, proxy_for(self.api_url, self.login_url)
-        )
+        self._pool = transport or _transport(self.pacing.connections, self.api_url, self.login_url)
         self._timeouts = httpx.Timeout(self.pacing.timeout_s).as_dict()
 
     @classmethod
@@ -270,26 +268,57 @@ class BolApi:
         return ceiling * (0.5 + self._rng.random() / 2)
 
 
-def proxy_for(*urls: str) -> str | None:
-    """The proxy the environment names for any of ``urls`` (``HTTPS_PROXY``, ``ALL_PROXY``
-    and the like, less ``NO_PROXY``), as httpx's own client would use it; None: direct."""
+def proxy_for(url: str) -> str | None:
+    """The proxy the environment names for ``url`` (``HTTPS_PROXY``, ``ALL_PROXY`` and the
+    like, less ``NO_PROXY``), as httpx's own client would use it; None: direct. A proxy
+    given as ``host:port`` is spoken to in plain HTTP, as httpx takes it."""
+    parts = urlsplit(url)
+    if parts.hostname and urllib.request.proxy_bypass(parts.hostname):
+        return None
     proxies = urllib.request.getproxies()
-    for url in urls:
-        parts = urlsplit(url)
-        if parts.hostname and urllib.request.proxy_bypass(parts.hostname):
-            continue
-        if proxy := proxies.get(parts.scheme) or proxies.get("all"):
-            return proxy
-    return None
+    proxy = proxies.get(parts.scheme) or proxies.get("all")
+    if not proxy:
+        return None
+    return proxy if "://" in proxy else f"http://{proxy}"
 
 
-def _transport(connections: int, proxy: str | None) -> httpx.AsyncBaseTransport:
-    """Our keep-alive pool, or behind a proxy httpx's own transport (the pool speaks to
-    bol.com directly and knows no proxies; a proxy's hop costs more than the pool saves)."""
-    if proxy is None:
-        return KeepAlivePool(ssl_context=_tls(), max_idle=connections)
-    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
-    return httpx.AsyncHTTPTransport(verify=_tls(), limits=limits, proxy=proxy)
+def _origin(url: httpx.URL) -> tuple[bytes, str, int | None]:
+    return (url.raw_scheme, url.host, url.port)
+
+
+class Proxied(httpx.AsyncBaseTransport):
+    """Requests to the origins a proxy is named for go through httpx's own transport with
+    that proxy; every other request through ``direct`` (the keep-alive pool, which speaks
+    to bol.com directly and knows no proxies)."""
+
+    def __init__(
+        self, direct: httpx.AsyncBaseTransport, proxies: dict[str, str], connections: int
+    ) -> None:
+        limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+        self.direct = direct
+        self.by_origin = {
+            _origin(httpx.URL(url)): httpx.AsyncHTTPTransport(
+                verify=_tls(), limits=limits, proxy=proxy
+            )
+            for url, proxy in proxies.items()
+        }
+
+    def transport_for(self, url: httpx.URL) -> httpx.AsyncBaseTransport:
+        return self.by_origin.get(_origin(url), self.direct)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        return await self.transport_for(request.url).handle_async_request(request)
+
+    async def aclose(self) -> None:
+        for transport in (self.direct, *self.by_origin.values()):
+            await transport.aclose()
+
+
+def _transport(connections: int, *urls: str) -> httpx.AsyncBaseTransport:
+    """Our keep-alive pool, with httpx's own transport for the URLs behind a proxy."""
+    direct = KeepAlivePool(ssl_context=_tls(), max_idle=connections)
+    proxies = {url: proxy for url in urls if (proxy := proxy_for(url)) is not None}
+    return Proxied(direct, proxies, connections) if proxies else direct
 
 
 @functools.cache
