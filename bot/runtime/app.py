@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from bot.channels.console import ADMIN_ADDRESS, CONSOLE, ConsoleChat, ConsoleSender
 from bot.channels.opening import Polling, opener
 from bot.channels.platforms import Platform, chat_platforms
-from bot.clock import Clock
+from bot.clock import Clock, system_clock
 from bot.commands.service import CredentialCheck, Service
 from bot.config import Config, ConfigError
 from bot.exposition import metrics_source
@@ -31,7 +31,7 @@ from bot.runtime.health import Health, Reconnector, describe
 from bot.runtime.http import HttpServer
 from bot.runtime.instance import DATABASE, SCHEDULER, Instance, polling_lease
 from bot.runtime.logs import configure_logging
-from bot.sample import load_sample
+from bot.sample import load_sample, sample_clock
 from bot.store import Store
 from bot.store.configured import open_store
 
@@ -129,6 +129,9 @@ async def run_bot(config: Config, clock: Clock, *, demo: bool = False) -> int:
     no new work is taken, the sends in flight finish (for up to ``DRAIN_S``) and are
     recorded, the rest of the claims and the leases are given back, and the exit is 0."""
     configure_logging(config)
+    if (demo or not chat_platforms(config)) and clock is system_clock:
+        # The sample shops live in their own week (``NORMWACHT_NOW`` pins another).
+        clock = sample_clock(clock, config.timezone)
     store = await prepare_store(config, clock, demo=demo)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

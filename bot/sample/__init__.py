@@ -15,15 +15,28 @@ from __future__ import annotations
 
 import contextlib
 import csv
-from datetime import datetime
+from datetime import datetime, time, timedelta
 from importlib import resources
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
+from bot.clock import Clock
 from bot.imports import ImportFile, import_files
 from bot.store import SellerExists, Store
 from norms import IsoWeek, Policy
 
 SAMPLE_WEEK = IsoWeek(2026, 46)
+
+
+def sample_clock(clock: Clock, timezone: ZoneInfo) -> Clock:
+    """The sample shops' clock: from the Thursday after ``SAMPLE_WEEK``, 10:00, on, as
+    much time later as has passed on ``clock`` since it was made. The sample is fixed in
+    time: on the real clock every later week would read as missing figures, and bol.com's
+    sample snapshots as news from the future. So a demo reads the same whichever day it runs."""
+    thursday = SAMPLE_WEEK.shift(1).monday + timedelta(days=3)
+    start = datetime.combine(thursday, time(10, 0), tzinfo=timezone)
+    offset = clock() - start
+    return lambda: clock() - offset
 
 
 def sample_path(name: str) -> Path:
