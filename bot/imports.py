@@ -181,6 +181,8 @@ async def import_files(
                 note(issue)
             if total_issues:
                 raise ImportRejected(sorted(issues, key=_issue_order), total_issues)
+            if repeated:  # a key given more than once is stored once: count what is stored
+                result.measurements = await _distinct_keys(session, tables)
             await _merge(
                 store,
                 tables,
@@ -455,6 +457,15 @@ async def _repeated_keys(session: Tx, tables: Staging) -> bool:
         "HAVING COUNT(*) > 1 LIMIT 1"
     )
     return row is not None
+
+
+async def _distinct_keys(session: Tx, tables: Staging) -> int:
+    """How many seller/week/indicator keys are staged, each counted once."""
+    row = await session.fetchone(
+        f"SELECT COUNT(*) FROM (SELECT DISTINCT seller_id, year, week, indicator "
+        f"FROM {tables.measurements}) AS keys"
+    )
+    return int(row[0]) if row is not None else 0
 
 
 async def _cross_checks(

@@ -265,3 +265,15 @@ async def test_a_big_import_leaves_the_planner_knowing_its_rows(
         "SELECT reltuples FROM pg_class WHERE oid = CAST('measurements' AS regclass)"
     )
     assert row is not None and row[0] == 120
+
+
+async def test_a_row_given_twice_with_the_same_figures_counts_once(
+    shop: Store, config: Config, clock: FixedClock, tmp_path: Path
+) -> None:
+    fulfilment = "shop-1,2026,46,FULFILMENT,135,150,,0.93\n"
+    first = write(tmp_path, "a.csv", fulfilment * 2 + "shop-1,2026,46,REVIEWS,,12,8.4,\n")
+    second = write(tmp_path, "b.csv", fulfilment)
+    result = await run(shop, config, clock, first, second)
+    assert result.measurements == 2
+    rows = await shop.db.fetchall("SELECT COUNT(*) FROM measurements")
+    assert rows[0][0] == 2
