@@ -186,7 +186,8 @@ async def poll_many(config: Config, fake: FakeProcess, sellers: int, pacing: Req
     print(
         f"   wall {wall:.2f} s; minimum the limit allows {per_seller:.2f} s (8 requests spaced "
         f"{pacing.interval_s * 1000:.1f} ms, all sellers at once; a strict sliding window "
-        f"would allow 0 s, 8 <= {pacing.requests})"
+        f"would allow 0 s, 8 <= {pacing.requests}); {pacing.connections} requests in flight "
+        "at once bound it further, by the fake's answer time"
     )
     print(
         f"   429s: {seen.rejected_429}; requests {seen.requests} ({seen.requests / wall:.0f}/s); "
@@ -265,16 +266,31 @@ def bench_config(folder: str) -> Config:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--sellers", type=int, default=1000)
+    parser = argparse.ArgumentParser(
+        description=(__doc__ or "").splitlines()[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("--sellers", type=int, default=1000, help="sellers polled")
     parser.add_argument("--limit", type=int, default=20, help="requests per window")
     parser.add_argument("--window", type=float, default=0.6, help="seconds (bol.com: 60)")
-    parser.add_argument("--weeks", type=int, default=6)
-    parser.add_argument("--connections", type=int, default=RequestBudget().connections)
+    parser.add_argument(
+        "--weeks", type=int, default=6, help="weeks one client fetches at once (the second run)"
+    )
+    parser.add_argument(
+        "--connections",
+        type=int,
+        default=RequestBudget().connections,
+        help="requests in flight at once, all clients together",
+    )
     parser.add_argument(
         "--profile", type=int, default=0, metavar="N", help="print the fetch's top N functions"
     )
     args = parser.parse_args()
+    for name in ("sellers", "limit", "weeks", "connections"):
+        if getattr(args, name) < 1:
+            parser.error(f"--{name} must be at least 1")
+    if args.window <= 0:
+        parser.error("--window must be more than 0 seconds")
     pacing = RequestBudget(requests=args.limit, window_s=args.window, connections=args.connections)
     print(
         f"rate limit {args.limit} per {args.window:g} s per client "
