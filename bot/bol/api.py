@@ -19,12 +19,10 @@ import logging
 import random
 import ssl
 import time
-import urllib.request
 from collections.abc import Awaitable, Callable, Coroutine
 from contextlib import nullcontext
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, TypeVar
-from urllib.parse import urlsplit
 
 import httpx
 
@@ -40,7 +38,7 @@ from bot.bol.limits import (
     RequestBudget,
     retry_after,
 )
-from bot.bol.transport import KeepAlivePool
+from bot.bol.transport import pool_for
 from bot.metrics import POLL_ERRORS, POLL_REQUESTS, RATE_LIMITED
 from norms import IsoWeek
 from norms.model import INDICATORS, V10_INDICATORS, Indicator
@@ -268,57 +266,9 @@ class BolApi:
         return ceiling * (0.5 + self._rng.random() / 2)
 
 
-def proxy_for(url: str) -> str | None:
-    """The proxy the environment names for ``url`` (``HTTPS_PROXY``, ``ALL_PROXY`` and the
-    like, less ``NO_PROXY``), as httpx's own client would use it; None: direct. A proxy
-    given as ``host:port`` is spoken to in plain HTTP, as httpx takes it."""
-    parts = urlsplit(url)
-    if parts.hostname and urllib.request.proxy_bypass(parts.hostname):
-        return None
-    proxies = urllib.request.getproxies()
-    proxy = proxies.get(parts.scheme) or proxies.get("all")
-    if not proxy:
-        return None
-    return proxy if "://" in proxy else f"http://{proxy}"
-
-
-def _origin(url: httpx.URL) -> tuple[bytes, str, int | None]:
-    return (url.raw_scheme, url.host, url.port)
-
-
-class Proxied(httpx.AsyncBaseTransport):
-    """Requests to the origins a proxy is named for go through httpx's own transport with
-    that proxy; every other request through ``direct`` (the keep-alive pool, which speaks
-    to bol.com directly and knows no proxies)."""
-
-    def __init__(
-        self, direct: httpx.AsyncBaseTransport, proxies: dict[str, str], connections: int
-    ) -> None:
-        limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
-        self.direct = direct
-        self.by_origin = {
-            _origin(httpx.URL(url)): httpx.AsyncHTTPTransport(
-                verify=_tls(), limits=limits, proxy=proxy
-            )
-            for url, proxy in proxies.items()
-        }
-
-    def transport_for(self, url: httpx.URL) -> httpx.AsyncBaseTransport:
-        return self.by_origin.get(_origin(url), self.direct)
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        return await self.transport_for(request.url).handle_async_request(request)
-
-    async def aclose(self) -> None:
-        for transport in (self.direct, *self.by_origin.values()):
-            await transport.aclose()
-
-
 def _transport(connections: int, *urls: str) -> httpx.AsyncBaseTransport:
     """Our keep-alive pool, with httpx's own transport for the URLs behind a proxy."""
-    direct = KeepAlivePool(ssl_context=_tls(), max_idle=connections)
-    proxies = {url: proxy for url in urls if (proxy := proxy_for(url)) is not None}
-    return Proxied(direct, proxies, connections) if proxies else direct
+    return pool_for(urls, connections=connections, ssl_context=_tls())
 
 
 @functools.cache
@@ -476,7 +426,7 @@ class BolClient:
     def _headers(self, url: httpx.URL, media_type: str, token: str) -> httpx.Headers:
         """The headers of an API request with ``token``: built once per token, URL root
         and media type, not at every request."""
-        key = (url.raw_host, media_type)
+        key = (url.netloc, media_type)
         found = self._bearer.get(key)
         if found is not None and found[0] == token:
             return found[1]

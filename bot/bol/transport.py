@@ -6,7 +6,9 @@ several waiting requests at once, which then try again: at a thousand sellers th
 the poll more CPU than everything else it does per request. Here each origin keeps a
 stack of idle connections: a request takes the most recent one, or opens a new one, and
 puts it back when the answer is read. ``BolApi`` bounds how many requests are in flight,
-so this pool keeps at most that many idle and never waits for one.
+so this pool keeps at most that many idle and never waits for one. It knows no proxies:
+``pool_for`` sends the URLs the environment names a proxy for through httpx's own
+transport instead (``Proxied``).
 """
 
 from __future__ import annotations
@@ -15,8 +17,10 @@ import asyncio
 import contextlib
 import ssl
 import time
-from collections.abc import Callable
+import urllib.request
+from collections.abc import Callable, Iterable
 from typing import Any
+from urllib.parse import urlsplit
 
 import h11
 import httpx
@@ -229,3 +233,62 @@ class KeepAlivePool(httpx.AsyncBaseTransport):
                 for connection in open_now:
                     with contextlib.suppress(OSError):
                         await connection.writer.wait_closed()
+
+
+def proxy_for(url: str) -> str | None:
+    """The proxy the environment names for ``url`` (``HTTPS_PROXY``, ``ALL_PROXY`` and the
+    like, less ``NO_PROXY``), as httpx's own client would use it; None: direct. A proxy
+    given as ``host:port`` is spoken to in plain HTTP, as httpx takes it."""
+    parts = urlsplit(url)
+    if parts.hostname and urllib.request.proxy_bypass(parts.hostname):
+        return None
+    proxies = urllib.request.getproxies()
+    proxy = proxies.get(parts.scheme) or proxies.get("all")
+    if not proxy:
+        return None
+    return proxy if "://" in proxy else f"http://{proxy}"
+
+
+def _origin(url: httpx.URL) -> tuple[bytes, str, int | None]:
+    return (url.raw_scheme, url.host, url.port)
+
+
+class Proxied(httpx.AsyncBaseTransport):
+    """Requests to the origins a proxy is named for go through httpx's own transport with
+    that proxy; every other request through ``direct`` (the keep-alive pool, which speaks
+    to bol.com directly and knows no proxies)."""
+
+    def __init__(
+        self,
+        direct: httpx.AsyncBaseTransport,
+        proxies: dict[str, str],
+        connections: int,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
+        limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+        self.direct = direct
+        self.by_origin = {
+            _origin(httpx.URL(url)): httpx.AsyncHTTPTransport(
+                verify=ssl_context or True, limits=limits, proxy=proxy
+            )
+            for url, proxy in proxies.items()
+        }
+
+    def transport_for(self, url: httpx.URL) -> httpx.AsyncBaseTransport:
+        return self.by_origin.get(_origin(url), self.direct)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        return await self.transport_for(request.url).handle_async_request(request)
+
+    async def aclose(self) -> None:
+        for transport in (self.direct, *self.by_origin.values()):
+            await transport.aclose()
+
+
+def pool_for(
+    urls: Iterable[str], *, connections: int, ssl_context: ssl.SSLContext | None = None
+) -> httpx.AsyncBaseTransport:
+    """A keep-alive pool for ``urls``, with httpx's own transport for those behind a proxy."""
+    direct = KeepAlivePool(ssl_context=ssl_context, max_idle=connections)
+    proxies = {url: proxy for url in urls if (proxy := proxy_for(url)) is not None}
+    return Proxied(direct, proxies, connections, ssl_context) if proxies else direct

@@ -171,21 +171,7 @@ class IndicatorReader:
                     return self._checked(line, cells)
         elif not value_text:
             return self._checked(line, cells)
-        if self.figures:
-            return (
-                seller,
-                week,
-                indicator,
-                numerator,
-                denominator,
-                value,
-                norm,
-                self.file,
-                line,
-                i_seller + 1,
-            )
-        measurement = Measurement(indicator, week, numerator, denominator, value, norm)
-        return MeasurementRow(seller, measurement, self.file, line, i_seller + 1)
+        return self._read(seller, week, indicator, numerator, denominator, value, norm, line)
 
     def _checked(self, line: int, cells: list[str]) -> MeasurementRow | Figures | list[Issue]:
         """A record read cell by cell: its measurement, or every problem it has."""
@@ -249,6 +235,22 @@ class IndicatorReader:
                     issues.append(Issue(file, line, i_value + 1, disagrees))
         if issues or indicator is None or isinstance(week, CellError):
             return issues
+        return self._read(seller, week, indicator, numerator, denominator, value, norm, line)
+
+    def _read(
+        self,
+        seller: str,
+        week: IsoWeek,
+        indicator: Indicator,
+        numerator: int | None,
+        denominator: int | None,
+        value: float | None,
+        norm: float | None,
+        line: int,
+    ) -> MeasurementRow | Figures:
+        """A record's measurement as the reader hands it on: plain ``Figures`` for an
+        import, else a ``MeasurementRow``."""
+        column = self.positions[0] + 1
         if self.figures:
             return (
                 seller,
@@ -258,12 +260,12 @@ class IndicatorReader:
                 denominator,
                 value,
                 norm,
-                file,
+                self.file,
                 line,
-                i_seller + 1,
+                column,
             )
         measurement = Measurement(indicator, week, numerator, denominator, value, norm)
-        return MeasurementRow(seller, measurement, file, line, i_seller + 1)
+        return MeasurementRow(seller, measurement, self.file, line, column)
 
     def _completeness(
         self,

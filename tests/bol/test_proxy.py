@@ -7,8 +7,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from bot.bol.api import BolApi, Proxied, proxy_for
-from bot.bol.transport import KeepAlivePool
+from bot.bol.api import BolApi
+from bot.bol.transport import KeepAlivePool, Proxied, proxy_for
 
 API = "https://api.bol.com"
 LOGIN = "https://login.bol.com"
